@@ -1,0 +1,58 @@
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { defaultConfig, devPrivateKey, loadConfig, operatorKey } from "./config";
+import { ConfigError } from "./errors";
+
+function withFile(content: string): { dir: string; file: string } {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "sidegrid-config-"));
+  const file = path.join(dir, "sidegrid.config.json");
+  fs.writeFileSync(file, content);
+  return { dir, file };
+}
+
+describe("loadConfig", () => {
+  it("falls back to embedded defaults: three local chains 31001-31003 and a local redis", () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "sidegrid-config-"));
+    const cfg = loadConfig({ cwd: dir, env: {} });
+    expect(cfg.source).toBe("embedded defaults");
+    expect([cfg.networks.blockpri.chainId, cfg.networks.blocksec.chainId, cfg.networks.blocktst.chainId]).toEqual([31001, 31002, 31003]);
+    expect(cfg.networks.blocksec.rpcUrl).toBe("http://127.0.0.1:31002");
+    expect(cfg.redis.url).toBe("redis://127.0.0.1:6390");
+  });
+
+  it("reads SIDEGRID_CONFIG and treats a remote rpcUrl as a non-local network needing a key", () => {
+    const { dir, file } = withFile(JSON.stringify({ networks: { blocksec: { rpcUrl: "https://besu.example:8545", chainId: 1337 } } }));
+    const cfg = loadConfig({ cwd: dir, env: { SIDEGRID_CONFIG: file } });
+    expect(cfg.networks.blocksec).toMatchObject({ rpcUrl: "https://besu.example:8545", chainId: 1337, local: false });
+    expect(cfg.networks.blockpri.local).toBe(true);
+    expect(() => operatorKey(cfg, "blocksec", {})).toThrow(/set SIDEGRID_BLOCKSEC_PRIVATE_KEY/);
+    const key = `0x${"11".repeat(32)}`;
+    expect(operatorKey(cfg, "blocksec", { SIDEGRID_BLOCKSEC_PRIVATE_KEY: key })).toBe(key);
+    expect(operatorKey(cfg, "blockpri", {})).toBe(devPrivateKey(0));
+  });
+
+  it.each([
+    ["not json", "{", /not valid JSON/],
+    ["unknown network", '{"networks":{"mainnet":{}}}', /unknown network "mainnet"/],
+    ["bad chainId", '{"networks":{"blockpri":{"chainId":-1}}}', /networks.blockpri.chainId must be a positive integer/],
+    ["bad url", '{"networks":{"blockpri":{"rpcUrl":"localhost:8545"}}}', /rpcUrl must be an http/],
+    ["duplicate chain ids", '{"networks":{"blockpri":{"chainId":31002}}}', /three different chainIds/],
+  ])("rejects %s with one clear ConfigError", (_name, content, message) => {
+    const { dir, file } = withFile(content);
+    let err: unknown;
+    try {
+      loadConfig({ cwd: dir, file });
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(ConfigError);
+    expect((err as ConfigError).code).toBe("CONFIG_INVALID");
+    expect((err as ConfigError).shortMessage).toMatch(message);
+  });
+
+  it("derives the well-known anvil dev keys", () => {
+    expect(devPrivateKey(0)).toBe("0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80");
+    expect(defaultConfig().networks.blocktst.port).toBe(31003);
+  });
+});

@@ -1,0 +1,157 @@
+import fs from "node:fs";
+import path from "node:path";
+import { HDNodeWallet, Mnemonic } from "ethers";
+import { ANVIL_MNEMONIC } from "./anvil";
+import { ConfigError } from "./errors";
+
+/** The three Sidegrid chains. */
+export const NETWORK_NAMES = ["blockpri", "blocksec", "blocktst"] as const;
+export type NetworkName = (typeof NETWORK_NAMES)[number];
+
+export interface NetworkConfig {
+  /** JSON-RPC endpoint. */
+  rpcUrl: string;
+  chainId: number;
+  /** True: `sidegrid up` runs an anvil for it on `port`; false: an existing network (Besu, Geth, ...). */
+  local: boolean;
+  port?: number;
+  /** Blocks to wait before a federation member trusts an event (0 for local anvil). */
+  confirmations: number;
+  /** Env var holding the operator's private key; local networks fall back to anvil's dev key 0. */
+  privateKeyEnv: string;
+}
+
+export interface SidegridConfig {
+  /** Where local state lives: chain state, deployments, logs, LevelDB stores. */
+  dataDir: string;
+  networks: Record<NetworkName, NetworkConfig>;
+  redis: { url: string; local: boolean; port?: number };
+  /** File this config came from, or "embedded defaults". */
+  source: string;
+}
+
+const DEFAULT_CHAIN_IDS: Record<NetworkName, number> = { blockpri: 31001, blocksec: 31002, blocktst: 31003 };
+
+/** The embedded defaults: three local anvil chains whose ports equal their chain ids, and a local Redis. */
+export function defaultConfig(dataDir = ".sidegrid"): SidegridConfig {
+  const networks = {} as Record<NetworkName, NetworkConfig>;
+  for (const n of NETWORK_NAMES) {
+    const id = DEFAULT_CHAIN_IDS[n];
+    networks[n] = {
+      rpcUrl: `http://127.0.0.1:${id}`,
+      chainId: id,
+      local: true,
+      port: id,
+      confirmations: 0,
+      privateKeyEnv: `SIDEGRID_${n.toUpperCase()}_PRIVATE_KEY`,
+    };
+  }
+  return { dataDir, networks, redis: { url: "redis://127.0.0.1:6390", local: true, port: 6390 }, source: "embedded defaults" };
+}
+
+export interface LoadConfigParameters {
+  /** Explicit file; otherwise `$SIDEGRID_CONFIG`, then `./sidegrid.config.json`, then embedded defaults. */
+  file?: string;
+  cwd?: string;
+  env?: NodeJS.ProcessEnv;
+}
+
+/**
+ * Loads and validates the configuration; a file only needs the fields it changes.
+ *
+ * @example
+ * const cfg = loadConfig(); // SIDEGRID_CONFIG=prod.json or ./sidegrid.config.json or defaults
+ */
+export function loadConfig(params: LoadConfigParameters = {}): SidegridConfig {
+  const env = params.env ?? process.env;
+  const cwd = params.cwd ?? process.cwd();
+  const explicit = params.file ?? env.SIDEGRID_CONFIG;
+  const file = explicit ? path.resolve(cwd, explicit) : path.join(cwd, "sidegrid.config.json");
+  const base = defaultConfig(path.resolve(cwd, ".sidegrid"));
+  if (!fs.existsSync(file)) {
+    if (explicit) throw new ConfigError(`config file ${file} does not exist`);
+    return base;
+  }
+  let raw: unknown;
+  try {
+    raw = JSON.parse(fs.readFileSync(file, "utf8"));
+  } catch (e) {
+    throw new ConfigError(`config file ${file} is not valid JSON: ${(e as Error).message}`, { cause: e });
+  }
+  return mergeConfig(base, raw, file, path.dirname(file));
+}
+
+function mergeConfig(base: SidegridConfig, raw: unknown, source: string, dir: string): SidegridConfig {
+  if (!isObject(raw)) throw new ConfigError(`${source}: top level must be an object`);
+  const out: SidegridConfig = { ...base, networks: { ...base.networks }, redis: { ...base.redis }, source };
+  if (raw.dataDir !== undefined) out.dataDir = path.resolve(dir, str(raw.dataDir, `${source}: dataDir`));
+  if (raw.networks !== undefined) {
+    if (!isObject(raw.networks)) throw new ConfigError(`${source}: networks must be an object`);
+    for (const [name, value] of Object.entries(raw.networks)) {
+      if (!(NETWORK_NAMES as readonly string[]).includes(name)) {
+        throw new ConfigError(`${source}: unknown network "${name}" (expected one of ${NETWORK_NAMES.join(", ")})`);
+      }
+      if (!isObject(value)) throw new ConfigError(`${source}: networks.${name} must be an object`);
+      const n = { ...out.networks[name as NetworkName] };
+      const where = `${source}: networks.${name}`;
+      if (value.rpcUrl !== undefined) {
+        n.rpcUrl = str(value.rpcUrl, `${where}.rpcUrl`);
+        if (!/^(https?|wss?):\/\//.test(n.rpcUrl)) throw new ConfigError(`${where}.rpcUrl must be an http(s) or ws(s) URL, got "${n.rpcUrl}"`);
+        // A URL pointing elsewhere means an existing network unless said otherwise.
+        if (value.local === undefined) n.local = false;
+      }
+      if (value.chainId !== undefined) n.chainId = posInt(value.chainId, `${where}.chainId`);
+      if (value.local !== undefined) n.local = bool(value.local, `${where}.local`);
+      if (value.port !== undefined) n.port = posInt(value.port, `${where}.port`);
+      if (value.confirmations !== undefined) n.confirmations = nonNegInt(value.confirmations, `${where}.confirmations`);
+      if (value.privateKeyEnv !== undefined) n.privateKeyEnv = str(value.privateKeyEnv, `${where}.privateKeyEnv`);
+      out.networks[name as NetworkName] = n;
+    }
+  }
+  if (raw.redis !== undefined) {
+    if (!isObject(raw.redis)) throw new ConfigError(`${source}: redis must be an object`);
+    if (raw.redis.url !== undefined) out.redis.url = str(raw.redis.url, `${source}: redis.url`);
+    if (raw.redis.local !== undefined) out.redis.local = bool(raw.redis.local, `${source}: redis.local`);
+    if (raw.redis.port !== undefined) out.redis.port = posInt(raw.redis.port, `${source}: redis.port`);
+  }
+  const ids = new Set(NETWORK_NAMES.map((n) => out.networks[n].chainId));
+  if (ids.size !== NETWORK_NAMES.length) throw new ConfigError(`${source}: the three networks need three different chainIds`);
+  return out;
+}
+
+/** Well-known anvil dev key `index` (local runs only: these keys are public). */
+export function devPrivateKey(index: number): string {
+  return HDNodeWallet.fromMnemonic(Mnemonic.fromPhrase(ANVIL_MNEMONIC), `m/44'/60'/0'/0/${index}`).privateKey;
+}
+
+/** The operator key for a network: from its env var, or anvil's dev key 0 on local networks. */
+export function operatorKey(cfg: SidegridConfig, network: NetworkName, env: NodeJS.ProcessEnv = process.env): string {
+  const n = cfg.networks[network];
+  const fromEnv = env[n.privateKeyEnv] ?? env.SIDEGRID_PRIVATE_KEY;
+  if (fromEnv) {
+    if (!/^(0x)?[0-9a-fA-F]{64}$/.test(fromEnv)) throw new ConfigError(`${n.privateKeyEnv} is not a 32-byte hex private key`);
+    return fromEnv.startsWith("0x") ? fromEnv : `0x${fromEnv}`;
+  }
+  if (n.local) return devPrivateKey(0);
+  throw new ConfigError(`network "${network}" is not local: set ${n.privateKeyEnv} (or SIDEGRID_PRIVATE_KEY) to the operator's private key`);
+}
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === "object" && v !== null && !Array.isArray(v);
+}
+function str(v: unknown, where: string): string {
+  if (typeof v !== "string" || v.length === 0) throw new ConfigError(`${where} must be a non-empty string`);
+  return v;
+}
+function bool(v: unknown, where: string): boolean {
+  if (typeof v !== "boolean") throw new ConfigError(`${where} must be true or false`);
+  return v;
+}
+function posInt(v: unknown, where: string): number {
+  if (typeof v !== "number" || !Number.isSafeInteger(v) || v <= 0) throw new ConfigError(`${where} must be a positive integer, got ${JSON.stringify(v)}`);
+  return v;
+}
+function nonNegInt(v: unknown, where: string): number {
+  if (typeof v !== "number" || !Number.isSafeInteger(v) || v < 0) throw new ConfigError(`${where} must be a non-negative integer, got ${JSON.stringify(v)}`);
+  return v;
+}

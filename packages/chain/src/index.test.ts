@@ -1,0 +1,13 @@
+import * as api from "./index";
+
+// Changes to the public API must show up in review.
+it("exports exactly the documented public API", () => {
+  expect(Object.keys(api).sort()).toEqual([
+    "ANVIL_MNEMONIC", "ChainError", "ChainIdMismatchError", "CompileError", "ConfigError", "ContractRevertError",
+    "Deployments", "GasLimitExceededError", "InsufficientFundsError", "NETWORK_NAMES", "NetworkUnreachableError",
+    "NodeStartError", "ReceiptTimeoutError", "RpcError", "SOLC_SETTINGS", "TxSender", "anvilBinary", "compileContracts",
+    "connectNetwork", "defaultConfig", "deployContract", "devPrivateKey", "freePort", "isAlive", "isChainError",
+    "loadConfig", "makeProvider", "operatorKey", "readArtifact", "resolveImport", "revertData", "rpcCall", "sleep",
+    "startAnvil", "startTestChain", "stopPid",
+  ]);
+});

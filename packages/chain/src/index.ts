@@ -1,0 +1,32 @@
+// Public API of @sidegrid/chain. Everything other packages use is exported here by name.
+export { ANVIL_MNEMONIC, anvilBinary, startAnvil } from "./anvil";
+export type { AnvilHandle, StartAnvilParameters } from "./anvil";
+export { SOLC_SETTINGS, compileContracts, readArtifact, resolveImport } from "./compile";
+export type { CompileContractsParameters, CompileContractsReturnType, ContractArtifact } from "./compile";
+export { NETWORK_NAMES, defaultConfig, devPrivateKey, loadConfig, operatorKey } from "./config";
+export type { LoadConfigParameters, NetworkConfig, NetworkName, SidegridConfig } from "./config";
+export { Deployments, deployContract } from "./deploy";
+export type { DeployContractParameters, DeployContractReturnType, DeploymentRecord, DeploymentsFile } from "./deploy";
+export {
+  ChainError,
+  ChainIdMismatchError,
+  CompileError,
+  ConfigError,
+  ContractRevertError,
+  GasLimitExceededError,
+  InsufficientFundsError,
+  NetworkUnreachableError,
+  NodeStartError,
+  ReceiptTimeoutError,
+  RpcError,
+  isChainError,
+} from "./errors";
+export type { ChainErrorCode, ChainErrorOptions } from "./errors";
+export { connectNetwork, makeProvider } from "./network";
+export type { ConnectNetworkParameters, ConnectedNetwork } from "./network";
+export { freePort, isAlive, sleep, stopPid } from "./process";
+export { rpcCall } from "./rpc";
+export { TxSender, revertData } from "./sender";
+export type { SentTx, TxReceipt, TxSenderOptions } from "./sender";
+export { startTestChain } from "./testing";
+export type { StartTestChainParameters, TestChain } from "./testing";

@@ -1,0 +1,90 @@
+import { Interface, type InterfaceAbi } from "ethers";
+import { Deployments, deployContract } from "./deploy";
+import { ContractRevertError, GasLimitExceededError } from "./errors";
+import { compileSample } from "./test-fixtures";
+import { startTestChain, type TestChain } from "./testing";
+import type { ContractArtifact } from "./compile";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+
+describe("TxSender against a real anvil", () => {
+  let chain: TestChain;
+  let artifact: ContractArtifact;
+  let iface: Interface;
+  let token: string;
+
+  beforeAll(async () => {
+    // A small block gas limit makes the split test cheap: ~22k gas per stored slot.
+    chain = await startTestChain({ chainId: 31901, gasLimit: 3_000_000n });
+    ({ artifact } = await compileSample());
+    iface = new Interface(artifact.abi as InterfaceAbi);
+    const { sender } = await chain.account(0);
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "sidegrid-deploy-"));
+    ({ address: token } = await deployContract({
+      sender,
+      deployments: Deployments.forNetwork(dir, "test", 31901),
+      artifact,
+      args: [1_000_000n],
+    }));
+  });
+  afterAll(() => chain.stop());
+
+  it("pipelines 1,000 transactions in nonce order and finds every receipt", async () => {
+    const { sender } = await chain.account(1);
+    const data = iface.encodeFunctionData("bump");
+    const startNonce = Number(await chain.provider.getTransactionCount(sender.address, "latest"));
+    const txs = Array.from({ length: 1000 }, () => ({ to: token, data, gasLimit: 60_000n }));
+    const receipts = await sender.sendMany(txs);
+    expect(receipts).toHaveLength(1000);
+    expect(receipts.every((r) => r.status === 1)).toBe(true);
+    // Automine: one block per tx, so block numbers strictly increase in send order.
+    for (let i = 1; i < receipts.length; i++) expect(receipts[i]!.blockNumber).toBeGreaterThan(receipts[i - 1]!.blockNumber);
+    const counter = iface.decodeFunctionResult("counter", await chain.provider.call({ to: token, data: iface.encodeFunctionData("counter") }))[0];
+    expect(counter).toBe(1000n);
+    expect(Number(await chain.provider.getTransactionCount(sender.address, "latest"))).toBe(startNonce + 1000);
+  });
+
+  it("splits a batch that would exceed the block gas limit instead of dropping it", async () => {
+    const { sender } = await chain.account(2);
+    const keys = Array.from({ length: 300 }, (_, i) => BigInt(i + 1)); // ~300 × 22k ≈ 6.6M gas > 3M
+    const batches = await sender.sendBatched(keys, (chunk) => ({ to: token, data: iface.encodeFunctionData("storeMany", [chunk]) }));
+    expect(batches.length).toBeGreaterThan(1);
+    expect(batches.flatMap((b) => b.items)).toEqual(keys);
+    for (const b of batches) {
+      expect(b.receipt.status).toBe(1);
+      expect(b.receipt.gasUsed).toBeLessThanOrEqual(3_000_000n);
+    }
+    const last = iface.decodeFunctionResult("slots", await chain.provider.call({ to: token, data: iface.encodeFunctionData("slots", [300n]) }))[0];
+    expect(last).not.toBe(`0x${"0".repeat(64)}`);
+  });
+
+  it("refuses a single transaction above the block gas limit with a typed error", async () => {
+    const { sender } = await chain.account(3);
+    const keys = Array.from({ length: 300 }, (_, i) => BigInt(10_000 + i));
+    const err = await sender.send({ to: token, data: iface.encodeFunctionData("storeMany", [keys]) }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(GasLimitExceededError);
+  });
+
+  it("surfaces a revert as ContractRevertError with the custom error's name and arguments", async () => {
+    const { sender } = await chain.account(4);
+    sender.addAbi(artifact.abi as InterfaceAbi);
+    const err = await sender.sendAndWait({ to: token, data: iface.encodeFunctionData("mintLimited", [5000n]) }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ContractRevertError);
+    const r = err as ContractRevertError;
+    expect(r.code).toBe("CONTRACT_REVERT");
+    expect(r.errorName).toBe("SampleTooMuch");
+    expect(r.args).toEqual([sender.address, 5000n, 1000n]);
+    expect(r.shortMessage).toBe(`reverted with SampleTooMuch(${sender.address}, 5000, 1000)`);
+  });
+
+  it("decodes a revert that happens on chain (gas given, no estimate) from the receipt", async () => {
+    const { sender } = await chain.account(5);
+    sender.addAbi(artifact.abi as InterfaceAbi);
+    const sent = await sender.send({ to: token, data: iface.encodeFunctionData("mintLimited", [2000n]), gasLimit: 100_000n });
+    const err = await sent.wait().catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ContractRevertError);
+    expect((err as ContractRevertError).errorName).toBe("SampleTooMuch");
+    expect((err as ContractRevertError).txHash).toBe(sent.hash);
+  });
+});
