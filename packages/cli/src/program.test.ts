@@ -1,0 +1,155 @@
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { PassThrough } from "node:stream";
+import { Wallet } from "ethers";
+import { freePort, isAlive, rpcCall, startAnvil } from "@sidegrid/chain";
+import { run } from "./program";
+import type { ComponentStatus, SystemState } from "./system";
+
+interface Captured {
+  code: number;
+  out: string;
+  err: string;
+}
+
+async function sidegrid(args: string[], env: Record<string, string> = {}): Promise<Captured> {
+  const errStream = new PassThrough();
+  let err = "";
+  errStream.on("data", (d: Buffer) => (err += d.toString()));
+  let out = "";
+  const saved = { ...process.env };
+  Object.assign(process.env, env);
+  process.exitCode = undefined;
+  try {
+    const code = await run(args, { stdout: (s) => (out += `${s}\n`), stderr: errStream as unknown as NodeJS.WriteStream });
+    return { code, out, err };
+  } finally {
+    process.env = saved;
+    process.exitCode = undefined;
+  }
+}
+
+async function localConfig(): Promise<{ dir: string; file: string }> {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "sidegrid-cli-"));
+  const ports = [await freePort(), await freePort(), await freePort(), await freePort()];
+  const cfg = {
+    dataDir: "data",
+    networks: {
+      blockpri: { rpcUrl: `http://127.0.0.1:${ports[0]}`, chainId: 31401, port: ports[0], local: true },
+      blocksec: { rpcUrl: `http://127.0.0.1:${ports[1]}`, chainId: 31402, port: ports[1], local: true },
+      blocktst: { rpcUrl: `http://127.0.0.1:${ports[2]}`, chainId: 31403, port: ports[2], local: true },
+    },
+    redis: { url: `redis://127.0.0.1:${ports[3]}`, port: ports[3], local: true },
+  };
+  const file = path.join(dir, "sidegrid.config.json");
+  fs.writeFileSync(file, JSON.stringify(cfg));
+  return { dir, file };
+}
+
+describe("sidegrid up / status / down", () => {
+  it("starts three chains with distinct chain ids and Redis, stops exactly them, and keeps chain state for the next up", async () => {
+    const { dir, file } = await localConfig();
+    const up = await sidegrid(["-q", "-c", file, "up", "--json"]);
+    expect(up.err).toBe("");
+    expect(up.code).toBe(0);
+    expect(JSON.parse(up.out).started).toEqual(["blockpri", "blocksec", "blocktst", "redis"]);
+    try {
+      const status = await sidegrid(["-c", file, "status", "--json"]);
+      expect(status.code).toBe(0);
+      const comps = JSON.parse(status.out).components as ComponentStatus[];
+      expect(comps.map((c) => [c.name, c.ok])).toEqual([["BlockPRI", true], ["BlockSEC", true], ["BlockTST", true], ["Redis", true]]);
+      expect(comps.slice(0, 3).map((c) => c.detail.split(",")[0])).toEqual(["chainId 31401", "chainId 31402", "chainId 31403"]);
+      expect(comps[3]!.detail).toBe("PONG");
+
+      // Leave a mark on BlockPRI to find after a restart.
+      const url = comps[0]!.endpoint;
+      for (let i = 0; i < 3; i++) await rpcCall(url, "evm_mine");
+      const height = BigInt(await rpcCall<string>(url, "eth_blockNumber"));
+      expect(height).toBeGreaterThanOrEqual(3n);
+
+      const state = JSON.parse(fs.readFileSync(path.join(dir, "data", "state.json"), "utf8")) as SystemState;
+      const pids = state.processes.map((p) => p.pid);
+      expect(pids).toHaveLength(4);
+      const down = await sidegrid(["-q", "-c", file, "down"]);
+      expect(down.code).toBe(0);
+      expect(pids.filter(isAlive)).toEqual([]);
+      const after = await sidegrid(["-c", file, "status", "--json"]);
+      expect(after.code).toBe(1);
+      expect((JSON.parse(after.out).components as ComponentStatus[]).every((c) => !c.ok)).toBe(true);
+
+      const again = await sidegrid(["-q", "-c", file, "up", "--json"]);
+      expect(again.code).toBe(0);
+      expect(BigInt(await rpcCall<string>(url, "eth_blockNumber"))).toBe(height);
+    } finally {
+      await sidegrid(["-q", "-c", file, "down"]);
+    }
+  });
+
+  it("reuses what is already running on a second up", async () => {
+    const { file } = await localConfig();
+    try {
+      await sidegrid(["-q", "-c", file, "up", "--json"]);
+      const second = await sidegrid(["-q", "-c", file, "up", "--json"]);
+      expect(JSON.parse(second.out)).toMatchObject({ started: [], reused: ["blockpri", "blocksec", "blocktst", "redis"] });
+    } finally {
+      await sidegrid(["-q", "-c", file, "down"]);
+    }
+  });
+});
+
+describe("a misconfigured network gives one clear error line", () => {
+  const remote = (over: Record<string, unknown>) => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "sidegrid-cli-"));
+    dirs.push(dir);
+    const file = path.join(dir, "bad.json");
+    fs.writeFileSync(file, JSON.stringify({ dataDir: "data", redis: { local: false }, networks: { blockpri: over } }));
+    return file;
+  };
+
+  const dirs: string[] = [];
+  afterEach(() => {
+    // A failed `up` must not have started anything: it would have recorded it in state.json.
+    for (const d of dirs.splice(0)) expect(fs.existsSync(path.join(d, "data", "state.json"))).toBe(false);
+  });
+
+  it("names an unreachable URL", async () => {
+    const port = await freePort();
+    const r = await sidegrid(["-q", "-c", remote({ rpcUrl: `http://127.0.0.1:${port}`, chainId: 31001 }), "up"], {
+      SIDEGRID_BLOCKPRI_PRIVATE_KEY: Wallet.createRandom().privateKey,
+    });
+    expect(r.code).toBe(1);
+    expect(r.err.trim().split("\n")).toEqual([`sidegrid: network "blockpri" does not answer at http://127.0.0.1:${port}`]);
+  });
+
+  it("names a wrong chainId, an unfunded key and a missing key", async () => {
+    const node = await startAnvil({ chainId: 31404 });
+    try {
+      const wrongId = await sidegrid(["-q", "-c", remote({ rpcUrl: node.url, chainId: 1 }), "up"], {
+        SIDEGRID_BLOCKPRI_PRIVATE_KEY: Wallet.createRandom().privateKey,
+      });
+      expect(wrongId.err.trim()).toBe('sidegrid: network "blockpri" has chainId 31404, configured 1');
+      const key = Wallet.createRandom();
+      const unfunded = await sidegrid(["-q", "-c", remote({ rpcUrl: node.url, chainId: 31404 }), "up"], {
+        SIDEGRID_BLOCKPRI_PRIVATE_KEY: key.privateKey,
+      });
+      expect(unfunded.err.trim()).toBe(`sidegrid: account ${key.address} on "blockpri" cannot pay for gas (balance 0 wei)`);
+      const noKey = await sidegrid(["-q", "-c", remote({ rpcUrl: node.url, chainId: 31404 }), "up"], { SIDEGRID_BLOCKPRI_PRIVATE_KEY: "" });
+      expect(noKey.err.trim()).toBe(
+        'sidegrid: network "blockpri" is not local: set SIDEGRID_BLOCKPRI_PRIVATE_KEY (or SIDEGRID_PRIVATE_KEY) to the operator\'s private key',
+      );
+      expect([wrongId.code, unfunded.code, noKey.code]).toEqual([1, 1, 1]);
+    } finally {
+      await node.stop();
+    }
+  });
+
+  it("rejects a broken config file with exit code 1 and one line", async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "sidegrid-cli-"));
+    const file = path.join(dir, "broken.json");
+    fs.writeFileSync(file, '{"networks": {"blockpri": {"chainId": "x"}}}');
+    const r = await sidegrid(["-c", file, "status"]);
+    expect(r.code).toBe(1);
+    expect(r.err.trim()).toBe(`sidegrid: ${file}: networks.blockpri.chainId must be a positive integer, got "x"`);
+  });
+});

@@ -1,0 +1,111 @@
+import { Command, CommanderError } from "commander";
+import { ChainError, loadConfig, type SidegridConfig } from "@sidegrid/chain";
+import { CliError } from "./errors";
+import { checkRemoteNetworks, deploySystem, type SystemDeployment } from "./deploy-system";
+import { probeStatus, readState, startInfrastructure, stopAll } from "./system";
+import { createUi, formatTable, type Ui } from "./ui";
+
+export interface CliIo {
+  stdout: (s: string) => void;
+  stderr: NodeJS.WriteStream;
+}
+
+export interface UpReturnType {
+  started: string[];
+  reused: string[];
+  deployment: SystemDeployment;
+}
+
+/** `sidegrid up`: start local chains and Redis, deploy every contract, write the state file. */
+export async function up(cfg: SidegridConfig, ui: Ui): Promise<UpReturnType> {
+  // Remote networks are checked before anything local starts, so a bad config leaves nothing behind.
+  await checkRemoteNetworks(cfg, ui);
+  const { started, reused } = await startInfrastructure(cfg, ui);
+  const deployment = await deploySystem(cfg, ui);
+  return { started, reused, deployment };
+}
+
+function statusTable(rows: Awaited<ReturnType<typeof probeStatus>>): string[][] {
+  return [["component", "kind", "endpoint", "state", "detail"], ...rows.map((r) => [r.name, r.kind, r.endpoint, r.ok ? "up" : "DOWN", r.detail])];
+}
+
+/** Builds the `sidegrid` command tree; `io` lets tests capture output. */
+export function buildProgram(io: CliIo): Command {
+  const program = new Command("sidegrid")
+    .description("Sidegrid: sidechain-federated privacy and storage network for smart grids")
+    .option("-c, --config <file>", "configuration file (default: $SIDEGRID_CONFIG, ./sidegrid.config.json, embedded defaults)")
+    .option("-q, --quiet", "no progress output")
+    .showHelpAfterError()
+    .exitOverride();
+  const ctx = () => {
+    const o = program.opts<{ config?: string; quiet?: boolean }>();
+    const cfg = loadConfig(o.config ? { file: o.config } : {});
+    return { cfg, ui: createUi(io.stderr, Boolean(o.quiet)) };
+  };
+
+  program
+    .command("up")
+    .description("start BlockPRI, BlockSEC, BlockTST (local anvil nodes) and Redis, deploy all contracts")
+    .option("--json", "print the result as JSON")
+    .action(async (opts: { json?: boolean }) => {
+      const { cfg, ui } = ctx();
+      const r = await up(cfg, ui);
+      if (opts.json) {
+        io.stdout(JSON.stringify({ started: r.started, reused: r.reused, contracts: r.deployment.contracts }, null, 2));
+        return;
+      }
+      io.stdout(formatTable(statusTable(await probeStatus(cfg))));
+      if (r.deployment.contracts.length > 0) {
+        io.stdout("");
+        io.stdout(formatTable([["chain", "contract", "address"], ...r.deployment.contracts.map((c) => [c.network, c.name, c.address])]));
+      }
+      io.stdout(`\nstate: ${cfg.dataDir}/state.json — stop with \`sidegrid down\``);
+    });
+
+  program
+    .command("status")
+    .description("probe every chain, Redis and the processes `up` started")
+    .option("--json", "print the result as JSON")
+    .action(async (opts: { json?: boolean }) => {
+      const { cfg } = ctx();
+      const rows = await probeStatus(cfg);
+      if (opts.json) io.stdout(JSON.stringify({ running: Boolean(readState(cfg)), components: rows }, null, 2));
+      else io.stdout(formatTable(statusTable(rows)));
+      if (rows.some((r) => !r.ok)) process.exitCode = 1;
+    });
+
+  program
+    .command("down")
+    .description("stop exactly what `up` started (chain state is kept for the next `up`)")
+    .action(async () => {
+      const { cfg, ui } = ctx();
+      const stopped = await stopAll(cfg, ui);
+      ui.info(stopped.length ? `stopped: ${stopped.join(", ")}` : "nothing was running");
+    });
+
+  return program;
+}
+
+/**
+ * Runs the CLI and returns the exit code. Expected failures (bad config, unreachable network,
+ * bad arguments) print one line; a stack trace only with SIDEGRID_DEBUG=1.
+ */
+export async function run(argv: string[], io: CliIo): Promise<number> {
+  const program = buildProgram(io);
+  try {
+    await program.parseAsync(argv, { from: "user" });
+    return typeof process.exitCode === "number" ? process.exitCode : 0;
+  } catch (e) {
+    if (e instanceof CommanderError) {
+      return e.exitCode === 0 ? 0 : 2;
+    }
+    if (e instanceof ChainError || e instanceof CliError) {
+      io.stderr.write(`sidegrid: ${e.shortMessage}\n`);
+      if (process.env.SIDEGRID_DEBUG) io.stderr.write(`${(e as Error).stack}\n`);
+      return e instanceof CliError && e.code === "BAD_ARGUMENT" ? 2 : 1;
+    }
+    io.stderr.write(`sidegrid: ${(e as Error).message ?? String(e)}\n`);
+    if (process.env.SIDEGRID_DEBUG) io.stderr.write(`${(e as Error).stack}\n`);
+    return 1;
+  }
+}

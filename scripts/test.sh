@@ -1,0 +1,7 @@
+#!/usr/bin/env bash
+# Quick start, command 2: install and run the whole test suite (type checks, then jest on real
+# anvil chains and a real redis-server that the tests start themselves).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh
+pnpm test
