@@ -51,6 +51,17 @@ describe("loadConfig", () => {
     expect((err as ConfigError).shortMessage).toMatch(message);
   });
 
+  it("loads the production example in docker/ as three remote networks", () => {
+    const file = path.join(__dirname, "..", "..", "..", "docker", "sidegrid.config.json");
+    const cfg = loadConfig({ file, env: {} });
+    expect(Object.values(cfg.networks).map((n) => [n.chainId, n.local, n.confirmations])).toEqual([
+      [41001, false, 2],
+      [41002, false, 2],
+      [41003, false, 2],
+    ]);
+    expect(cfg.redis).toMatchObject({ url: "redis://redis:6379", local: false });
+  });
+
   it("derives the well-known anvil dev keys", () => {
     expect(devPrivateKey(0)).toBe("0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80");
     expect(defaultConfig().networks.blocktst.port).toBe(31003);
