@@ -16,7 +16,9 @@ export interface ConnectedNetwork {
 
 /** A provider that does not probe the network on its own (no background retries, no log spam). */
 export function makeProvider(url: string, chainId: number): JsonRpcProvider {
-  return new JsonRpcProvider(url, Network.from(chainId), { staticNetwork: true, batchMaxCount: 1 });
+  // cacheTimeout -1: ethers otherwise serves identical calls from a 250 ms cache, so a read right
+  // after a mined write could return the value from before it.
+  return new JsonRpcProvider(url, Network.from(chainId), { staticNetwork: true, batchMaxCount: 1, cacheTimeout: -1 });
 }
 
 export interface ConnectNetworkParameters {
