@@ -1,0 +1,391 @@
+// SPDX-License-Identifier: Apache-2.0
+pragma solidity ^0.8.24;
+
+import {AccessControl} from "@openzeppelin/contracts/access/AccessControl.sol";
+import {SidegridMessages} from "@sidegrid/chain/contracts/libraries/SidegridMessages.sol";
+import {IPPC} from "./interfaces/IPPC.sol";
+import {IPreferenceOutbox} from "./interfaces/IPreferenceOutbox.sol";
+
+/// @title PPC — the Privacy Preference Contract of BlockPRI
+/// @notice Consumers bind a meter and an encryption key to their wallet and decide, per utility and
+/// per category, what may be monitored and stored, at which resolution and until when. A regulator
+/// (DEFAULT_ADMIN_ROLE) admits utilities (DISTRIBUTOR_ROLE) and courts (AUDITOR_ROLE).
+/// @dev Every change bumps the consumer's version and emits {RelayPayload} with the bytes the
+/// federation carries. A preferences payload is the consumer's complete preference list at that
+/// version (not a delta): a receiver that missed a version is whole again with the next one.
+contract PPC is AccessControl, IPPC {
+    bytes32 public constant DISTRIBUTOR_ROLE = keccak256("DISTRIBUTOR_ROLE");
+    bytes32 public constant AUDITOR_ROLE = keccak256("AUDITOR_ROLE");
+    /// Bounds a preferences payload to 18 entries (≈ 3 KB, under the outbox's 16 KiB) and the gas
+    /// of applying it on a mirror (≈ 0.5 M gas when every entry is new, under the inbox's 1 M
+    /// per-message app gas).
+    uint256 public constant MAX_UTILITIES = 8;
+
+    struct ConsumerRecord {
+        bool registered;
+        uint64 version;
+        address meterSigner;
+        bytes32 meterId;
+        bytes32 encryptionKey;
+    }
+
+    struct Entry {
+        bool set;
+        bool allowed;
+        SidegridMessages.Resolution resolution;
+        uint64 expiresAt;
+    }
+
+    address[] private _consumerDB;
+    mapping(address consumer => ConsumerRecord) private _consumers;
+    mapping(bytes32 meterId => address consumer) private _meterOwner;
+    mapping(address consumer => mapping(address utility => mapping(SidegridMessages.Category => Entry))) private _entries;
+    /// Utilities (not address(0)) with at least one entry, per consumer, and their index + 1.
+    mapping(address consumer => address[]) private _utilities;
+    mapping(address consumer => mapping(address utility => uint256)) private _utilityIndex;
+
+    IPreferenceOutbox public outbox;
+    Route[] private _routes;
+
+    /// @param admin The regulator: grants DISTRIBUTOR and AUDITOR, configures the outbox.
+    constructor(address admin) {
+        _grantRole(DEFAULT_ADMIN_ROLE, admin);
+    }
+
+    // ---------------------------------------------------------------- registration
+
+    /// @inheritdoc IPPC
+    function consumerRegister(bytes32 meterId, address meterSigner, bytes32 encryptionKey)
+        external
+        returns (uint64 version)
+    {
+        if (meterId == bytes32(0) || meterSigner == address(0) || encryptionKey == bytes32(0)) {
+            revert PPCInvalidRegistration(meterId, meterSigner, encryptionKey);
+        }
+        address owner = _meterOwner[meterId];
+        if (owner != address(0) && owner != msg.sender) revert PPCMeterTaken(meterId, owner);
+
+        ConsumerRecord storage c = _consumers[msg.sender];
+        if (!c.registered) {
+            c.registered = true;
+            _consumerDB.push(msg.sender);
+        }
+        version = ++c.version;
+        bytes32 previous = c.meterId;
+        if (previous != bytes32(0) && previous != meterId) {
+            delete _meterOwner[previous];
+            emit MeterReleased(msg.sender, previous, version);
+        }
+        _meterOwner[meterId] = msg.sender;
+        c.meterId = meterId;
+        c.meterSigner = meterSigner;
+        c.encryptionKey = encryptionKey;
+        emit ConsumerRegistered(msg.sender, meterId, meterSigner, encryptionKey, version);
+        _relayRegistration(msg.sender, version);
+    }
+
+    // ---------------------------------------------------------------- preferences
+
+    /// @inheritdoc IPPC
+    function setPreference(
+        address utility,
+        SidegridMessages.Category category,
+        bool allowed,
+        SidegridMessages.Resolution resolution,
+        uint64 expiresAt
+    ) external returns (uint64 version) {
+        SidegridMessages.Preference[] memory changed = new SidegridMessages.Preference[](1);
+        changed[0] = SidegridMessages.Preference(utility, category, allowed, resolution, expiresAt);
+        return _apply(msg.sender, changed);
+    }
+
+    /// @inheritdoc IPPC
+    function setPreferences(SidegridMessages.Preference[] calldata prefs) external returns (uint64 version) {
+        if (prefs.length == 0) revert PPCEmptyPreferences();
+        for (uint256 i = 1; i < prefs.length; ++i) {
+            for (uint256 j = 0; j < i; ++j) {
+                if (prefs[i].utility == prefs[j].utility && prefs[i].category == prefs[j].category) {
+                    revert PPCDuplicatePreference(prefs[i].utility, prefs[i].category);
+                }
+            }
+        }
+        return _apply(msg.sender, prefs);
+    }
+
+    /// @inheritdoc IPPC
+    function clearPreference(address utility, SidegridMessages.Category category) external returns (uint64 version) {
+        ConsumerRecord storage c = _registered(msg.sender);
+        Entry storage e = _entries[msg.sender][utility][category];
+        if (!e.set) revert PPCNoSuchPreference(msg.sender, utility, category);
+        delete _entries[msg.sender][utility][category];
+        if (utility != address(0)) {
+            SidegridMessages.Category other = category == SidegridMessages.Category.CONSUMPTION
+                ? SidegridMessages.Category.TRADES
+                : SidegridMessages.Category.CONSUMPTION;
+            if (!_entries[msg.sender][utility][other].set) _removeUtility(msg.sender, utility);
+        }
+        version = ++c.version;
+        emit PreferenceCleared(msg.sender, version, utility, category);
+        _relayPreferences(msg.sender, version);
+    }
+
+    /// @inheritdoc IPPC
+    function setMonitorConsPref(bool pref) external returns (uint64 version) {
+        SidegridMessages.Preference[] memory changed = new SidegridMessages.Preference[](1);
+        changed[0] = SidegridMessages.Preference(
+            address(0),
+            SidegridMessages.Category.CONSUMPTION,
+            pref,
+            pref ? SidegridMessages.Resolution.QUARTER_HOURLY : SidegridMessages.Resolution.NONE,
+            0
+        );
+        return _apply(msg.sender, changed);
+    }
+
+    /// @inheritdoc IPPC
+    function setMonitorTransfPref(bool pref) external returns (uint64 version) {
+        SidegridMessages.Preference[] memory changed = new SidegridMessages.Preference[](1);
+        changed[0] = SidegridMessages.Preference(
+            address(0), SidegridMessages.Category.TRADES, pref, SidegridMessages.Resolution.NONE, 0
+        );
+        return _apply(msg.sender, changed);
+    }
+
+    /// @inheritdoc IPPC
+    function republish(address consumer) external {
+        if (msg.sender != consumer && !hasRole(DEFAULT_ADMIN_ROLE, msg.sender)) revert PPCUnauthorized(msg.sender, consumer);
+        ConsumerRecord storage c = _registered(consumer);
+        _relayRegistration(consumer, c.version);
+        _relayPreferences(consumer, c.version);
+    }
+
+    // ---------------------------------------------------------------- outbox
+
+    /// @inheritdoc IPPC
+    function setOutbox(address outbox_) external onlyRole(DEFAULT_ADMIN_ROLE) {
+        emit OutboxSet(address(outbox), outbox_);
+        outbox = IPreferenceOutbox(outbox_);
+    }
+
+    /// @inheritdoc IPPC
+    function addRoute(uint256 chainId, address target) external onlyRole(DEFAULT_ADMIN_ROLE) {
+        if (chainId == 0 || target == address(0)) revert PPCInvalidRoute(chainId, target);
+        if (_routeIndex(chainId, target) != type(uint256).max) revert PPCRouteExists(chainId, target);
+        _routes.push(Route(chainId, target));
+        emit RouteAdded(chainId, target);
+    }
+
+    /// @inheritdoc IPPC
+    function removeRoute(uint256 chainId, address target) external onlyRole(DEFAULT_ADMIN_ROLE) {
+        uint256 i = _routeIndex(chainId, target);
+        if (i == type(uint256).max) revert PPCRouteNotFound(chainId, target);
+        _routes[i] = _routes[_routes.length - 1];
+        _routes.pop();
+        emit RouteRemoved(chainId, target);
+    }
+
+    // ---------------------------------------------------------------- views
+
+    /// @inheritdoc IPPC
+    function getConsumer(uint256 id) external view returns (address) {
+        if (id >= _consumerDB.length) revert PPCConsumerIndexOutOfRange(id, _consumerDB.length);
+        return _consumerDB[id];
+    }
+
+    /// @inheritdoc IPPC
+    function consumerCount() external view returns (uint256) {
+        return _consumerDB.length;
+    }
+
+    /// @inheritdoc IPPC
+    function getConsumerPrefs(address addr) external view returns (ConsumerPref memory) {
+        Entry memory cons = _entries[addr][address(0)][SidegridMessages.Category.CONSUMPTION];
+        Entry memory trades = _entries[addr][address(0)][SidegridMessages.Category.TRADES];
+        return ConsumerPref({
+            isDistributor: hasRole(DISTRIBUTOR_ROLE, addr),
+            canMonitorTransf: trades.set
+                && SidegridMessages.permits(
+                    _pref(address(0), SidegridMessages.Category.TRADES, trades),
+                    SidegridMessages.Category.TRADES,
+                    SidegridMessages.Resolution.NONE,
+                    block.timestamp
+                ),
+            canMonitorCons: cons.set
+                && SidegridMessages.permits(
+                    _pref(address(0), SidegridMessages.Category.CONSUMPTION, cons),
+                    SidegridMessages.Category.CONSUMPTION,
+                    SidegridMessages.Resolution.MONTHLY,
+                    block.timestamp
+                )
+        });
+    }
+
+    /// @inheritdoc IPPC
+    function isRegistered(address consumer) external view returns (bool) {
+        return _consumers[consumer].registered;
+    }
+
+    /// @inheritdoc IPPC
+    function registrationOf(address consumer) public view returns (SidegridMessages.Registration memory reg) {
+        ConsumerRecord storage c = _consumers[consumer];
+        if (!c.registered) return reg;
+        return SidegridMessages.Registration(consumer, c.meterId, c.meterSigner, c.encryptionKey);
+    }
+
+    /// @inheritdoc IPPC
+    function consumerOfMeter(bytes32 meterId) external view returns (address) {
+        return _meterOwner[meterId];
+    }
+
+    /// @inheritdoc IPPC
+    function versionOf(address consumer) external view returns (uint64) {
+        return _consumers[consumer].version;
+    }
+
+    /// @inheritdoc IPPC
+    function getPreference(address consumer, address utility, SidegridMessages.Category category)
+        external
+        view
+        returns (bool set, SidegridMessages.Preference memory pref)
+    {
+        Entry memory e = _entries[consumer][utility][category];
+        if (!e.set) return (false, pref);
+        return (true, _pref(utility, category, e));
+    }
+
+    /// @inheritdoc IPPC
+    function getPreferences(address consumer) public view returns (SidegridMessages.Preference[] memory prefs) {
+        address[] storage utilities = _utilities[consumer];
+        SidegridMessages.Preference[] memory buf = new SidegridMessages.Preference[]((utilities.length + 1) * 2);
+        uint256 n = _collect(buf, 0, consumer, address(0));
+        for (uint256 i = 0; i < utilities.length; ++i) n = _collect(buf, n, consumer, utilities[i]);
+        assembly ("memory-safe") {
+            mstore(buf, n) // shrink to the entries actually set
+        }
+        return buf;
+    }
+
+    /// @inheritdoc IPPC
+    function isPermitted(
+        address consumer,
+        address utility,
+        SidegridMessages.Category category,
+        SidegridMessages.Resolution resolution,
+        uint256 time
+    ) external view returns (bool) {
+        if (!hasRole(DISTRIBUTOR_ROLE, utility)) return false;
+        Entry memory e = _entries[consumer][utility][category];
+        if (!e.set) e = _entries[consumer][address(0)][category];
+        if (!e.set) return false;
+        return SidegridMessages.permits(_pref(utility, category, e), category, resolution, time);
+    }
+
+    /// @inheritdoc IPPC
+    function routes() external view returns (Route[] memory) {
+        return _routes;
+    }
+
+    // ---------------------------------------------------------------- internals
+
+    /// @dev Nobody sets their own DISTRIBUTOR or AUDITOR role: the paper's self-set
+    /// `isDistributor` let any address declare itself a utility.
+    function _grantRole(bytes32 role, address account) internal override returns (bool) {
+        if ((role == DISTRIBUTOR_ROLE || role == AUDITOR_ROLE) && account == _msgSender()) {
+            revert PPCSelfGrant(account, role);
+        }
+        return super._grantRole(role, account);
+    }
+
+    function _apply(address consumer, SidegridMessages.Preference[] memory changed) private returns (uint64 version) {
+        ConsumerRecord storage c = _registered(consumer);
+        for (uint256 i = 0; i < changed.length; ++i) {
+            SidegridMessages.Preference memory p = changed[i];
+            _validate(p);
+            if (p.utility != address(0) && _utilityIndex[consumer][p.utility] == 0) _addUtility(consumer, p.utility);
+            _entries[consumer][p.utility][p.category] = Entry(true, p.allowed, p.resolution, p.expiresAt);
+        }
+        version = ++c.version;
+        emit PreferencesChanged(consumer, version, changed);
+        _relayPreferences(consumer, version);
+    }
+
+    function _validate(SidegridMessages.Preference memory p) private view {
+        bool isConsumption = p.category == SidegridMessages.Category.CONSUMPTION;
+        if (
+            (isConsumption && p.allowed && p.resolution == SidegridMessages.Resolution.NONE)
+                || (!isConsumption && p.resolution != SidegridMessages.Resolution.NONE)
+        ) revert PPCInvalidResolution(p.category, p.allowed, p.resolution);
+        if (p.expiresAt != 0 && p.expiresAt <= block.timestamp) revert PPCExpiryInPast(p.expiresAt, block.timestamp);
+    }
+
+    function _registered(address consumer) private view returns (ConsumerRecord storage c) {
+        c = _consumers[consumer];
+        if (!c.registered) revert PPCNotRegistered(consumer);
+    }
+
+    function _addUtility(address consumer, address utility) private {
+        address[] storage list = _utilities[consumer];
+        if (list.length >= MAX_UTILITIES) revert PPCTooManyUtilities(consumer, MAX_UTILITIES);
+        list.push(utility);
+        _utilityIndex[consumer][utility] = list.length;
+    }
+
+    function _removeUtility(address consumer, address utility) private {
+        address[] storage list = _utilities[consumer];
+        uint256 i = _utilityIndex[consumer][utility] - 1;
+        address last = list[list.length - 1];
+        list[i] = last;
+        _utilityIndex[consumer][last] = i + 1;
+        list.pop();
+        delete _utilityIndex[consumer][utility];
+    }
+
+    function _collect(SidegridMessages.Preference[] memory buf, uint256 n, address consumer, address utility)
+        private
+        view
+        returns (uint256)
+    {
+        for (uint8 k = 0; k < 2; ++k) {
+            SidegridMessages.Category category = SidegridMessages.Category(k);
+            Entry memory e = _entries[consumer][utility][category];
+            if (e.set) buf[n++] = _pref(utility, category, e);
+        }
+        return n;
+    }
+
+    function _pref(address utility, SidegridMessages.Category category, Entry memory e)
+        private
+        pure
+        returns (SidegridMessages.Preference memory)
+    {
+        return SidegridMessages.Preference(utility, category, e.allowed, e.resolution, e.expiresAt);
+    }
+
+    function _routeIndex(uint256 chainId, address target) private view returns (uint256) {
+        for (uint256 i = 0; i < _routes.length; ++i) {
+            if (_routes[i].chainId == chainId && _routes[i].target == target) return i;
+        }
+        return type(uint256).max;
+    }
+
+    function _relayPreferences(address consumer, uint64 version) private {
+        _relay(consumer, version, SidegridMessages.KIND_PREFERENCES, SidegridMessages.encodePreferences(consumer, version, getPreferences(consumer)));
+    }
+
+    function _relayRegistration(address consumer, uint64 version) private {
+        _relay(consumer, version, SidegridMessages.KIND_REGISTRATION, SidegridMessages.encodeRegistration(registrationOf(consumer), version));
+    }
+
+    /// @dev A failing outbox reverts the change: a preference recorded here but never queued for
+    /// the mirrors would leave them silently behind (a revocation not honoured).
+    function _relay(address consumer, uint64 version, uint8 kind, bytes memory payload) private {
+        emit RelayPayload(consumer, version, kind, payload);
+        IPreferenceOutbox ob = outbox;
+        if (address(ob) == address(0)) return;
+        uint256 n = _routes.length;
+        for (uint256 i = 0; i < n; ++i) {
+            Route memory r = _routes[i];
+            ob.send(r.chainId, r.target, payload);
+        }
+    }
+}
