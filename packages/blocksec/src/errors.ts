@@ -1,0 +1,134 @@
+import type { AccessEntry } from "./access";
+import type { AccessCategoryName, DenyReasonName, ResolutionName } from "./types";
+
+/**
+ * One base error for the BlockSEC package: a stable `code` to switch on, a one-line
+ * `shortMessage`, optional `details` and the `cause` chain. Subclasses carry the offending values.
+ * Reverts of the contracts arrive as `ContractRevertError` from `@sidegrid/chain` with the custom
+ * error's name and arguments; a denied access request does not revert and becomes
+ * {@link AccessDeniedError} here.
+ */
+export type BlockSecErrorCode =
+  | "INVALID_ARGUMENT"
+  | "MALFORMED_RECORDS"
+  | "ACCESS_DENIED"
+  | "DEPLOY_FAILED"
+  | "MISSING_EVENT"
+  | "BATCH_NOT_FOUND";
+
+export interface BlockSecErrorOptions {
+  details?: string;
+  cause?: unknown;
+}
+
+export class BlockSecError extends Error {
+  override name = "BlockSecError";
+  readonly code: BlockSecErrorCode;
+  readonly shortMessage: string;
+  readonly details: string | undefined;
+
+  constructor(code: BlockSecErrorCode, shortMessage: string, options: BlockSecErrorOptions = {}) {
+    super(options.details ? `${shortMessage}\n\nDetails: ${options.details}` : shortMessage, { cause: options.cause });
+    this.code = code;
+    this.shortMessage = shortMessage;
+    this.details = options.details;
+  }
+}
+
+/** An argument is outside what the contracts accept (caught before sending). */
+export class InvalidArgumentError extends BlockSecError {
+  override name = "InvalidArgumentError";
+  constructor(
+    readonly argument: string,
+    readonly value: unknown,
+    reason: string,
+  ) {
+    super("INVALID_ARGUMENT", `${argument} ${reason} (got ${formatValue(value)})`);
+  }
+}
+
+/** Packed batch bytes that do not follow the layout. */
+export class MalformedRecordsError extends BlockSecError {
+  override name = "MalformedRecordsError";
+  constructor(
+    readonly offset: number,
+    readonly length: number,
+    reason: string,
+  ) {
+    super("MALFORMED_RECORDS", `malformed packed records at byte ${offset} of ${length}: ${reason}`);
+  }
+}
+
+/**
+ * The access ledger recorded the request and denied it (the paper's Figure 10, without erasing
+ * the attempt): the entry is in the consumer's access chain at `index`.
+ */
+export class AccessDeniedError extends BlockSecError {
+  override name = "AccessDeniedError";
+  readonly consumer: string;
+  readonly requester: string;
+  readonly category: AccessCategoryName;
+  readonly resolution: ResolutionName;
+  readonly reason: DenyReasonName;
+  readonly index: number;
+  readonly entryHash: string;
+  readonly txHash: string | undefined;
+  readonly blockNumber: number;
+
+  constructor(readonly entry: AccessEntry) {
+    super("ACCESS_DENIED", `${entry.requester} was denied ${entry.category} of ${entry.consumer}: ${entry.reason.toLowerCase().replace(/_/g, " ")}`, {
+      details: `recorded as entry ${entry.index} of the consumer's access chain (hash ${entry.entryHash}) in block ${entry.blockNumber}${entry.transactionHash ? `, tx ${entry.transactionHash}` : ""}`,
+    });
+    this.consumer = entry.consumer;
+    this.requester = entry.requester;
+    this.category = entry.category;
+    this.resolution = entry.resolution;
+    this.reason = entry.reason;
+    this.index = entry.index;
+    this.entryHash = entry.entryHash;
+    this.txHash = entry.transactionHash;
+    this.blockNumber = entry.blockNumber;
+  }
+}
+
+/** A deployment or role-wiring step did not leave the chain in the expected state. */
+export class BlockSecDeployError extends BlockSecError {
+  override name = "BlockSecDeployError";
+  constructor(message: string, options: BlockSecErrorOptions = {}) {
+    super("DEPLOY_FAILED", message, options);
+  }
+}
+
+/** A mined transaction lacks the event the call must emit (wrong address, wrong contract). */
+export class MissingEventError extends BlockSecError {
+  override name = "MissingEventError";
+  constructor(
+    readonly eventName: string,
+    readonly txHash: string,
+  ) {
+    super("MISSING_EVENT", `transaction ${txHash} emitted no ${eventName} event`);
+  }
+}
+
+/** No batch with this id is anchored. */
+export class BatchNotFoundError extends BlockSecError {
+  override name = "BatchNotFoundError";
+  constructor(readonly batchId: string) {
+    super("BATCH_NOT_FOUND", `no batch ${batchId} is anchored`);
+  }
+}
+
+/** Type guard in the style of ethers' isError: `isBlockSecError(e, "ACCESS_DENIED")`. */
+export function isBlockSecError<C extends BlockSecErrorCode>(e: unknown, code?: C): e is BlockSecError & { code: C } {
+  return e instanceof BlockSecError && (code === undefined || e.code === code);
+}
+
+function formatValue(v: unknown): string {
+  if (typeof v === "bigint") return v.toString();
+  if (typeof v === "string") return JSON.stringify(v);
+  try {
+    return JSON.stringify(v, (_k, x) => (typeof x === "bigint" ? x.toString() : x)) ?? String(v);
+  } catch {
+    return String(v);
+  }
+}

@@ -1,0 +1,59 @@
+// Public API of @sidegrid/blocksec. Everything other packages use is exported here by name.
+export { accessEntryHash, verifyAccessChain } from "./access";
+export type { AccessChainHead, AccessChainProblem, AccessChainProblemKind, AccessChainVerification, AccessEntry } from "./access";
+export { artifactsDir } from "./artifacts";
+export { auditConsumer, formatAuditReport } from "./audit";
+export type { AuditConsumerParameters, AuditReport } from "./audit";
+export { AUDITOR_ROLE, BlockSecClient, DISTRIBUTOR_ROLE, FEDERATION_ROLE, GATEWAY_ROLE, entryFromLog, readAccessLog } from "./client";
+export type {
+  AccessGrant,
+  AnchorResult,
+  BlockSecAddresses,
+  BlockSecClientParameters,
+  RejectedRecords,
+  RequestAccessParameters,
+  StoredRecord,
+} from "./client";
+export { deployBlockSec } from "./deploy";
+export type { DeployBlockSecParameters, DeployBlockSecReturnType } from "./deploy";
+export {
+  AccessDeniedError,
+  BatchNotFoundError,
+  BlockSecDeployError,
+  BlockSecError,
+  InvalidArgumentError,
+  MalformedRecordsError,
+  MissingEventError,
+  isBlockSecError,
+} from "./errors";
+export type { BlockSecErrorCode, BlockSecErrorOptions } from "./errors";
+export { merkleProof, merkleRoot, verifyMerkleProof } from "./merkle";
+export {
+  BATCH_FORMAT,
+  BATCH_HEADER_LAYOUT,
+  GROUP_HEADER_LAYOUT,
+  RECORD_HEADER_LAYOUT,
+  decodeBatch,
+  decodeStoredRecords,
+  encodeBatch,
+  normalizeRecord,
+  recordLeaf,
+  sortRecords,
+} from "./records";
+export type { EncodedBatch } from "./records";
+export { relayPreferences } from "./relay";
+export { decodeTradePayload, encodeTradePayload } from "./trades";
+export type { RelayOutcome, RelayPayloadLike, RelayPayloadSource, RelayPreferencesParameters, RelayPreferencesReturnType } from "./relay";
+export { AccessCategory, Category, DenyReason, Resolution, StorageDecision, TradeDropReason } from "./types";
+export type {
+  AccessCategoryName,
+  CategoryName,
+  DenyReasonName,
+  MeterRecord,
+  ResolutionName,
+  StorageDecisionName,
+  Trade,
+  TradeDropReasonName,
+} from "./types";
+export { AccessLedger__factory, MeterDataLedger__factory, PolicyMirror__factory, TradeLog__factory } from "./generated";
+export type { AccessLedger, MeterDataLedger, PolicyMirror, TradeLog } from "./generated";
