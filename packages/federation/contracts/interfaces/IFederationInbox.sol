@@ -1,0 +1,148 @@
+// SPDX-License-Identifier: Apache-2.0
+pragma solidity ^0.8.24;
+
+/// @title IFederationInbox
+/// @notice The receiving side of the federation on one chain: checks the members' EIP-712
+/// signatures on each message, executes every message exactly once and hands it to the
+/// destination app through `IFederatedReceiver.onFederatedMessage`.
+interface IFederationInbox {
+    /// @notice One cross-chain message as the source outbox published it.
+    struct Message {
+        uint256 srcChainId;
+        address srcSender;
+        uint64 nonce;
+        uint256 dstChainId;
+        address dstContract;
+        bytes payload;
+    }
+
+    /// @notice The app accepted message (`srcChainId`, `nonce`).
+    event MessageExecuted(uint256 indexed srcChainId, uint64 indexed nonce, address indexed dstContract, bytes32 digest);
+    /// @notice The app reverted (or ran out of its gas cap); the message is consumed and can be
+    /// retried with {retry}. `reason` is the (truncated) revert data.
+    event MessageFailed(
+        uint256 indexed srcChainId,
+        uint64 indexed nonce,
+        address indexed dstContract,
+        bytes32 digest,
+        bytes reason
+    );
+    /// @notice `relayer` delivered a batch of `messages` messages (members watch this to tell a live
+    /// relayer from a dead one).
+    event BatchDelivered(address indexed relayer, uint256 messages);
+    /// @notice A failed message was executed successfully by {retry}.
+    event MessageRetried(bytes32 indexed digest, address indexed caller);
+    /// @notice Member set `setIndex` became current; the previous set signs messages until
+    /// `previousSetExpiresAt`.
+    event MemberSetUpdated(
+        uint32 indexed setIndex,
+        address[] members,
+        uint8 threshold,
+        uint8 pauseThreshold,
+        uint8 unpauseThreshold,
+        uint64 previousSetExpiresAt
+    );
+    /// @notice Delivery from `srcChainId` (0 = from every chain) was paused or unpaused.
+    event PauseChanged(uint256 indexed srcChainId, bool paused, uint64 governanceNonce);
+
+    /// @notice The message is addressed to another chain.
+    error InboxWrongDestination(uint256 dstChainId, uint256 chainId);
+    /// @notice The message was already executed (or consumed as failed).
+    error InboxAlreadyExecuted(uint256 srcChainId, uint64 nonce);
+    /// @notice Delivery from this source chain is paused.
+    error InboxPaused(uint256 srcChainId);
+    /// @notice `messages` and `signatures` differ in length, or the batch is empty.
+    error InboxBatchMismatch(uint256 messages, uint256 signatures);
+    /// @notice A signature blob is not a multiple of 65 bytes.
+    error InboxMalformedSignatures(uint256 length);
+    /// @notice Signature number `index` over `digest` cannot be recovered (bad length, high s, bad v).
+    error InboxInvalidSignature(bytes32 digest, uint256 index);
+    /// @notice The recovered signer is in neither the current set nor a previous set still in grace.
+    error InboxNotMember(address signer, uint32 currentSetIndex);
+    /// @notice The same member signed twice.
+    error InboxDuplicateSigner(address signer);
+    /// @notice Too few distinct valid member signatures over `digest`.
+    error InboxInsufficientSignatures(bytes32 digest, uint256 valid, uint256 required);
+    /// @notice A member-set update must carry the next set index.
+    error InboxBadSetIndex(uint32 expected, uint32 actual);
+    /// @notice The proposed member set or thresholds are not acceptable.
+    error InboxInvalidMemberSet(uint256 members, uint8 threshold, uint8 pauseThreshold, uint8 unpauseThreshold);
+    /// @notice A pause change must carry the current governance nonce.
+    error InboxBadGovernanceNonce(uint64 expected, uint64 actual);
+    /// @notice The pause state is already what was asked.
+    error InboxPauseUnchanged(uint256 srcChainId, bool paused);
+    /// @notice The transaction has too little gas left to give the app its full gas cap.
+    error InboxInsufficientGas(uint256 gasLeft, uint256 required);
+    /// @notice The message is not recorded as failed (never delivered, succeeded, or already retried).
+    error InboxNotFailed(bytes32 digest);
+    /// @notice The retried message reverted again.
+    error InboxRetryFailed(bytes32 digest, bytes reason);
+    /// @notice Reported as the failure reason when the destination has no code.
+    error InboxNotAContract(address dstContract);
+
+    /// @notice Executes a batch of messages. `signatures[i]` is the concatenation of 65-byte
+    /// member signatures (r ‖ s ‖ v, any order) over the EIP-712 digest of `messages[i]`.
+    /// @dev Anyone may call; the signatures are the authority. Reverts as a whole on any invalid
+    /// message (wrong chain, replay, paused lane, bad signature set), so relayers filter first.
+    function deliver(Message[] calldata messages, bytes[] calldata signatures) external;
+
+    /// @notice Re-executes a message recorded as failed; anyone may call.
+    function retry(Message calldata message) external;
+
+    /// @notice Replaces the member set with set `setIndex` (= current + 1), signed by a threshold of
+    /// the current set. Add, remove, rotate a key and change thresholds are all expressed this way.
+    function updateMemberSet(
+        uint32 setIndex,
+        address[] calldata members,
+        uint8 threshold,
+        uint8 pauseThreshold,
+        uint8 unpauseThreshold,
+        bytes calldata signatures
+    ) external;
+
+    /// @notice Pauses (needs `pauseThreshold` signatures) or unpauses (needs `unpauseThreshold`)
+    /// delivery from `srcChainId` (0 = all), signed by the current set over `nonce` = {governanceNonce}.
+    function setPaused(uint256 srcChainId, bool paused, uint64 nonce, bytes calldata signatures) external;
+
+    /// @notice The EIP-712 digest members sign for `message` on this inbox.
+    function messageDigest(Message calldata message) external view returns (bytes32);
+
+    /// @notice The digest signed for a member-set update.
+    function memberSetDigest(
+        uint32 setIndex,
+        address[] calldata members,
+        uint8 threshold,
+        uint8 pauseThreshold,
+        uint8 unpauseThreshold
+    ) external view returns (bytes32);
+
+    /// @notice The digest signed for a pause change.
+    function pauseDigest(uint256 srcChainId, bool paused, uint64 nonce) external view returns (bytes32);
+
+    /// @notice True if message `nonce` from `srcChainId` was executed or consumed as failed.
+    function isExecuted(uint256 srcChainId, uint64 nonce) external view returns (bool);
+
+    /// @notice {isExecuted} for many messages at once (relayers filter a batch with one call).
+    function areExecuted(uint256[] calldata srcChainIds, uint64[] calldata nonces) external view returns (bool[] memory);
+
+    /// @notice True if the failed message with this digest awaits a retry.
+    function isFailed(bytes32 digest) external view returns (bool);
+
+    /// @notice True if delivery from `srcChainId` is paused (directly or by the global pause).
+    function isPaused(uint256 srcChainId) external view returns (bool);
+
+    /// @notice The index of the current member set.
+    function currentSetIndex() external view returns (uint32);
+
+    /// @notice Member set `setIndex` and its thresholds.
+    function memberSet(uint32 setIndex)
+        external
+        view
+        returns (address[] memory members, uint8 threshold, uint8 pauseThreshold, uint8 unpauseThreshold);
+
+    /// @notice Until when the previous set may still sign messages (0 = never, for set 0).
+    function previousSetExpiresAt() external view returns (uint64);
+
+    /// @notice The nonce the next pause change must carry.
+    function governanceNonce() external view returns (uint64);
+}

@@ -1,0 +1,122 @@
+/**
+ * One base error for the federation package: a stable `code` to switch on, a one-line
+ * `shortMessage`, optional `details` and the `cause` chain. Subclasses carry the offending values.
+ */
+export type FederationErrorCode =
+  | "CONFIG_INVALID"
+  | "MEMBER_NOT_FOUND"
+  | "DEPLOY_FAILED"
+  | "PEER_AUTH_FAILED"
+  | "EQUIVOCATION"
+  | "MEMBER_START_FAILED"
+  | "WIRING_UNAVAILABLE";
+
+export interface FederationErrorOptions {
+  details?: string;
+  cause?: unknown;
+}
+
+export class FederationError extends Error {
+  override name = "FederationError";
+  readonly code: FederationErrorCode;
+  readonly shortMessage: string;
+  readonly details: string | undefined;
+
+  constructor(code: FederationErrorCode, shortMessage: string, options: FederationErrorOptions = {}) {
+    super(options.details ? `${shortMessage}\n\nDetails: ${options.details}` : shortMessage, { cause: options.cause });
+    this.code = code;
+    this.shortMessage = shortMessage;
+    this.details = options.details;
+  }
+}
+
+/** The member configuration file is missing, malformed or inconsistent. */
+export class FederationConfigError extends FederationError {
+  override name = "FederationConfigError";
+  constructor(
+    readonly file: string,
+    message: string,
+    options: FederationErrorOptions = {},
+  ) {
+    super("CONFIG_INVALID", `${file}: ${message}`, options);
+  }
+}
+
+/** `--member k` names no member of the configuration. */
+export class MemberNotFoundError extends FederationError {
+  override name = "MemberNotFoundError";
+  constructor(
+    readonly member: number,
+    readonly members: number,
+  ) {
+    super("MEMBER_NOT_FOUND", `member ${member} does not exist (the configuration has ${members} members, 0..${members - 1})`);
+  }
+}
+
+/** A deployment step did not leave the chain in the expected state. */
+export class FederationDeployError extends FederationError {
+  override name = "FederationDeployError";
+  constructor(
+    readonly chain: string,
+    message: string,
+    options: FederationErrorOptions = {},
+  ) {
+    super("DEPLOY_FAILED", `${chain}: ${message}`, options);
+  }
+}
+
+/** A signature POST was not signed by the member it claims to come from. */
+export class PeerAuthError extends FederationError {
+  override name = "PeerAuthError";
+  constructor(
+    readonly claimed: string,
+    readonly recovered: string | undefined,
+  ) {
+    super("PEER_AUTH_FAILED", `signature batch claims member ${claimed} but was signed by ${recovered ?? "nobody recognisable"}`);
+  }
+}
+
+/** The member was asked to sign a second, different message under a lane nonce it already signed. */
+export class EquivocationError extends FederationError {
+  override name = "EquivocationError";
+  constructor(
+    readonly key: string,
+    readonly signedDigest: string,
+    readonly newDigest: string,
+  ) {
+    super("EQUIVOCATION", `refusing to sign ${newDigest} for ${key}: already signed ${signedDigest} under the same lane nonce`);
+  }
+}
+
+/** A member process did not come up (bad config, port in use, chain unreachable). */
+export class MemberStartError extends FederationError {
+  override name = "MemberStartError";
+  constructor(
+    readonly member: number,
+    message: string,
+    options: FederationErrorOptions = {},
+  ) {
+    super("MEMBER_START_FAILED", `member ${member}: ${message}`, options);
+  }
+}
+
+/** The real app contracts needed for a relay route are not available. */
+export class WiringUnavailableError extends FederationError {
+  override name = "WiringUnavailableError";
+  constructor(
+    readonly missing: readonly string[],
+    options: FederationErrorOptions = {},
+  ) {
+    super("WIRING_UNAVAILABLE", `cannot wire the federation to the apps: missing ${missing.join(", ")}`, options);
+  }
+}
+
+/**
+ * Type guard in the style of ethers' isError.
+ *
+ * @example
+ * if (isFederationError(e, "CONFIG_INVALID")) console.error(e.shortMessage);
+ */
+export function isFederationError<C extends FederationErrorCode>(e: unknown, code?: C): e is FederationError & { code: C } {
+  return e instanceof FederationError && (code === undefined || e.code === code);
+}

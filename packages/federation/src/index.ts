@@ -1,0 +1,60 @@
+// Public API of @sidegrid/federation. Everything other packages use is exported here by name.
+export { artifactsDir } from "./artifacts";
+export { parseMemberArgs, runMemberCli } from "./cli";
+export { FEDERATION_ROLE, deployFederation } from "./deploy";
+export type {
+  DeployFederationParameters,
+  DeployFederationReturnType,
+  FederationChainDeployment,
+  FederationChainSetup,
+} from "./deploy";
+export {
+  EquivocationError,
+  FederationConfigError,
+  FederationDeployError,
+  FederationError,
+  MemberNotFoundError,
+  MemberStartError,
+  PeerAuthError,
+  WiringUnavailableError,
+  isFederationError,
+} from "./errors";
+export type { FederationErrorCode, FederationErrorOptions } from "./errors";
+export { setInboxPaused, signAll, updateMemberSet } from "./governance";
+export type { SetInboxPausedParameters, SignerKeys, UpdateMemberSetParameters } from "./governance";
+export {
+  INBOX_DOMAIN_NAME,
+  INBOX_DOMAIN_VERSION,
+  MEMBER_SET_TYPES,
+  MESSAGE_TYPES,
+  PAUSE_TYPES,
+  decodePegPayload,
+  domainSeparator,
+  inboxDomain,
+  memberSetDigest,
+  messageDigest,
+  messageKey,
+  packSignatures,
+  pauseDigest,
+  signDigest,
+} from "./messages";
+export type { FederationMessage } from "./messages";
+export { DEFAULT_TUNING, loadMemberConfig, localMemberKeys, writeMemberConfigs } from "./member/config";
+export type {
+  EventSourceConfig,
+  FederationConfigFile,
+  FederationMemberEntry,
+  MemberChainConfig,
+  MemberConfig,
+  MemberTuning,
+  WriteMemberConfigsParameters,
+} from "./member/config";
+export { EVENT_NONCE_FLAG, eventNonce, startMember } from "./member/node";
+export type { MemberHandle, MemberHealth, MemberLogger, StartMemberOptions } from "./member/node";
+export { memberBinPath, spawnMember, waitForMember } from "./member/spawn";
+export type { SpawnMemberParameters } from "./member/spawn";
+export { MemberStore } from "./member/store";
+export type { StoredMessage } from "./member/store";
+export { FederationInbox__factory, FederationOutbox__factory, TokenPeg__factory, WrappedToken__factory } from "./generated";
+export { SIDEGRID_RELAYS, wireSidegrid } from "./wiring";
+export type { WireSidegridParameters, WireSidegridReturnType } from "./wiring";

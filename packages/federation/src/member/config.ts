@@ -1,0 +1,278 @@
+import fs from "node:fs";
+import path from "node:path";
+import { EventFragment, Wallet, getAddress } from "ethers";
+import { devPrivateKey } from "@sidegrid/chain";
+import type { DeployFederationReturnType } from "../deploy";
+import { FederationConfigError, MemberNotFoundError } from "../errors";
+
+/** One chain as a member watches it. */
+export interface MemberChainConfig {
+  name: string;
+  chainId: number;
+  rpcUrl: string;
+  /** Blocks to wait before trusting an event (0 for local anvil). */
+  confirmations: number;
+  outbox: string;
+  inbox: string;
+  /** First block to scan. */
+  startBlock: number;
+}
+
+/**
+ * An app that emits its cross-chain payloads as events instead of calling the outbox (the
+ * "RelayPayload adapter"). Members relay each such event as a message from the emitting contract,
+ * with a nonce derived from the event's position: EVENT_NONCE_FLAG | block << 24 | logIndex << 8 | route.
+ */
+export interface EventSourceConfig {
+  /** Name of the chain the app lives on (one of `chains[].name`). */
+  chain: string;
+  /** The emitting contract; it is the message's `srcSender`. */
+  contract: string;
+  /** Human-readable event, e.g. "RelayPayload(uint256 indexed dstChainId, address indexed dstContract, bytes payload)". */
+  event: string;
+  /** Name of the `bytes` argument carrying the payload. */
+  payloadArg: string;
+  /** Names of the arguments naming the destination, when the event carries it... */
+  dstChainIdArg?: string;
+  dstContractArg?: string;
+  /** ...or fixed destinations for every event. */
+  routes?: { dstChainId: number; dstContract: string }[];
+}
+
+/** Timing and batching knobs; every member of a federation should use the same values. */
+export interface MemberTuning {
+  /** How often each chain is polled for new logs. */
+  pollIntervalMs: number;
+  /** How long the member of rank k waits (k × this) after a message is ready before relaying it itself. */
+  takeoverMs: number;
+  /** Consecutive lane nonces relayed by the same member before the role rotates. */
+  roundSize: number;
+  /** Most messages in one `deliver` transaction. */
+  maxBatch: number;
+  /** Collect ready messages this long before submitting a batch. */
+  batchDelayMs: number;
+  /** Re-send own signatures of messages still pending after this long (peers that were down). */
+  resendMs: number;
+  /** Unconfirmed deliver transactions per destination chain. */
+  maxInFlight: number;
+  /** Most blocks per eth_getLogs query. */
+  logRangeBlocks: number;
+}
+
+export const DEFAULT_TUNING: MemberTuning = {
+  pollIntervalMs: 100,
+  takeoverMs: 1500,
+  roundSize: 16,
+  maxBatch: 200,
+  batchDelayMs: 15,
+  resendMs: 2000,
+  maxInFlight: 4,
+  logRangeBlocks: 2000,
+};
+
+/** A member entry of the shared federation file. */
+export interface FederationMemberEntry {
+  address: string;
+  /** Where this member serves the peer API, /health and /metrics (it listens on this host and port). */
+  url: string;
+  /** Local development only: the key in the file. */
+  privateKey?: string;
+  /** Name of the environment variable holding the member's key (production). */
+  privateKeyEnv?: string;
+}
+
+/** The file `sidegrid-federation-member --config` reads: the whole federation, every member. */
+export interface FederationConfigFile {
+  version: 1;
+  threshold: number;
+  /** Member k keeps its LevelDB in `<dataDir>/member-<k>`; relative paths are from the file. */
+  dataDir: string;
+  chains: MemberChainConfig[];
+  members: FederationMemberEntry[];
+  /** Apps relayed through the RelayPayload adapter. */
+  eventSources?: EventSourceConfig[];
+  tuning?: Partial<MemberTuning>;
+}
+
+/** What one member process runs with. */
+export interface MemberConfig {
+  index: number;
+  privateKey: string;
+  address: string;
+  /** This member's URL (its listen address). */
+  url: string;
+  dataDir: string;
+  threshold: number;
+  chains: MemberChainConfig[];
+  /** Every member, this one included, in member order. */
+  peers: { address: string; url: string }[];
+  eventSources: EventSourceConfig[];
+  tuning: MemberTuning;
+}
+
+/**
+ * Reads the federation file and returns member `index`'s configuration, its key taken from the file
+ * or from the environment variable the file names.
+ *
+ * @example
+ * const cfg = loadMemberConfig(".sidegrid/federation.json", 0);
+ */
+export function loadMemberConfig(file: string, index: number, env: NodeJS.ProcessEnv = process.env): MemberConfig {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(fs.readFileSync(file, "utf8"));
+  } catch (e) {
+    throw new FederationConfigError(file, `cannot read: ${(e as Error).message}`, { cause: e });
+  }
+  const cfg = validateFile(file, raw);
+  const entry = cfg.members[index];
+  if (!Number.isInteger(index) || !entry) throw new MemberNotFoundError(index, cfg.members.length);
+  const key = entry.privateKey ?? (entry.privateKeyEnv ? env[entry.privateKeyEnv] : undefined);
+  if (!key || !/^(0x)?[0-9a-fA-F]{64}$/.test(key)) {
+    throw new FederationConfigError(file, `member ${index} has no usable key (set privateKey, or privateKeyEnv and that variable)`);
+  }
+  const privateKey = key.startsWith("0x") ? key : `0x${key}`;
+  const address = new Wallet(privateKey).address;
+  if (address !== getAddress(entry.address)) {
+    throw new FederationConfigError(file, `member ${index}'s key belongs to ${address}, the file says ${entry.address}`);
+  }
+  return {
+    index,
+    privateKey,
+    address,
+    url: entry.url,
+    dataDir: path.resolve(path.dirname(file), cfg.dataDir, `member-${index}`),
+    threshold: cfg.threshold,
+    chains: cfg.chains,
+    peers: cfg.members.map((m) => ({ address: getAddress(m.address), url: m.url })),
+    eventSources: cfg.eventSources ?? [],
+    tuning: { ...DEFAULT_TUNING, ...cfg.tuning },
+  };
+}
+
+function validateFile(file: string, raw: unknown): FederationConfigFile {
+  const bad = (msg: string): never => {
+    throw new FederationConfigError(file, msg);
+  };
+  if (typeof raw !== "object" || raw === null) bad("top level must be an object");
+  const r = raw as Record<string, unknown>;
+  if (r.version !== 1) bad(`version must be 1, got ${JSON.stringify(r.version)}`);
+  if (!Array.isArray(r.members) || r.members.length < 2) bad("members must list at least 2 members");
+  if (!Array.isArray(r.chains) || r.chains.length < 2) bad("chains must list at least 2 chains");
+  const members = r.members as FederationMemberEntry[];
+  if (typeof r.threshold !== "number" || !Number.isInteger(r.threshold) || r.threshold * 2 <= members.length || r.threshold > members.length) {
+    bad(`threshold must be an integer with n/2 < threshold <= n (n = ${members.length}), got ${JSON.stringify(r.threshold)}`);
+  }
+  if (typeof r.dataDir !== "string" || r.dataDir.length === 0) bad("dataDir must be a non-empty string");
+  members.forEach((m, i) => {
+    if (typeof m?.address !== "string" || !/^0x[0-9a-fA-F]{40}$/.test(m.address)) bad(`members[${i}].address must be an address`);
+    if (typeof m.url !== "string" || !/^https?:\/\/[^/]+:\d+\/?$/.test(m.url)) bad(`members[${i}].url must look like http://host:port`);
+  });
+  (r.chains as MemberChainConfig[]).forEach((c, i) => {
+    if (typeof c?.name !== "string") bad(`chains[${i}].name must be a string`);
+    for (const k of ["chainId", "confirmations", "startBlock"] as const) {
+      if (typeof c[k] !== "number" || !Number.isInteger(c[k]) || c[k] < 0) bad(`chains[${i}].${k} must be a non-negative integer`);
+    }
+    if (typeof c.rpcUrl !== "string" || !/^https?:\/\//.test(c.rpcUrl)) bad(`chains[${i}].rpcUrl must be an http(s) URL`);
+    for (const k of ["outbox", "inbox"] as const) {
+      if (typeof c[k] !== "string" || !/^0x[0-9a-fA-F]{40}$/.test(c[k])) bad(`chains[${i}].${k} must be an address`);
+    }
+  });
+  const names = new Set((r.chains as MemberChainConfig[]).map((c) => c.name));
+  ((r.eventSources ?? []) as EventSourceConfig[]).forEach((e, i) => {
+    const where = `eventSources[${i}]`;
+    if (!names.has(e?.chain)) bad(`${where}.chain must name one of the chains`);
+    if (typeof e.contract !== "string" || !/^0x[0-9a-fA-F]{40}$/.test(e.contract)) bad(`${where}.contract must be an address`);
+    let frag: EventFragment;
+    try {
+      frag = EventFragment.from(e.event);
+    } catch {
+      return bad(`${where}.event is not an event signature: ${JSON.stringify(e.event)}`);
+    }
+    const arg = (name: string | undefined, type: string) => name !== undefined && frag.inputs.some((x) => x.name === name && x.type === type);
+    if (!arg(e.payloadArg, "bytes")) bad(`${where}.payloadArg must name a bytes argument of the event`);
+    const named = arg(e.dstChainIdArg, "uint256") && arg(e.dstContractArg, "address");
+    if (!named && !(Array.isArray(e.routes) && e.routes.length > 0)) bad(`${where} needs dstChainIdArg and dstContractArg, or routes`);
+  });
+  return r as unknown as FederationConfigFile;
+}
+
+/**
+ * Local development keys of the federation members: anvil mnemonic indices 20, 21, ... (public keys,
+ * local chains only; fund them with `deployFederation({ fundMembers })`).
+ *
+ * @example
+ * const keys = localMemberKeys(3);
+ */
+export function localMemberKeys(count: number): string[] {
+  return Array.from({ length: count }, (_, i) => devPrivateKey(20 + i));
+}
+
+export interface WriteMemberConfigsParameters {
+  /** Where to write the federation file (e.g. `.sidegrid/federation.json`). */
+  file: string;
+  deployment: DeployFederationReturnType;
+  /** RPC URL and confirmation depth per chain name of the deployment. */
+  networks: Record<string, { rpcUrl: string; confirmations: number }>;
+  /** Member keys in member order (local: {@link localMemberKeys}); with `keyEnv`, only the addresses matter. */
+  memberKeys: readonly string[];
+  /** Write `privateKeyEnv: "<prefix><k>"` instead of the key itself (production). */
+  keyEnvPrefix?: string;
+  /** Member k listens on `http://<host>:<basePort + k>` (default base 7301)... */
+  basePort?: number;
+  host?: string;
+  /** ...unless its URL is given here. */
+  urls?: readonly string[];
+  /** Defaults to `<dir of file>/federation`. */
+  dataDir?: string;
+  eventSources?: EventSourceConfig[];
+  tuning?: Partial<MemberTuning>;
+}
+
+/**
+ * Writes the federation file every member process reads (`--config`), one entry per member.
+ *
+ * @example
+ * writeMemberConfigs({ file: ".sidegrid/federation.json", deployment, networks, memberKeys: localMemberKeys(3), basePort: 7301 });
+ */
+export function writeMemberConfigs(params: WriteMemberConfigsParameters): FederationConfigFile {
+  const host = params.host ?? "127.0.0.1";
+  const cfg: FederationConfigFile = {
+    version: 1,
+    threshold: params.deployment.threshold,
+    dataDir: params.dataDir ?? "federation",
+    chains: params.deployment.chains.map((c) => {
+      const n = params.networks[c.name];
+      if (!n) throw new FederationConfigError(params.file, `no RPC URL given for network "${c.name}"`);
+      return {
+        name: c.name,
+        chainId: c.chainId,
+        rpcUrl: n.rpcUrl,
+        confirmations: n.confirmations,
+        outbox: c.outbox,
+        inbox: c.inbox,
+        startBlock: c.startBlock,
+      };
+    }),
+    members: params.memberKeys.map((k, i) => {
+      const address = new Wallet(k).address;
+      const entry: FederationMemberEntry = { address, url: params.urls?.[i] ?? `http://${host}:${(params.basePort ?? 7301) + i}` };
+      if (params.keyEnvPrefix) entry.privateKeyEnv = `${params.keyEnvPrefix}${i}`;
+      else entry.privateKey = k;
+      return entry;
+    }),
+    ...(params.eventSources ? { eventSources: params.eventSources } : {}),
+    ...(params.tuning ? { tuning: params.tuning } : {}),
+  };
+  const deployed = params.deployment.members.map((m) => m.toLowerCase());
+  cfg.members.forEach((m, i) => {
+    if (deployed[i] !== m.address.toLowerCase()) {
+      throw new FederationConfigError(params.file, `member ${i} key is for ${m.address}, but the inbox was deployed with ${deployed[i] ?? "no member"} there`);
+    }
+  });
+  fs.mkdirSync(path.dirname(path.resolve(params.file)), { recursive: true });
+  const tmp = `${params.file}.tmp-${process.pid}`;
+  fs.writeFileSync(tmp, JSON.stringify(cfg, null, 2), { mode: 0o600 });
+  fs.renameSync(tmp, params.file);
+  return cfg;
+}

@@ -1,0 +1,43 @@
+import { Counter, Gauge, Histogram, Registry } from "prom-client";
+
+/** The Prometheus metrics of one member, in a registry of its own (several members may share a process in tests). */
+export interface MemberMetrics {
+  registry: Registry;
+  chainHead: Gauge<"chain">;
+  chainCursor: Gauge<"chain">;
+  chainLag: Gauge<"chain">;
+  pending: Gauge<"dst">;
+  ready: Gauge<"dst">;
+  signatures: Counter<"origin">;
+  signaturesRejected: Counter<"reason">;
+  relayed: Counter<"dst" | "outcome">;
+  submissions: Counter<"dst" | "result">;
+  relayLatency: Histogram<"dst">;
+  peerUp: Gauge<"peer">;
+}
+
+export function createMemberMetrics(member: number): MemberMetrics {
+  const registry = new Registry();
+  registry.setDefaultLabels({ member: String(member) });
+  const r = { registers: [registry] };
+  return {
+    registry,
+    chainHead: new Gauge({ name: "federation_chain_head_block", help: "Latest block seen per chain", labelNames: ["chain"], ...r }),
+    chainCursor: new Gauge({ name: "federation_chain_cursor_block", help: "Last block fully processed per chain", labelNames: ["chain"], ...r }),
+    chainLag: new Gauge({ name: "federation_chain_lag_blocks", help: "Head minus cursor per chain", labelNames: ["chain"], ...r }),
+    pending: new Gauge({ name: "federation_pending_messages", help: "Signed messages not yet executed, per destination", labelNames: ["dst"], ...r }),
+    ready: new Gauge({ name: "federation_ready_messages", help: "Pending messages with a signature quorum, per destination", labelNames: ["dst"], ...r }),
+    signatures: new Counter({ name: "federation_signatures_total", help: "Signatures made (own) or received (peer)", labelNames: ["origin"], ...r }),
+    signaturesRejected: new Counter({ name: "federation_signatures_rejected_total", help: "Signatures refused", labelNames: ["reason"], ...r }),
+    relayed: new Counter({ name: "federation_relayed_messages_total", help: "Messages this member delivered", labelNames: ["dst", "outcome"], ...r }),
+    submissions: new Counter({ name: "federation_relay_submissions_total", help: "deliver transactions by result", labelNames: ["dst", "result"], ...r }),
+    relayLatency: new Histogram({
+      name: "federation_relay_latency_seconds",
+      help: "From first sight of a message to its execution (as this member saw both)",
+      labelNames: ["dst"],
+      buckets: [0.05, 0.1, 0.2, 0.3, 0.5, 0.75, 1, 2, 5, 10, 30],
+      ...r,
+    }),
+    peerUp: new Gauge({ name: "federation_peer_up", help: "1 if the last signature push to the peer succeeded", labelNames: ["peer"], ...r }),
+  };
+}

@@ -1,0 +1,73 @@
+import { spawn } from "node:child_process";
+import fs from "node:fs";
+import path from "node:path";
+import { sleep } from "@sidegrid/chain";
+import { MemberStartError } from "../errors";
+import type { MemberHealth } from "./node";
+
+/** The member binary (runs `dist/cli.js`, so the package must be built). */
+export const memberBinPath = path.join(__dirname, "..", "..", "bin", "sidegrid-federation-member.js");
+
+export interface SpawnMemberParameters {
+  /** The federation file written by `writeMemberConfigs`. */
+  configFile: string;
+  member: number;
+  /** stdout and stderr go here (appended); omitted = discarded. */
+  logFile?: string;
+  env?: NodeJS.ProcessEnv;
+  /** Extra node flags (e.g. `--cpu-prof`). */
+  nodeArgs?: readonly string[];
+}
+
+/**
+ * Starts member `member` as its own detached OS process and returns its pid; it keeps running after
+ * this process exits (stop it with SIGTERM, e.g. `stopPid` from @sidegrid/chain).
+ *
+ * @example
+ * const pid = spawnMember({ configFile: ".sidegrid/federation.json", member: 0, logFile: ".sidegrid/logs/member-0.log" });
+ */
+export function spawnMember(params: SpawnMemberParameters): number {
+  if (!fs.existsSync(path.join(path.dirname(memberBinPath), "..", "dist", "cli.js"))) {
+    throw new MemberStartError(params.member, "the federation package is not built (run `pnpm build` in packages/federation)");
+  }
+  let fd: number | "ignore" = "ignore";
+  if (params.logFile) {
+    fs.mkdirSync(path.dirname(params.logFile), { recursive: true });
+    fd = fs.openSync(params.logFile, "a");
+  }
+  try {
+    const child = spawn(process.execPath, [...(params.nodeArgs ?? []), memberBinPath, "--member", String(params.member), "--config", params.configFile], {
+      detached: true,
+      stdio: ["ignore", fd, fd],
+      env: params.env ?? process.env,
+    });
+    child.unref();
+    if (child.pid === undefined) throw new MemberStartError(params.member, "the process did not start");
+    return child.pid;
+  } finally {
+    if (typeof fd === "number") fs.closeSync(fd);
+  }
+}
+
+/**
+ * Waits until the member at `url` answers /health with ok (all chains polled), or throws after `timeoutMs`.
+ *
+ * @example
+ * await waitForMember("http://127.0.0.1:7301", 15000);
+ */
+export async function waitForMember(url: string, timeoutMs = 15000): Promise<MemberHealth> {
+  const deadline = Date.now() + timeoutMs;
+  let last = "no answer";
+  for (;;) {
+    try {
+      const res = await fetch(`${url.replace(/\/$/, "")}/health`, { signal: AbortSignal.timeout(1000) });
+      const body = (await res.json()) as MemberHealth;
+      if (res.ok && body.ok) return body;
+      last = JSON.stringify(body.chains?.map((c) => c.error).filter(Boolean));
+    } catch (e) {
+      last = (e as Error).message;
+    }
+    if (Date.now() > deadline) throw new MemberStartError(-1, `member at ${url} not healthy after ${timeoutMs} ms: ${last}`);
+    await sleep(50);
+  }
+}

@@ -1,0 +1,78 @@
+import fs from "node:fs";
+import { Level } from "level";
+
+/** A message as a member persists it, with its own signature (hex strings, JSON-safe). */
+export interface StoredMessage {
+  key: string;
+  srcChainId: string;
+  srcSender: string;
+  nonce: string;
+  dstChainId: string;
+  dstContract: string;
+  payload: string;
+  digest: string;
+  /** This member's signature over `digest`. */
+  signature: string;
+  /** ms since epoch when this member first saw the message. */
+  firstSeen: number;
+}
+
+type Value = StoredMessage | number | string;
+
+/**
+ * A member's LevelDB: scan cursors (`c!<chainId>`), pending messages with the member's own
+ * signature (`m!<key>`) and executed-message markers holding the digest (`d!<key>`). A scan's new
+ * messages, signatures, executions and cursor are written in one atomic batch, so a member that
+ * crashes resumes where the batch left it: nothing missed, nothing signed twice.
+ */
+export class MemberStore {
+  private constructor(private readonly db: Level<string, Value>) {}
+
+  /**
+   * Opens (creating) the store in `dir`.
+   *
+   * @example
+   * const store = await MemberStore.open(".sidegrid/federation/member-0");
+   */
+  static async open(dir: string): Promise<MemberStore> {
+    fs.mkdirSync(dir, { recursive: true });
+    const db = new Level<string, Value>(dir, { valueEncoding: "json" });
+    await db.open();
+    return new MemberStore(db);
+  }
+
+  async cursor(chainId: number): Promise<number | undefined> {
+    const v = await this.db.get(`c!${chainId}`);
+    return typeof v === "number" ? v : undefined;
+  }
+
+  /** Every message signed and not yet known as executed, in key order. */
+  async pending(): Promise<StoredMessage[]> {
+    const out: StoredMessage[] = [];
+    for await (const [, v] of this.db.iterator({ gte: "m!", lt: "m!\xff" })) out.push(v as StoredMessage);
+    return out;
+  }
+
+  /** The digest recorded for each key that is already executed (undefined where not). */
+  async doneDigests(keys: readonly string[]): Promise<(string | undefined)[]> {
+    if (keys.length === 0) return [];
+    const vals = await this.db.getMany(keys.map((k) => `d!${k}`));
+    return vals.map((v) => (typeof v === "string" ? v : undefined));
+  }
+
+  /** Atomically stores new signed messages, executed markers and (optionally) a chain's cursor. */
+  async commit(params: { messages?: readonly StoredMessage[]; done?: readonly { key: string; digest: string }[]; cursor?: { chainId: number; block: number } }): Promise<void> {
+    const ops: ({ type: "put"; key: string; value: Value } | { type: "del"; key: string })[] = [];
+    for (const m of params.messages ?? []) ops.push({ type: "put", key: `m!${m.key}`, value: m });
+    for (const d of params.done ?? []) {
+      ops.push({ type: "del", key: `m!${d.key}` });
+      ops.push({ type: "put", key: `d!${d.key}`, value: d.digest });
+    }
+    if (params.cursor) ops.push({ type: "put", key: `c!${params.cursor.chainId}`, value: params.cursor.block });
+    if (ops.length > 0) await this.db.batch(ops);
+  }
+
+  async close(): Promise<void> {
+    await this.db.close();
+  }
+}
