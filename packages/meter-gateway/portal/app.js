@@ -1,0 +1,158 @@
+// The portal: plain JS in the browser, talking to the gateway API with wallet-signed requests.
+/* global ethers, nacl */
+"use strict";
+const $ = (id) => document.getElementById(id);
+let signer = null;
+
+function nonce() {
+  const b = new Uint8Array(12);
+  crypto.getRandomValues(b);
+  return btoa(String.fromCharCode(...b)).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+}
+
+async function api(method, path, body) {
+  if (!signer) throw new Error("sign in first");
+  const text = body === undefined ? undefined : JSON.stringify(body);
+  const ts = Date.now();
+  const n = nonce();
+  const bodyHash = ethers.keccak256(text === undefined ? new Uint8Array() : ethers.toUtf8Bytes(text));
+  const signature = await signer.signMessage(["sidegrid-api/v1", method, path, bodyHash, String(ts), n].join("\n"));
+  const headers = { "x-sidegrid-address": await signer.getAddress(), "x-sidegrid-timestamp": String(ts), "x-sidegrid-nonce": n, "x-sidegrid-signature": signature };
+  if (text !== undefined) headers["content-type"] = "application/json";
+  const res = await fetch(path, { method, headers, body: text });
+  const json = await res.json();
+  if (!res.ok && !(json.error && json.error.entry)) throw new Error(`${res.status}: ${json.error ? json.error.message : res.statusText}`);
+  return { status: res.status, json };
+}
+
+async function signIn(s) {
+  signer = s;
+  const me = (await api("GET", "/v1/me")).json;
+  const roles = ["consumer", me.distributor && "distributor", me.auditor && "auditor", me.operator && "operator"].filter(Boolean).join(", ");
+  $("who").textContent = `${me.address} (${roles})`;
+}
+
+$("mm").onclick = async () => {
+  if (!window.ethereum) return alert("no browser wallet found");
+  const p = new ethers.BrowserProvider(window.ethereum);
+  await signIn(await p.getSigner());
+};
+$("usekey").onclick = () => signIn(new ethers.Wallet($("key").value.trim())).catch((e) => alert(e.message));
+for (const b of document.querySelectorAll("nav button")) {
+  b.onclick = () => {
+    for (const t of document.querySelectorAll(".tab")) t.classList.toggle("active", t.id === b.dataset.tab);
+  };
+}
+
+function rows(table, list, cells) {
+  const tb = $(table).querySelector("tbody");
+  tb.innerHTML = "";
+  for (const x of list) {
+    const tr = document.createElement("tr");
+    for (const c of cells(x)) {
+      const td = document.createElement("td");
+      if (c instanceof Node) td.append(c);
+      else td.textContent = c;
+      tr.append(td);
+    }
+    tb.append(tr);
+  }
+}
+
+// --- payload v1 (README "Payload format"): open with the consumer's X25519 key ------------------
+const RES = { NONE: 0, MONTHLY: 1, DAILY: 2, HOURLY: 3, QUARTER_HOURLY: 4 };
+async function sha512(parts) {
+  const all = new Uint8Array(parts.reduce((s, p) => s + p.length, 0));
+  let o = 0;
+  for (const p of parts) { all.set(p, o); o += p.length; }
+  return new Uint8Array(await crypto.subtle.digest("SHA-512", all));
+}
+function u64le(b, at) { return Number(new DataView(b.buffer, b.byteOffset).getBigUint64(at, true)); }
+async function openPayload(hex, secret, r) {
+  const p = ethers.getBytes(hex);
+  const epk = p.subarray(2, 34);
+  const pk = nacl.box.keyPair.fromSecretKey(secret).publicKey;
+  const envNonce = (await sha512([epk, pk])).subarray(0, 24);
+  const key = nacl.box.open(p.subarray(34, 82), envNonce, epk, secret);
+  if (!key) return null;
+  const ctx = new Uint8Array(14);
+  const dv = new DataView(ctx.buffer);
+  dv.setUint32(0, r.meterId);
+  dv.setBigUint64(4, BigInt(r.sequence));
+  ctx[12] = RES[r.resolution];
+  ctx[13] = p[1];
+  const recNonce = (await sha512([new TextEncoder().encode("sidegrid/payload/v1"), ctx])).subarray(0, 24);
+  const plain = nacl.secretbox.open(p.subarray(82), recNonce, key);
+  if (!plain) return null;
+  // raw ET160 record: cumulative registers; aggregate: energy in the period.
+  return p[1] === 1 ? { importWh: u64le(plain, 20), exportWh: u64le(plain, 28), cumulative: true } : { importWh: u64le(plain, 32), exportWh: u64le(plain, 40), cumulative: false };
+}
+
+$("loadReadings").onclick = async () => {
+  const me = await signer.getAddress();
+  const { json } = await api("GET", `/v1/consumers/${me}/readings?limit=500`);
+  const sk = $("x25519").value.trim();
+  const secret = sk ? ethers.getBytes(sk.startsWith("0x") ? sk : `0x${sk}`) : null;
+  const opened = await Promise.all(json.readings.map((r) => (secret ? openPayload(r.payload, secret, r).catch(() => null) : null)));
+  rows("readings", json.readings.map((r, i) => [r, opened[i]]), ([r, o]) => [
+    r.meterId, r.sequence, new Date(r.periodStart).toISOString(), r.resolution, r.status,
+    r.anchor ? `${r.anchor.txHash.slice(0, 10)}…` : "",
+    o ? `${(o.importWh / 1000).toFixed(3)}${o.cumulative ? " (register)" : ""}` : "🔒",
+    o ? (o.exportWh / 1000).toFixed(3) : "🔒",
+  ]);
+};
+
+$("loadPrefs").onclick = async () => {
+  const me = await signer.getAddress();
+  $("prefs").textContent = JSON.stringify((await api("GET", `/v1/consumers/${me}/preferences`)).json, null, 2);
+};
+
+$("prefForm").onsubmit = async (ev) => {
+  ev.preventDefault();
+  const f = new FormData(ev.target);
+  const me = await signer.getAddress();
+  const pref = { category: f.get("category"), allowed: f.get("allowed") === "on", resolution: f.get("category") === "TRADES" ? "NONE" : f.get("resolution") };
+  if (f.get("utility")) pref.utility = f.get("utility");
+  const { json } = await api("POST", `/v1/consumers/${me}/preferences`, { preferences: [pref] });
+  if (signer instanceof ethers.Wallet) {
+    const signedTx = await signer.signTransaction(json.tx);
+    const r = await api("POST", `/v1/consumers/${me}/preferences/relay`, { signedTx });
+    alert(`BlockPRI transaction ${r.json.txHash}: ${r.json.status === 1 ? "done" : "failed"}`);
+  } else {
+    const sent = await signer.sendTransaction(json.tx);
+    alert(`sent ${sent.hash} through your wallet`);
+  }
+};
+
+$("loadLog").onclick = async () => {
+  const me = await signer.getAddress();
+  const { json } = await api("GET", `/v1/consumers/${me}/access-log`);
+  rows("accessLog", json.entries, (e) => [e.index, e.requester, e.category, e.resolution, e.granted ? "yes" : "no", e.reason, e.blockNumber]);
+};
+
+$("accessForm").onsubmit = async (ev) => {
+  ev.preventDefault();
+  const f = new FormData(ev.target);
+  const sec = (v) => Math.floor(new Date(v).getTime() / 1000);
+  const body = { consumer: f.get("consumer"), category: "CONSUMPTION", resolution: f.get("resolution"), from: sec(f.get("from")), to: sec(f.get("to")) };
+  const { json } = await api("POST", "/v1/access-requests", body);
+  if (!(signer instanceof ethers.Wallet)) return ($("accessResult").textContent = "Browser wallets cannot sign without sending; send this transaction yourself:\n" + JSON.stringify(json.tx, null, 2));
+  const signedTx = await signer.signTransaction(json.tx);
+  const r = await api("POST", "/v1/access-requests/relay", { signedTx });
+  $("accessResult").textContent = r.status === 403 ? `DENIED (${r.json.error.entry.reason}) — recorded as entry #${r.json.error.entry.index} of the consumer's access chain` : `GRANTED entry #${r.json.entry.index}: ${r.json.readings.length} encrypted records\n` + JSON.stringify(r.json.readings.slice(0, 3), null, 2);
+};
+
+$("courtForm").onsubmit = async (ev) => {
+  ev.preventDefault();
+  const c = new FormData(ev.target).get("consumer");
+  const { json } = await api("GET", `/v1/courts/consumers/${c}/access-history`);
+  $("courtVerdict").innerHTML = json.ok ? `<b class="granted">Chain verified</b>: ${json.count} entries, head ${json.head}` : `<b class="denied">Problems:</b> ${json.problems.map((p) => p.message).join("; ")}`;
+  rows("courtLog", json.entries, (e) => [e.index, e.requester, e.category, e.granted ? "yes" : "no", e.reason, e.blockNumber, `${(e.transactionHash || "").slice(0, 10)}…`]);
+};
+
+$("loadOps").onclick = async () => {
+  const [m, a, q] = await Promise.all([api("GET", "/v1/operator/meters"), api("GET", "/v1/operator/alerts?limit=100"), api("GET", "/v1/operator/queue")]);
+  $("queue").textContent = JSON.stringify(q.json, null, 2);
+  rows("meters", m.json.meters, (x) => [x.meterId, x.lastSeq, x.lastOkAt ? new Date(x.lastOkAt).toISOString() : "", x.consecutiveFailures, x.silent ? "yes" : "", x.drifting ? "yes" : "", x.lastError || ""]);
+  rows("alerts", a.json.alerts, (x) => [new Date(x.at).toISOString(), x.meterId, x.kind, x.message]);
+};

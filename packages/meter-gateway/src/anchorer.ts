@@ -1,0 +1,222 @@
+// Moves the outbox to BlockSEC: takes pending records oldest first, re-checks consent (a
+// revocation that landed after ingest drops them here), sends them as anchorBatch transactions
+// sized by gas, and marks them anchored with tx hash and Merkle proof. Crash safety:
+// - before sending with nothing in flight, the current block number is written to the store
+//   ("safe block": every earlier transaction of this gateway is accounted for);
+// - on start, batches this gateway anchored since the safe block are read back from the chain
+//   and their records marked anchored, so nothing is sent twice;
+// - whatever slips through is caught by the ledger itself, which skips a (meter, sequence) it
+//   already holds; the skipped records' original anchors are looked up and recorded.
+import type { GatewayMetrics } from "./metrics";
+import type { CachedPolicy } from "./policy";
+import type { AnchorInfo, BatchRecord, GatewayStore, OutboxRecord } from "./store";
+import { keys } from "./store";
+
+export interface AnchoredItem {
+  meterId: number;
+  sequence: number;
+  anchor: AnchorInfo;
+}
+
+export interface AnchorOutcome {
+  anchored: AnchoredItem[];
+  /** Leaves of the batches the anchored items are in. */
+  batches: BatchRecord[];
+  /** Records the chain refused to store (consent changed on the way). */
+  rejected: { meterId: number; sequence: number; reason: string }[];
+  txs: { hash: string; gasUsed: bigint; stored: number; skipped: number; rejected: number }[];
+}
+
+/** What the anchorer needs from a data ledger (BlockSEC's MeterDataLedger in production). */
+export interface AnchorLedger {
+  anchor(records: readonly OutboxRecord[]): Promise<AnchorOutcome>;
+  /** Anchors of batches this gateway sent since `fromBlock`. */
+  recover(fromBlock: number): Promise<{ anchored: AnchoredItem[]; batches: BatchRecord[] }>;
+  blockNumber(): Promise<number>;
+}
+
+export interface AnchorerOptions {
+  store: GatewayStore;
+  ledger: AnchorLedger;
+  policy: CachedPolicy;
+  metrics?: GatewayMetrics;
+  /** Records per anchoring round (split further by gas; default 2000). */
+  maxBatch?: number;
+  /** Send whatever is pending at least this often (default 250 ms). */
+  flushIntervalMs?: number;
+  /** Concurrent rounds (pipelined transactions; default 2). */
+  maxInFlight?: number;
+  /** Called after records were marked anchored. */
+  onAnchored?: (items: readonly AnchoredItem[]) => void;
+  onError?: (e: unknown) => void;
+}
+
+export interface AnchorerStats {
+  rounds: number;
+  anchored: number;
+  dropped: number;
+  rejected: number;
+  recovered: number;
+  txs: number;
+  gasUsed: bigint;
+  errors: number;
+  lastError: string | null;
+  /** Cumulative wall time (ms) of the round phases: choose pending, re-check consent, send + receipts, bookkeeping. */
+  timings: { select: number; consent: number; ledger: number; mark: number };
+}
+
+const SAFE_BLOCK = "anchorSafeBlock";
+
+/**
+ * The outbox → BlockSEC loop.
+ * @example
+ * const anchorer = new Anchorer({ store, ledger, policy }); await anchorer.start(); ... await anchorer.stop();
+ */
+export class Anchorer {
+  readonly stats: AnchorerStats = { rounds: 0, anchored: 0, dropped: 0, rejected: 0, recovered: 0, txs: 0, gasUsed: 0n, errors: 0, lastError: null, timings: { select: 0, consent: 0, ledger: 0, mark: 0 } };
+  private readonly inFlightKeys = new Set<string>();
+  private inFlight = 0;
+  private running = false;
+  private timer: NodeJS.Timeout | undefined;
+  private lastRound = 0;
+  private pumping = false;
+  private readonly rounds = new Set<Promise<void>>();
+  private backoffUntil = 0;
+  private readonly maxBatch: number;
+  private readonly interval: number;
+  private readonly maxInFlight: number;
+
+  constructor(private readonly o: AnchorerOptions) {
+    this.maxBatch = o.maxBatch ?? 2000;
+    this.interval = o.flushIntervalMs ?? 250;
+    this.maxInFlight = o.maxInFlight ?? 2;
+  }
+
+  /** Recovers anchors of a previous run, then starts the loop. */
+  async start(): Promise<void> {
+    await this.recover();
+    this.running = true;
+    this.timer = setInterval(() => void this.pump(), Math.max(10, Math.floor(this.interval / 2)));
+  }
+
+  /** Reads back what the chain holds from this gateway since the safe block. */
+  async recover(): Promise<number> {
+    const from = (await this.o.store.getMeta<number>(SAFE_BLOCK)) ?? 0;
+    const { anchored, batches } = await this.o.ledger.recover(from);
+    const n = anchored.length ? await this.o.store.markAnchored(anchored, { batches }) : 0;
+    this.stats.recovered += n;
+    if (n) this.afterAnchored(anchored, n);
+    return n;
+  }
+
+  /** Nudges the loop (new records enqueued). */
+  wake(): void {
+    if (this.running && this.o.store.pendingCount - this.inFlightKeys.size >= this.maxBatch) void this.pump();
+  }
+
+  /** Waits until nothing is pending or in flight (tests, graceful shutdown), up to `timeoutMs`. */
+  async drain(timeoutMs = 30_000): Promise<boolean> {
+    const deadline = Date.now() + timeoutMs;
+    while (Date.now() < deadline) {
+      if (this.o.store.pendingCount === 0 && this.inFlight === 0) return true;
+      await this.pump(true);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    return false;
+  }
+
+  async stop(): Promise<void> {
+    this.running = false;
+    if (this.timer) clearInterval(this.timer);
+    await Promise.allSettled([...this.rounds]);
+  }
+
+  get inFlightRecords(): number {
+    return this.inFlightKeys.size;
+  }
+
+  private async pump(force = false): Promise<void> {
+    if (this.pumping) return;
+    this.pumping = true;
+    try {
+      while ((this.running || force) && this.inFlight < this.maxInFlight && Date.now() >= this.backoffUntil) {
+        const available = this.o.store.pendingCount - this.inFlightKeys.size;
+        if (available <= 0) break;
+        if (!force && available < this.maxBatch && Date.now() - this.lastRound < this.interval) break;
+        const t0 = Date.now();
+        const batch = await this.o.store.pendingRecords(this.maxBatch, this.inFlightKeys);
+        this.stats.timings.select += Date.now() - t0;
+        if (batch.length === 0) break;
+        this.lastRound = Date.now();
+        const p = this.round(batch).finally(() => this.rounds.delete(p));
+        this.rounds.add(p);
+        if (force) await p;
+      }
+    } finally {
+      this.pumping = false;
+    }
+  }
+
+  private async round(batch: OutboxRecord[]): Promise<void> {
+    const batchKeys = batch.map((r) => keys.record(r.meterId, r.sequence));
+    for (const k of batchKeys) this.inFlightKeys.add(k);
+    this.inFlight++;
+    try {
+      // Consent may have been revoked since ingest: such records are dropped, never sent.
+      let t = Date.now();
+      const verdicts = await Promise.all(batch.map((r) => this.o.policy.permits(r.consumer, r.resolution)));
+      const send = batch.filter((_, i) => verdicts[i]);
+      const drop = batch.filter((_, i) => !verdicts[i]);
+      if (drop.length) {
+        await this.o.store.dropPending(drop);
+        this.stats.dropped += drop.length;
+        this.o.metrics?.droppedRecords.inc({ reason: "consent" }, drop.length);
+      }
+      this.stats.timings.consent += Date.now() - t;
+      if (send.length === 0) return;
+      t = Date.now();
+      if (this.inFlight === 1) await this.o.store.putMeta(SAFE_BLOCK, await this.o.ledger.blockNumber());
+      const outcome = await this.o.ledger.anchor(send);
+      this.stats.timings.ledger += Date.now() - t;
+      t = Date.now();
+      this.stats.rounds++;
+      const n = await this.o.store.markAnchored(outcome.anchored, { records: send, batches: outcome.batches });
+      this.stats.timings.mark += Date.now() - t;
+      if (outcome.rejected.length) {
+        const rej = new Set(outcome.rejected.map((r) => keys.record(r.meterId, r.sequence)));
+        await this.o.store.dropPending(send.filter((r) => rej.has(keys.record(r.meterId, r.sequence))));
+        this.stats.rejected += outcome.rejected.length;
+        this.o.metrics?.droppedRecords.inc({ reason: "rejected-by-ledger" }, outcome.rejected.length);
+      }
+      for (const t of outcome.txs) {
+        this.stats.txs++;
+        this.stats.gasUsed += t.gasUsed;
+        this.o.metrics?.anchorTxs.inc();
+        this.o.metrics?.anchorGas.inc(Number(t.gasUsed));
+      }
+      const now = Date.now();
+      const byKey = new Map(send.map((r) => [keys.record(r.meterId, r.sequence), r]));
+      for (const a of outcome.anchored) {
+        const r = byKey.get(keys.record(a.meterId, a.sequence));
+        if (r) this.o.metrics?.readingToAnchor.observe((now - r.readAt) / 1000);
+      }
+      this.afterAnchored(outcome.anchored, n);
+    } catch (e) {
+      this.stats.errors++;
+      this.stats.lastError = (e as Error)?.message?.split("\n")[0] ?? String(e);
+      // The records stay pending; try again after a pause (node down, gas, nonce trouble).
+      this.backoffUntil = Date.now() + 1000;
+      this.o.onError?.(e);
+    } finally {
+      for (const k of batchKeys) this.inFlightKeys.delete(k);
+      this.inFlight--;
+    }
+  }
+
+  private afterAnchored(items: readonly AnchoredItem[], newlyMarked: number): void {
+    this.stats.anchored += newlyMarked;
+    this.o.metrics?.anchoredRecords.inc(newlyMarked);
+    this.o.metrics?.outboxPending.set(this.o.store.pendingCount);
+    this.o.onAnchored?.(items);
+  }
+}

@@ -1,0 +1,203 @@
+// What the HTTP API asks of the chains: roles, preference transactions on BlockPRI, access
+// requests and audits on BlockSEC. Transactions of consumers and utilities are signed by their own
+// wallets (the API prepares them unsigned or relays them signed): the ledger must see the real
+// requester as msg.sender.
+import { PPC__factory, type BlockPriClient, type Preference } from "@sidegrid/blockpri";
+import { AccessLedger__factory, Category, Resolution, entryFromLog, type AccessEntry, type AuditReport, type BlockSecClient } from "@sidegrid/blocksec";
+import { getAddress, Transaction, type JsonRpcProvider } from "ethers";
+import { ForbiddenError, GatewayError, InvalidArgumentError, LedgerError } from "../errors";
+
+const ppcIface = PPC__factory.createInterface();
+const accessIface = AccessLedger__factory.createInterface();
+
+/** An unsigned EIP-1559 transaction for the caller's wallet to sign. */
+export interface UnsignedTx {
+  type: 2;
+  chainId: string;
+  from: string;
+  to: string;
+  data: string;
+  value: string;
+  nonce: number;
+  gasLimit: string;
+  maxFeePerGas: string;
+  maxPriorityFeePerGas: string;
+}
+
+export interface PreferenceInput {
+  utility?: string;
+  category: "CONSUMPTION" | "TRADES";
+  allowed: boolean;
+  resolution?: keyof typeof Resolution;
+  expiresAt?: number;
+}
+
+export interface AccessRequestInput {
+  consumer: string;
+  category: "CONSUMPTION" | "TRADES";
+  resolution?: keyof typeof Resolution;
+  /** Unix seconds. */
+  from: number;
+  to: number;
+  requesterKey?: string;
+}
+
+export interface RelayedTx {
+  txHash: string;
+  blockNumber: number;
+  status: 0 | 1;
+}
+
+/** Polls for a receipt (ethers' wait() hangs on automining nodes). */
+async function waitReceipt(provider: JsonRpcProvider, hash: string, timeoutMs = 30_000): Promise<{ status: string; blockNumber: string; logs: { address: string; topics: string[]; data: string; logIndex: string; transactionHash: string; blockNumber: string }[] }> {
+  const deadline = Date.now() + timeoutMs;
+  let delay = 5;
+  for (;;) {
+    const r = await provider.send("eth_getTransactionReceipt", [hash]);
+    if (r) return r;
+    if (Date.now() > deadline) throw new LedgerError(`no receipt for ${hash} after ${timeoutMs} ms`);
+    await new Promise((res) => setTimeout(res, delay));
+    delay = Math.min(100, delay * 2);
+  }
+}
+
+async function prepare(provider: JsonRpcProvider, chainId: bigint, from: string, to: string, data: string): Promise<UnsignedTx> {
+  let gas: bigint;
+  try {
+    gas = BigInt(await provider.send("eth_estimateGas", [{ from, to, data }]));
+  } catch (cause) {
+    throw new GatewayError("LEDGER_FAILED", "the transaction would revert", { cause, details: (cause as Error).message });
+  }
+  const [nonce, block] = await Promise.all([
+    provider.send("eth_getTransactionCount", [from, "pending"]) as Promise<string>,
+    provider.send("eth_getBlockByNumber", ["latest", false]) as Promise<{ baseFeePerGas?: string }>,
+  ]);
+  const base = block.baseFeePerGas ? BigInt(block.baseFeePerGas) : 1_000_000_000n;
+  const tip = 1_000_000n;
+  return {
+    type: 2,
+    chainId: chainId.toString(),
+    from,
+    to,
+    data,
+    value: "0",
+    nonce: Number(BigInt(nonce)),
+    gasLimit: ((gas * 130n) / 100n).toString(),
+    maxFeePerGas: (base * 2n + tip).toString(),
+    maxPriorityFeePerGas: tip.toString(),
+  };
+}
+
+/** Checks a signed transaction is from `from`, to `to`, on `chainId`, calling one of `functions`. */
+function checkSigned(signedTx: string, from: string, to: string, chainId: bigint, functions: readonly string[], iface: typeof ppcIface | typeof accessIface): Transaction {
+  let tx: Transaction;
+  try {
+    tx = Transaction.from(signedTx);
+  } catch (cause) {
+    throw new InvalidArgumentError("signedTx", signedTx, "a signed, serialized transaction", { cause });
+  }
+  if (!tx.from || getAddress(tx.from) !== getAddress(from)) throw new ForbiddenError(from, `relay a transaction signed by ${tx.from ?? "nobody"}`);
+  if (!tx.to || getAddress(tx.to) !== getAddress(to)) throw new InvalidArgumentError("signedTx.to", tx.to, to);
+  if (tx.chainId !== chainId) throw new InvalidArgumentError("signedTx.chainId", tx.chainId.toString(), chainId.toString());
+  const fn = iface.parseTransaction({ data: tx.data });
+  if (!fn || !functions.includes(fn.name)) throw new InvalidArgumentError("signedTx.data", fn?.name ?? tx.data.slice(0, 10), `a call of ${functions.join(" or ")}`);
+  return tx;
+}
+
+/**
+ * Chain operations behind the API.
+ * @example
+ * const ops = new ApiChainOps({ sec, pri });
+ */
+export class ApiChainOps {
+  private readonly roleCache = new Map<string, { at: number; value: Promise<{ distributor: boolean; auditor: boolean }> }>();
+
+  constructor(
+    readonly o: { sec: BlockSecClient; pri?: BlockPriClient; roleTtlMs?: number; /** First BlockSEC block of event scans (deployment). */ fromBlock?: number },
+  ) {}
+
+  /** BlockSEC roles of an account (cached briefly). */
+  roles(account: string): Promise<{ distributor: boolean; auditor: boolean }> {
+    const k = account.toLowerCase();
+    const hit = this.roleCache.get(k);
+    if (hit && Date.now() - hit.at < (this.o.roleTtlMs ?? 10_000)) return hit.value;
+    const value = Promise.all([this.o.sec.isDistributor(account), this.o.sec.isAuditor(account)]).then(([distributor, auditor]) => ({ distributor, auditor }));
+    value.catch(() => this.roleCache.delete(k));
+    this.roleCache.set(k, { at: Date.now(), value });
+    return value;
+  }
+
+  private pri(): BlockPriClient {
+    if (!this.o.pri) throw new GatewayError("LEDGER_FAILED", "this gateway is not connected to BlockPRI");
+    return this.o.pri;
+  }
+
+  async preferences(consumer: string): Promise<{ registered: boolean; version: string; preferences: Preference[] }> {
+    const pri = this.pri();
+    const [registered, version, preferences] = await Promise.all([pri.isRegistered(consumer), pri.versionOf(consumer), pri.getPreferences(consumer)]);
+    return { registered, version: version.toString(), preferences };
+  }
+
+  /** The unsigned PPC.setPreferences transaction of `consumer`. */
+  prepareSetPreferences(consumer: string, prefs: readonly PreferenceInput[]): Promise<UnsignedTx> {
+    const pri = this.pri();
+    const list = prefs.map((p) => ({
+      utility: p.utility ?? "0x0000000000000000000000000000000000000000",
+      category: Category[p.category],
+      allowed: p.allowed,
+      resolution: Resolution[p.resolution ?? "NONE"],
+      expiresAt: p.expiresAt ?? 0,
+    }));
+    return prepare(pri.provider, pri.chainId, consumer, pri.address, ppcIface.encodeFunctionData("setPreferences", [list]));
+  }
+
+  /** Relays a consumer-signed PPC transaction (setPreference(s)/clearPreference/consumerRegister). */
+  async relayPreferences(consumer: string, signedTx: string): Promise<RelayedTx> {
+    const pri = this.pri();
+    checkSigned(signedTx, consumer, pri.address, pri.chainId, ["setPreference", "setPreferences", "clearPreference", "consumerRegister", "setMonitorConsPref", "setMonitorTransfPref"], ppcIface);
+    const hash = (await pri.provider.send("eth_sendRawTransaction", [signedTx])) as string;
+    const r = await waitReceipt(pri.provider, hash);
+    return { txHash: hash, blockNumber: Number(BigInt(r.blockNumber)), status: BigInt(r.status) === 1n ? 1 : 0 };
+  }
+
+  /** The unsigned AccessLedger.requestAccess transaction of `requester`. */
+  prepareAccessRequest(requester: string, p: AccessRequestInput): Promise<UnsignedTx> {
+    const sec = this.o.sec;
+    const data = accessIface.encodeFunctionData("requestAccess", [
+      getAddress(p.consumer),
+      Category[p.category],
+      Resolution[p.resolution ?? "NONE"],
+      p.from,
+      p.to,
+      p.requesterKey ?? "0x" + "00".repeat(32),
+    ]);
+    return prepare(sec.provider, sec.chainId, requester, sec.addresses.accessLedger, data);
+  }
+
+  /** Relays a requester-signed access request and returns the ledger's entry (granted or denied). */
+  async relayAccessRequest(requester: string, signedTx: string): Promise<{ entry: AccessEntry; txHash: string }> {
+    const sec = this.o.sec;
+    checkSigned(signedTx, requester, sec.addresses.accessLedger, sec.chainId, ["requestAccess", "getEnergyUsage", "getCurrentEnergyUsage", "getTransLog", "readAccessLog"], accessIface);
+    const hash = (await sec.provider.send("eth_sendRawTransaction", [signedTx])) as string;
+    const r = await waitReceipt(sec.provider, hash);
+    if (BigInt(r.status) !== 1n) throw new LedgerError(`access request ${hash} reverted`);
+    const log = r.logs.find((l) => l.address.toLowerCase() === sec.addresses.accessLedger.toLowerCase() && [accessIface.getEvent("AccessGranted").topicHash, accessIface.getEvent("AccessDenied").topicHash].includes(l.topics[0]));
+    if (!log) throw new LedgerError(`access request ${hash} emitted no access entry`);
+    const entry = entryFromLog({ topics: log.topics, data: log.data, blockNumber: Number(BigInt(log.blockNumber)), transactionHash: log.transactionHash, index: Number(BigInt(log.logIndex)) });
+    return { entry, txHash: hash };
+  }
+
+  /** Entry `index` of `consumer`'s access chain, or undefined. */
+  async accessEntry(consumer: string, index: number): Promise<AccessEntry | undefined> {
+    return (await this.o.sec.accessLog(consumer, this.o.fromBlock ?? 0)).find((e) => e.index === index);
+  }
+
+  accessLog(consumer: string): Promise<AccessEntry[]> {
+    return this.o.sec.accessLog(consumer, this.o.fromBlock ?? 0);
+  }
+
+  /** The court's verified view: every entry checked against the chain's head and entry hashes. */
+  audit(consumer: string): Promise<AuditReport> {
+    return this.o.sec.audit(consumer, { fromBlock: this.o.fromBlock ?? 0 });
+  }
+}

@@ -1,0 +1,82 @@
+// sidegrid-meters: runs a Pi-meter simulator process.
+//   sidegrid-meters --count 10 [--seed s] [--port 4059 | --base-port 40000] [--speed 60]
+//                   [--sim-start 2025-06-01T00:00:00Z] [--installed-hours-ago 24] [--interval 900]
+//                   [--prosumers 0.3] [--capacity 192] [--control-port 0] [--master-key hex]
+//                   [--state-file meters.json]
+// Prints one JSON line {pid, host, port, controlUrl, count, firstMeterId, seed, clock, masterKeyHex}
+// (also written to --state-file) and runs until SIGTERM/SIGINT.
+import fs from "node:fs";
+import { parseArgs } from "node:util";
+import { SimClock } from "../clock";
+import { startMeterSimulator } from "../simulator";
+
+export async function main(argv = process.argv.slice(2)): Promise<void> {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      count: { type: "string", default: "10" },
+      seed: { type: "string", default: "sidegrid" },
+      host: { type: "string", default: "127.0.0.1" },
+      port: { type: "string" },
+      "base-port": { type: "string" },
+      "first-meter-id": { type: "string", default: "1" },
+      speed: { type: "string", default: "1" },
+      "sim-start": { type: "string" },
+      manual: { type: "boolean", default: false },
+      "installed-hours-ago": { type: "string", default: "0" },
+      interval: { type: "string", default: "900" },
+      prosumers: { type: "string", default: "0.3" },
+      capacity: { type: "string" },
+      "max-records": { type: "string" },
+      "control-port": { type: "string" },
+      "master-key": { type: "string" },
+      "state-file": { type: "string" },
+    },
+  });
+  const num = (name: string, v: string | undefined) => {
+    const n = Number(v);
+    if (v === undefined || !Number.isFinite(n)) throw new Error(`--${name} must be a number, got ${v}`);
+    return n;
+  };
+  const simStart = values["sim-start"] === undefined ? Date.now() : /^\d+$/.test(values["sim-start"]) ? Number(values["sim-start"]) : Date.parse(values["sim-start"]);
+  const clock = new SimClock({ simStartMs: simStart, speed: num("speed", values.speed), manual: values.manual ?? false });
+  const sim = await startMeterSimulator({
+    count: num("count", values.count),
+    seed: values.seed!,
+    host: values.host!,
+    firstMeterId: num("first-meter-id", values["first-meter-id"]),
+    ...(values.port !== undefined ? { port: num("port", values.port) } : {}),
+    ...(values["base-port"] !== undefined ? { basePort: num("base-port", values["base-port"]) } : {}),
+    clock,
+    installedAtMs: simStart - num("installed-hours-ago", values["installed-hours-ago"]) * 3600_000,
+    intervalSeconds: num("interval", values.interval),
+    prosumerShare: num("prosumers", values.prosumers),
+    ...(values.capacity !== undefined ? { capacity: num("capacity", values.capacity) } : {}),
+    ...(values["max-records"] !== undefined ? { maxRecordsPerRead: num("max-records", values["max-records"]) } : {}),
+    ...(values["control-port"] !== undefined ? { controlPort: num("control-port", values["control-port"]) } : {}),
+    ...(values["master-key"] !== undefined ? { masterKey: new Uint8Array(Buffer.from(values["master-key"].replace(/^0x/, ""), "hex")) } : {}),
+  });
+  const info = {
+    pid: process.pid,
+    host: sim.host,
+    port: sim.port,
+    controlUrl: sim.controlUrl ?? null,
+    count: sim.meters.length,
+    firstMeterId: sim.meters[0].meterId,
+    seed: values.seed,
+    addressed: values["base-port"] === undefined,
+    clock: clock.state(),
+    masterKeyHex: Buffer.from(sim.masterKey).toString("hex"),
+  };
+  if (values["state-file"]) {
+    fs.writeFileSync(`${values["state-file"]}.tmp`, JSON.stringify(info, null, 2));
+    fs.renameSync(`${values["state-file"]}.tmp`, values["state-file"]);
+  }
+  process.stdout.write(`${JSON.stringify(info)}\n`);
+  const stop = async () => {
+    await sim.close();
+    process.exit(0);
+  };
+  process.once("SIGTERM", () => void stop());
+  process.once("SIGINT", () => void stop());
+}

@@ -1,0 +1,88 @@
+// Simulated time. A SimClock maps real time to simulated time with a speed factor, so tests and
+// benches produce days of 15-minute readings in seconds. Two processes that share the same
+// parameters (simStartMs, realStartMs, speed) compute the same simulated "now", which is how a
+// separately spawned gateway and simulator agree on the time without talking to each other.
+import { InvalidArgumentError } from "./errors";
+
+/** Anything that tells the time in Unix milliseconds. */
+export interface Clock {
+  now(): number;
+}
+
+/** The real wall clock. */
+export const systemClock: Clock = { now: () => Date.now() };
+
+export interface SimClockParameters {
+  /** Simulated time at `realStartMs` (Unix ms). Default: `realStartMs`. */
+  simStartMs?: number;
+  /** Real time the simulation started (Unix ms). Default: now. */
+  realStartMs?: number;
+  /** Simulated ms per real ms (1 = real time, 900 = a 15-minute interval per real second). */
+  speed?: number;
+  /** Frozen clock that only moves through `advance`/`set` (deterministic tests). */
+  manual?: boolean;
+}
+
+/** The serialisable state another process needs to follow the same clock. */
+export interface SimClockState {
+  simStartMs: number;
+  realStartMs: number;
+  speed: number;
+  manual: boolean;
+}
+
+/**
+ * An accelerated (or manual) clock.
+ * @example
+ * const clock = new SimClock({ simStartMs: Date.UTC(2025, 5, 1), speed: 3600 }); // an hour per second
+ * clock.now();
+ */
+export class SimClock implements Clock {
+  private simStartMs: number;
+  private realStartMs: number;
+  private speedValue: number;
+  readonly manual: boolean;
+
+  constructor(params: SimClockParameters = {}) {
+    const real = params.realStartMs ?? Date.now();
+    this.realStartMs = real;
+    this.simStartMs = params.simStartMs ?? real;
+    this.speedValue = params.speed ?? 1;
+    this.manual = params.manual ?? false;
+    if (!Number.isFinite(this.simStartMs)) throw new InvalidArgumentError("simStartMs", this.simStartMs, "a finite Unix time in ms");
+    if (!(this.speedValue > 0) || !Number.isFinite(this.speedValue)) throw new InvalidArgumentError("speed", this.speedValue, "a positive number");
+  }
+
+  /** Rebuilds a clock from {@link SimClock.state} (in another process). */
+  static fromState(state: SimClockState): SimClock {
+    return new SimClock(state);
+  }
+
+  get speed(): number {
+    return this.speedValue;
+  }
+
+  now(): number {
+    if (this.manual) return this.simStartMs;
+    return Math.floor(this.simStartMs + (Date.now() - this.realStartMs) * this.speedValue);
+  }
+
+  /** Moves simulated time forward by `ms` (works for manual and running clocks). */
+  advance(ms: number): void {
+    if (!(ms >= 0)) throw new InvalidArgumentError("ms", ms, "a non-negative number");
+    this.simStartMs += ms;
+  }
+
+  /** Changes the speed from now on without a jump in simulated time. */
+  setSpeed(speed: number): void {
+    if (!(speed > 0) || !Number.isFinite(speed)) throw new InvalidArgumentError("speed", speed, "a positive number");
+    const now = this.now();
+    this.realStartMs = Date.now();
+    this.simStartMs = now;
+    this.speedValue = speed;
+  }
+
+  state(): SimClockState {
+    return { simStartMs: this.simStartMs, realStartMs: this.realStartMs, speed: this.speedValue, manual: this.manual };
+  }
+}

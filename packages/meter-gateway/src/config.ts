@@ -1,0 +1,155 @@
+// Gateway configuration: a JSON document, validated with ajv; `sidegrid up` writes one.
+import fs from "node:fs";
+import path from "node:path";
+import Ajv2020 from "ajv/dist/2020";
+import type { MeterConfig } from "./adapter";
+import type { SimClockState } from "./clock";
+import { InvalidConfigError } from "./errors";
+
+export interface GatewayConfig {
+  /** LevelDB and state files live here. */
+  dataDir: string;
+  redisUrl: string;
+  /** BullMQ/Redis key prefix of this gateway (default "sidegrid:gw:<gateway address>"). */
+  queuePrefix?: string;
+  blocksec: {
+    rpcUrl: string;
+    chainId: number;
+    addresses: { policyMirror: string; meterDataLedger: string; accessLedger: string; tradeLog: string };
+    /** The gateway account (holds GATEWAY_ROLE on the MeterDataLedger). Or `privateKeyEnv`. */
+    privateKey?: string;
+    privateKeyEnv?: string;
+    /** Block to start event scans at (deployment block). */
+    startBlock?: number;
+  };
+  /** BlockPRI, for the consumer preference endpoints. */
+  blockpri?: { rpcUrl: string; chainId: number; ppc: string };
+  /** The utility this gateway stores for (default: what the ledger says for the gateway account). */
+  utility?: string;
+  /** aes-gcm master key of the meters (hex, 16 or 32 bytes). */
+  masterKeyHex?: string;
+  meters?: MeterConfig[];
+  /** Shorthand for a simulator's meters behind one addressed port. */
+  simulator?: { host: string; port: number; count: number; firstMeterId?: number };
+  /** Simulated clock shared with the meters (accelerated time). */
+  clock?: SimClockState;
+  poll?: {
+    intervalMs?: number;
+    concurrency?: number;
+    limiter?: { max: number; durationMs: number };
+    attempts?: number;
+    backoffMs?: number;
+    maxRecords?: number;
+    maxPages?: number;
+    timeoutMs?: number;
+    instantaneous?: boolean;
+    stalledIntervalMs?: number;
+    spread?: boolean;
+  };
+  anchor?: { maxBatch?: number; flushIntervalMs?: number; maxInFlight?: number; maxRecordsPerTx?: number };
+  policy?: { pollMs?: number; ttlMs?: number };
+  ingest?: { driftThresholdMs?: number; silentAfter?: number; dataKeyMaxUses?: number };
+  http?: { host?: string; port?: number; portal?: boolean };
+  /** Addresses allowed on /v1/operator/*. */
+  operators?: string[];
+  auth?: { maxSkewMs?: number };
+}
+
+const ADDR = { type: "string", pattern: "^0x[0-9a-fA-F]{40}$" };
+const INT = { type: "integer", minimum: 0 };
+const POS = { type: "integer", minimum: 1 };
+
+export const GATEWAY_CONFIG_SCHEMA = {
+  type: "object",
+  required: ["dataDir", "redisUrl", "blocksec"],
+  properties: {
+    dataDir: { type: "string", minLength: 1 },
+    redisUrl: { type: "string", pattern: "^rediss?://" },
+    queuePrefix: { type: "string", minLength: 1 },
+    blocksec: {
+      type: "object",
+      required: ["rpcUrl", "chainId", "addresses"],
+      properties: {
+        rpcUrl: { type: "string", pattern: "^(https?|wss?)://" },
+        chainId: POS,
+        addresses: {
+          type: "object",
+          required: ["policyMirror", "meterDataLedger", "accessLedger", "tradeLog"],
+          properties: { policyMirror: ADDR, meterDataLedger: ADDR, accessLedger: ADDR, tradeLog: ADDR },
+        },
+        privateKey: { type: "string", pattern: "^0x[0-9a-fA-F]{64}$" },
+        privateKeyEnv: { type: "string" },
+        startBlock: INT,
+      },
+    },
+    blockpri: { type: "object", required: ["rpcUrl", "chainId", "ppc"], properties: { rpcUrl: { type: "string" }, chainId: POS, ppc: ADDR } },
+    utility: ADDR,
+    masterKeyHex: { type: "string", pattern: "^(0x)?([0-9a-fA-F]{32}|[0-9a-fA-F]{64})$" },
+    meters: {
+      type: "array",
+      items: {
+        type: "object",
+        required: ["meterId", "protocol", "host", "port"],
+        properties: { meterId: { type: "integer", minimum: 0, maximum: 4294967295 }, protocol: { type: "string" }, host: { type: "string" }, port: { type: "integer", minimum: 1, maximum: 65535 }, addressed: { type: "boolean" }, pollIntervalMs: POS, legacy: { type: "boolean" }, options: { type: "object" } },
+      },
+    },
+    simulator: { type: "object", required: ["host", "port", "count"], properties: { host: { type: "string" }, port: POS, count: POS, firstMeterId: INT } },
+    clock: { type: "object", required: ["simStartMs", "realStartMs", "speed", "manual"], properties: { simStartMs: { type: "number" }, realStartMs: { type: "number" }, speed: { type: "number", exclusiveMinimum: 0 }, manual: { type: "boolean" } } },
+    poll: { type: "object" },
+    anchor: { type: "object" },
+    policy: { type: "object" },
+    ingest: { type: "object" },
+    http: { type: "object", properties: { host: { type: "string" }, port: { type: "integer", minimum: 0, maximum: 65535 }, portal: { type: "boolean" } } },
+    operators: { type: "array", items: ADDR },
+    auth: { type: "object", properties: { maxSkewMs: POS } },
+  },
+} as const;
+
+let validator: ReturnType<Ajv2020["compile"]> | undefined;
+
+/**
+ * Checks a gateway configuration object; throws InvalidConfigError with the first schema error.
+ * @example
+ * const cfg = validateGatewayConfig(JSON.parse(text));
+ */
+export function validateGatewayConfig(value: unknown): GatewayConfig {
+  validator ??= new Ajv2020({ allErrors: true, strict: false }).compile(GATEWAY_CONFIG_SCHEMA);
+  if (!validator(value)) {
+    const e = validator.errors?.[0];
+    throw new InvalidConfigError(e?.instancePath || "/", undefined, e?.message ?? "a valid gateway configuration", { details: JSON.stringify(validator.errors) });
+  }
+  return value as GatewayConfig;
+}
+
+/**
+ * Reads and validates a gateway configuration file (relative dataDir resolved against the file).
+ * @example
+ * const cfg = loadGatewayConfig(".sidegrid/gateway.json");
+ */
+export function loadGatewayConfig(file: string): GatewayConfig {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(fs.readFileSync(file, "utf8"));
+  } catch (cause) {
+    throw new InvalidConfigError("file", file, "a readable JSON file", { cause });
+  }
+  const cfg = validateGatewayConfig(raw);
+  return { ...cfg, dataDir: path.resolve(path.dirname(file), cfg.dataDir) };
+}
+
+/** The meters a config describes (explicit list plus the simulator shorthand). */
+export function configuredMeters(cfg: GatewayConfig): MeterConfig[] {
+  const out: MeterConfig[] = [...(cfg.meters ?? [])];
+  if (cfg.simulator) {
+    const first = cfg.simulator.firstMeterId ?? 1;
+    for (let i = 0; i < cfg.simulator.count; i++) {
+      out.push({ meterId: first + i, protocol: "osgp-tcp", host: cfg.simulator.host, port: cfg.simulator.port, addressed: true });
+    }
+  }
+  const seen = new Set<number>();
+  for (const m of out) {
+    if (seen.has(m.meterId)) throw new InvalidConfigError("meters", m.meterId, "unique meter ids");
+    seen.add(m.meterId);
+  }
+  return out;
+}

@@ -1,0 +1,345 @@
+// startGateway: the whole gateway in one process — polling workers, ingest pipeline, outbox
+// anchorer, policy cache and HTTP API — wired from one GatewayConfig.
+import fs from "node:fs";
+import http from "node:http";
+import type net from "node:net";
+import path from "node:path";
+import { BlockPriClient } from "@sidegrid/blockpri";
+import { BlockSecClient } from "@sidegrid/blocksec";
+import { TxSender, makeProvider } from "@sidegrid/chain";
+import { Wallet, getAddress } from "ethers";
+import IORedis from "ioredis";
+import { AdapterRegistry, type MeterAdapter, type MeterAdapterFactory, type MeterConfig } from "./adapter";
+import { Anchorer } from "./anchorer";
+import { MemoryNonceStore, RedisNonceStore } from "./api/auth";
+import { ApiChainOps } from "./api/chainOps";
+import { PORTAL_DIR, createApiApp, type MeterStatusView } from "./api/app";
+import { BlockSecLedger, BlockSecPolicySource } from "./blocksec";
+import { SimClock, systemClock, type Clock } from "./clock";
+import { configuredMeters, validateGatewayConfig, type GatewayConfig } from "./config";
+import { InvalidConfigError } from "./errors";
+import { FastJsonRpcProvider, FastWallet } from "./fastRpc";
+import { IngestPipeline } from "./ingest";
+import { createGatewayMetrics, type GatewayMetrics } from "./metrics";
+import { osgpTcpAdapterFactory } from "./osgpAdapter";
+import { CachedPolicy } from "./policy";
+import { pollMeter } from "./poll";
+import { MeterPoller } from "./poller";
+import { GridAggregator } from "./realtime";
+import { GatewayStore } from "./store";
+
+export interface StartGatewayParameters {
+  config: GatewayConfig;
+  /** Extra adapter factories (DLMS/COSEM, G3-PLC...). */
+  adapters?: readonly MeterAdapterFactory[];
+  /** Log function (default: none). */
+  log?: (line: string) => void;
+  /** Use this clock instead of config.clock (tests sharing an in-process SimClock). */
+  clock?: Clock;
+}
+
+export interface GatewaySnapshot {
+  at: number;
+  meters: number;
+  polls: { ok: number; failed: number };
+  readings: { stored: number; notPermitted: number; rejected: number; duplicates: number };
+  outboxPending: number;
+  anchored: number;
+  anchorTxs: number;
+  alerts: number;
+  queue: { waiting: number; active: number; delayed: number; failed: number };
+}
+
+export interface Gateway {
+  readonly url: string;
+  readonly address: string;
+  readonly utility: string;
+  readonly store: GatewayStore;
+  readonly pipeline: IngestPipeline;
+  readonly anchorer: Anchorer;
+  readonly poller: MeterPoller;
+  readonly policy: CachedPolicy;
+  readonly policySource: BlockSecPolicySource;
+  readonly sec: BlockSecClient;
+  readonly metrics: GatewayMetrics;
+  readonly grid: GridAggregator;
+  readonly meters: readonly MeterConfig[];
+  snapshot(): Promise<GatewaySnapshot>;
+  /** Polls one meter now, outside the queue (tests, operator tools). */
+  pollNow(meterId: number): ReturnType<typeof pollMeter>;
+  stop(options?: { drain?: boolean }): Promise<void>;
+}
+
+function hexBytes(h: string): Uint8Array {
+  return new Uint8Array(Buffer.from(h.replace(/^0x/, ""), "hex"));
+}
+
+/**
+ * Starts a gateway.
+ * @example
+ * const gw = await startGateway({ config: loadGatewayConfig("gateway.json") });
+ * console.log(gw.url); ... await gw.stop();
+ */
+export async function startGateway(params: StartGatewayParameters): Promise<Gateway> {
+  const cfg = validateGatewayConfig(params.config);
+  const log = params.log ?? (() => undefined);
+  const clock: Clock = params.clock ?? (cfg.clock ? SimClock.fromState(cfg.clock) : systemClock);
+  const meters = configuredMeters(cfg);
+  const key = cfg.blocksec.privateKey ?? (cfg.blocksec.privateKeyEnv ? process.env[cfg.blocksec.privateKeyEnv] : undefined);
+  if (!key) throw new InvalidConfigError("blocksec.privateKey", undefined, "the gateway account's key (or privateKeyEnv naming an env var holding it)");
+
+  fs.mkdirSync(cfg.dataDir, { recursive: true });
+  const store = await GatewayStore.open(path.join(cfg.dataDir, "db"));
+  // Buffer-based transport and serializer: anchor transactions are hundreds of kB (fastRpc.ts).
+  const provider = new FastJsonRpcProvider(cfg.blocksec.rpcUrl, cfg.blocksec.chainId);
+  const sender = await TxSender.create(new FastWallet(key, provider), provider, { network: "blocksec", receiptTimeoutMs: 60_000 });
+  const sec = new BlockSecClient({ sender, addresses: cfg.blocksec.addresses });
+  const utility = cfg.utility ? getAddress(cfg.utility) : await sec.gatewayUtility(sender.address);
+  if (!utility) throw new InvalidConfigError("utility", undefined, `a utility: the ledger has none for gateway ${sender.address} (grantGateway first)`);
+
+  let pri: BlockPriClient | undefined;
+  let priProvider: ReturnType<typeof makeProvider> | undefined;
+  if (cfg.blockpri) {
+    priProvider = makeProvider(cfg.blockpri.rpcUrl, cfg.blockpri.chainId);
+    // Reads only: a throwaway account, the consumers sign their own transactions.
+    const reader = await TxSender.create(Wallet.createRandom().privateKey, priProvider, { network: "blockpri" });
+    pri = new BlockPriClient({ sender: reader, address: cfg.blockpri.ppc });
+  }
+
+  const metrics = createGatewayMetrics({ defaultMetrics: true });
+  const grid = new GridAggregator();
+  const policySource = new BlockSecPolicySource(sec, { pollMs: cfg.policy?.pollMs ?? 500, onError: (e) => log(`policy watch: ${(e as Error).message}`) });
+  const policy = new CachedPolicy(policySource, { utility, ...(cfg.policy?.ttlMs !== undefined ? { ttlMs: cfg.policy.ttlMs } : {}) });
+  let anchorer: Anchorer | undefined;
+  const pipeline = new IngestPipeline({
+    store,
+    policy,
+    clock,
+    grid,
+    metrics,
+    ...(cfg.ingest?.driftThresholdMs !== undefined ? { driftThresholdMs: cfg.ingest.driftThresholdMs } : {}),
+    ...(cfg.ingest?.silentAfter !== undefined ? { silentAfter: cfg.ingest.silentAfter } : {}),
+    ...(cfg.ingest?.dataKeyMaxUses !== undefined ? { dataKeyMaxUses: cfg.ingest.dataKeyMaxUses } : {}),
+    onEnqueued: () => anchorer?.wake(),
+    onAlert: (a) => log(`alert ${a.kind} meter ${a.meterId}: ${a.message}`),
+  });
+  const ledger = new BlockSecLedger(sec, {
+    ...(cfg.anchor?.maxRecordsPerTx !== undefined ? { maxRecordsPerTx: cfg.anchor.maxRecordsPerTx } : {}),
+    searchFromBlock: cfg.blocksec.startBlock ?? 0,
+  });
+  anchorer = new Anchorer({
+    store,
+    ledger,
+    policy,
+    metrics,
+    ...(cfg.anchor?.maxBatch !== undefined ? { maxBatch: cfg.anchor.maxBatch } : {}),
+    ...(cfg.anchor?.flushIntervalMs !== undefined ? { flushIntervalMs: cfg.anchor.flushIntervalMs } : {}),
+    ...(cfg.anchor?.maxInFlight !== undefined ? { maxInFlight: cfg.anchor.maxInFlight } : {}),
+    onError: (e) => log(`anchor: ${(e as Error).message.split("\n")[0]}`),
+  });
+  await anchorer.start();
+  const recovered = anchorer.stats.recovered;
+  if (recovered) log(`recovered ${recovered} anchored records from BlockSEC`);
+
+  const registry = new AdapterRegistry([
+    osgpTcpAdapterFactory({ ...(cfg.masterKeyHex ? { masterKey: hexBytes(cfg.masterKeyHex) } : {}), ...(cfg.poll?.maxRecords !== undefined ? { maxRecordsPerRead: cfg.poll.maxRecords } : {}) }),
+    ...(params.adapters ?? []),
+  ]);
+  const byId = new Map(meters.map((m) => [m.meterId, m]));
+  const adapters = new Map<number, Promise<MeterAdapter>>();
+  const adapterOf = (meterId: number): Promise<MeterAdapter> => {
+    let a = adapters.get(meterId);
+    if (!a) {
+      const m = byId.get(meterId);
+      if (!m) return Promise.reject(new InvalidConfigError("meterId", meterId, "a configured meter"));
+      a = store.adapterState(meterId).then((initialState) =>
+        registry.create(m, { initialState, persist: (s) => store.putAdapterState(meterId, s), timeoutMs: cfg.poll?.timeoutMs ?? 3000, clock }),
+      );
+      a.catch(() => adapters.delete(meterId));
+      adapters.set(meterId, a);
+    }
+    return a;
+  };
+  // One poll per meter at a time, whoever asks (the queue, pollNow): they share sequence numbers.
+  const locks = new Map<number, Promise<unknown>>();
+  const pollOnce = (meterId: number): ReturnType<typeof pollMeter> => {
+    const run = (locks.get(meterId) ?? Promise.resolve()).then(() => pollUnlocked(meterId));
+    const tail = run.catch(() => undefined);
+    locks.set(meterId, tail);
+    void tail.then(() => locks.get(meterId) === tail && locks.delete(meterId));
+    return run;
+  };
+  const pollUnlocked = async (meterId: number) => {
+    const end = metrics.pollDuration.startTimer();
+    try {
+      const r = await pollMeter({
+        adapter: await adapterOf(meterId),
+        pipeline,
+        clock,
+        ...(cfg.poll?.maxRecords !== undefined ? { maxRecords: cfg.poll.maxRecords } : {}),
+        ...(cfg.poll?.maxPages !== undefined ? { maxPages: cfg.poll.maxPages } : {}),
+        ...(cfg.poll?.instantaneous !== undefined ? { instantaneous: cfg.poll.instantaneous } : {}),
+      });
+      metrics.polls.inc({ result: "ok" });
+      return r;
+    } catch (e) {
+      metrics.polls.inc({ result: (e as { code?: string }).code?.toLowerCase() ?? "error" });
+      throw e;
+    } finally {
+      end();
+    }
+  };
+
+  const prefix = cfg.queuePrefix ?? `sidegrid:gw:${sender.address.toLowerCase()}`;
+  const poller = new MeterPoller(
+    {
+      redisUrl: cfg.redisUrl,
+      prefix,
+      ...(cfg.poll?.concurrency !== undefined ? { concurrency: cfg.poll.concurrency } : {}),
+      ...(cfg.poll?.limiter ? { limiter: cfg.poll.limiter } : {}),
+      ...(cfg.poll?.attempts !== undefined ? { attempts: cfg.poll.attempts } : {}),
+      ...(cfg.poll?.backoffMs !== undefined ? { backoffMs: cfg.poll.backoffMs } : {}),
+      ...(cfg.poll?.intervalMs !== undefined ? { defaultIntervalMs: cfg.poll.intervalMs } : {}),
+      ...(cfg.poll?.stalledIntervalMs !== undefined ? { stalledIntervalMs: cfg.poll.stalledIntervalMs } : {}),
+      ...(cfg.poll?.spread !== undefined ? { spread: cfg.poll.spread } : {}),
+    },
+    async (meterId) => {
+      const r = await pollOnce(meterId);
+      return { pages: r.pages, stored: r.outcome.stored, ackSeq: r.outcome.ackSeq };
+    },
+  );
+  await poller.syncSchedules(meters);
+  poller.start();
+
+  const redis = new IORedis(cfg.redisUrl, { maxRetriesPerRequest: 2, lazyConnect: false });
+  redis.on("error", () => undefined);
+  const nonces = cfg.redisUrl ? new RedisNonceStore(redis, prefix) : new MemoryNonceStore();
+  const chain = new ApiChainOps({ sec, ...(pri ? { pri } : {}), fromBlock: cfg.blocksec.startBlock ?? 0 });
+  const meterViews = async (): Promise<MeterStatusView[]> =>
+    Promise.all(
+      meters.map(async (m) => {
+        const s = await pipeline.state(m.meterId);
+        return {
+          meterId: m.meterId,
+          endpoint: `tcp://${m.host}:${m.port}${m.addressed ? `#${m.meterId}` : ""}`,
+          lastSeq: s.lastSeq,
+          lastPollAt: s.lastPollAt,
+          lastOkAt: s.lastOkAt,
+          consecutiveFailures: s.consecutiveFailures,
+          silent: s.flags.silent,
+          drifting: s.flags.drifting,
+          lastError: s.lastError,
+          counters: s.counters,
+        };
+      }),
+    );
+  const app = createApiApp({
+    store,
+    chain,
+    nonces,
+    grid,
+    metrics,
+    meters: meterViews,
+    queue: () => poller.depth(),
+    anchorStats: () => ({ ...anchorer!.stats, inFlight: anchorer!.inFlightRecords }),
+    health: async () => {
+      const checks: Record<string, boolean | string> = {};
+      checks.blocksec = await provider.getBlockNumber().then(() => true, (e: Error) => e.message);
+      checks.redis = await redis.ping().then((p) => p === "PONG", (e: Error) => e.message);
+      checks.store = true;
+      return { ok: Object.values(checks).every((v) => v === true), checks };
+    },
+    operators: cfg.operators ?? [],
+    ...(cfg.auth?.maxSkewMs !== undefined ? { maxSkewMs: cfg.auth.maxSkewMs } : {}),
+    ...(cfg.http?.portal !== false ? { portalDir: PORTAL_DIR } : {}),
+  });
+  const server = http.createServer(app);
+  const host = cfg.http?.host ?? "127.0.0.1";
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(cfg.http?.port ?? 0, host, () => resolve());
+  });
+  const url = `http://${host}:${(server.address() as net.AddressInfo).port}`;
+  log(`gateway ${sender.address} for utility ${utility}: ${meters.length} meters, API ${url}`);
+
+  const updateQueueGauges = async () => {
+    try {
+      const q = await poller.depth();
+      metrics.queueJobs.set({ state: "waiting" }, q.waiting + q.prioritized);
+      metrics.queueJobs.set({ state: "active" }, q.active);
+      metrics.queueJobs.set({ state: "delayed" }, q.delayed);
+      metrics.queueJobs.set({ state: "failed" }, q.failed);
+      const last = grid.snapshot().periods[1];
+      if (last) {
+        metrics.gridImportW.set(last.meanImportW);
+        metrics.gridExportW.set(last.meanExportW);
+        metrics.gridMeters.set(last.meters);
+      }
+      metrics.outboxPending.set(store.pendingCount);
+    } catch {
+      /* Redis briefly away: the next tick updates */
+    }
+  };
+  const gaugeTimer = setInterval(() => void updateQueueGauges(), 2000);
+
+  const counter = async (name: string, label?: Record<string, string>) => {
+    const m = (await metrics.registry.getSingleMetric(name)?.get()) as { values: { value: number; labels: Record<string, string> }[] } | undefined;
+    return (m?.values ?? []).filter((v) => !label || Object.entries(label).every(([k, x]) => v.labels[k] === x)).reduce((s, v) => s + v.value, 0);
+  };
+
+  let stopped = false;
+  return {
+    url,
+    address: sender.address,
+    utility,
+    store,
+    pipeline,
+    anchorer,
+    poller,
+    policy,
+    policySource,
+    sec,
+    metrics,
+    grid,
+    meters,
+    pollNow: (meterId: number) => pollOnce(meterId),
+    async snapshot(): Promise<GatewaySnapshot> {
+      const q = await poller.depth();
+      const polls = await counter("sidegrid_gateway_polls_total");
+      const ok = await counter("sidegrid_gateway_polls_total", { result: "ok" });
+      return {
+        at: Date.now(),
+        meters: meters.length,
+        polls: { ok, failed: polls - ok },
+        readings: {
+          stored: await counter("sidegrid_gateway_readings_total", { outcome: "stored" }),
+          notPermitted: await counter("sidegrid_gateway_readings_total", { outcome: "not_permitted" }),
+          rejected: await counter("sidegrid_gateway_readings_total", { outcome: "rejected" }),
+          duplicates: await counter("sidegrid_gateway_readings_total", { outcome: "duplicate" }),
+        },
+        outboxPending: store.pendingCount,
+        anchored: anchorer!.stats.anchored,
+        anchorTxs: anchorer!.stats.txs,
+        alerts: await counter("sidegrid_gateway_alerts_total"),
+        queue: { waiting: q.waiting + q.prioritized, active: q.active, delayed: q.delayed, failed: q.failed },
+      };
+    },
+    async stop(options: { drain?: boolean } = {}) {
+      if (stopped) return;
+      stopped = true;
+      clearInterval(gaugeTimer);
+      await new Promise((r) => server.close(r));
+      server.closeAllConnections?.();
+      await poller.close();
+      if (options.drain) await anchorer!.drain();
+      await anchorer!.stop();
+      for (const a of adapters.values()) await (await a.catch(() => undefined))?.close();
+      policy.close();
+      policySource.close();
+      redis.disconnect();
+      await store.close();
+      provider.destroy();
+      priProvider?.destroy();
+    },
+  };
+}

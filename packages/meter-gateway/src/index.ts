@@ -1,0 +1,122 @@
+// Public API of @sidegrid/meter-gateway. Everything other packages use is exported here by name.
+export { AdapterRegistry } from "./adapter";
+export type {
+  AdapterContext,
+  InstantaneousReadResult,
+  LogReadResult,
+  MeterAdapter,
+  MeterAdapterFactory,
+  MeterCapabilities,
+  MeterConfig,
+  MeterIdentity,
+  NormalizedReading,
+  ReadResult,
+  ReadingSpec,
+} from "./adapter";
+export { Anchorer } from "./anchorer";
+export type { AnchorLedger, AnchorOutcome, AnchoredItem, AnchorerOptions, AnchorerStats } from "./anchorer";
+export { ApiChainOps } from "./api/chainOps";
+export type { AccessRequestInput, PreferenceInput, RelayedTx, UnsignedTx } from "./api/chainOps";
+export { PORTAL_DIR, ROUTES, createApiApp, openApiDocument } from "./api/app";
+export type { ApiDependencies, MeterStatusView } from "./api/app";
+export {
+  AUTH_HEADERS,
+  AUTH_PREFIX,
+  MemoryNonceStore,
+  RedisNonceStore,
+  canonicalRequestText,
+  signRequest,
+  verifySignedRequest,
+} from "./api/auth";
+export type { CanonicalRequest, NonceStore, SignRequestParameters, VerifyRequestParameters } from "./api/auth";
+export { BlockSecLedger, BlockSecPolicySource, meterIdFromBytes32, meterIdToBytes32, toMeterRecord } from "./blocksec";
+export type { BlockSecLedgerOptions, BlockSecPolicySourceOptions } from "./blocksec";
+export { main as gatewayCliMain } from "./cli/gateway";
+export { main as metersCliMain } from "./cli/meters";
+export { SimClock, systemClock } from "./clock";
+export type { Clock, SimClockParameters, SimClockState } from "./clock";
+export { GATEWAY_CONFIG_SCHEMA, configuredMeters, loadGatewayConfig, validateGatewayConfig } from "./config";
+export type { GatewayConfig } from "./config";
+export {
+  AuthFailedError,
+  ClosedError,
+  ForbiddenError,
+  GatewayError,
+  InvalidArgumentError,
+  InvalidConfigError,
+  LedgerError,
+  MeterAuthenticationError,
+  MeterConnectionError,
+  MeterProtocolError,
+  MeterRejectedError,
+  MeterReplayError,
+  MeterTimeoutError,
+  NotFoundError,
+  PayloadError,
+  UnknownAdapterError,
+  UnknownMeterError,
+  ValidationError,
+  isGatewayError,
+} from "./errors";
+export type { GatewayErrorCode, GatewayErrorOptions } from "./errors";
+export { FastJsonRpcProvider, FastWallet } from "./fastRpc";
+export { ADDRESS_FRAME_NAK, ADDRESS_FRAME_SIZE, FrameReader, decodeAddressFrame, encodeAddressFrame } from "./framing";
+export { startGateway } from "./gateway";
+export type { Gateway, GatewaySnapshot, StartGatewayParameters } from "./gateway";
+export { IngestPipeline } from "./ingest";
+export type { IngestOutcome, IngestPipelineOptions } from "./ingest";
+export { keccak256Buf, keccak256Into } from "./keccak";
+export { merkleLevels, merkleLevelsBuf, proofFromLevels, proofFromLevelsBuf } from "./merkle";
+export { SimulatedMeter } from "./meter";
+export type { MeterBehaviour, MeterSuiteName, SimulatedMeterParameters, SimulatedMeterStatus } from "./meter";
+export { createGatewayMetrics } from "./metrics";
+export type { GatewayMetrics } from "./metrics";
+export { OSGP_RAW_FORMAT, OSGP_TCP_PROTOCOL, OsgpTcpAdapter, osgpTcpAdapterFactory } from "./osgpAdapter";
+export type { OsgpTcpAdapterOptions } from "./osgpAdapter";
+export { anchorBatchCalldata, packBatch, recordLeafFast, sortForBatch } from "./packing";
+export type { PackableRecord } from "./packing";
+export {
+  AGGREGATE_LAYOUT,
+  AGGREGATE_SIZE,
+  CONTENT_AGGREGATE,
+  CONTENT_RAW_RECORD,
+  PAYLOAD_HEADER_SIZE,
+  PAYLOAD_VERSION,
+  decodeAggregate,
+  encodeAggregate,
+  newDataKey,
+  openReadingPayload,
+  recordNonce,
+  sealReadingPayload,
+} from "./payload";
+export type { Aggregate, DataKey, OpenedPayload, PayloadContext } from "./payload";
+export { CachedPolicy } from "./policy";
+export type { CachedPolicyOptions, MeterBinding, PolicyChange, PolicySource } from "./policy";
+export { pollMeter } from "./poll";
+export type { PollMeterParameters, PollMeterReturnType } from "./poll";
+export { MeterPoller, POLL_QUEUE, redisConnectionOptions } from "./poller";
+export type { MeterPollerOptions, PollJobData, QueueDepth } from "./poller";
+export { integrateMinutes, makeLoadProfile, minuteSample } from "./profiles";
+export type { Appliance, IntervalEnergy, LoadProfile, LoadProfileKind, MakeLoadProfileParameters, MinuteSample } from "./profiles";
+export { formatProgress, startProgressDisplay } from "./progress";
+export { GridAggregator } from "./realtime";
+export type { GridPeriod, GridSnapshot } from "./realtime";
+export { Category, RESOLUTIONS_FINE_TO_COARSE, RESOLUTION_NAMES, Resolution, periodOf, resolutionOfInterval } from "./resolution";
+export { simulatorMasterKey, startMeterSimulator } from "./simulator";
+export type { MeterEndpoint, MeterSimulator, StartMeterSimulatorParameters } from "./simulator";
+export { GATEWAY_BIN, METERS_BIN, gatewayConfigForSimulator, spawnGateway, spawnMeterSimulator, writeGatewayConfig } from "./spawn";
+export type { GatewayConfigForSimulatorParameters, SpawnGatewayParameters, SpawnMeterSimulatorParameters, SpawnedGateway, SpawnedMeterSimulator, SpawnedProcess } from "./spawn";
+export { GatewayStore, newMeterState } from "./store";
+export type { AcceptedRegisters, Alert, AlertKind, AnchorInfo, BatchRecord, MeterState, OpenAggregate, OutboxRecord } from "./store";
+export {
+  CURRENT_READING_TABLE_ID,
+  IDENTIFICATION_LAYOUT,
+  IDENTIFICATION_TABLE_ID,
+  LOG_ACK_LAYOUT,
+  LOG_ACK_TABLE_ID,
+  LOG_HEADER_LAYOUT,
+  LOG_HEADER_SIZE,
+  LOG_TABLE_ID,
+  MAX_LOG_RECORDS_PER_FRAME,
+  logReadCount,
+} from "./tables";

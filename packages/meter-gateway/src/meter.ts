@@ -1,0 +1,428 @@
+// One simulated Sidegrid Pi meter: its own keys, request sequence window, response counter, clock,
+// reading counter and load-profile log. Readings are generated lazily from the load profile when a
+// request arrives, so a simulator can host thousands of meters without a timer per meter, and the
+// readings depend only on (seed, meter id, time), never on how often the meter is polled.
+import {
+  READING_RECORD_SIZE,
+  SequenceWindow,
+  createSecuritySuite,
+  encodeReadingRecord,
+  type MeterReading,
+  type SecuritySuite,
+  type ServiceRequest,
+  type ServiceResponse,
+} from "@sidegrid/osgp-codec";
+import type { Clock } from "./clock";
+import { InvalidArgumentError } from "./errors";
+import { hash4 } from "./prng";
+import { integrateMinutes, makeLoadProfile, minuteSample, type LoadProfile, type LoadProfileKind } from "./profiles";
+import {
+  CURRENT_READING_TABLE_ID,
+  IDENTIFICATION_LAYOUT,
+  IDENTIFICATION_TABLE_ID,
+  LOG_ACK_LAYOUT,
+  LOG_ACK_SIZE,
+  LOG_ACK_TABLE_ID,
+  LOG_HEADER_LAYOUT,
+  LOG_HEADER_SIZE,
+  LOG_TABLE_ID,
+  LOG_VERSION,
+  MAX_LOG_RECORDS_PER_FRAME,
+  asciiField,
+} from "./tables";
+
+/** Ways a simulated meter can be told to misbehave (all off by default). */
+export interface MeterBehaviour {
+  /** Corrupt the authentication tag (aes-gcm) or digest (legacy) of every response. */
+  badDigest?: boolean;
+  /** Answer with the previous response again: old response sequence number, old content. */
+  replay?: boolean;
+  /** Serve two already acknowledged records again, with altered values, before the new ones. */
+  replayRecords?: boolean;
+  /** Registers of records generated while set run this many Wh below the true value. */
+  backwardsWh?: number;
+  /** Receive but never answer. */
+  silent?: boolean;
+  /** Offset of the meter clock from true (simulated) time, in ms. */
+  clockDriftMs?: number;
+  /** Skip one reading sequence number after every `gapEvery` records (0 = never). */
+  gapEvery?: number;
+}
+
+export type MeterSuiteName = "aes-gcm" | "legacy-rc4-mep";
+
+export interface SimulatedMeterParameters {
+  meterId: number;
+  seed: string | number;
+  clock: Clock;
+  /** Master key the aes-gcm meter key is derived from (16 or 32 bytes). */
+  masterKey?: Uint8Array;
+  suite?: MeterSuiteName;
+  /** 16-byte MEP key for the legacy suite. */
+  legacyKey?: Uint8Array;
+  kind?: LoadProfileKind;
+  prosumerShare?: number;
+  /** Load-profile interval (default 900 s). Must divide a day into whole minutes. */
+  intervalSeconds?: number;
+  /** Records kept in the log ring (default 192 = two days of 15-minute records). */
+  capacity?: number;
+  /** Records per full read of ET161 (default 64). */
+  maxRecordsPerRead?: number;
+  /** First interval start (simulated ms); default: the current interval, i.e. installed now. */
+  installedAtMs?: number;
+  behaviour?: MeterBehaviour;
+}
+
+interface Registers {
+  importWh: number;
+  exportWh: number;
+  rImportVarh: number;
+  rExportVarh: number;
+}
+
+interface LogEntry {
+  seq: number;
+  record: Uint8Array;
+}
+
+export interface SimulatedMeterStatus {
+  meterId: number;
+  kind: LoadProfileKind;
+  suite: MeterSuiteName;
+  newestSeq: number;
+  ackedSeq: number;
+  /** Records generated and not acknowledged (including those lost to ring overflow). */
+  unacknowledged: number;
+  requests: number;
+  behaviour: MeterBehaviour;
+  registers: Registers;
+}
+
+const MINUTE = 60_000;
+
+/**
+ * A simulated meter answering OSGP frames.
+ * @example
+ * const meter = new SimulatedMeter({ meterId: 1, seed: "demo", clock, masterKey });
+ * const response = meter.handleFrame(requestFrame); // null when the meter is silent
+ */
+export class SimulatedMeter {
+  readonly meterId: number;
+  readonly profile: LoadProfile;
+  readonly suiteName: MeterSuiteName;
+  readonly intervalMs: number;
+  readonly capacity: number;
+  readonly maxRecordsPerRead: number;
+  behaviour: MeterBehaviour;
+  private readonly clock: Clock;
+  private readonly suite: SecuritySuite;
+  private readonly window: SequenceWindow;
+  private responseSeq: number;
+  private nextInterval: number;
+  private nextReadingSeq = 1;
+  private newestSeq = 0;
+  private ackedSeq = 0;
+  private readonly registers: Registers;
+  private readonly ring: (LogEntry | undefined)[];
+  private ringCount = 0;
+  private ringHead = 0;
+  private recordsSinceGap = 0;
+  private requests = 0;
+  private lastResponse: { pdu: ServiceResponse; seq: number } | undefined;
+  private readonly identification: Uint8Array;
+
+  constructor(params: SimulatedMeterParameters) {
+    const { meterId, clock } = params;
+    if (!Number.isInteger(meterId) || meterId < 0 || meterId > 0xffffffff) throw new InvalidArgumentError("meterId", meterId, "an integer in 0..2^32-1");
+    this.meterId = meterId;
+    this.clock = clock;
+    this.profile = makeLoadProfile({
+      seed: params.seed,
+      meterId,
+      ...(params.kind !== undefined ? { kind: params.kind } : {}),
+      ...(params.prosumerShare !== undefined ? { prosumerShare: params.prosumerShare } : {}),
+    });
+    const intervalSeconds = params.intervalSeconds ?? 900;
+    if (!Number.isInteger(intervalSeconds) || intervalSeconds < 60 || intervalSeconds % 60 !== 0 || 86400 % intervalSeconds !== 0) {
+      throw new InvalidArgumentError("intervalSeconds", intervalSeconds, "whole minutes dividing a day (60, 300, 900, 3600, ...)");
+    }
+    this.intervalMs = intervalSeconds * 1000;
+    this.capacity = params.capacity ?? 192;
+    this.maxRecordsPerRead = Math.min(params.maxRecordsPerRead ?? 64, MAX_LOG_RECORDS_PER_FRAME);
+    this.behaviour = { ...(params.behaviour ?? {}) };
+    this.suiteName = params.suite ?? "aes-gcm";
+    if (this.suiteName === "aes-gcm") {
+      if (!params.masterKey) throw new InvalidArgumentError("masterKey", params.masterKey, "16 or 32 bytes for aes-gcm");
+      this.suite = createSecuritySuite("aes-gcm", { masterKey: params.masterKey, meterId });
+    } else {
+      if (!params.legacyKey) throw new InvalidArgumentError("legacyKey", params.legacyKey, "a 16-byte MEP key");
+      this.suite = createSecuritySuite("legacy-rc4-mep", { key: params.legacyKey, allowInsecure: true });
+    }
+    const s = this.profile.seed;
+    // Counters start somewhere random (as a deployed meter's would), deterministically.
+    this.window = new SequenceWindow({ current: hash4(s, meterId, 0x53455157, 1) >>> 1 });
+    this.responseSeq = hash4(s, meterId, 0x52535051, 2) >>> 1;
+    const installedAt = params.installedAtMs ?? clock.now();
+    this.nextInterval = Math.floor(installedAt / this.intervalMs);
+    // Installed meters already carry some energy on their registers.
+    this.registers = {
+      importWh: 1000 + (hash4(s, meterId, 0x52454731, 3) % 5_000_000),
+      exportWh: this.profile.pvPeakW > 0 ? hash4(s, meterId, 0x52454732, 4) % 2_000_000 : 0,
+      rImportVarh: hash4(s, meterId, 0x52454733, 5) % 500_000,
+      rExportVarh: 0,
+    };
+    this.ring = new Array(this.capacity);
+    this.identification = IDENTIFICATION_LAYOUT.encode({
+      manufacturer: asciiField("SGPI", 4),
+      model: asciiField(this.profile.phases === 3 ? "PI-M3" : "PI-M1", 8),
+      hwVersion: 1,
+      hwRevision: 0,
+      fwVersion: 1,
+      fwRevision: 2,
+      serial: asciiField(`SG${meterId.toString().padStart(10, "0")}`, 16),
+    });
+  }
+
+  /** Changes behaviour (merged into the current one; pass `false`/0 to turn a fault off). */
+  setBehaviour(b: MeterBehaviour): void {
+    this.behaviour = { ...this.behaviour, ...b };
+  }
+
+  status(): SimulatedMeterStatus {
+    this.catchUp();
+    return {
+      meterId: this.meterId,
+      kind: this.profile.kind,
+      suite: this.suiteName,
+      newestSeq: this.newestSeq,
+      ackedSeq: this.ackedSeq,
+      unacknowledged: this.newestSeq - this.ackedSeq,
+      requests: this.requests,
+      behaviour: { ...this.behaviour },
+      registers: { ...this.registers },
+    };
+  }
+
+  /** Meter clock: true simulated time plus the configured drift. */
+  meterClock(): number {
+    return this.clock.now() + (this.behaviour.clockDriftMs ?? 0);
+  }
+
+  /**
+   * Handles one request frame and returns the response frame, or null when the meter stays silent
+   * (misbehaviour, or a request that does not authenticate: an aes-gcm meter cannot answer those).
+   */
+  handleFrame(frame: Uint8Array): Uint8Array | null {
+    this.requests++;
+    if (this.behaviour.silent) return null;
+    let decoded;
+    try {
+      decoded = this.suite.decodeRequest(frame);
+    } catch {
+      return null;
+    }
+    let response: ServiceResponse;
+    let responseSeq: number | undefined;
+    const check = this.window.check(decoded.seq);
+    if (!check.accepted) {
+      response = this.window.rejection();
+    } else if (this.behaviour.replay && this.lastResponse) {
+      // Authenticated, but the meter's counter has been rolled back: a replayed answer.
+      this.window.accept(decoded.seq);
+      response = this.lastResponse.pdu;
+      responseSeq = this.lastResponse.seq;
+    } else {
+      this.window.accept(decoded.seq);
+      response = this.answer(decoded.request);
+    }
+    if (responseSeq === undefined) {
+      responseSeq = this.responseSeq;
+      this.responseSeq = (this.responseSeq + 1) >>> 0;
+    }
+    if (response.response === "okData") this.lastResponse = { pdu: { response: "okData", data: response.data.slice() }, seq: responseSeq };
+    const out =
+      this.suiteName === "aes-gcm"
+        ? this.suite.encodeResponse({ response, exchange: decoded.exchange, seq: responseSeq })
+        : this.suite.encodeResponse({ response, exchange: decoded.exchange });
+    if (this.behaviour.badDigest) out[out.length - 1] ^= 0x5a;
+    return out;
+  }
+
+  private answer(request: ServiceRequest): ServiceResponse {
+    switch (request.service) {
+      case "fullRead":
+      case "partialRead": {
+        const offset = request.service === "partialRead" ? request.offset : 0;
+        if (request.tableId === LOG_TABLE_ID) {
+          if (offset !== 0) return { response: "operationNotPossible" };
+          const limit = request.service === "partialRead" ? Math.floor((request.count - LOG_HEADER_SIZE) / READING_RECORD_SIZE) : this.maxRecordsPerRead;
+          if (limit < 0) return { response: "operationNotPossible" };
+          return { response: "okData", data: this.logView(Math.min(limit, MAX_LOG_RECORDS_PER_FRAME)) };
+        }
+        let table: Uint8Array | undefined;
+        if (request.tableId === CURRENT_READING_TABLE_ID) table = this.currentRecord();
+        else if (request.tableId === IDENTIFICATION_TABLE_ID) table = this.identification;
+        if (!table) return { response: "operationNotPossible" };
+        if (request.service === "fullRead") return { response: "okData", data: table };
+        if (offset + request.count > table.length) return { response: "operationNotPossible" };
+        return { response: "okData", data: table.slice(offset, offset + request.count) };
+      }
+      case "fullWrite":
+      case "partialWrite": {
+        if (request.tableId !== LOG_ACK_TABLE_ID || request.service !== "fullWrite" || request.data.length !== LOG_ACK_SIZE) {
+          return { response: "operationNotPossible" };
+        }
+        const { ackedSeq } = LOG_ACK_LAYOUT.decode(request.data);
+        this.catchUp();
+        if (ackedSeq > this.newestSeq) return { response: "operationNotPossible" };
+        if (ackedSeq > this.ackedSeq) this.ackedSeq = ackedSeq;
+        return { response: "ok" };
+      }
+      default:
+        return { response: "unsupportedRequest" };
+    }
+  }
+
+  /** Generates every interval that has ended by now (true simulated time). */
+  private catchUp(): void {
+    const now = this.clock.now();
+    const lastComplete = Math.floor(now / this.intervalMs); // intervals before this index have ended
+    const perInterval = this.intervalMs / MINUTE;
+    // A meter left alone for very long: only the newest `capacity` records can survive anyway, so
+    // integrate the older ones without encoding them.
+    while (this.nextInterval < lastComplete) {
+      const k = this.nextInterval++;
+      const e = integrateMinutes(this.profile, k * perInterval, perInterval);
+      this.registers.importWh += e.importWh;
+      this.registers.exportWh += e.exportWh;
+      this.registers.rImportVarh += e.reactiveImportVarh;
+      this.registers.rExportVarh += e.reactiveExportVarh;
+      if (this.behaviour.gapEvery && this.behaviour.gapEvery > 0 && ++this.recordsSinceGap >= this.behaviour.gapEvery) {
+        this.recordsSinceGap = 0;
+        this.nextReadingSeq++; // a lost record: the counter moves on without it
+      }
+      const seq = this.nextReadingSeq++;
+      if (lastComplete - k > this.capacity) continue; // would be overwritten before anyone reads it
+      const endMs = (k + 1) * this.intervalMs;
+      const record = encodeReadingRecord(this.reading(seq, endMs + (this.behaviour.clockDriftMs ?? 0), e.meanNetW, e.meanReactiveVar, e.meanVoltageV, e.lastFrequencyHz));
+      this.push({ seq, record });
+      this.newestSeq = seq;
+    }
+    if (this.nextReadingSeq - 1 > this.newestSeq) this.newestSeq = this.nextReadingSeq - 1;
+  }
+
+  private reading(seq: number, clockMs: number, netW: number, reactiveVar: number, voltageV: number, frequencyHz: number): MeterReading {
+    const back = this.behaviour.backwardsWh ?? 0;
+    const p = this.profile;
+    const s = Math.hypot(netW, reactiveVar);
+    const pf = s > 0 ? netW / s : 1;
+    const phases = p.phaseShares.map((share, i) => {
+      const v = voltageV + (i - 1) * 0.4;
+      const pw = netW * share;
+      const q = reactiveVar * share;
+      return {
+        voltageV: round(v, 100),
+        currentA: round(Math.hypot(pw, q) / v, 1000),
+        activePowerW: round(pw, 1000),
+        reactivePowerVar: round(q, 1000),
+        powerFactor: round(pf, 10000),
+      };
+    });
+    return {
+      meterId: this.meterId,
+      sequence: seq,
+      clockMs: Math.max(0, Math.round(clockMs)),
+      activeEnergyImportWh: Math.max(0, Math.floor(this.registers.importWh - back)),
+      activeEnergyExportWh: Math.floor(this.registers.exportWh),
+      reactiveEnergyImportVarh: Math.floor(this.registers.rImportVarh),
+      reactiveEnergyExportVarh: Math.floor(this.registers.rExportVarh),
+      activePowerW: round(netW, 1000),
+      reactivePowerVar: round(reactiveVar, 1000),
+      frequencyHz: round(frequencyHz, 1000),
+      powerFactor: round(pf, 10000),
+      phases,
+      flags: {
+        terminalCoverOpen: false,
+        caseOpen: false,
+        magneticField: false,
+        reverseEnergy: false,
+        phaseLoss: false,
+        clockInvalid: false,
+        batteryLow: false,
+        selfTestFailed: false,
+      },
+      tamperEvents: 0,
+      powerOutages: 0,
+    };
+  }
+
+  private push(entry: LogEntry): void {
+    const idx = (this.ringHead + this.ringCount) % this.capacity;
+    this.ring[idx] = entry;
+    if (this.ringCount < this.capacity) this.ringCount++;
+    else this.ringHead = (this.ringHead + 1) % this.capacity;
+  }
+
+  private logView(limit: number): Uint8Array {
+    this.catchUp();
+    const picked: Uint8Array[] = [];
+    if (this.behaviour.replayRecords) {
+      // Two acknowledged records again, with a few Wh added: what a tampered meter might send.
+      for (let i = 0; i < this.ringCount && picked.length < 2; i++) {
+        const e = this.ring[(this.ringHead + i) % this.capacity]!;
+        if (e.seq <= this.ackedSeq && e.seq > this.ackedSeq - 2) {
+          const copy = e.record.slice();
+          copy[20] = (copy[20] + 7) & 0xff;
+          picked.push(copy);
+        }
+      }
+    }
+    for (let i = 0; i < this.ringCount && picked.length < limit; i++) {
+      const e = this.ring[(this.ringHead + i) % this.capacity]!;
+      if (e.seq > this.ackedSeq) picked.push(e.record);
+    }
+    const out = new Uint8Array(LOG_HEADER_SIZE + picked.length * READING_RECORD_SIZE);
+    LOG_HEADER_LAYOUT.encodeInto(
+      {
+        version: LOG_VERSION,
+        recordSize: READING_RECORD_SIZE,
+        count: picked.length,
+        newestSeq: this.newestSeq,
+        ackedSeq: this.ackedSeq,
+        intervalSeconds: this.intervalMs / 1000,
+        clockMs: Math.max(0, Math.round(this.meterClock())),
+        reserved: new Uint8Array(8),
+      },
+      out,
+      0,
+    );
+    for (let i = 0; i < picked.length; i++) out.set(picked[i], LOG_HEADER_SIZE + i * READING_RECORD_SIZE);
+    return out;
+  }
+
+  /** ET160: instantaneous values of the current minute and the registers up to it. */
+  private currentRecord(): Uint8Array {
+    this.catchUp();
+    const now = this.clock.now();
+    const perInterval = this.intervalMs / MINUTE;
+    const startMinute = this.nextInterval * perInterval;
+    const nowMinute = Math.floor(now / MINUTE);
+    const partial = integrateMinutes(this.profile, startMinute, Math.max(0, nowMinute - startMinute));
+    const sample = minuteSample(this.profile, nowMinute);
+    const saved = { ...this.registers };
+    this.registers.importWh += partial.importWh;
+    this.registers.exportWh += partial.exportWh;
+    this.registers.rImportVarh += partial.reactiveImportVarh;
+    this.registers.rExportVarh += partial.reactiveExportVarh;
+    try {
+      return encodeReadingRecord(this.reading(this.newestSeq, now + (this.behaviour.clockDriftMs ?? 0), sample.netW, sample.reactiveVar, sample.voltageV, sample.frequencyHz));
+    } finally {
+      Object.assign(this.registers, saved);
+    }
+  }
+}
+
+function round(x: number, scale: number): number {
+  return Math.round(x * scale) / scale;
+}
+

@@ -1,0 +1,128 @@
+// Fast paths for the MeterDataLedger's packed batch and Merkle leaves, on Buffers instead of hex
+// strings: at thousands of readings per second the hex round trips of a generic encoder cost more
+// CPU than everything else in the gateway. The layouts are BlockSEC's (IMeterDataLedger.sol);
+// packing.test.ts checks every byte against @sidegrid/blocksec's encodeBatch and recordLeaf.
+//   batch  := format:uint8 (=1) | recordCount:uint32 | group*
+//   group  := consumer:address | meterId:bytes32 | category:uint8 | resolution:uint8 | count:uint16 | record*count
+//   record := sequence:uint64 | periodStart:uint64 | payloadLength:uint16 | payload
+//   leaf   := keccak256(keccak256(abi.encode(consumer, meterId, sequence, periodStart, uint8 resolution, uint8 category, keccak256(payload))))
+import { MeterDataLedger__factory } from "@sidegrid/blocksec";
+import { keccak256Buf } from "./keccak";
+
+const ANCHOR_SELECTOR = Buffer.from(MeterDataLedger__factory.createInterface().getFunction("anchorBatch").selector.slice(2), "hex");
+const MAX_GROUP = 0xffff;
+
+/** What the packer needs of a record. */
+export interface PackableRecord {
+  consumer: string;
+  meterId: number;
+  sequence: number;
+  /** Unix ms; packed as seconds. */
+  periodStart: number;
+  resolution: number;
+  category: number;
+  /** 0x hex. */
+  payload: string;
+}
+
+function hexBuf(h: string): Buffer {
+  return Buffer.from(h.startsWith("0x") ? h.slice(2) : h, "hex");
+}
+
+function word(n: number | bigint): Buffer {
+  const b = Buffer.alloc(32);
+  let x = BigInt(n);
+  for (let i = 31; i >= 0 && x > 0n; i--) {
+    b[i] = Number(x & 0xffn);
+    x >>= 8n;
+  }
+  return b;
+}
+
+function u64(n: number): Buffer {
+  const b = Buffer.alloc(8);
+  b.writeBigUInt64BE(BigInt(n));
+  return b;
+}
+
+/**
+ * The record's Merkle leaf (0x hex), as MeterDataLedger.leafHash computes it.
+ * @example
+ * recordLeafFast(outboxRecord) === recordLeaf(toMeterRecord(outboxRecord))
+ */
+export function recordLeafFast(r: PackableRecord): string {
+  const enc = Buffer.alloc(224);
+  hexBuf(r.consumer).copy(enc, 12);
+  word(r.meterId).copy(enc, 32);
+  word(r.sequence).copy(enc, 64);
+  word(Math.floor(r.periodStart / 1000)).copy(enc, 96);
+  enc[159] = r.resolution;
+  enc[191] = r.category;
+  keccak256Buf(hexBuf(r.payload)).copy(enc, 192);
+  return `0x${keccak256Buf(keccak256Buf(enc)).toString("hex")}`;
+}
+
+/** Orders records as @sidegrid/blocksec's sortRecords does: one group per consumer, meter, category, resolution. */
+export function sortForBatch<T extends PackableRecord>(records: readonly T[]): T[] {
+  const key = (r: T) => `${r.consumer.toLowerCase()}|${word(r.meterId).toString("hex")}|${r.category}|${r.resolution}`;
+  return [...records].sort((a, b) => {
+    const ka = key(a);
+    const kb = key(b);
+    if (ka !== kb) return ka < kb ? -1 : 1;
+    return a.sequence - b.sequence;
+  });
+}
+
+/**
+ * Packs records (in the given order) into the ledger's batch bytes.
+ * @example
+ * packBatch(sortForBatch(records)) // equals encodeBatch(...).data of @sidegrid/blocksec
+ */
+export function packBatch(records: readonly PackableRecord[]): Buffer {
+  const parts: Buffer[] = [];
+  const header = Buffer.alloc(5);
+  header[0] = 1;
+  header.writeUInt32BE(records.length, 1);
+  parts.push(header);
+  let i = 0;
+  while (i < records.length) {
+    const h = records[i];
+    let j = i + 1;
+    while (j < records.length && j - i < MAX_GROUP) {
+      const r = records[j];
+      if (r.consumer.toLowerCase() !== h.consumer.toLowerCase() || r.meterId !== h.meterId || r.category !== h.category || r.resolution !== h.resolution) break;
+      j++;
+    }
+    const g = Buffer.alloc(56);
+    hexBuf(h.consumer).copy(g, 0);
+    word(h.meterId).copy(g, 20);
+    g[52] = h.category;
+    g[53] = h.resolution;
+    g.writeUInt16BE(j - i, 54);
+    parts.push(g);
+    for (let k = i; k < j; k++) {
+      const r = records[k];
+      const payload = hexBuf(r.payload);
+      const rh = Buffer.alloc(18);
+      rh.writeBigUInt64BE(BigInt(r.sequence), 0);
+      u64(Math.floor(r.periodStart / 1000)).copy(rh, 8);
+      rh.writeUInt16BE(payload.length, 16);
+      parts.push(rh, payload);
+    }
+    i = j;
+  }
+  return Buffer.concat(parts);
+}
+
+/** Calldata of anchorBatch(batchId, merkleRoot, records), ABI-encoded by hand (0x hex). */
+export function anchorBatchCalldata(batchId: string, root: string, packed: Buffer): string {
+  const padded = Math.ceil(packed.length / 32) * 32;
+  const out = Buffer.alloc(4 + 32 * 4 + padded);
+  ANCHOR_SELECTOR.copy(out, 0);
+  hexBuf(batchId).copy(out, 4);
+  hexBuf(root).copy(out, 36);
+  out.writeUInt32BE(0x60, 4 + 64 + 28);
+  out.writeUInt32BE(packed.length, 4 + 96 + 28);
+  packed.copy(out, 4 + 128);
+  return `0x${out.toString("hex")}`;
+}

@@ -1,0 +1,64 @@
+// One poll of one meter, the body of every polling job: read the unacknowledged log, ingest it,
+// and only after the ingest committed, acknowledge it to the meter. Then read the instantaneous
+// values when asked (real-time aggregates).
+import type { MeterAdapter } from "./adapter";
+import type { Clock } from "./clock";
+import type { IngestOutcome, IngestPipeline } from "./ingest";
+
+export interface PollMeterParameters {
+  adapter: MeterAdapter;
+  pipeline: IngestPipeline;
+  clock: Clock;
+  /** Records per log read. */
+  maxRecords?: number;
+  /** Keep reading while the meter has more than one page (default 4 pages per poll). */
+  maxPages?: number;
+  /** Also read ET160 for the real-time totals. */
+  instantaneous?: boolean;
+}
+
+export interface PollMeterReturnType {
+  pages: number;
+  outcome: IngestOutcome;
+}
+
+/**
+ * Polls one meter once. Throws the adapter's typed error after recording it on the pipeline.
+ * @example
+ * const { outcome } = await pollMeter({ adapter, pipeline, clock });
+ */
+export async function pollMeter(params: PollMeterParameters): Promise<PollMeterReturnType> {
+  const { adapter, pipeline, clock } = params;
+  const meterId = adapter.identity.meterId;
+  const total: IngestOutcome = { ackSeq: 0, stored: 0, notPermitted: 0, rejected: 0, duplicates: 0, alerts: [] };
+  let pages = 0;
+  try {
+    await adapter.connect();
+    const maxPages = params.maxPages ?? 4;
+    for (;;) {
+      const before = clock.now();
+      const result = await adapter.read({ kind: "log", ...(params.maxRecords !== undefined ? { maxRecords: params.maxRecords } : {}) });
+      const after = clock.now();
+      const outcome = await pipeline.processLog(meterId, result, { before, after }, adapter.state());
+      pages++;
+      total.ackSeq = outcome.ackSeq;
+      total.stored += outcome.stored;
+      total.notPermitted += outcome.notPermitted;
+      total.rejected += outcome.rejected;
+      total.duplicates += outcome.duplicates;
+      total.alerts.push(...outcome.alerts);
+      // The outbox holds everything up to ackSeq: now the meter may forget it.
+      if (outcome.ackSeq > result.ackedSeq) await adapter.acknowledge(outcome.ackSeq);
+      const last = result.readings.length ? result.readings[result.readings.length - 1].sequence : result.ackedSeq;
+      if (result.readings.length === 0 || last >= result.newestSeq || pages >= maxPages) break;
+    }
+    if (params.instantaneous) {
+      const inst = await adapter.read({ kind: "instantaneous" });
+      pipeline.processInstantaneous(inst.reading);
+    }
+  } catch (e) {
+    await pipeline.recordFailure(meterId, e);
+    throw e;
+  }
+  return { pages, outcome: total };
+}

@@ -1,0 +1,73 @@
+import { sleep } from "@sidegrid/chain";
+import type { MeterConfig } from "./adapter";
+import { MeterPoller } from "./poller";
+
+const REDIS = process.env.SIDEGRID_TEST_REDIS_URL!;
+const PREFIX = `test-poller-${process.pid}`;
+const meters = (n: number, every: number): MeterConfig[] =>
+  Array.from({ length: n }, (_, i) => ({ meterId: i + 1, protocol: "osgp-tcp", host: "127.0.0.1", port: 1, pollIntervalMs: every }));
+
+describe("MeterPoller (BullMQ)", () => {
+  it("runs one repeating job per meter, and the schedules survive a restart of the gateway", async () => {
+    const calls = new Map<number, number>();
+    const handler = async (id: number) => void calls.set(id, (calls.get(id) ?? 0) + 1);
+    const p1 = new MeterPoller({ redisUrl: REDIS, prefix: `${PREFIX}-a`, concurrency: 4, spread: false }, handler);
+    await p1.syncSchedules(meters(5, 200));
+    p1.start();
+    await sleep(1100);
+    await p1.close();
+    expect([...calls.keys()].sort()).toEqual([1, 2, 3, 4, 5]);
+    for (const n of calls.values()) expect(n).toBeGreaterThanOrEqual(3);
+
+    // A new gateway process: no syncSchedules call, the schedulers are still in Redis.
+    const after = new Map<number, number>();
+    const p2 = new MeterPoller({ redisUrl: REDIS, prefix: `${PREFIX}-a` }, async (id) => void after.set(id, (after.get(id) ?? 0) + 1));
+    expect((await p2.depth()).schedulers).toBe(5);
+    p2.start();
+    await sleep(700);
+    await p2.obliterate();
+    await p2.close();
+    expect([...after.keys()].sort()).toEqual([1, 2, 3, 4, 5]);
+  });
+
+  it("removes schedulers of meters no longer configured", async () => {
+    const p = new MeterPoller({ redisUrl: REDIS, prefix: `${PREFIX}-b` }, async () => undefined);
+    await p.syncSchedules(meters(4, 60_000));
+    await p.syncSchedules(meters(2, 60_000));
+    expect((await p.queue.getJobSchedulers()).map((s) => s.key).sort()).toEqual(["meter:1", "meter:2"]);
+    await p.obliterate();
+    await p.close();
+  });
+
+  it("retries a failing poll with exponential backoff", async () => {
+    const attempts: number[] = [];
+    const p = new MeterPoller({ redisUrl: REDIS, prefix: `${PREFIX}-c`, attempts: 3, backoffMs: 100, spread: false }, async (_id, job) => {
+      attempts.push(Date.now());
+      if (job.attemptsMade < 2) throw new Error("meter unreachable");
+      return "ok";
+    });
+    await p.syncSchedules(meters(1, 60_000));
+    p.start();
+    const deadline = Date.now() + 5000;
+    while (attempts.length < 3 && Date.now() < deadline) await sleep(50);
+    await p.obliterate();
+    await p.close();
+    expect(attempts.length).toBe(3);
+    // 100 ms then 200 ms between attempts (exponential).
+    expect(attempts[1] - attempts[0]).toBeGreaterThanOrEqual(90);
+    expect(attempts[2] - attempts[1]).toBeGreaterThanOrEqual(190);
+  });
+
+  it("enforces the gateway's rate limit", async () => {
+    let n = 0;
+    const p = new MeterPoller({ redisUrl: REDIS, prefix: `${PREFIX}-d`, limiter: { max: 4, durationMs: 1000 }, concurrency: 16 }, async () => void n++);
+    await p.syncSchedules(meters(20, 100));
+    p.start();
+    await sleep(1500);
+    await p.obliterate();
+    await p.close();
+    // 20 meters every 100 ms would be 300 polls; the limiter lets 4 per second through.
+    expect(n).toBeGreaterThanOrEqual(4);
+    expect(n).toBeLessThanOrEqual(12);
+  });
+});

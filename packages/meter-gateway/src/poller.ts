@@ -1,0 +1,169 @@
+// Polling on Redis queues (BullMQ over ioredis): one job scheduler per meter repeats a poll job at
+// the meter's interval; a worker runs them with a per-gateway concurrency and rate limit; failed
+// polls retry with exponential backoff. Schedulers and jobs live in Redis, so a restarted gateway
+// picks up where it stopped, and jobs that were active when it died are found stalled and re-run.
+import { Queue, Worker, type ConnectionOptions, type Job } from "bullmq";
+import type { MeterConfig } from "./adapter";
+import { hash4 } from "./prng";
+
+export const POLL_QUEUE = "meter-poll";
+
+export interface MeterPollerOptions {
+  /** Redis URL (redis://host:port/db). */
+  redisUrl: string;
+  /** BullMQ key prefix: one per gateway (and per test file). */
+  prefix: string;
+  /** Parallel polls in this gateway (default 32). */
+  concurrency?: number;
+  /** At most `max` polls per `durationMs` across the gateway's queue. */
+  limiter?: { max: number; durationMs: number };
+  /** Attempts per poll job (default 3) and the first backoff delay (default 1000 ms, doubling). */
+  attempts?: number;
+  backoffMs?: number;
+  defaultIntervalMs?: number;
+  /** Time after which an active job whose worker died is retried (default 5000 ms). */
+  stalledIntervalMs?: number;
+  /** Spread first polls over the interval (default true); false polls every meter at once. */
+  spread?: boolean;
+}
+
+export interface PollJobData {
+  meterId: number;
+}
+
+export interface QueueDepth {
+  waiting: number;
+  active: number;
+  delayed: number;
+  failed: number;
+  completed: number;
+  prioritized: number;
+  schedulers: number;
+}
+
+/**
+ * Schedules and runs meter polls on BullMQ.
+ * @example
+ * const poller = new MeterPoller({ redisUrl, prefix: "sidegrid:gw1" }, (meterId) => pollOne(meterId));
+ * await poller.syncSchedules(meters); poller.start();
+ */
+export class MeterPoller {
+  readonly queue: Queue<PollJobData>;
+  private worker: Worker<PollJobData> | undefined;
+  private readonly connection: ConnectionOptions;
+  private readonly running = new Set<number>();
+  private readonly o: Required<Omit<MeterPollerOptions, "limiter">> & { limiter: MeterPollerOptions["limiter"] };
+
+  constructor(
+    options: MeterPollerOptions,
+    private readonly handler: (meterId: number, job: Job<PollJobData>) => Promise<unknown>,
+  ) {
+    this.o = {
+      concurrency: 32,
+      attempts: 3,
+      backoffMs: 1000,
+      defaultIntervalMs: 15_000,
+      stalledIntervalMs: 5000,
+      spread: true,
+      limiter: undefined,
+      ...options,
+    };
+    this.connection = redisConnectionOptions(options.redisUrl);
+    this.queue = new Queue<PollJobData>(POLL_QUEUE, { connection: this.connection, prefix: options.prefix });
+  }
+
+  /** Creates or updates one scheduler per meter and removes schedulers of meters no longer listed. */
+  async syncSchedules(meters: readonly MeterConfig[]): Promise<void> {
+    const wanted = new Set(meters.map((m) => `meter:${m.meterId}`));
+    for (const m of meters) {
+      const every = m.pollIntervalMs ?? this.o.defaultIntervalMs;
+      await this.queue.upsertJobScheduler(
+        `meter:${m.meterId}`,
+        // Spread the fleet over the interval instead of polling everyone at once.
+        this.o.spread ? { every, offset: hash4(m.meterId, 7, 11, 13) % every } : { every },
+        {
+          name: "poll",
+          data: { meterId: m.meterId },
+          opts: {
+            attempts: this.o.attempts,
+            backoff: { type: "exponential", delay: this.o.backoffMs },
+            removeOnComplete: true,
+            removeOnFail: { count: 1000 },
+          },
+        },
+      );
+    }
+    const existing = await this.queue.getJobSchedulers(0, -1);
+    for (const s of existing) {
+      if (s.key && !wanted.has(s.key)) await this.queue.removeJobScheduler(s.key);
+    }
+  }
+
+  start(): void {
+    if (this.worker) return;
+    this.worker = new Worker<PollJobData>(
+      POLL_QUEUE,
+      async (job) => {
+        const { meterId } = job.data;
+        // Overlapping polls of one meter (a slow poll, a retry) would race on its sequence numbers.
+        if (this.running.has(meterId)) return { skipped: "busy" };
+        this.running.add(meterId);
+        try {
+          return await this.handler(meterId, job);
+        } finally {
+          this.running.delete(meterId);
+        }
+      },
+      {
+        connection: this.connection,
+        prefix: this.o.prefix,
+        concurrency: this.o.concurrency,
+        stalledInterval: this.o.stalledIntervalMs,
+        lockDuration: Math.max(this.o.stalledIntervalMs, 5000),
+        ...(this.o.limiter ? { limiter: { max: this.o.limiter.max, duration: this.o.limiter.durationMs } } : {}),
+      },
+    );
+    // Failed polls are recorded by the handler (alerts); the worker's error event is only noise.
+    this.worker.on("error", () => undefined);
+  }
+
+  async depth(): Promise<QueueDepth> {
+    const c = await this.queue.getJobCounts("waiting", "active", "delayed", "failed", "completed", "prioritized");
+    return {
+      waiting: c.waiting ?? 0,
+      active: c.active ?? 0,
+      delayed: c.delayed ?? 0,
+      failed: c.failed ?? 0,
+      completed: c.completed ?? 0,
+      prioritized: c.prioritized ?? 0,
+      schedulers: await this.queue.getJobSchedulersCount(),
+    };
+  }
+
+  /** Stops taking jobs; waits for the running ones unless `force`. */
+  async close(force = false): Promise<void> {
+    if (this.worker) await this.worker.close(force);
+    await this.queue.close();
+  }
+
+  /** Removes every scheduler and job of this gateway's queue (tests, decommissioning). */
+  async obliterate(): Promise<void> {
+    await this.queue.obliterate({ force: true });
+  }
+}
+
+/**
+ * ioredis options for a redis:// URL, as BullMQ wants them (its blocking connections need
+ * `maxRetriesPerRequest: null`). BullMQ opens and closes its own connections from these.
+ * @example
+ * redisConnectionOptions("redis://127.0.0.1:6390/0") // { host: "127.0.0.1", port: 6390, db: 0, ... }
+ */
+export function redisConnectionOptions(url: string): ConnectionOptions {
+  const u = new URL(url);
+  const opts: Record<string, unknown> = { host: u.hostname, port: Number(u.port || 6379), maxRetriesPerRequest: null };
+  const db = u.pathname.replace("/", "");
+  if (db) opts.db = Number(db);
+  if (u.password) opts.password = decodeURIComponent(u.password);
+  if (u.username) opts.username = decodeURIComponent(u.username);
+  return opts as ConnectionOptions;
+}

@@ -1,0 +1,120 @@
+import net from "node:net";
+import { READING_RECORD_SIZE, SequenceCounter, createSecuritySuite, decodeReadingRecord } from "@sidegrid/osgp-codec";
+import { SimClock } from "./clock";
+import { FrameReader, encodeAddressFrame } from "./framing";
+import { startMeterSimulator, simulatorMasterKey, type MeterSimulator } from "./simulator";
+import { LOG_ACK_LAYOUT, LOG_ACK_TABLE_ID, LOG_HEADER_LAYOUT, LOG_HEADER_SIZE, LOG_TABLE_ID, logReadCount } from "./tables";
+
+const T0 = Date.UTC(2025, 5, 2);
+
+/** A bare client speaking the wire protocol by hand, to test the simulator independently of the adapter. */
+async function rawClient(port: number, meterId: number, addressed: boolean) {
+  const socket = net.connect(port, "127.0.0.1");
+  await new Promise<void>((r) => socket.once("connect", () => r()));
+  const reader = new FrameReader();
+  const frames: Uint8Array[] = [];
+  const waiters: ((f: Uint8Array) => void)[] = [];
+  socket.on("data", (c) => {
+    for (const f of reader.push(c)) {
+      const w = waiters.shift();
+      if (w) w(f);
+      else frames.push(f);
+    }
+  });
+  const next = () => new Promise<Uint8Array>((r) => (frames.length ? r(frames.shift()!) : waiters.push(r)));
+  if (addressed) {
+    socket.write(encodeAddressFrame(meterId));
+    expect(Buffer.from(await next()).toString("hex")).toBe(Buffer.from(encodeAddressFrame(meterId)).toString("hex"));
+  }
+  return { socket, next };
+}
+
+describe("meter simulator", () => {
+  let sim: MeterSimulator;
+  let clock: SimClock;
+  beforeAll(async () => {
+    clock = new SimClock({ simStartMs: T0, manual: true });
+    sim = await startMeterSimulator({ count: 3, seed: "simtest", clock, installedAtMs: T0 - 86_400_000, capacity: 200 });
+  });
+  afterAll(() => sim.close());
+
+  it("answers a log read with authenticated 144-byte records, then honours the acknowledgement", async () => {
+    const suite = createSecuritySuite("aes-gcm", { masterKey: simulatorMasterKey("simtest"), meterId: 2 });
+    const c = await rawClient(sim.port, 2, true);
+    const counter = new SequenceCounter(0);
+    const ask = async (request: Parameters<typeof suite.encodeRequest>[0]["request"]) => {
+      for (;;) {
+        const { frame, exchange } = suite.encodeRequest({ request, seq: counter.take() });
+        c.socket.write(frame);
+        const res = suite.decodeResponse(await c.next(), exchange);
+        if (res.response.response === "invalidSequenceNumber") {
+          counter.resync(res.response.seq);
+          continue;
+        }
+        return res;
+      }
+    };
+    const res = await ask({ service: "partialRead", tableId: LOG_TABLE_ID, offset: 0, count: logReadCount(10) });
+    expect(res.response.response).toBe("okData");
+    const data = (res.response as { data: Uint8Array }).data;
+    const h = LOG_HEADER_LAYOUT.decode(data, 0, LOG_HEADER_SIZE);
+    // A day of 15-minute intervals since installation.
+    expect(h.newestSeq).toBe(96);
+    expect(h.count).toBe(10);
+    expect(h.clockMs).toBe(T0);
+    const first = decodeReadingRecord(data.slice(LOG_HEADER_SIZE, LOG_HEADER_SIZE + READING_RECORD_SIZE));
+    expect(first).toMatchObject({ meterId: 2, sequence: 1, clockMs: T0 - 86_400_000 + 900_000 });
+    const ack = await ask({ service: "fullWrite", tableId: LOG_ACK_TABLE_ID, data: LOG_ACK_LAYOUT.encode({ ackedSeq: 10, reserved: 0 }) });
+    expect(ack.response.response).toBe("ok");
+    const again = await ask({ service: "fullRead", tableId: LOG_TABLE_ID });
+    const d2 = (again.response as { data: Uint8Array }).data;
+    expect(decodeReadingRecord(d2.slice(LOG_HEADER_SIZE, LOG_HEADER_SIZE + READING_RECORD_SIZE)).sequence).toBe(11);
+    // Time passes: one more interval appears.
+    clock.advance(900_000);
+    expect(sim.meter(2).status().newestSeq).toBe(97);
+    // Acknowledging beyond the newest record is refused.
+    const bad = await ask({ service: "fullWrite", tableId: LOG_ACK_TABLE_ID, data: LOG_ACK_LAYOUT.encode({ ackedSeq: 1000, reserved: 0 }) });
+    expect(bad.response.response).toBe("operationNotPossible");
+    c.socket.destroy();
+  });
+
+  it("refuses an unknown meter address with NK", async () => {
+    const socket = net.connect(sim.port, "127.0.0.1");
+    const got: Buffer[] = [];
+    socket.on("data", (d) => got.push(d));
+    await new Promise<void>((r) => socket.once("connect", () => r()));
+    socket.write(encodeAddressFrame(999));
+    await new Promise<void>((r) => socket.once("close", () => r()));
+    expect(Buffer.concat(got).toString("hex")).toBe("00024e4b");
+  });
+
+  it("registers are monotonic and sequence numbers consecutive over days of simulated time", () => {
+    const m = sim.meter(3);
+    const before = m.status();
+    clock.advance(3 * 86_400_000);
+    const after = m.status();
+    expect(after.newestSeq - before.newestSeq).toBe(3 * 96);
+    expect(after.registers.importWh).toBeGreaterThan(before.registers.importWh);
+  });
+
+  it("serves meters on their own ports in per-port mode", async () => {
+    const base = 20000 + Math.floor(Math.random() * 20000);
+    const s2 = await startMeterSimulator({ count: 2, seed: "ports", basePort: base, clock: { simStartMs: T0, manual: true } });
+    try {
+      expect(s2.endpoints()).toEqual([
+        { meterId: 1, host: "127.0.0.1", port: base, addressed: false },
+        { meterId: 2, host: "127.0.0.1", port: base + 1, addressed: false },
+      ]);
+      const suite = createSecuritySuite("aes-gcm", { masterKey: simulatorMasterKey("ports"), meterId: 2 });
+      const c = await rawClient(base + 1, 2, false);
+      const { frame, exchange } = suite.encodeRequest({ request: { service: "fullRead", tableId: 1 }, seq: 5 });
+      c.socket.write(frame);
+      // Out of window: answered with 0x0C and the meter's current number, authenticated.
+      const res = suite.decodeResponse(await c.next(), exchange);
+      expect(res.response.response).toBe("invalidSequenceNumber");
+      c.socket.destroy();
+    } finally {
+      await s2.close();
+    }
+  });
+});

@@ -1,0 +1,254 @@
+// The Pi-meter simulator: many SimulatedMeters behind TCP. Two addressing modes:
+// - shared port (default): one listening port; a client selects a meter with an address frame
+//   (see framing.ts). Scales to thousands of meters on one socket.
+// - one port per meter (`basePort`): meter with index i (ids firstMeterId + i) listens on
+//   basePort + i and needs no address frame, like a Pi meter on its own IP.
+// An optional HTTP control port lets another process inspect meters and inject faults.
+import { createHash } from "node:crypto";
+import http from "node:http";
+import net from "node:net";
+import { SimClock, type Clock, type SimClockParameters, type SimClockState } from "./clock";
+import { InvalidArgumentError } from "./errors";
+import { ADDRESS_FRAME_NAK, FrameReader, decodeAddressFrame } from "./framing";
+import { SimulatedMeter, type MeterBehaviour, type MeterSuiteName, type SimulatedMeterParameters, type SimulatedMeterStatus } from "./meter";
+import type { LoadProfileKind } from "./profiles";
+
+export interface StartMeterSimulatorParameters {
+  /** Number of meters. */
+  count: number;
+  /** Seed of every load profile and counter (default "sidegrid"). */
+  seed?: string | number;
+  /** Id of the first meter; the others follow (default 1). */
+  firstMeterId?: number;
+  host?: string;
+  /** Shared-port mode: the port (0 or omitted = a free one). Ignored when `basePort` is set. */
+  port?: number;
+  /** Per-meter ports: meter i listens on basePort + i. */
+  basePort?: number;
+  /** aes-gcm master key; default derived from the seed (development only). */
+  masterKey?: Uint8Array;
+  /** A clock to share, or parameters for a new SimClock (default: real time). */
+  clock?: Clock | SimClockParameters;
+  suite?: MeterSuiteName;
+  legacyKey?: Uint8Array;
+  kind?: LoadProfileKind;
+  prosumerShare?: number;
+  intervalSeconds?: number;
+  capacity?: number;
+  maxRecordsPerRead?: number;
+  /** Simulated time the meters were installed (first interval); default: now. */
+  installedAtMs?: number;
+  /** Initial misbehaviour per meter id. */
+  behaviours?: Record<number, MeterBehaviour>;
+  /** Start the HTTP control API on this port (0 = a free one). */
+  controlPort?: number;
+}
+
+export interface MeterEndpoint {
+  meterId: number;
+  host: string;
+  port: number;
+  /** True when the client must send an address frame first (shared port). */
+  addressed: boolean;
+}
+
+export interface MeterSimulator {
+  readonly host: string;
+  /** The shared port, or the first per-meter port. */
+  readonly port: number;
+  readonly clock: Clock;
+  readonly masterKey: Uint8Array;
+  readonly meters: readonly SimulatedMeter[];
+  /** URL of the control API when started with `controlPort`. */
+  readonly controlUrl: string | undefined;
+  meter(meterId: number): SimulatedMeter;
+  endpoints(): MeterEndpoint[];
+  setBehaviour(meterId: number, behaviour: MeterBehaviour): void;
+  stats(): { meters: number; connections: number; requests: number };
+  close(): Promise<void>;
+}
+
+/**
+ * The development master key of a seed: SHA-256("sidegrid-sim-master-key:" + seed), first 16 bytes.
+ * @example
+ * simulatorMasterKey("demo").length // 16
+ */
+export function simulatorMasterKey(seed: string | number): Uint8Array {
+  return new Uint8Array(createHash("sha256").update(`sidegrid-sim-master-key:${seed}`).digest().subarray(0, 16));
+}
+
+/**
+ * Starts simulated Pi meters speaking OSGP over TCP.
+ * @example
+ * const sim = await startMeterSimulator({ count: 100, seed: "demo", clock: { speed: 900 } });
+ * sim.endpoints()[0]; // { meterId: 1, host: "127.0.0.1", port: 40123, addressed: true }
+ * await sim.close();
+ */
+export async function startMeterSimulator(params: StartMeterSimulatorParameters): Promise<MeterSimulator> {
+  const { count } = params;
+  if (!Number.isInteger(count) || count < 1 || count > 1_000_000) throw new InvalidArgumentError("count", count, "an integer in 1..1000000");
+  const seed = params.seed ?? "sidegrid";
+  const host = params.host ?? "127.0.0.1";
+  const firstMeterId = params.firstMeterId ?? 1;
+  const clock: Clock = params.clock && typeof (params.clock as Clock).now === "function" ? (params.clock as Clock) : new SimClock(params.clock as SimClockParameters | undefined);
+  const masterKey = params.masterKey ?? simulatorMasterKey(seed);
+  const meters: SimulatedMeter[] = [];
+  const byId = new Map<number, SimulatedMeter>();
+  for (let i = 0; i < count; i++) {
+    const meterId = firstMeterId + i;
+    const mp: SimulatedMeterParameters = { meterId, seed, clock, masterKey };
+    if (params.suite !== undefined) mp.suite = params.suite;
+    if (params.legacyKey !== undefined) mp.legacyKey = params.legacyKey;
+    if (params.kind !== undefined) mp.kind = params.kind;
+    if (params.prosumerShare !== undefined) mp.prosumerShare = params.prosumerShare;
+    if (params.intervalSeconds !== undefined) mp.intervalSeconds = params.intervalSeconds;
+    if (params.capacity !== undefined) mp.capacity = params.capacity;
+    if (params.maxRecordsPerRead !== undefined) mp.maxRecordsPerRead = params.maxRecordsPerRead;
+    if (params.installedAtMs !== undefined) mp.installedAtMs = params.installedAtMs;
+    const b = params.behaviours?.[meterId];
+    if (b) mp.behaviour = b;
+    const m = new SimulatedMeter(mp);
+    meters.push(m);
+    byId.set(meterId, m);
+  }
+
+  const sockets = new Set<net.Socket>();
+  let requests = 0;
+  const serve = (socket: net.Socket, fixed: SimulatedMeter | undefined) => {
+    sockets.add(socket);
+    socket.setNoDelay(true);
+    const reader = new FrameReader();
+    let current = fixed;
+    socket.on("data", (chunk) => {
+      for (const frame of reader.push(chunk)) {
+        if (frame.length === 2) continue; // MEP alert 00 00
+        const addressed = decodeAddressFrame(frame);
+        if (addressed !== undefined && !fixed) {
+          current = byId.get(addressed);
+          if (!current) {
+            socket.end(ADDRESS_FRAME_NAK);
+            return;
+          }
+          socket.write(frame);
+          continue;
+        }
+        if (!current) {
+          socket.destroy();
+          return;
+        }
+        requests++;
+        const response = current.handleFrame(frame);
+        if (response) socket.write(response);
+      }
+    });
+    socket.on("error", () => socket.destroy());
+    socket.on("close", () => sockets.delete(socket));
+  };
+
+  const servers: net.Server[] = [];
+  const listen = (port: number, meter: SimulatedMeter | undefined) =>
+    new Promise<net.Server>((resolve, reject) => {
+      const srv = net.createServer((s) => serve(s, meter));
+      srv.once("error", reject);
+      srv.listen({ port, host, backlog: 4096 }, () => {
+        srv.off("error", reject);
+        resolve(srv);
+      });
+    });
+
+  let port: number;
+  const endpoints: MeterEndpoint[] = [];
+  try {
+    if (params.basePort !== undefined) {
+      for (let i = 0; i < meters.length; i++) {
+        servers.push(await listen(params.basePort + i, meters[i]));
+        endpoints.push({ meterId: meters[i].meterId, host, port: params.basePort + i, addressed: false });
+      }
+      port = params.basePort;
+    } else {
+      const srv = await listen(params.port ?? 0, undefined);
+      servers.push(srv);
+      port = (srv.address() as net.AddressInfo).port;
+      for (const m of meters) endpoints.push({ meterId: m.meterId, host, port, addressed: true });
+    }
+  } catch (e) {
+    await Promise.all(servers.map((s) => new Promise((r) => s.close(r))));
+    throw e;
+  }
+
+  const sim: MeterSimulator = {
+    host,
+    port,
+    clock,
+    masterKey,
+    meters,
+    controlUrl: undefined,
+    meter(meterId: number) {
+      const m = byId.get(meterId);
+      if (!m) throw new InvalidArgumentError("meterId", meterId, `a simulated meter id (${firstMeterId}..${firstMeterId + count - 1})`);
+      return m;
+    },
+    endpoints: () => endpoints.map((e) => ({ ...e })),
+    setBehaviour(meterId: number, behaviour: MeterBehaviour) {
+      sim.meter(meterId).setBehaviour(behaviour);
+    },
+    stats: () => ({ meters: meters.length, connections: sockets.size, requests }),
+    async close() {
+      for (const s of sockets) s.destroy();
+      await Promise.all(servers.map((s) => new Promise((r) => s.close(r))));
+      if (control) await new Promise((r) => control!.close(r));
+    },
+  };
+
+  let control: http.Server | undefined;
+  if (params.controlPort !== undefined) {
+    control = await startControlServer(sim, host, params.controlPort);
+    (sim as { controlUrl: string | undefined }).controlUrl = `http://${host}:${(control.address() as net.AddressInfo).port}`;
+  }
+  return sim;
+}
+
+/**
+ * Control API of a simulator process (JSON over HTTP):
+ * GET /meters → statuses; GET /meters/:id → status; POST /meters/:id/behaviour {MeterBehaviour};
+ * GET /clock → SimClock state.
+ */
+function startControlServer(sim: MeterSimulator, host: string, port: number): Promise<http.Server> {
+  const server = http.createServer((req, res) => {
+    const send = (status: number, body: unknown) => {
+      res.writeHead(status, { "content-type": "application/json" });
+      res.end(JSON.stringify(body));
+    };
+    const url = new URL(req.url ?? "/", "http://x");
+    const parts = url.pathname.split("/").filter(Boolean);
+    let body = "";
+    req.on("data", (c) => (body += c));
+    req.on("end", () => {
+      try {
+        if (req.method === "GET" && parts.length === 1 && parts[0] === "meters") {
+          const limit = Number(url.searchParams.get("limit") ?? 1000);
+          return send(200, sim.meters.slice(0, limit).map((m) => m.status()));
+        }
+        if (req.method === "GET" && parts.length === 1 && parts[0] === "clock") {
+          const c = sim.clock as SimClock;
+          return send(200, { now: c.now(), ...(typeof c.state === "function" ? c.state() : {}) } as SimClockState & { now: number });
+        }
+        if (parts[0] === "meters" && parts.length >= 2) {
+          const m = sim.meter(Number(parts[1]));
+          if (req.method === "GET" && parts.length === 2) return send(200, m.status() satisfies SimulatedMeterStatus);
+          if (req.method === "POST" && parts[2] === "behaviour") {
+            m.setBehaviour(JSON.parse(body || "{}") as MeterBehaviour);
+            return send(200, m.status());
+          }
+        }
+        send(404, { error: "not found" });
+      } catch (e) {
+        send(400, { error: (e as Error).message });
+      }
+    });
+  });
+  return new Promise((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(port, host, () => resolve(server));
+  });
+}

@@ -1,0 +1,193 @@
+// Starting gateway and simulator processes (detached, for `sidegrid up`, or attached, for tests).
+// Each process writes a state file when ready; these helpers wait for it and return pid and URLs.
+import { spawn } from "node:child_process";
+import fs from "node:fs";
+import path from "node:path";
+import type { SimClockState } from "./clock";
+import type { GatewayConfig } from "./config";
+import { GatewayError } from "./errors";
+
+const PACKAGE_ROOT = path.join(__dirname, "..");
+export const GATEWAY_BIN = path.join(PACKAGE_ROOT, "bin", "sidegrid-gateway.js");
+export const METERS_BIN = path.join(PACKAGE_ROOT, "bin", "sidegrid-meters.js");
+
+export interface SpawnedProcess {
+  pid: number;
+  /** Resolves with the exit code when the process ends (attached processes only). */
+  exited?: Promise<number | null>;
+}
+
+export interface SpawnedMeterSimulator extends SpawnedProcess {
+  host: string;
+  port: number;
+  controlUrl: string | null;
+  count: number;
+  firstMeterId: number;
+  addressed: boolean;
+  clock: SimClockState;
+  masterKeyHex: string;
+}
+
+export interface SpawnedGateway extends SpawnedProcess {
+  url: string;
+  address: string;
+  utility: string;
+  meters: number;
+}
+
+interface SpawnCommon {
+  stateFile: string;
+  /** stdout/stderr go here (default: the state file's directory, <name>.log). */
+  logFile?: string;
+  /** Outlive this process (default true). */
+  detached?: boolean;
+  timeoutMs?: number;
+  env?: NodeJS.ProcessEnv;
+}
+
+export interface SpawnMeterSimulatorParameters extends SpawnCommon {
+  count: number;
+  seed?: string;
+  host?: string;
+  port?: number;
+  basePort?: number;
+  firstMeterId?: number;
+  speed?: number;
+  simStartMs?: number;
+  manual?: boolean;
+  installedHoursAgo?: number;
+  intervalSeconds?: number;
+  prosumerShare?: number;
+  capacity?: number;
+  maxRecordsPerRead?: number;
+  controlPort?: number;
+  masterKeyHex?: string;
+}
+
+async function launch<T>(bin: string, args: string[], common: SpawnCommon, name: string): Promise<T & SpawnedProcess> {
+  fs.mkdirSync(path.dirname(common.stateFile), { recursive: true });
+  fs.rmSync(common.stateFile, { force: true });
+  const logFile = common.logFile ?? path.join(path.dirname(common.stateFile), `${name}.log`);
+  fs.mkdirSync(path.dirname(logFile), { recursive: true });
+  const out = fs.openSync(logFile, "a");
+  const detached = common.detached ?? true;
+  const child = spawn(process.execPath, [bin, ...args, "--state-file", common.stateFile], {
+    detached,
+    stdio: ["ignore", out, out],
+    env: { ...process.env, ...common.env },
+  });
+  fs.closeSync(out);
+  let exitCode: number | null | undefined;
+  const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => {
+    exitCode = code;
+    resolve(code);
+  }));
+  if (detached) child.unref();
+  const deadline = Date.now() + (common.timeoutMs ?? 60_000);
+  while (Date.now() < deadline) {
+    if (fs.existsSync(common.stateFile)) {
+      const info = JSON.parse(fs.readFileSync(common.stateFile, "utf8")) as T;
+      return { ...info, pid: child.pid!, ...(detached ? {} : { exited }) };
+    }
+    if (exitCode !== undefined) break;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  if (exitCode === undefined) child.kill("SIGKILL");
+  const tail = fs.existsSync(logFile) ? fs.readFileSync(logFile, "utf8").split("\n").slice(-15).join("\n") : "";
+  throw new GatewayError("CLOSED", `${name} did not start${exitCode !== undefined ? ` (exit code ${exitCode})` : ""}; see ${logFile}`, { details: tail });
+}
+
+/**
+ * Spawns a simulator process (`sidegrid-meters`) and waits until it listens.
+ * @example
+ * const sim = await spawnMeterSimulator({ count: 10, stateFile: ".sidegrid/meters.json" });
+ * // { pid, host: "127.0.0.1", port: 40123, masterKeyHex, clock, ... }
+ */
+export function spawnMeterSimulator(p: SpawnMeterSimulatorParameters): Promise<SpawnedMeterSimulator> {
+  const args = ["--count", String(p.count)];
+  const opt = (flag: string, v: string | number | undefined) => v !== undefined && args.push(flag, String(v));
+  opt("--seed", p.seed);
+  opt("--host", p.host);
+  opt("--port", p.port);
+  opt("--base-port", p.basePort);
+  opt("--first-meter-id", p.firstMeterId);
+  opt("--speed", p.speed);
+  opt("--sim-start", p.simStartMs);
+  opt("--installed-hours-ago", p.installedHoursAgo);
+  opt("--interval", p.intervalSeconds);
+  opt("--prosumers", p.prosumerShare);
+  opt("--capacity", p.capacity);
+  opt("--max-records", p.maxRecordsPerRead);
+  opt("--control-port", p.controlPort);
+  opt("--master-key", p.masterKeyHex);
+  if (p.manual) args.push("--manual");
+  return launch<Omit<SpawnedMeterSimulator, "pid">>(METERS_BIN, args, p, "meters");
+}
+
+export interface SpawnGatewayParameters extends SpawnCommon {
+  /** A config object (written next to the state file) or the path of a config file. */
+  config: GatewayConfig | string;
+  progress?: boolean;
+}
+
+/**
+ * Spawns a gateway process (`sidegrid-gateway`) and waits until its API listens.
+ * @example
+ * const gw = await spawnGateway({ config, stateFile: ".sidegrid/gateway/state.json" });
+ * // { pid, url: "http://127.0.0.1:43111", address, utility, meters }
+ */
+export function spawnGateway(p: SpawnGatewayParameters): Promise<SpawnedGateway> {
+  let file: string;
+  if (typeof p.config === "string") file = p.config;
+  else {
+    file = path.join(path.dirname(p.stateFile), "gateway.config.json");
+    writeGatewayConfig(file, p.config);
+  }
+  const args = ["--config", file];
+  if (p.progress) args.push("--progress");
+  return launch<Omit<SpawnedGateway, "pid">>(GATEWAY_BIN, args, p, "gateway");
+}
+
+/** Writes a gateway config file (0600: it may hold the gateway key). */
+export function writeGatewayConfig(file: string, config: GatewayConfig): void {
+  fs.mkdirSync(path.dirname(file), { recursive: true });
+  fs.writeFileSync(file, JSON.stringify(config, null, 2), { mode: 0o600 });
+}
+
+export interface GatewayConfigForSimulatorParameters {
+  dataDir: string;
+  redisUrl: string;
+  blocksec: GatewayConfig["blocksec"];
+  blockpri?: GatewayConfig["blockpri"];
+  simulator: Pick<SpawnedMeterSimulator, "host" | "port" | "count" | "firstMeterId" | "clock" | "masterKeyHex">;
+  operators?: string[];
+  /** Poll interval in real ms (default: one simulated 15-minute interval, at least 1 s). */
+  pollIntervalMs?: number;
+  httpPort?: number;
+}
+
+/**
+ * A gateway configuration for the meters of a (spawned) simulator: same clock, same master key,
+ * one addressed port. What `sidegrid up` needs besides the BlockSEC deployment.
+ * @example
+ * const sim = await spawnMeterSimulator({ count: 10, stateFile });
+ * const config = gatewayConfigForSimulator({ dataDir, redisUrl, blocksec, simulator: sim });
+ * const gw = await spawnGateway({ config, stateFile: gwStateFile });
+ */
+export function gatewayConfigForSimulator(p: GatewayConfigForSimulatorParameters): GatewayConfig {
+  const simIntervalReal = Math.max(1000, Math.round(900_000 / p.simulator.clock.speed));
+  return {
+    dataDir: p.dataDir,
+    redisUrl: p.redisUrl,
+    blocksec: p.blocksec,
+    ...(p.blockpri ? { blockpri: p.blockpri } : {}),
+    masterKeyHex: p.simulator.masterKeyHex,
+    simulator: { host: p.simulator.host, port: p.simulator.port, count: p.simulator.count, firstMeterId: p.simulator.firstMeterId },
+    clock: p.simulator.clock,
+    poll: { intervalMs: p.pollIntervalMs ?? simIntervalReal },
+    // Accelerated clocks make network latency look like drift: scale the threshold with the speed.
+    ingest: { driftThresholdMs: Math.max(300_000, 60_000 * p.simulator.clock.speed) },
+    ...(p.operators ? { operators: p.operators } : {}),
+    ...(p.httpPort !== undefined ? { http: { port: p.httpPort } } : {}),
+  };
+}
