@@ -19,6 +19,13 @@ describe("loadConfig", () => {
     expect([cfg.networks.blockpri.chainId, cfg.networks.blocksec.chainId, cfg.networks.blocktst.chainId]).toEqual([31001, 31002, 31003]);
     expect(cfg.networks.blocksec.rpcUrl).toBe("http://127.0.0.1:31002");
     expect(cfg.redis.url).toBe("redis://127.0.0.1:6390");
+    expect(cfg.services).toEqual({ members: 3, threshold: 2, memberBasePort: 31011, gatewayPort: 31080, meters: 10, meterSpeed: 120 });
+  });
+
+  it("overrides single service settings and keeps the other defaults", () => {
+    const { dir, file } = withFile(JSON.stringify({ services: { meters: 0, gatewayPort: 9000 } }));
+    const cfg = loadConfig({ cwd: dir, file });
+    expect(cfg.services).toMatchObject({ meters: 0, gatewayPort: 9000, members: 3, threshold: 2 });
   });
 
   it("reads SIDEGRID_CONFIG and treats a remote rpcUrl as a non-local network needing a key", () => {
@@ -37,6 +44,8 @@ describe("loadConfig", () => {
     ["unknown network", '{"networks":{"mainnet":{}}}', /unknown network "mainnet"/],
     ["bad chainId", '{"networks":{"blockpri":{"chainId":-1}}}', /networks.blockpri.chainId must be a positive integer/],
     ["bad url", '{"networks":{"blockpri":{"rpcUrl":"localhost:8545"}}}', /rpcUrl must be an http/],
+    ["unknown service setting", '{"services":{"gateways":2}}', /unknown services.gateways/],
+    ["threshold above members", '{"services":{"members":2,"threshold":3}}', /threshold \(3\) cannot exceed services.members \(2\)/],
     ["duplicate chain ids", '{"networks":{"blockpri":{"chainId":31002}}}', /three different chainIds/],
   ])("rejects %s with one clear ConfigError", (_name, content, message) => {
     const { dir, file } = withFile(content);

@@ -26,9 +26,26 @@ export interface SidegridConfig {
   dataDir: string;
   networks: Record<NetworkName, NetworkConfig>;
   redis: { url: string; local: boolean; port?: number };
+  /** The processes `sidegrid up` runs besides chains and Redis. */
+  services: ServicesConfig;
   /** File this config came from, or "embedded defaults". */
   source: string;
 }
+
+export interface ServicesConfig {
+  /** Federation members (n) and signatures per message (m). */
+  members: number;
+  threshold: number;
+  /** Member k listens on memberBasePort + k. */
+  memberBasePort: number;
+  /** The gateway's HTTP API and portal. */
+  gatewayPort: number;
+  /** Simulated Pi meters (0 = none) and their clock speed (simulated seconds per real second). */
+  meters: number;
+  meterSpeed: number;
+}
+
+const DEFAULT_SERVICES: ServicesConfig = { members: 3, threshold: 2, memberBasePort: 31011, gatewayPort: 31080, meters: 10, meterSpeed: 120 };
 
 const DEFAULT_CHAIN_IDS: Record<NetworkName, number> = { blockpri: 31001, blocksec: 31002, blocktst: 31003 };
 
@@ -46,7 +63,7 @@ export function defaultConfig(dataDir = ".sidegrid"): SidegridConfig {
       privateKeyEnv: `SIDEGRID_${n.toUpperCase()}_PRIVATE_KEY`,
     };
   }
-  return { dataDir, networks, redis: { url: "redis://127.0.0.1:6390", local: true, port: 6390 }, source: "embedded defaults" };
+  return { dataDir, networks, redis: { url: "redis://127.0.0.1:6390", local: true, port: 6390 }, services: { ...DEFAULT_SERVICES }, source: "embedded defaults" };
 }
 
 export interface LoadConfigParameters {
@@ -83,7 +100,7 @@ export function loadConfig(params: LoadConfigParameters = {}): SidegridConfig {
 
 function mergeConfig(base: SidegridConfig, raw: unknown, source: string, dir: string): SidegridConfig {
   if (!isObject(raw)) throw new ConfigError(`${source}: top level must be an object`);
-  const out: SidegridConfig = { ...base, networks: { ...base.networks }, redis: { ...base.redis }, source };
+  const out: SidegridConfig = { ...base, networks: { ...base.networks }, redis: { ...base.redis }, services: { ...base.services }, source };
   if (raw.dataDir !== undefined) out.dataDir = path.resolve(dir, str(raw.dataDir, `${source}: dataDir`));
   if (raw.networks !== undefined) {
     if (!isObject(raw.networks)) throw new ConfigError(`${source}: networks must be an object`);
@@ -113,6 +130,17 @@ function mergeConfig(base: SidegridConfig, raw: unknown, source: string, dir: st
     if (raw.redis.url !== undefined) out.redis.url = str(raw.redis.url, `${source}: redis.url`);
     if (raw.redis.local !== undefined) out.redis.local = bool(raw.redis.local, `${source}: redis.local`);
     if (raw.redis.port !== undefined) out.redis.port = posInt(raw.redis.port, `${source}: redis.port`);
+  }
+  if (raw.services !== undefined) {
+    if (!isObject(raw.services)) throw new ConfigError(`${source}: services must be an object`);
+    for (const [key, value] of Object.entries(raw.services)) {
+      if (!(key in DEFAULT_SERVICES)) throw new ConfigError(`${source}: unknown services.${key} (expected one of ${Object.keys(DEFAULT_SERVICES).join(", ")})`);
+      const k = key as keyof ServicesConfig;
+      out.services[k] = k === "meters" ? nonNegInt(value, `${source}: services.meters`) : posInt(value, `${source}: services.${key}`);
+    }
+    if (out.services.threshold > out.services.members) {
+      throw new ConfigError(`${source}: services.threshold (${out.services.threshold}) cannot exceed services.members (${out.services.members})`);
+    }
   }
   const ids = new Set(NETWORK_NAMES.map((n) => out.networks[n].chainId));
   if (ids.size !== NETWORK_NAMES.length) throw new ConfigError(`${source}: the three networks need three different chainIds`);

@@ -4,7 +4,7 @@ export type { AnvilHandle, StartAnvilParameters } from "./anvil";
 export { SOLC_SETTINGS, compileContracts, readArtifact, resolveImport } from "./compile";
 export type { CompileContractsParameters, CompileContractsReturnType, ContractArtifact } from "./compile";
 export { NETWORK_NAMES, defaultConfig, devPrivateKey, loadConfig, operatorKey } from "./config";
-export type { LoadConfigParameters, NetworkConfig, NetworkName, SidegridConfig } from "./config";
+export type { LoadConfigParameters, NetworkConfig, NetworkName, ServicesConfig, SidegridConfig } from "./config";
 export { Deployments, deployContract } from "./deploy";
 export type { DeployContractParameters, DeployContractReturnType, DeploymentRecord, DeploymentsFile } from "./deploy";
 export {
