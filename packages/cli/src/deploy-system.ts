@@ -1,4 +1,16 @@
-import { NETWORK_NAMES, connectNetwork, type SidegridConfig } from "@sidegrid/chain";
+// Deploys and wires every Sidegrid contract on the three chains (idempotent: a second `up` reuses
+// what is there and sends nothing) and records the result in <dataDir>/deployment.json, which
+// `demo`, `audit` and the services read.
+import fs from "node:fs";
+import path from "node:path";
+import { Wallet, parseEther } from "ethers";
+import { NETWORK_NAMES, Deployments, connectNetwork, type ConnectedNetwork, type NetworkName, type SidegridConfig } from "@sidegrid/chain";
+import { deployBlockPri } from "@sidegrid/blockpri";
+import { deployBlockSec } from "@sidegrid/blocksec";
+import { deployBlockTst } from "@sidegrid/blocktst";
+import { wireSidegrid, type DeployFederationReturnType } from "@sidegrid/federation";
+import { memberKeys, roleKey } from "./accounts";
+import { CliError } from "./errors";
 import type { Ui } from "./ui";
 import { label } from "./system";
 
@@ -9,7 +21,25 @@ export interface DeployedContract {
 }
 
 export interface SystemDeployment {
+  version: 1;
+  networks: Record<NetworkName, { chainId: number; rpcUrl: string }>;
+  accounts: { operator: string; utility: string; company: string; court: string; gateway: string };
+  blockpri: { ppc: string; startBlock: number };
+  blocksec: { policyMirror: string; meterDataLedger: string; accessLedger: string; tradeLog: string; startBlock: number };
+  blocktst: { token: string; mirror: string; market: string; auction: string };
+  federation: DeployFederationReturnType;
   contracts: DeployedContract[];
+}
+
+export function deploymentFile(cfg: SidegridConfig): string {
+  return path.join(cfg.dataDir, "deployment.json");
+}
+
+/** The deployment `up` recorded; a clear error when the system was never brought up. */
+export function readDeployment(cfg: SidegridConfig): SystemDeployment {
+  const f = deploymentFile(cfg);
+  if (!fs.existsSync(f)) throw new CliError("NOT_RUNNING", `no deployment in ${cfg.dataDir}: run \`sidegrid up\` first`);
+  return JSON.parse(fs.readFileSync(f, "utf8")) as SystemDeployment;
 }
 
 /** Checks every non-local network (reachable, right chainId, funded key) without deploying. */
@@ -21,11 +51,105 @@ export async function checkRemoteNetworks(cfg: SidegridConfig, ui: Ui): Promise<
   }
 }
 
-/** Connects to the three chains (each checked: reachable, right chainId, funded key) and deploys. */
-export async function deploySystem(cfg: SidegridConfig, ui: Ui): Promise<SystemDeployment> {
+/** Connects to the three chains as the operator (each checked: reachable, right chainId, funded key). */
+export async function connectAll(cfg: SidegridConfig, ui?: Ui): Promise<Record<NetworkName, ConnectedNetwork>> {
+  const out = {} as Record<NetworkName, ConnectedNetwork>;
   for (const name of NETWORK_NAMES) {
-    const n = await ui.step(`checking ${label(name)}`, () => connectNetwork({ config: cfg, network: name }), (c) => `operator ${c.wallet.address}`);
-    n.provider.destroy();
+    const connect = () => connectNetwork({ config: cfg, network: name });
+    out[name] = ui ? await ui.step(`connecting to ${label(name)}`, connect, (c) => `chainId ${c.chainId}, operator ${c.wallet.address}`) : await connect();
   }
-  return { contracts: [] };
+  return out;
+}
+
+export function closeAll(nets: Record<NetworkName, ConnectedNetwork>): void {
+  for (const n of Object.values(nets)) n.provider.destroy();
+}
+
+/**
+ * Deploys BlockPRI's PPC, BlockSEC's four contracts, BlockTST's token, mirror, market and auction,
+ * then the federation (outbox, inbox, peg on each chain) wired to them, with roles: the utility and
+ * the company are distributors, the court an auditor, the gateway stores for the utility.
+ */
+export async function deploySystem(cfg: SidegridConfig, ui: Ui): Promise<SystemDeployment> {
+  const nets = await connectAll(cfg, ui);
+  try {
+    const dir = path.join(cfg.dataDir, "deployments");
+    const deps = {} as Record<NetworkName, Deployments>;
+    for (const name of NETWORK_NAMES) deps[name] = Deployments.forNetwork(dir, name, nets[name].chainId);
+    const addr = (k: string) => new Wallet(k).address;
+    const accounts = {
+      operator: nets.blocksec.wallet.address,
+      utility: addr(roleKey(cfg, "utility")),
+      company: addr(roleKey(cfg, "company")),
+      court: addr(roleKey(cfg, "court")),
+      gateway: addr(roleKey(cfg, "gateway")),
+    };
+    const distributors = [accounts.utility, accounts.company];
+    const pri = await ui.step("deploying BlockPRI: PPC", () => deployBlockPri({ sender: nets.blockpri.sender, deployments: deps.blockpri, distributors, auditors: [accounts.court] }), (r) => r.ppc);
+    const sec = await ui.step(
+      "deploying BlockSEC: PolicyMirror, MeterDataLedger, AccessLedger, TradeLog",
+      () =>
+        deployBlockSec({
+          sender: nets.blocksec.sender,
+          deployments: deps.blocksec,
+          distributors,
+          auditors: [accounts.court],
+          gateways: [{ gateway: accounts.gateway, utility: accounts.utility }],
+        }),
+      (r) => r.meterDataLedger,
+    );
+    const tst = await ui.step(
+      "deploying BlockTST: SGT, MarketMirror, EnergyMarket, EnergyAuction",
+      () => deployBlockTst({ sender: nets.blocktst.sender, deployments: deps.blocktst, distributors: [accounts.company] }),
+      (r) => r.market,
+    );
+    const { keys } = memberKeys(cfg, cfg.services.members);
+    const fed = await ui.step(
+      `deploying the federation (${cfg.services.threshold}-of-${cfg.services.members}) and wiring the apps`,
+      () =>
+        wireSidegrid({
+          blockpri: { sender: nets.blockpri.sender, deployments: deps.blockpri, ppc: pri.ppc },
+          blocksec: { sender: nets.blocksec.sender, deployments: deps.blocksec, policyMirror: sec.policyMirror, tradeLog: sec.tradeLog },
+          blocktst: { sender: nets.blocktst.sender, deployments: deps.blocktst, market: tst.market, marketMirror: tst.mirror, sgt: tst.token },
+          members: keys.map((k) => new Wallet(k).address),
+          threshold: cfg.services.threshold,
+          // Members pay gas for relaying; locally they are topped up, remotely the operator funds them.
+          ...(NETWORK_NAMES.every((n) => cfg.networks[n].local) ? { fundMembers: parseEther("1000") } : {}),
+        }),
+      (f) => `members ${f.members.length}, threshold ${f.threshold}`,
+    );
+    const contracts: DeployedContract[] = [
+      { network: "blockpri", name: "PPC", address: pri.ppc },
+      { network: "blocksec", name: "PolicyMirror", address: sec.policyMirror },
+      { network: "blocksec", name: "MeterDataLedger", address: sec.meterDataLedger },
+      { network: "blocksec", name: "AccessLedger", address: sec.accessLedger },
+      { network: "blocksec", name: "TradeLog", address: sec.tradeLog },
+      { network: "blocktst", name: "SmartGridToken", address: tst.token },
+      { network: "blocktst", name: "MarketMirror", address: tst.mirror },
+      { network: "blocktst", name: "EnergyMarket", address: tst.market },
+      { network: "blocktst", name: "EnergyAuction", address: tst.auction },
+    ];
+    for (const c of fed.chains) {
+      contracts.push({ network: c.name, name: "FederationOutbox", address: c.outbox }, { network: c.name, name: "FederationInbox", address: c.inbox });
+      if (c.peg) contracts.push({ network: c.name, name: "TokenPeg", address: c.peg });
+      if (c.wrappedToken) contracts.push({ network: c.name, name: "WrappedToken (wSGT)", address: c.wrappedToken });
+    }
+    const networks = {} as SystemDeployment["networks"];
+    for (const name of NETWORK_NAMES) networks[name] = { chainId: nets[name].chainId, rpcUrl: cfg.networks[name].rpcUrl };
+    const deployment: SystemDeployment = {
+      version: 1,
+      networks,
+      accounts,
+      blockpri: { ppc: pri.ppc, startBlock: pri.blockNumber },
+      blocksec: { policyMirror: sec.policyMirror, meterDataLedger: sec.meterDataLedger, accessLedger: sec.accessLedger, tradeLog: sec.tradeLog, startBlock: sec.startBlock },
+      blocktst: { token: tst.token, mirror: tst.mirror, market: tst.market, auction: tst.auction },
+      federation: fed,
+      contracts,
+    };
+    fs.mkdirSync(cfg.dataDir, { recursive: true });
+    fs.writeFileSync(deploymentFile(cfg), JSON.stringify(deployment, null, 2));
+    return deployment;
+  } finally {
+    closeAll(nets);
+  }
 }

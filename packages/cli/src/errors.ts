@@ -1,5 +1,13 @@
 /** One base error for the CLI: bad arguments and system-state problems, each with a stable code. */
-export type CliErrorCode = "BAD_ARGUMENT" | "NOT_RUNNING" | "ALREADY_RUNNING" | "START_FAILED" | "DEPENDENCY_MISSING";
+export type CliErrorCode =
+  | "BAD_ARGUMENT"
+  | "CONFIG"
+  | "NOT_RUNNING"
+  | "ALREADY_RUNNING"
+  | "START_FAILED"
+  | "DEPENDENCY_MISSING"
+  | "DEMO_FAILED"
+  | "BENCH_FAILED";
 
 export class CliError extends Error {
   override name = "CliError";

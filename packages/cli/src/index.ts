@@ -1,9 +1,20 @@
-// Public API of @sidegrid/cli: the command runner and the system lifecycle, for scripts and tests.
+// Public API of @sidegrid/cli: the command runner, the system lifecycle and the demo, for scripts and tests.
+export { allLocal, consumerKeys, roleKey } from "./accounts";
+export type { ConsumerKeys, RoleName } from "./accounts";
+export { runAudit } from "./audit";
+export type { AuditCommandParameters } from "./audit";
+export { runDemo } from "./demo";
+export type { DemoAccess, DemoConsumer, DemoOptions, DemoReport, DemoTrade } from "./demo";
 export { CliError } from "./errors";
 export type { CliErrorCode } from "./errors";
 export { buildProgram, run, up } from "./program";
 export type { CliIo, UpReturnType } from "./program";
-export { deploySystem } from "./deploy-system";
+export { deploySystem, readDeployment } from "./deploy-system";
 export type { DeployedContract, SystemDeployment } from "./deploy-system";
+export { startServices } from "./services";
 export { probeStatus, readState, startInfrastructure, stopAll } from "./system";
 export type { ComponentStatus, ProcessRecord, SystemState } from "./system";
+export { createUi } from "./ui";
+export type { Ui } from "./ui";
+export { freePortRange, writeTestConfig } from "./testing";
+export type { TestSystemConfig } from "./testing";

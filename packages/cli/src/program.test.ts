@@ -6,6 +6,7 @@ import { Wallet } from "ethers";
 import { freePort, isAlive, rpcCall, startAnvil } from "@sidegrid/chain";
 import { run } from "./program";
 import type { ComponentStatus, SystemState } from "./system";
+import { writeTestConfig } from "./testing";
 
 interface Captured {
   code: number;
@@ -30,35 +31,27 @@ async function sidegrid(args: string[], env: Record<string, string> = {}): Promi
   }
 }
 
-async function localConfig(): Promise<{ dir: string; file: string }> {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "sidegrid-cli-"));
-  const ports = [await freePort(), await freePort(), await freePort(), await freePort()];
-  const cfg = {
-    dataDir: "data",
-    networks: {
-      blockpri: { rpcUrl: `http://127.0.0.1:${ports[0]}`, chainId: 31401, port: ports[0], local: true },
-      blocksec: { rpcUrl: `http://127.0.0.1:${ports[1]}`, chainId: 31402, port: ports[1], local: true },
-      blocktst: { rpcUrl: `http://127.0.0.1:${ports[2]}`, chainId: 31403, port: ports[2], local: true },
-    },
-    redis: { url: `redis://127.0.0.1:${ports[3]}`, port: ports[3], local: true },
-  };
-  const file = path.join(dir, "sidegrid.config.json");
-  fs.writeFileSync(file, JSON.stringify(cfg));
-  return { dir, file };
-}
+const SERVICES = ["member-0", "member-1", "member-2", "meters", "gateway"];
+const localConfig = () => writeTestConfig([31401, 31402, 31403], { meters: 2 });
 
 describe("sidegrid up / status / down", () => {
-  it("starts three chains with distinct chain ids and Redis, stops exactly them, and keeps chain state for the next up", async () => {
+  it("starts three chains with distinct chain ids, Redis and the services, stops exactly them, and keeps chain state for the next up", async () => {
     const { dir, file } = await localConfig();
     const up = await sidegrid(["-q", "-c", file, "up", "--json"]);
     expect(up.err).toBe("");
     expect(up.code).toBe(0);
-    expect(JSON.parse(up.out).started).toEqual(["blockpri", "blocksec", "blocktst", "redis"]);
+    const upJson = JSON.parse(up.out) as { started: string[]; contracts: { name: string; address: string }[] };
+    expect(upJson.started).toEqual(["blockpri", "blocksec", "blocktst", "redis", ...SERVICES]);
+    expect(upJson.contracts.map((c) => c.name)).toEqual(expect.arrayContaining(["PPC", "MeterDataLedger", "AccessLedger", "EnergyMarket", "FederationInbox", "TokenPeg"]));
     try {
       const status = await sidegrid(["-c", file, "status", "--json"]);
       expect(status.code).toBe(0);
       const comps = JSON.parse(status.out).components as ComponentStatus[];
-      expect(comps.map((c) => [c.name, c.ok])).toEqual([["BlockPRI", true], ["BlockSEC", true], ["BlockTST", true], ["Redis", true]]);
+      expect(comps.map((c) => [c.name, c.ok])).toEqual([["BlockPRI", true], ["BlockSEC", true], ["BlockTST", true], ["Redis", true], ...SERVICES.map((n) => [n, true])]);
+      // The gateway answers its health check and serves the portal.
+      const gw = comps.find((c) => c.name === "gateway")!.endpoint;
+      expect((await fetch(`${gw}/healthz`)).status).toBe(200);
+      expect(await (await fetch(`${gw}/`)).text()).toMatch(/<html/i);
       expect(comps.slice(0, 3).map((c) => c.detail.split(",")[0])).toEqual(["chainId 31401", "chainId 31402", "chainId 31403"]);
       expect(comps[3]!.detail).toBe("PONG");
 
@@ -70,7 +63,7 @@ describe("sidegrid up / status / down", () => {
 
       const state = JSON.parse(fs.readFileSync(path.join(dir, "data", "state.json"), "utf8")) as SystemState;
       const pids = state.processes.map((p) => p.pid);
-      expect(pids).toHaveLength(4);
+      expect(pids).toHaveLength(9);
       const down = await sidegrid(["-q", "-c", file, "down"]);
       expect(down.code).toBe(0);
       expect(pids.filter(isAlive)).toEqual([]);
@@ -80,7 +73,9 @@ describe("sidegrid up / status / down", () => {
 
       const again = await sidegrid(["-q", "-c", file, "up", "--json"]);
       expect(again.code).toBe(0);
+      // Same chain, same contracts: nothing was redeployed.
       expect(BigInt(await rpcCall<string>(url, "eth_blockNumber"))).toBe(height);
+      expect(JSON.parse(again.out).contracts).toEqual(upJson.contracts);
     } finally {
       await sidegrid(["-q", "-c", file, "down"]);
     }
@@ -91,7 +86,7 @@ describe("sidegrid up / status / down", () => {
     try {
       await sidegrid(["-q", "-c", file, "up", "--json"]);
       const second = await sidegrid(["-q", "-c", file, "up", "--json"]);
-      expect(JSON.parse(second.out)).toMatchObject({ started: [], reused: ["blockpri", "blocksec", "blocktst", "redis"] });
+      expect(JSON.parse(second.out)).toMatchObject({ started: [], reused: ["blockpri", "blocksec", "blocktst", "redis", ...SERVICES] });
     } finally {
       await sidegrid(["-q", "-c", file, "down"]);
     }

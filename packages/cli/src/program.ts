@@ -2,6 +2,10 @@ import { Command, CommanderError } from "commander";
 import { ChainError, loadConfig, type SidegridConfig } from "@sidegrid/chain";
 import { CliError } from "./errors";
 import { checkRemoteNetworks, deploySystem, type SystemDeployment } from "./deploy-system";
+import { formatAuditReport } from "@sidegrid/blocksec";
+import { runAudit } from "./audit";
+import { runDemo } from "./demo";
+import { startServices } from "./services";
 import { probeStatus, readState, startInfrastructure, stopAll } from "./system";
 import { createUi, formatTable, type Ui } from "./ui";
 
@@ -20,8 +24,11 @@ export interface UpReturnType {
 export async function up(cfg: SidegridConfig, ui: Ui): Promise<UpReturnType> {
   // Remote networks are checked before anything local starts, so a bad config leaves nothing behind.
   await checkRemoteNetworks(cfg, ui);
-  const { started, reused } = await startInfrastructure(cfg, ui);
+  const infra = await startInfrastructure(cfg, ui);
   const deployment = await deploySystem(cfg, ui);
+  const services = await startServices(cfg, deployment, infra.state, ui);
+  const started = [...infra.started, ...services.started];
+  const reused = [...new Set([...infra.reused, ...services.reused])].filter((n) => !started.includes(n));
   return { started, reused, deployment };
 }
 
@@ -45,7 +52,7 @@ export function buildProgram(io: CliIo): Command {
 
   program
     .command("up")
-    .description("start BlockPRI, BlockSEC, BlockTST (local anvil nodes) and Redis, deploy all contracts")
+    .description("start BlockPRI, BlockSEC, BlockTST (local anvil nodes) and Redis, deploy and wire all contracts, start federation members, simulated meters and the gateway")
     .option("--json", "print the result as JSON")
     .action(async (opts: { json?: boolean }) => {
       const { cfg, ui } = ctx();
@@ -81,6 +88,34 @@ export function buildProgram(io: CliIo): Command {
       const { cfg, ui } = ctx();
       const stopped = await stopAll(cfg, ui);
       ui.info(stopped.length ? `stopped: ${stopped.join(", ")}` : "nothing was running");
+    });
+
+  program
+    .command("demo")
+    .description("play the paper's scenarios on the running system: preferences, Table 3 trades, monitoring with a denied read and a court audit, the peg, a revocation")
+    .option("--json", "print one JSON document with every step's outcome (narration goes to stderr)")
+    .option("--timeout <seconds>", "longest wait for a relay or for anchored readings", "120")
+    .action(async (opts: { json?: boolean; timeout: string }) => {
+      const { cfg } = ctx();
+      const timeout = Number(opts.timeout);
+      if (!Number.isFinite(timeout) || timeout <= 0) throw new CliError("BAD_ARGUMENT", `--timeout must be a positive number of seconds, got "${opts.timeout}"`);
+      const say = opts.json ? (l: string) => io.stderr.write(`${l}\n`) : io.stdout;
+      const report = await runDemo(cfg, { say, timeoutMs: timeout * 1000 });
+      if (opts.json) io.stdout(JSON.stringify(report, (_k, v) => (typeof v === "bigint" ? v.toString() : v), 2));
+      if (!report.ok) process.exitCode = 1;
+    });
+
+  program
+    .command("audit")
+    .description("a court's audit of a consumer's access history on BlockSEC (every attempt, granted or denied, verified)")
+    .requiredOption("--consumer <address>", "the consumer's wallet address")
+    .option("--record", "log the court's own read on the AccessLedger (a transaction by the court)")
+    .option("--json", "print the audit report as JSON")
+    .action(async (opts: { consumer: string; record?: boolean; json?: boolean }) => {
+      const { cfg } = ctx();
+      const report = await runAudit(cfg, { consumer: opts.consumer, record: Boolean(opts.record) });
+      io.stdout(opts.json ? JSON.stringify(report, (_k, v) => (typeof v === "bigint" ? v.toString() : v), 2) : formatAuditReport(report).trimEnd());
+      if (!report.ok) process.exitCode = 1;
     });
 
   return program;

@@ -1,0 +1,160 @@
+// The long-running processes `sidegrid up` starts on top of the chains and Redis: the federation
+// members, the Pi-meter simulator and the gateway (HTTP API + portal). Each runs detached, logs to
+// <dataDir>/logs and is recorded in the state file, so `down` stops exactly these.
+import fs from "node:fs";
+import path from "node:path";
+import { NETWORK_NAMES, stopPid, type SidegridConfig } from "@sidegrid/chain";
+import { spawnMember, waitForMember, writeMemberConfigs } from "@sidegrid/federation";
+import { gatewayConfigForSimulator, spawnGateway, spawnMeterSimulator, type SpawnedMeterSimulator } from "@sidegrid/meter-gateway";
+import { memberKeys, roleKey } from "./accounts";
+import type { SystemDeployment } from "./deploy-system";
+import { isOurs, writeState, type ProcessRecord, type SystemState } from "./system";
+import type { Ui } from "./ui";
+
+/** What the meters need to continue where they left off after a restart (same keys, same history). */
+interface MetersMemo {
+  masterKeyHex: string;
+  simStartMs: number;
+  realStartMs: number;
+  speed: number;
+  installedAtMs: number;
+  count: number;
+}
+
+/** Hours of 15-minute readings each simulated meter holds when first started. */
+const INSTALLED_HOURS_AGO = 24;
+
+function memoFile(cfg: SidegridConfig): string {
+  return path.join(cfg.dataDir, "meters", "memo.json");
+}
+
+export interface StartServicesReturnType {
+  started: string[];
+  reused: string[];
+}
+
+/**
+ * Starts whatever service is not running. The three kinds depend on each other's state (the
+ * gateway's meter sequence numbers, the simulator's keys), so a restart keeps both: the simulator
+ * is restarted with its master key and a clock that continues the simulated time.
+ */
+export async function startServices(cfg: SidegridConfig, deployment: SystemDeployment, state: SystemState, ui: Ui): Promise<StartServicesReturnType> {
+  const started: string[] = [];
+  const reused: string[] = [];
+  const running = (name: string) => state.processes.find((p) => p.name === name && isOurs(p));
+  const record = (rec: ProcessRecord) => {
+    state.processes = state.processes.filter((p) => p.name !== rec.name);
+    state.processes.push(rec);
+    started.push(rec.name);
+    writeState(cfg, state);
+  };
+  const logs = path.join(cfg.dataDir, "logs");
+
+  // Federation members.
+  const { keys, fromEnv } = memberKeys(cfg, cfg.services.members);
+  const networks: Record<string, { rpcUrl: string; confirmations: number }> = {};
+  for (const n of NETWORK_NAMES) networks[n] = { rpcUrl: cfg.networks[n].rpcUrl, confirmations: cfg.networks[n].confirmations };
+  const configFile = path.join(cfg.dataDir, "federation", "federation.json");
+  const fedCfg = writeMemberConfigs({
+    file: configFile,
+    deployment: deployment.federation,
+    networks,
+    memberKeys: keys,
+    basePort: cfg.services.memberBasePort,
+    ...(fromEnv ? { keyEnvPrefix: "SIDEGRID_MEMBER_KEY_" } : {}),
+  });
+  for (let i = 0; i < fedCfg.members.length; i++) {
+    const name = `member-${i}`;
+    if (running(name)) {
+      reused.push(name);
+      continue;
+    }
+    const url = fedCfg.members[i]!.url;
+    const pid = await ui.step(
+      `starting federation member ${i} (${fedCfg.members[i]!.address.slice(0, 10)}…)`,
+      async () => {
+        const pid = spawnMember({ configFile, member: i, logFile: path.join(logs, `${name}.log`) });
+        await waitForMember(url, 30_000);
+        return pid;
+      },
+      () => url,
+    );
+    record({ name, kind: "member", pid, url, startedAt: new Date().toISOString() });
+  }
+
+  if (cfg.services.meters === 0) return { started, reused };
+
+  // Simulated Pi meters.
+  let sim: Pick<SpawnedMeterSimulator, "host" | "port" | "count" | "firstMeterId" | "clock" | "masterKeyHex">;
+  const simState = path.join(cfg.dataDir, "meters", "state.json");
+  const meters = running("meters");
+  if (meters && fs.existsSync(simState)) {
+    sim = JSON.parse(fs.readFileSync(simState, "utf8")) as SpawnedMeterSimulator;
+    reused.push("meters");
+  } else {
+    const memo = fs.existsSync(memoFile(cfg)) ? (JSON.parse(fs.readFileSync(memoFile(cfg), "utf8")) as MetersMemo) : undefined;
+    const now = Date.now();
+    const simStartMs = memo ? memo.simStartMs + (now - memo.realStartMs) * memo.speed : now;
+    const installedAtMs = memo?.installedAtMs ?? now - INSTALLED_HOURS_AGO * 3600_000;
+    const spawned = await ui.step(
+      `starting ${cfg.services.meters} simulated Pi meters (OSGP over TCP, clock ×${cfg.services.meterSpeed})`,
+      () =>
+        spawnMeterSimulator({
+          count: memo?.count ?? cfg.services.meters,
+          speed: memo?.speed ?? cfg.services.meterSpeed,
+          simStartMs,
+          installedHoursAgo: (simStartMs - installedAtMs) / 3600_000,
+          controlPort: 0,
+          stateFile: simState,
+          logFile: path.join(logs, "meters.log"),
+          ...(memo ? { masterKeyHex: memo.masterKeyHex } : {}),
+        }),
+      (s) => `${s.host}:${s.port}`,
+    );
+    const next: MetersMemo = {
+      masterKeyHex: spawned.masterKeyHex,
+      simStartMs: spawned.clock.simStartMs,
+      realStartMs: spawned.clock.realStartMs,
+      speed: spawned.clock.speed,
+      installedAtMs,
+      count: spawned.count,
+    };
+    fs.writeFileSync(memoFile(cfg), JSON.stringify(next, null, 2), { mode: 0o600 });
+    sim = spawned;
+    record({ name: "meters", kind: "meters", pid: spawned.pid, url: `tcp://${spawned.host}:${spawned.port}`, startedAt: new Date().toISOString() });
+  }
+
+  // The gateway follows the simulator: a restarted simulator means a new clock in its config.
+  if (running("gateway") && !started.includes("meters")) {
+    reused.push("gateway");
+    return { started, reused };
+  }
+  const old = running("gateway");
+  if (old) await stopPid(old.pid, 10_000);
+  const config = gatewayConfigForSimulator({
+    dataDir: path.join(cfg.dataDir, "gateway"),
+    redisUrl: cfg.redis.url,
+    blocksec: {
+      rpcUrl: cfg.networks.blocksec.rpcUrl,
+      chainId: deployment.networks.blocksec.chainId,
+      addresses: {
+        policyMirror: deployment.blocksec.policyMirror,
+        meterDataLedger: deployment.blocksec.meterDataLedger,
+        accessLedger: deployment.blocksec.accessLedger,
+        tradeLog: deployment.blocksec.tradeLog,
+      },
+      privateKey: roleKey(cfg, "gateway"),
+      startBlock: deployment.blocksec.startBlock,
+    },
+    blockpri: { rpcUrl: cfg.networks.blockpri.rpcUrl, chainId: deployment.networks.blockpri.chainId, ppc: deployment.blockpri.ppc },
+    simulator: sim,
+    httpPort: cfg.services.gatewayPort,
+  });
+  const gw = await ui.step(
+    "starting the gateway (polling, PPC-enforced ingest, anchoring, HTTP API, portal)",
+    () => spawnGateway({ config, stateFile: path.join(cfg.dataDir, "gateway", "state.json"), logFile: path.join(logs, "gateway.log") }),
+    (g) => g.url,
+  );
+  record({ name: "gateway", kind: "gateway", pid: gw.pid, url: gw.url, startedAt: new Date().toISOString() });
+  return { started, reused };
+}

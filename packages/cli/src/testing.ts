@@ -1,0 +1,50 @@
+// Test configs: a system on free ports in a temp dir, so tests never touch a developer's
+// `sidegrid up` on the default ports.
+import fs from "node:fs";
+import net from "node:net";
+import os from "node:os";
+import path from "node:path";
+import { freePort } from "@sidegrid/chain";
+
+function canBind(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const srv = net.createServer();
+    srv.once("error", () => resolve(false));
+    srv.listen(port, "127.0.0.1", () => srv.close(() => resolve(true)));
+  });
+}
+
+/** The first of `n` consecutive free ports. */
+export async function freePortRange(n: number): Promise<number> {
+  for (let attempt = 0; attempt < 50; attempt++) {
+    const base = await freePort();
+    let ok = true;
+    for (let i = 1; i < n && ok; i++) ok = await canBind(base + i);
+    if (ok) return base;
+  }
+  throw new Error(`no ${n} consecutive free ports found`);
+}
+
+export interface TestSystemConfig {
+  dir: string;
+  file: string;
+}
+
+/** Writes a sidegrid.config.json for a local system with the given chain ids on free ports. */
+export async function writeTestConfig(chainIds: [number, number, number], services: Record<string, number> = {}): Promise<TestSystemConfig> {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "sidegrid-sys-"));
+  const ports = [await freePort(), await freePort(), await freePort(), await freePort()];
+  const cfg = {
+    dataDir: "data",
+    networks: {
+      blockpri: { rpcUrl: `http://127.0.0.1:${ports[0]}`, chainId: chainIds[0], port: ports[0], local: true },
+      blocksec: { rpcUrl: `http://127.0.0.1:${ports[1]}`, chainId: chainIds[1], port: ports[1], local: true },
+      blocktst: { rpcUrl: `http://127.0.0.1:${ports[2]}`, chainId: chainIds[2], port: ports[2], local: true },
+    },
+    redis: { url: `redis://127.0.0.1:${ports[3]}`, port: ports[3], local: true },
+    services: { memberBasePort: await freePortRange(3), gatewayPort: await freePort(), ...services },
+  };
+  const file = path.join(dir, "sidegrid.config.json");
+  fs.writeFileSync(file, JSON.stringify(cfg, null, 2));
+  return { dir, file };
+}
