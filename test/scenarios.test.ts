@@ -1,0 +1,174 @@
+// The seed paper's scenarios end to end on a whole local system (three anvil chains, Redis, three
+// federation member processes, simulated Pi meters, the gateway), exactly as `sidegrid up` and
+// `sidegrid demo` run them, with every outcome asserted; plus the paper's privacy-violation test.
+import fs from "node:fs";
+import { Wallet, hexlify, randomBytes } from "ethers";
+import { connectNetwork, isAlive, loadConfig, type SidegridConfig } from "@sidegrid/chain";
+import { BlockSecClient, type MeterRecord } from "@sidegrid/blocksec";
+import { consumerKeys, createUi, readDeployment, readState, roleKey, runDemo, stopAll, up, writeTestConfig, type DemoReport, type SystemDeployment } from "@sidegrid/cli";
+import { meterIdToBytes32, signRequest } from "@sidegrid/meter-gateway";
+
+let cfg: SidegridConfig;
+let dir: string;
+let d: SystemDeployment;
+let report: DemoReport;
+const narration: string[] = [];
+const ui = createUi(process.stderr, true);
+
+beforeAll(async () => {
+  const t = await writeTestConfig([31601, 31602, 31603], { meters: 5, meterSpeed: 240 });
+  dir = t.dir;
+  cfg = loadConfig({ file: t.file });
+  await up(cfg, ui);
+  d = readDeployment(cfg);
+  report = await runDemo(cfg, { say: (l) => narration.push(l), timeoutMs: 90_000 });
+}, 240_000);
+
+afterAll(async () => {
+  const pids = (readState(cfg)?.processes ?? []).map((p) => p.pid);
+  await stopAll(cfg, ui);
+  expect(pids.filter(isAlive)).toEqual([]);
+  fs.rmSync(dir, { recursive: true, force: true });
+});
+
+const sec = async (key: string) => {
+  const n = await connectNetwork({ config: cfg, network: "blocksec", privateKey: key, requireFunds: false });
+  return { client: new BlockSecClient({ sender: n.sender, addresses: { policyMirror: d.blocksec.policyMirror, meterDataLedger: d.blocksec.meterDataLedger, accessLedger: d.blocksec.accessLedger, tradeLog: d.blocksec.tradeLog } }), close: () => n.provider.destroy() };
+};
+
+describe("scenario (i): consumers register meters and set preferences on BlockPRI", () => {
+  it("registers four households and relays their choices to BlockSEC and BlockTST", () => {
+    const c = report.scenario1.consumers;
+    expect(c.map((x) => [x.name, x.meter, x.address])).toEqual([1, 2, 3, 4].map((m, i) => [["Alice", "Bob", "Carol", "Dave"][i], m, consumerKeys(m).address]));
+    for (const x of c) {
+      expect(x.registerTx).toMatch(/^0x[0-9a-f]{64}$/);
+      expect(x.preferenceTxs).toHaveLength(2);
+    }
+    expect(report.scenario1.relayedToBlockSecMs).toBeGreaterThanOrEqual(0);
+    expect(report.scenario1.relayedToBlockSecMs).toBeLessThan(90_000);
+  });
+});
+
+describe("scenario (ii): CP and CC trades on BlockTST with meter-confirmed delivery", () => {
+  it("prices the four situations of Table 3 at 30 / 20 / 30 / 10 SGT", () => {
+    expect(report.scenario2.trades.map((t) => [t.situation, t.kind, t.demand, t.generation, t.dataSharing, t.energyKWh, t.priceSgt])).toEqual([
+      [1, "CP", 75, 25, false, 50, "30"],
+      [2, "CC", 25, 75, false, 50, "20"],
+      [3, "CP", 75, 25, true, 50, "30"],
+      [4, "CC", 25, 75, true, 50, "10"],
+    ]);
+    expect(report.scenario2.table3Reproduced).toBe(true);
+  });
+
+  it("logs a trade on BlockSEC only for a buyer who lets utilities monitor trades", () => {
+    expect(report.scenario2.trades.map((t) => t.loggedOnBlockSec)).toEqual([false, false, true, true]);
+  });
+});
+
+describe("scenario (iii): monitoring, a denied read, the stored structure and a court audit", () => {
+  it("anchors the consenting consumers' readings and nothing of the one who refused", () => {
+    expect(report.scenario3.anchoredForConsenting.find((x) => x.consumer === "Alice")!.records).toBeGreaterThan(0);
+    expect(report.scenario3.refusingConsumerRecords).toBe(0);
+  });
+
+  it("returns Alice's readings after a logged grant, each provable against its anchored root, opened only with her key", () => {
+    const g = report.scenario3.grant;
+    expect(g).toMatchObject({ granted: true, reason: "NONE", requester: d.accounts.utility, consumer: consumerKeys(1).address, proofVerifiedOnChain: true });
+    expect(g.readings).toBeGreaterThan(0);
+    expect(g.opened).toMatchObject({ meterId: 1 });
+    expect(Number(g.opened!.energyImportWh)).toBeGreaterThan(0);
+  });
+
+  it("denies the utility's read of Carol's data and records the attempt (Figure 10)", () => {
+    expect(report.scenario3.denial).toMatchObject({ granted: false, reason: "NOT_PERMITTED", requester: d.accounts.utility, consumer: consumerKeys(3).address });
+    expect(report.scenario3.denial.txHash).toMatch(/^0x[0-9a-f]{64}$/);
+  });
+
+  it("shows Alice's stored structure: destination, value in SGT and the OSGP table (Figure 11)", () => {
+    const f = report.scenario3.figure11;
+    expect(f.trades.map((t) => t.valueSgt)).toEqual(expect.arrayContaining(["30", "10"]));
+    expect(f.trades.every((t) => /^0x[0-9a-fA-F]{40}$/.test(t.destination))).toBe(true);
+    expect(f.osgpRecords.length).toBeGreaterThan(0);
+    for (const r of f.osgpRecords) {
+      expect(r.resolution).toBe("QUARTER_HOURLY");
+      expect((r.osgpPlaintext!.length - 2) / 2).toBe(144);
+      expect(r.ciphertext).not.toContain(r.osgpPlaintext!.slice(2));
+    }
+  });
+
+  it("lets a court see both the granted and the denied attempts, with the hash chain verified", () => {
+    const [alice, carol] = report.scenario3.audit;
+    expect(alice).toMatchObject({ consumer: "Alice", ok: true, granted: 1, denied: 0 });
+    expect(carol).toMatchObject({ consumer: "Carol", ok: true, granted: 0, denied: 1 });
+    expect(carol!.courtReadTx).toMatch(/^0x[0-9a-f]{64}$/);
+  });
+});
+
+describe("federation: peg round trip and revocation", () => {
+  it("locks SGT, mints wSGT on BlockPRI, burns it and releases the SGT", () => {
+    expect(report.scenario4.peg).toMatchObject({ amountSgt: "40", roundTripOk: true });
+  });
+
+  it("makes a revocation on BlockPRI refuse the next request on BlockSEC", () => {
+    expect(report.scenario4.revocation.afterRevocation).toMatchObject({ granted: false, reason: "NOT_PERMITTED" });
+  });
+
+  it("reports the whole demo as ok and narrates every scenario", () => {
+    expect(report.ok).toBe(true);
+    for (const s of ["Scenario (i)", "Scenario (ii)", "Scenario (iii)", "Federation"]) expect(narration.some((l) => l.startsWith(s))).toBe(true);
+  });
+});
+
+describe("the paper's privacy-violation test (§5.4)", () => {
+  it("refuses a distributor the history of a consumer who protected herself, on chain and through the gateway", async () => {
+    const carol = consumerKeys(3);
+    const company = await sec(roleKey(cfg, "company"));
+    try {
+      // A distributor other than the utility: Carol refused it too.
+      await expect(company.client.getEnergyUsage(carol.address)).rejects.toMatchObject({ name: "AccessDeniedError", reason: "NOT_PERMITTED" });
+      // Not a distributor at all: refused for that reason, and recorded as well.
+      const stranger = Wallet.createRandom();
+      const before = (await company.client.accessHead(carol.address)).count;
+      const op = await sec(roleKey(cfg, "prosumer"));
+      try {
+        await expect(op.client.getEnergyUsage(carol.address)).rejects.toMatchObject({ name: "AccessDeniedError", reason: "NOT_A_DISTRIBUTOR" });
+      } finally {
+        op.close();
+      }
+      expect((await company.client.accessHead(carol.address)).count).toBe(before + 1);
+      // The gateway's API serves a consumer's readings to that consumer only.
+      const gw = readState(cfg)!.processes.find((p) => p.kind === "gateway")!.url!;
+      const path = `/v1/consumers/${carol.address}/readings`;
+      const utility = new Wallet(roleKey(cfg, "utility"));
+      const asUtility = await fetch(`${gw}${path}`, { headers: await signRequest({ signer: utility, method: "GET", path }) });
+      expect(asUtility.status).toBe(403);
+      const asStranger = await fetch(`${gw}${path}`, { headers: await signRequest({ signer: stranger, method: "GET", path }) });
+      expect(asStranger.status).toBe(403);
+    } finally {
+      company.close();
+    }
+  });
+
+  it("rejects the gateway's attempt to store Carol's readings on BlockSEC", async () => {
+    const carol = consumerKeys(3);
+    const gateway = await sec(roleKey(cfg, "gateway"));
+    try {
+      const record: MeterRecord = {
+        consumer: carol.address,
+        meterId: meterIdToBytes32(3),
+        sequence: 999_999n,
+        periodStart: Math.floor(Date.now() / 1000),
+        resolution: "QUARTER_HOURLY",
+        category: "CONSUMPTION",
+        payload: hexlify(randomBytes(242)),
+      };
+      const res = await gateway.client.anchorBatch({ batchId: hexlify(randomBytes(32)), records: [record] });
+      expect(res.stored).toBe(0);
+      expect(res.rejected).toMatchObject([{ consumer: carol.address, reason: "NOT_PERMITTED", sequences: [999_999n] }]);
+      expect(await gateway.client.isAnchored(meterIdToBytes32(3), 999_999n)).toBe(false);
+      expect(await gateway.client.storedRecords({ consumer: carol.address, fromBlock: d.blocksec.startBlock })).toEqual([]);
+    } finally {
+      gateway.close();
+    }
+  });
+});
