@@ -148,3 +148,45 @@ describe("a misconfigured network gives one clear error line", () => {
     expect(r.err.trim()).toBe(`sidegrid: ${file}: networks.blockpri.chainId must be a positive integer, got "x"`);
   });
 });
+
+describe("foreground services", () => {
+  it("runs simulated meters with `meters simulate` and prints their endpoint", async () => {
+    const { spawn } = await import("node:child_process");
+    const net = await import("node:net");
+    const bin = path.join(__dirname, "..", "bin", "sidegrid.js");
+    const child = spawn(process.execPath, [bin, "meters", "simulate", "--count", "3", "--seed", "t"], { stdio: ["ignore", "pipe", "pipe"] });
+    try {
+      const line = await new Promise<string>((resolve, reject) => {
+        let buf = "";
+        child.stdout.on("data", (d: Buffer) => {
+          buf += d.toString();
+          if (buf.includes("\n")) resolve(buf.split("\n")[0]!);
+        });
+        child.once("exit", (code) => reject(new Error(`exited with ${code}`)));
+      });
+      const info = JSON.parse(line) as { count: number; port: number; addressed: boolean; seed: string };
+      expect(info).toMatchObject({ count: 3, addressed: true, seed: "t" });
+      // An address frame for meter 2 ("SG" + id) is echoed: the meter is there.
+      const echo = await new Promise<Buffer>((resolve, reject) => {
+        const s = net.connect(info.port, "127.0.0.1", () => s.write(Buffer.from([0x00, 0x06, 0x53, 0x47, 0, 0, 0, 2])));
+        s.once("data", (d) => {
+          s.destroy();
+          resolve(d);
+        });
+        s.once("error", reject);
+      });
+      expect(echo.toString("hex")).toBe("0006534700000002");
+    } finally {
+      child.kill("SIGTERM");
+    }
+  });
+
+  it("rejects bad arguments of `meters simulate` and `federation start` with one line", async () => {
+    const bad = await sidegrid(["meters", "simulate", "--count", "0"]);
+    expect([bad.code, bad.err.trim()]).toEqual([2, 'sidegrid: --count must be an integer ≥ 1, got "0"']);
+    const { file } = await localConfig();
+    const noFed = await sidegrid(["-c", file, "federation", "start", "--member", "0"]);
+    expect(noFed.code).toBe(1);
+    expect(noFed.err.trim()).toMatch(/^sidegrid: no federation file at .*federation\.json: run `sidegrid up` first/);
+  });
+});

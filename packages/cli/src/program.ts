@@ -3,6 +3,10 @@ import { ChainError, loadConfig, type SidegridConfig } from "@sidegrid/chain";
 import { CliError } from "./errors";
 import { checkRemoteNetworks, deploySystem, type SystemDeployment } from "./deploy-system";
 import { formatAuditReport } from "@sidegrid/blocksec";
+import fs from "node:fs";
+import path from "node:path";
+import { runMemberCli } from "@sidegrid/federation";
+import { metersCliMain } from "@sidegrid/meter-gateway";
 import { runAudit } from "./audit";
 import { runDemo } from "./demo";
 import { startServices } from "./services";
@@ -116,6 +120,47 @@ export function buildProgram(io: CliIo): Command {
       const report = await runAudit(cfg, { consumer: opts.consumer, record: Boolean(opts.record) });
       io.stdout(opts.json ? JSON.stringify(report, (_k, v) => (typeof v === "bigint" ? v.toString() : v), 2) : formatAuditReport(report).trimEnd());
       if (!report.ok) process.exitCode = 1;
+    });
+
+  const federation = program.command("federation").description("federation members (m-of-n relays between the three chains)");
+  federation
+    .command("start")
+    .description("run one federation member in the foreground (what `up` runs detached)")
+    .requiredOption("--member <k>", "member index (0, 1, ...)")
+    .option("--federation-config <file>", "the federation file (default: <dataDir>/federation/federation.json, written by `up`)")
+    .action((opts: { member: string; federationConfig?: string }) => {
+      const { cfg } = ctx();
+      if (!/^\d+$/.test(opts.member)) throw new CliError("BAD_ARGUMENT", `--member must be a member index (0, 1, ...), got "${opts.member}"`);
+      const file = opts.federationConfig ?? path.join(cfg.dataDir, "federation", "federation.json");
+      if (!fs.existsSync(file)) throw new CliError("NOT_RUNNING", `no federation file at ${file}: run \`sidegrid up\` first (it deploys the federation and writes it)`);
+      runMemberCli(["--member", opts.member, "--config", file]);
+    });
+
+  const meters = program.command("meters").description("simulated Pi meters");
+  meters
+    .command("simulate")
+    .description("run simulated Pi meters speaking OSGP over TCP in the foreground; prints their endpoint as one JSON line")
+    .option("--count <n>", "number of meters", "10")
+    .option("--speed <x>", "simulated seconds per real second", "60")
+    .option("--seed <text>", "seed of the load profiles", "sidegrid")
+    .option("--port <port>", "one addressed port for all meters (default: any free port)")
+    .option("--base-port <port>", "one port per meter instead: meter i listens on base + i")
+    .option("--installed-hours-ago <h>", "hours of readings each meter already holds", "0")
+    .option("--state-file <file>", "also write the endpoint JSON here")
+    .action(async (opts: { count: string; speed: string; seed: string; port?: string; basePort?: string; installedHoursAgo: string; stateFile?: string }) => {
+      const int = (name: string, v: string, min: number) => {
+        if (!/^\d+$/.test(v) || Number(v) < min) throw new CliError("BAD_ARGUMENT", `--${name} must be an integer ≥ ${min}, got "${v}"`);
+        return v;
+      };
+      const num = (name: string, v: string) => {
+        if (!Number.isFinite(Number(v)) || Number(v) <= 0) throw new CliError("BAD_ARGUMENT", `--${name} must be a positive number, got "${v}"`);
+        return v;
+      };
+      const args = ["--count", int("count", opts.count, 1), "--speed", num("speed", opts.speed), "--seed", opts.seed, "--installed-hours-ago", int("installed-hours-ago", opts.installedHoursAgo, 0)];
+      if (opts.port !== undefined) args.push("--port", int("port", opts.port, 0));
+      if (opts.basePort !== undefined) args.push("--base-port", int("base-port", opts.basePort, 1));
+      if (opts.stateFile !== undefined) args.push("--state-file", opts.stateFile);
+      await metersCliMain(args);
     });
 
   return program;
