@@ -272,8 +272,9 @@ function allCommands(c: Command): Command[] {
   return c.commands.flatMap((sub) => [sub, ...allCommands(sub)]);
 }
 
-if (require.main === module) {
-  runCli(process.argv.slice(2)).then(
+/** Runs the command on this process's argv and sets its exit code (the `osgp` bin). */
+export function main(argv: string[] = process.argv.slice(2)): void {
+  runCli(argv).then(
     (r) => {
       process.stdout.write(r.stdout);
       process.stderr.write(r.stderr);
@@ -285,3 +286,5 @@ if (require.main === module) {
     },
   );
 }
+
+if (require.main === module) main();
