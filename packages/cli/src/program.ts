@@ -70,7 +70,9 @@ export function buildProgram(io: CliIo): Command {
         io.stdout("");
         io.stdout(formatTable([["chain", "contract", "address"], ...r.deployment.contracts.map((c) => [c.network, c.name, c.address])]));
       }
-      io.stdout(`\nstate: ${cfg.dataDir}/state.json — stop with \`sidegrid down\``);
+      const gateway = readState(cfg)?.processes.find((p) => p.kind === "gateway");
+      if (gateway?.url) io.stdout(`\nportal: ${gateway.url}/  ·  API: ${gateway.url}/openapi.json  ·  logs: ${cfg.dataDir}/logs/`);
+      io.stdout(`state: ${cfg.dataDir}/state.json — try \`sidegrid demo\`; stop with \`sidegrid down\``);
     });
 
   program
