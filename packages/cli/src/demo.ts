@@ -1,6 +1,7 @@
 // `sidegrid demo`: the seed paper's three scenarios, the peg and a revocation, played with real
 // transactions on a running system (`sidegrid up`). Every step returns what it did (tx hashes,
 // prices, decisions) so `--json` and the scenario tests can check the outcome, not the narration.
+import path from "node:path";
 import { MaxUint256, Wallet, formatEther, hexlify, parseEther } from "ethers";
 import { connectNetwork, operatorKey, sleep, type ConnectedNetwork, type NetworkName, type SidegridConfig } from "@sidegrid/chain";
 import { BlockPriClient, type SetPreferenceParameters } from "@sidegrid/blockpri";
@@ -109,7 +110,7 @@ function actors(cfg: SidegridConfig): Actors {
 }
 
 /** Polls `f` until true; reads retry because anvil may refuse a call while it mines. Returns ms waited. */
-async function waitFor(what: string, f: () => Promise<boolean>, timeoutMs: number): Promise<number> {
+async function waitUntil(logs: string, what: string, f: () => Promise<boolean>, timeoutMs: number): Promise<number> {
   const t0 = Date.now();
   let last: unknown;
   for (;;) {
@@ -119,7 +120,7 @@ async function waitFor(what: string, f: () => Promise<boolean>, timeoutMs: numbe
       last = e;
     }
     if (Date.now() - t0 > timeoutMs) {
-      throw new CliError("DEMO_FAILED", `timed out after ${Math.round(timeoutMs / 1000)} s waiting for ${what}${last ? ` (last error: ${(last as Error).message})` : ""}; see ${"<dataDir>/logs"}`);
+      throw new CliError("DEMO_FAILED", `timed out after ${Math.round(timeoutMs / 1000)} s waiting for ${what}${last ? ` (last error: ${(last as Error).message})` : ""}; the logs are in ${logs}`);
     }
     await sleep(100);
   }
@@ -187,6 +188,8 @@ export async function runDemo(cfg: SidegridConfig, opts: DemoOptions): Promise<D
   const gatewayUrl = readState(cfg)!.processes.find((p) => p.kind === "gateway")?.url;
   if (!gatewayUrl) throw new CliError("NOT_RUNNING", "the gateway is not running: run `sidegrid up` again");
   const a = actors(cfg);
+  const logs = path.join(cfg.dataDir, "logs");
+  const waitFor = (what: string, f: () => Promise<boolean>, timeoutMs: number) => waitUntil(logs, what, f, timeoutMs);
   try {
     const key = (r: RoleName | "operator") => (r === "operator" ? operatorKey(cfg, "blocktst") : roleKey(cfg, r));
     const operator = { pri: await a.on("blockpri", key("operator")), sec: await a.on("blocksec", key("operator")), tst: await a.on("blocktst", key("operator")) };
