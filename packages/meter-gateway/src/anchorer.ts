@@ -120,6 +120,8 @@ export class Anchorer {
     while (Date.now() < deadline) {
       if (this.o.store.pendingCount === 0 && this.inFlight === 0) return true;
       await this.pump(true);
+      // Done now: no pause (benches time drain()).
+      if (this.o.store.pendingCount === 0 && this.inFlight === 0) return true;
       await new Promise((r) => setTimeout(r, 20));
     }
     return false;

@@ -29,6 +29,14 @@ export {
   verifySignedRequest,
 } from "./api/auth";
 export type { CanonicalRequest, NonceStore, SignRequestParameters, VerifyRequestParameters } from "./api/auth";
+export { runApiQueryBench } from "./bench/apiQuery";
+export type { RunApiQueryBenchParameters, RunApiQueryBenchReturnType } from "./bench/apiQuery";
+export { runEndToEndBench } from "./bench/endToEnd";
+export type { EndToEndSample, RunEndToEndBenchParameters, RunEndToEndBenchReturnType } from "./bench/endToEnd";
+export { startIngestBench } from "./bench/ingest";
+export type { IngestBench, IngestBenchRun, StartIngestBenchParameters } from "./bench/ingest";
+export { percentileOf, summarize } from "./bench/stats";
+export type { LatencySummary } from "./bench/stats";
 export { BlockSecLedger, BlockSecPolicySource, meterIdFromBytes32, meterIdToBytes32, toMeterRecord } from "./blocksec";
 export type { BlockSecLedgerOptions, BlockSecPolicySourceOptions } from "./blocksec";
 export { main as gatewayCliMain } from "./cli/gateway";
