@@ -9,7 +9,8 @@ export type FederationErrorCode =
   | "PEER_AUTH_FAILED"
   | "EQUIVOCATION"
   | "MEMBER_START_FAILED"
-  | "WIRING_UNAVAILABLE";
+  | "WIRING_UNAVAILABLE"
+  | "RELAY_TIMEOUT";
 
 export interface FederationErrorOptions {
   details?: string;
@@ -108,6 +109,17 @@ export class WiringUnavailableError extends FederationError {
     options: FederationErrorOptions = {},
   ) {
     super("WIRING_UNAVAILABLE", `cannot wire the federation to the apps: missing ${missing.join(", ")}`, options);
+  }
+}
+
+/** Not every message of a relay measurement executed on the destination in time. */
+export class RelayTimeoutError extends FederationError {
+  override name = "RelayTimeoutError";
+  constructor(
+    readonly expected: number,
+    readonly executed: number,
+  ) {
+    super("RELAY_TIMEOUT", `only ${executed} of ${expected} messages executed on the destination before the timeout`);
   }
 }
 

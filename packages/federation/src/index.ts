@@ -16,6 +16,7 @@ export {
   MemberNotFoundError,
   MemberStartError,
   PeerAuthError,
+  RelayTimeoutError,
   WiringUnavailableError,
   isFederationError,
 } from "./errors";
@@ -53,8 +54,17 @@ export { EVENT_NONCE_FLAG, eventNonce, startMember } from "./member/node";
 export type { MemberHandle, MemberHealth, MemberLogger, StartMemberOptions } from "./member/node";
 export { memberBinPath, spawnMember, waitForMember } from "./member/spawn";
 export type { SpawnMemberParameters } from "./member/spawn";
+export { spawnFederation } from "./member/processes";
+export type { MemberProcesses, SpawnFederationParameters } from "./member/processes";
 export { MemberStore } from "./member/store";
 export type { StoredMessage } from "./member/store";
 export { FederationInbox__factory, FederationOutbox__factory, TokenPeg__factory, WrappedToken__factory } from "./generated";
+export { deployRelayLoad, measureRelayThroughput, sendRelayLoad } from "./relayLoad";
+export type {
+  DeployRelayLoadParameters,
+  DeployRelayLoadReturnType,
+  MeasureRelayThroughputParameters,
+  MeasureRelayThroughputReturnType,
+} from "./relayLoad";
 export { SIDEGRID_RELAYS, wireSidegrid } from "./wiring";
 export type { WireSidegridParameters, WireSidegridReturnType } from "./wiring";

@@ -5,11 +5,12 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { SigningKey, Wallet } from "ethers";
-import { devPrivateKey, rpcCall, sleep, type TxReceipt, type TxSender } from "@sidegrid/chain";
+import { devPrivateKey, type TxReceipt, type TxSender } from "@sidegrid/chain";
 import { FederationOutbox__factory } from "./generated";
 import { RelaySender, encodeDeliver } from "./member/wire";
+import { measureRelayThroughput, sendRelayLoad } from "./relayLoad";
 import { startMemberProcesses, type MemberProcesses } from "./test-utils/members";
-import { ALL_ABIS, inboxIface, mirrorIface, sentMessages, sign, sourceIface, startWorld, type World } from "./test-utils/world";
+import { ALL_ABIS, mirrorIface, sentMessages, sign, startWorld, type World } from "./test-utils/world";
 
 const MESSAGES = Number(process.env.BENCH_MESSAGES ?? 6000);
 const PER_TX = 400;
@@ -18,47 +19,12 @@ let w: World;
 let members: MemberProcesses | undefined;
 let loader: TxSender;
 
-/** Counts executions on chain `d`'s inbox from block `from` on; returns the next block to scan. */
-async function countExecuted(d: number, from: number): Promise<{ count: number; next: number }> {
-  // Raw JSON-RPC: ethers' response decoding would steal CPU from the members being measured.
-  const url = w.chains[d]!.node.url;
-  const head = Number(await rpcCall<string>(url, "eth_blockNumber", []));
-  if (head < from) return { count: 0, next: from };
-  const logs = (await rpcCall<unknown[]>(url, "eth_getLogs", [
-    {
-      fromBlock: `0x${from.toString(16)}`,
-      toBlock: `0x${head.toString(16)}`,
-      address: w.fed.chains[d]!.inbox,
-      topics: [[inboxIface.getEvent("MessageExecuted").topicHash, inboxIface.getEvent("MessageFailed").topicHash]],
-    },
-  ])) as unknown[];
-  return { count: logs.length, next: head + 1 };
-}
-
-async function waitExecuted(n: number, from: number, timeoutMs = 300_000): Promise<number> {
-  let done = 0;
-  let next = from;
-  const deadline = Date.now() + timeoutMs;
-  while (done < n) {
-    const r = await countExecuted(1, next);
-    done += r.count;
-    next = r.next;
-    if (done >= n) break;
-    if (Date.now() > deadline) throw new Error(`only ${done}/${n} relayed`);
-    await sleep(25);
-  }
-  return performance.now();
-}
-
 /** The app: `n` preference messages chain 0 → chain 1 in pipelined transactions of PER_TX sends each. */
-async function load(n: number): Promise<TxReceipt[]> {
-  const txs = [];
-  for (let left = n; left > 0; left -= PER_TX) {
-    txs.push({ to: w.source, data: sourceIface.encodeFunctionData("setPreferenceMany", ["0x0000000000000000000000000000000000007711", Math.min(PER_TX, left), 0]) });
-  }
-  return loader.sendMany(txs, 120_000);
+function load(n: number): Promise<TxReceipt[]> {
+  return sendRelayLoad({ loader, source: w.source, messages: n, perTx: PER_TX });
 }
 
+const destination = () => ({ rpcUrl: w.chains[1]!.node.url, inbox: w.fed.chains[1]!.inbox, receiver: w.mirrors[0] });
 const head = async (d: number) => Number(await w.chains[d]!.provider.send("eth_blockNumber", []));
 
 beforeAll(async () => {
@@ -105,21 +71,16 @@ it("relays messages through three member processes with batching", async () => {
 
   // 2. Backlog: the app sends while the members are down; then three member processes start and
   //    drain it (sign, exchange, batch, deliver). Timed from spawning the processes.
+  const fromBlock = (await head(1)) + 1;
   await load(MESSAGES);
-  let from = (await head(1)) + 1;
-  t = performance.now();
+  const startedAt = performance.now();
   members = await startMemberProcesses(w, TUNING);
-  const drained = await waitExecuted(MESSAGES, from);
-  const backlogSec = (drained - t) / 1000;
-  results.backlog = { messages: MESSAGES, seconds: +backlogSec.toFixed(3), messagesPerSecond: Math.round(MESSAGES / backlogSec), note: "timed from spawning the 3 member processes" };
+  const backlog = await measureRelayThroughput({ loader, source: w.source, destination: destination(), messages: MESSAGES, preloaded: { startedAt, fromBlock } });
+  results.backlog = { messages: MESSAGES, seconds: backlog.seconds, messagesPerSecond: backlog.messagesPerSecond, deliver: backlog.deliver, note: "timed from spawning the 3 member processes" };
 
   // 3. Live: members running, the app sends; timed from the first send to the last execution.
-  from = (await head(1)) + 1;
-  t = performance.now();
-  await load(MESSAGES);
-  const sentSec = (performance.now() - t) / 1000;
-  const liveSec = ((await waitExecuted(MESSAGES, from)) - t) / 1000;
-  results.live = { messages: MESSAGES, appSendSeconds: +sentSec.toFixed(3), seconds: +liveSec.toFixed(3), messagesPerSecond: Math.round(MESSAGES / liveSec) };
+  const live = await measureRelayThroughput({ loader, source: w.source, destination: destination(), messages: MESSAGES, perTx: PER_TX });
+  results.live = { messages: MESSAGES, appSendSeconds: live.appSendSeconds, seconds: live.seconds, messagesPerSecond: live.messagesPerSecond, deliver: live.deliver };
   expect(Number(await lane.laneNonce(w.ids[1]!))).toBe(2000 + 2 * MESSAGES);
 
   console.log(
