@@ -2,6 +2,8 @@
 export { allLocal, consumerKeys, roleKey } from "./accounts";
 export type { ConsumerKeys, RoleName } from "./accounts";
 export { runAudit } from "./audit";
+export { BENCH_PLANS, runBench } from "./bench";
+export type { BenchReport, RunBenchOptions } from "./bench";
 export type { AuditCommandParameters } from "./audit";
 export { runDemo } from "./demo";
 export type { DemoAccess, DemoConsumer, DemoOptions, DemoReport, DemoTrade } from "./demo";

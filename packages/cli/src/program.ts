@@ -8,6 +8,7 @@ import path from "node:path";
 import { runMemberCli } from "@sidegrid/federation";
 import { metersCliMain } from "@sidegrid/meter-gateway";
 import { runAudit } from "./audit";
+import { runBench } from "./bench";
 import { runDemo } from "./demo";
 import { startServices } from "./services";
 import { probeStatus, readState, startInfrastructure, stopAll } from "./system";
@@ -122,6 +123,18 @@ export function buildProgram(io: CliIo): Command {
       const report = await runAudit(cfg, { consumer: opts.consumer, record: Boolean(opts.record) });
       io.stdout(opts.json ? JSON.stringify(report, (_k, v) => (typeof v === "bigint" ? v.toString() : v), 2) : formatAuditReport(report).trimEnd());
       if (!report.ok) process.exitCode = 1;
+    });
+
+  program
+    .command("bench")
+    .description("the benchmark suite on fresh local chains: Figure 9 against the paper's storage design, gas table, ingest, relay, revocation and API figures, each against its goal")
+    .option("--quick", "a reduced set (under two minutes)")
+    .option("--out <dir>", "where <timestamp>.{json,md,svg} and latest.* go", "bench/results")
+    .option("--json", "print the report as JSON (progress goes to stderr)")
+    .action(async (opts: { quick?: boolean; out: string; json?: boolean }) => {
+      const log = opts.json ? (l: string) => io.stderr.write(`${l}\n`) : io.stdout;
+      const report = await runBench({ quick: Boolean(opts.quick), outDir: path.resolve(opts.out), log });
+      if (opts.json) io.stdout(JSON.stringify(report, (_k, v) => (typeof v === "bigint" ? v.toString() : v), 2));
     });
 
   const federation = program.command("federation").description("federation members (m-of-n relays between the three chains)");

@@ -1,0 +1,251 @@
+// The system the bench measures: three fresh anvil chains with every contract deployed by the
+// packages' own deploy functions, the federation wired to the real apps, three member processes,
+// the paper's baseline contract beside them on BlockSEC, and consumers registered on BlockPRI.
+import fs from "node:fs";
+import path from "node:path";
+import nacl from "tweetnacl";
+import { Wallet, getAddress, hexlify, parseEther, randomBytes } from "ethers";
+import { Deployments, TxSender, deployContract, devPrivateKey, readArtifact, sleep, startTestChain, type TestChain } from "@sidegrid/chain";
+import { BlockPriClient, deployBlockPri, encodePreferencesPayload, encodeRegistrationPayload } from "@sidegrid/blockpri";
+import { BlockSecClient, PolicyMirror__factory, deployBlockSec, type BlockSecAddresses } from "@sidegrid/blocksec";
+import { deployBlockTst, type DeployBlockTstReturnType } from "@sidegrid/blocktst";
+import { artifactsDir as fedArtifacts, localMemberKeys, spawnFederation, wireSidegrid, type DeployFederationReturnType, type MemberProcesses } from "@sidegrid/federation";
+import { meterIdToBytes32 } from "@sidegrid/meter-gateway";
+import { CliError } from "../errors";
+import { deployPaperStorage } from "./baseline";
+import type { Cleanup } from "./infra";
+
+/** Chain ids no other part of Sidegrid uses (`up` runs 31001–31003, tests 313xx–315xx). */
+export const BENCH_CHAIN_IDS = { blockpri: 31901, blocksec: 31902, blocktst: 31903 } as const;
+
+/** anvil dev accounts by role; each process that sends from one account owns it (no nonce races). */
+export const ACCOUNTS = {
+  admin: 0,
+  e2eGateway: 1,
+  utility: 2,
+  court: 3,
+  figure9Gateway: 4,
+  apiGateway: 5,
+  relayLoader: 6,
+  gasGateway: 7,
+  seller: 8,
+  pegUser: 9,
+} as const;
+
+/**
+ * Member tuning: the defaults (`sidegrid up`'s), but batches of up to 400 as in the federation's
+ * relay bench. Polling faster costs CPU the other measurements need: each idle member used ~30 %
+ * of a core polling three chains every 50 ms on the 2-core machine this was written on.
+ */
+export const MEMBER_TUNING = { pollIntervalMs: 100, maxBatch: 400, takeoverMs: 3000 } as const;
+
+export interface BenchWorld {
+  dir: string;
+  pri: TestChain;
+  sec: TestChain;
+  tst: TestChain;
+  admins: { pri: TxSender; sec: TxSender; tst: TxSender };
+  deployments: { pri: Deployments; sec: Deployments; tst: Deployments };
+  ppc: string;
+  secAddresses: BlockSecAddresses;
+  secStartBlock: number;
+  /** BlockTST's apps: token (SGT), mirror (MarketMirror), market, auction. */
+  tstApps: DeployBlockTstReturnType;
+  fed: DeployFederationReturnType;
+  /** The members' keys (their processes: {@link startMembers}). */
+  memberKeys: string[];
+  paperStorage: { address: string; gasUsed: number; compiler: string };
+  /** Standalone WrappedToken, deployed only to read its deploy gas (remote pegs create theirs). */
+  wrappedTokenGas: number;
+  utility: Wallet;
+  court: Wallet;
+  key(role: keyof typeof ACCOUNTS): string;
+}
+
+export interface BenchConsumer {
+  wallet: Wallet;
+  address: string;
+  keys: nacl.BoxKeyPair;
+  meterId: number;
+  pri: BlockPriClient;
+  registerGas: number;
+  /** Gas of the consent change (0 when the consumer gave none). */
+  preferenceGas: number;
+}
+
+type Log = (line: string) => void;
+
+/** Starts the chains, deploys and wires everything; registers what to stop in `cleanup`. Members: {@link startMembers}. */
+export async function startBenchWorld(p: { dir: string; cleanup: Cleanup; log: Log }): Promise<BenchWorld> {
+  const { dir, cleanup, log } = p;
+  const [pri, sec, tst] = await Promise.all(
+    (["blockpri", "blocksec", "blocktst"] as const).map(async (name) => {
+      const c = await startTestChain({ chainId: BENCH_CHAIN_IDS[name] });
+      cleanup.add(`stop ${name} chain`, () => c.stop());
+      return c;
+    }),
+  );
+  const admins = { pri: (await pri!.account(ACCOUNTS.admin)).sender, sec: (await sec!.account(ACCOUNTS.admin)).sender, tst: (await tst!.account(ACCOUNTS.admin)).sender };
+  const depDir = path.join(dir, "deployments");
+  const deployments = {
+    pri: Deployments.forNetwork(depDir, "blockpri", BENCH_CHAIN_IDS.blockpri),
+    sec: Deployments.forNetwork(depDir, "blocksec", BENCH_CHAIN_IDS.blocksec),
+    tst: Deployments.forNetwork(depDir, "blocktst", BENCH_CHAIN_IDS.blocktst),
+  };
+  const key = (role: keyof typeof ACCOUNTS) => devPrivateKey(ACCOUNTS[role]);
+  const utility = new Wallet(key("utility"));
+  const court = new Wallet(key("court"));
+  const gateways = (["e2eGateway", "figure9Gateway", "apiGateway", "gasGateway"] as const).map((r) => ({ gateway: new Wallet(key(r)).address, utility: utility.address }));
+
+  const t0 = Date.now();
+  const { ppc } = await deployBlockPri({ sender: admins.pri, deployments: deployments.pri, distributors: [utility.address], auditors: [court.address] });
+  const secD = await deployBlockSec({
+    sender: admins.sec,
+    deployments: deployments.sec,
+    preferenceSource: { chainId: BENCH_CHAIN_IDS.blockpri, address: ppc },
+    distributors: [utility.address],
+    auditors: [court.address],
+    gateways,
+  });
+  const secAddresses: BlockSecAddresses = { policyMirror: secD.policyMirror, meterDataLedger: secD.meterDataLedger, accessLedger: secD.accessLedger, tradeLog: secD.tradeLog };
+  const tstD = await deployBlockTst({ sender: admins.tst, deployments: deployments.tst, blockpri: { chainId: BENCH_CHAIN_IDS.blockpri, ppc } });
+  const memberKeys = localMemberKeys(3);
+  const fed = await wireSidegrid({
+    blockpri: { sender: admins.pri, deployments: deployments.pri, ppc },
+    blocksec: { sender: admins.sec, deployments: deployments.sec, policyMirror: secAddresses.policyMirror, tradeLog: secAddresses.tradeLog },
+    blocktst: { sender: admins.tst, deployments: deployments.tst, market: tstD.market, marketMirror: tstD.mirror, sgt: tstD.token },
+    members: memberKeys.map((k) => new Wallet(k).address),
+    threshold: 2,
+    fundMembers: parseEther("1000"),
+  });
+  const paperStorage = await deployPaperStorage(admins.sec, deployments.sec);
+  const wrapped = await deployContract({
+    sender: admins.sec,
+    deployments: deployments.sec,
+    artifact: readArtifact(fedArtifacts, "WrappedToken"),
+    key: "WrappedToken (standalone)",
+    args: ["Wrapped Smart Grid Token", "wSGT", 18, admins.sec.address],
+  });
+  log(`deployed and wired every contract on 3 chains in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+
+  return {
+    dir,
+    pri: pri!,
+    sec: sec!,
+    tst: tst!,
+    admins,
+    deployments,
+    ppc,
+    secAddresses,
+    secStartBlock: secD.startBlock,
+    tstApps: tstD,
+    fed,
+    memberKeys,
+    paperStorage,
+    wrappedTokenGas: Number(wrapped.record.gasUsed),
+    utility,
+    court,
+    key,
+  };
+}
+
+/** Spawns the three member processes (threshold 2) on the world's chains. */
+export async function startMembers(w: BenchWorld, cleanup: Cleanup): Promise<MemberProcesses> {
+  const memberDir = path.join(w.dir, "federation");
+  fs.mkdirSync(memberDir, { recursive: true });
+  const members = await spawnFederation({
+    dir: memberDir,
+    deployment: w.fed,
+    rpcUrls: { blockpri: w.pri.node.url, blocksec: w.sec.node.url, blocktst: w.tst.node.url },
+    memberKeys: w.memberKeys,
+    tuning: MEMBER_TUNING,
+  });
+  cleanup.add("stop federation members", () => members.stopAll());
+  return members;
+}
+
+/**
+ * Registers consumers on BlockPRI the way consumers do (their own accounts: consumerRegister, then
+ * consent to the utility at QUARTER_HOURLY when `permit`), and waits until the federation has
+ * relayed every change to BlockSEC's PolicyMirror.
+ */
+export async function registerConsumers(w: BenchWorld, specs: readonly { meterId: number; permit: boolean }[], concurrency = 16): Promise<BenchConsumer[]> {
+  const created = specs.map((s) => ({ ...s, wallet: Wallet.createRandom().connect(w.pri.provider) as unknown as Wallet, keys: nacl.box.keyPair() }));
+  for (let i = 0; i < created.length; i += 400) {
+    await w.admins.pri.sendMany(created.slice(i, i + 400).map((c) => ({ to: c.wallet.address, value: parseEther("1") })));
+  }
+  const out: BenchConsumer[] = new Array(created.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < created.length) {
+      const i = next++;
+      const c = created[i]!;
+      const sender = await TxSender.create(c.wallet, w.pri.provider, { network: "blockpri" });
+      const client = new BlockPriClient({ sender, address: w.ppc });
+      const reg = await client.consumerRegister({ meterId: meterIdToBytes32(c.meterId), meterSigner: c.wallet.address, encryptionKey: hexlify(c.keys.publicKey) });
+      const pref = c.permit ? await client.setPreference({ utility: w.utility.address, category: "CONSUMPTION", allowed: true, resolution: "QUARTER_HOURLY" }) : undefined;
+      out[i] = {
+        wallet: c.wallet,
+        address: c.wallet.address,
+        keys: c.keys,
+        meterId: c.meterId,
+        pri: client,
+        registerGas: Number(reg.receipt.gasUsed),
+        preferenceGas: pref ? Number(pref.receipt.gasUsed) : 0,
+      };
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(concurrency, created.length) }, worker));
+  await waitForMirror(w, out.map((c, i) => ({ consumer: c.address, permitted: specs[i]!.permit })));
+  return out;
+}
+
+/** Waits until BlockSEC's mirror holds each consumer's registration and the expected consent. */
+export async function waitForMirror(w: BenchWorld, expect: readonly { consumer: string; permitted: boolean }[], timeoutMs = 120_000): Promise<void> {
+  const reader = new BlockSecClient({ sender: w.admins.sec, addresses: w.secAddresses });
+  let pending = [...expect];
+  const deadline = Date.now() + timeoutMs;
+  while (pending.length) {
+    const still: typeof pending = [];
+    for (let i = 0; i < pending.length; i += 50) {
+      const chunk = pending.slice(i, i + 50);
+      const ok = await Promise.all(
+        chunk.map(async (e) => {
+          const reg = await reader.registrationOf(e.consumer);
+          if (!reg) return false;
+          const permitted = await reader.isPermitted({ consumer: e.consumer, utility: w.utility.address, category: "CONSUMPTION", resolution: "QUARTER_HOURLY" });
+          return permitted === e.permitted;
+          // anvil now and then refuses an eth_call while it mines: "not yet", read again.
+        }).map((p) => p.catch(() => false)),
+      );
+      chunk.forEach((e, j) => !ok[j] && still.push(e));
+    }
+    pending = still;
+    if (!pending.length) break;
+    if (Date.now() > deadline) throw new CliError("BENCH_FAILED", `the federation did not relay ${pending.length} consumers' registrations to BlockSEC within ${timeoutMs / 1000} s`);
+    await sleep(100);
+  }
+}
+
+/**
+ * Consent for a simulated fleet, delivered straight to BlockSEC's mirror by the regulator's
+ * trusted-relayer role (what a federation round delivers, without 3 transactions per consumer on
+ * BlockPRI): the end-to-end bench measures the gateway, not consent setup.
+ */
+export async function grantFleetConsent(w: BenchWorld, meterIds: readonly number[]): Promise<void> {
+  const iface = PolicyMirror__factory.createInterface();
+  const txs: { to: string; data: string; gasLimit: bigint }[] = [];
+  for (const meterId of meterIds) {
+    // Random bytes, not Wallet.createRandom / nacl key pairs (~10 ms each): nobody signs or
+    // decrypts as these consumers, the gateway only encrypts to the 32-byte X25519 key.
+    const consumer = getAddress(hexlify(randomBytes(20)));
+    const encryptionKey = hexlify(randomBytes(32));
+    const reg = encodeRegistrationPayload({ registration: { consumer, meterId: meterIdToBytes32(meterId), meterSigner: consumer, encryptionKey }, version: 1n });
+    const prefs = encodePreferencesPayload({ consumer, version: 2n, prefs: [{ utility: w.utility.address, category: "CONSUMPTION", allowed: true, resolution: "QUARTER_HOURLY", expiresAt: 0 }] });
+    for (const payload of [reg, prefs]) txs.push({ to: w.secAddresses.policyMirror, data: iface.encodeFunctionData("onFederatedMessage", [BENCH_CHAIN_IDS.blockpri, w.ppc, payload]), gasLimit: 400_000n });
+  }
+  for (let i = 0; i < txs.length; i += 500) {
+    const receipts = await w.admins.sec.sendMany(txs.slice(i, i + 500), 120_000);
+    if (receipts.some((r) => r.status !== 1)) throw new CliError("BENCH_FAILED", "a fleet consent delivery to the PolicyMirror failed");
+  }
+}
