@@ -69,6 +69,7 @@ describe("loadConfig", () => {
       [41003, false, 2],
     ]);
     expect(cfg.redis).toMatchObject({ url: "redis://redis:6379", local: false });
+    expect(cfg.services).toMatchObject({ members: 7, threshold: 5, meters: 0 });
   });
 
   it("derives the well-known anvil dev keys", () => {
