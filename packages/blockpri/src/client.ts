@@ -1,9 +1,8 @@
 import { getAddress, id, type JsonRpcProvider } from "ethers";
-import { revertData, type TxReceipt, type TxSender } from "@sidegrid/chain";
+import { getLogs, latestTimestamp, type RawLog, revertData, type TxReceipt, type TxSender, uncachedRunner } from "@sidegrid/chain";
 import { MissingEventError } from "./errors";
 import { PPC__factory, type PPC } from "./generated";
 import { MessageKind, type MessageKindName } from "./messages";
-import { getLogs, latestTimestamp, uncachedRunner, type RawLog } from "./rpc";
 import {
   ANY_DISTRIBUTOR,
   Category,

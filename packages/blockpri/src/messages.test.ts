@@ -1,6 +1,6 @@
 import fc from "fast-check";
 import { getAddress, hexlify, ZeroAddress } from "ethers";
-import { startTestChain, type TestChain } from "@sidegrid/chain";
+import { latestTimestamp, startTestChain, type TestChain } from "@sidegrid/chain";
 import type { BlockPriClient } from "./client";
 import {
   MessageKind,
@@ -10,7 +10,6 @@ import {
   encodeRegistrationPayload,
   payloadKind,
 } from "./messages";
-import { latestTimestamp } from "./rpc";
 import { randomRegistration, setupPri } from "./test-utils/fixtures";
 import { Category, Resolution, permits, type CategoryName, type Preference, type ResolutionName } from "./types";
 

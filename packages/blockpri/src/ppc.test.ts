@@ -1,10 +1,9 @@
 import { ZeroAddress, getAddress, hexlify, randomBytes } from "ethers";
-import { startTestChain, type TestChain } from "@sidegrid/chain";
+import { latestTimestamp, startTestChain, type TestChain } from "@sidegrid/chain";
 import { deployBlockPri } from "./deploy";
 import { AUDITOR_ROLE, DISTRIBUTOR_ROLE, type BlockPriClient } from "./client";
 import { decodePreferencesPayload, decodeRegistrationPayload, encodePreferencesPayload, encodeRegistrationPayload } from "./messages";
 import { MockOutbox__factory, PPC__factory } from "./generated";
-import { latestTimestamp } from "./rpc";
 import { deployMockOutbox, randomRegistration, revertOf, setupPri, type PriWorld } from "./test-utils/fixtures";
 import { Category, Resolution } from "./types";
 

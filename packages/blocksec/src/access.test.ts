@@ -1,11 +1,10 @@
 import { ZeroHash, hexlify, randomBytes } from "ethers";
-import { startTestChain, type TestChain } from "@sidegrid/chain";
+import { latestTimestamp, startTestChain, type TestChain } from "@sidegrid/chain";
 import { accessEntryHash, verifyAccessChain, type AccessEntry } from "./access";
 import { auditConsumer, formatAuditReport } from "./audit";
 import type { BlockSecClient } from "./client";
 import { AccessDeniedError } from "./errors";
 import { encodeTradePayload } from "./trades";
-import { latestTimestamp } from "./rpc";
 import { A, meterId, revertOf, setupSec, type SecWorld } from "./test-utils/world";
 import { AccessCategory, DenyReason, Resolution } from "./types";
 

@@ -1,8 +1,8 @@
+import { blockNumber, uncachedRunner } from "@sidegrid/chain";
 import { getAddress, type JsonRpcProvider } from "ethers";
 import { verifyAccessChain, type AccessChainProblem, type AccessEntry } from "./access";
 import { readAccessLog, type BlockSecClient } from "./client";
 import { AccessLedger__factory } from "./generated";
-import { blockNumber, uncachedRunner } from "./rpc";
 import { checkAddress } from "./types";
 
 export interface AuditConsumerParameters {

@@ -1,3 +1,4 @@
+import { getLogs, latestTimestamp, uncachedRunner, type RawLog } from "@sidegrid/chain";
 import { AbiCoder, getAddress, id, keccak256, ZeroHash, type JsonRpcProvider } from "ethers";
 import type { TxReceipt, TxSender } from "@sidegrid/chain";
 import type { AccessEntry } from "./access";
@@ -15,7 +16,6 @@ import {
 } from "./generated";
 import { merkleProof, merkleRoot } from "./merkle";
 import { decodeStoredRecords, encodeBatch, recordLeaf, sortRecords } from "./records";
-import { getLogs, latestTimestamp, uncachedRunner, type RawLog } from "./rpc";
 import {
   AccessCategory,
   Category,

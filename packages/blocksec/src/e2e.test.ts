@@ -2,12 +2,11 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { hexlify, randomBytes, Wallet } from "ethers";
-import { Deployments, startTestChain, type TestChain } from "@sidegrid/chain";
+import { Deployments, latestTimestamp, startTestChain, type TestChain } from "@sidegrid/chain";
 import { BlockPriClient, deployBlockPri } from "@sidegrid/blockpri";
 import { BlockSecClient } from "./client";
 import { deployBlockSec } from "./deploy";
 import { relayPreferences } from "./relay";
-import { latestTimestamp } from "./rpc";
 import { meterId, readings } from "./test-utils/world";
 
 // Two separate anvil chains: BlockPRI (31116) and BlockSEC (31117), the relay helper in between.

@@ -3,11 +3,10 @@
 import fs from "node:fs";
 import path from "node:path";
 import { getBytes, hexlify, randomBytes, Wallet } from "ethers";
-import { isChainError, startTestChain, type TestChain, type TxReceipt } from "@sidegrid/chain";
+import { isChainError, latestTimestamp, startTestChain, type TestChain, type TxReceipt } from "@sidegrid/chain";
 import { encodePreferencesPayload, encodeRegistrationPayload } from "@sidegrid/blockpri";
 import type { BlockSecClient } from "./client";
 import { PolicyMirror__factory } from "./generated";
-import { latestTimestamp } from "./rpc";
 import { encodeTradePayload } from "./trades";
 import { A, FAKE_PPC, FAKE_PRI_CHAIN_ID, meterId, readings, setupSec, type SecWorld } from "./test-utils/world";
 import type { MeterRecord } from "./types";

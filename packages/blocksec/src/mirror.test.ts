@@ -1,8 +1,7 @@
 import { Wallet, ZeroAddress, getAddress } from "ethers";
-import { startTestChain, type TestChain } from "@sidegrid/chain";
+import { latestTimestamp, startTestChain, type TestChain } from "@sidegrid/chain";
 import { encodePreferencesPayload, encodeRegistrationPayload } from "@sidegrid/blockpri";
 import type { BlockSecClient } from "./client";
-import { latestTimestamp } from "./rpc";
 import { AUDITOR_ROLE, DISTRIBUTOR_ROLE } from "./client";
 import { A, FAKE_PPC, FAKE_PRI_CHAIN_ID, meterId, revertOf, setupSec, type SecWorld } from "./test-utils/world";
 

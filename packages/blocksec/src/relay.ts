@@ -1,7 +1,6 @@
-import { ContractRevertError } from "@sidegrid/chain";
+import { blockNumber, ContractRevertError } from "@sidegrid/chain";
 import type { JsonRpcProvider } from "ethers";
 import type { BlockSecClient } from "./client";
-import { blockNumber } from "./rpc";
 
 /** One payload as BlockPRI emitted it (the shape of `@sidegrid/blockpri`'s RelayPayloadEvent). */
 export interface RelayPayloadLike {

@@ -1,7 +1,6 @@
-import { startTestChain, type TestChain } from "@sidegrid/chain";
+import { latestTimestamp, startTestChain, type TestChain } from "@sidegrid/chain";
 import type { BlockSecClient } from "./client";
 import { TradeLog__factory } from "./generated";
-import { latestTimestamp } from "./rpc";
 import { decodeTradePayload, encodeTradePayload } from "./trades";
 import { A, meterId, revertOf, setupSec, type SecWorld } from "./test-utils/world";
 import type { Trade } from "./types";

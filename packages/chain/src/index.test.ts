@@ -5,9 +5,9 @@ it("exports exactly the documented public API", () => {
   expect(Object.keys(api).sort()).toEqual([
     "ANVIL_MNEMONIC", "ChainError", "ChainIdMismatchError", "CompileError", "ConfigError", "ContractRevertError",
     "Deployments", "GasLimitExceededError", "InsufficientFundsError", "NETWORK_NAMES", "NetworkUnreachableError",
-    "NodeStartError", "ReceiptTimeoutError", "RpcError", "SOLC_SETTINGS", "TxSender", "anvilBinary", "compileContracts",
-    "connectNetwork", "defaultConfig", "deployContract", "devPrivateKey", "freePort", "isAlive", "isChainError",
-    "loadConfig", "makeProvider", "operatorKey", "readArtifact", "resolveImport", "revertData", "rpcCall", "sleep",
-    "startAnvil", "startTestChain", "stopPid",
+    "NodeStartError", "ReceiptTimeoutError", "RpcError", "SOLC_SETTINGS", "TxSender", "anvilBinary", "blockNumber",
+    "compileContracts", "connectNetwork", "defaultConfig", "deployContract", "devPrivateKey", "freePort", "getLogs",
+    "isAlive", "isChainError", "latestTimestamp", "loadConfig", "makeProvider", "operatorKey", "readArtifact",
+    "resolveImport", "revertData", "rpcCall", "sleep", "startAnvil", "startTestChain", "stopPid", "uncachedRunner",
   ]);
 });

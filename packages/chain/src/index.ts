@@ -25,6 +25,8 @@ export type { ChainErrorCode, ChainErrorOptions } from "./errors";
 export { connectNetwork, makeProvider } from "./network";
 export type { ConnectNetworkParameters, ConnectedNetwork } from "./network";
 export { freePort, isAlive, sleep, stopPid } from "./process";
+export { blockNumber, getLogs, latestTimestamp, uncachedRunner } from "./reads";
+export type { RawLog } from "./reads";
 export { rpcCall } from "./rpc";
 export { TxSender, revertData } from "./sender";
 export type { SentTx, TxReceipt, TxSenderOptions } from "./sender";

@@ -2,7 +2,8 @@ import { toQuantity, type ContractRunner, type JsonRpcProvider, type Transaction
 
 // ethers' providers answer a repeated eth_call / eth_getLogs / eth_blockNumber from a 250 ms cache
 // (AbstractProvider `cacheTimeout`), so a read right after a transaction can return the state
-// before it. Every read of this package goes straight to the node through `provider.send`.
+// before it. `makeProvider` turns the cache off; these reads go straight to the node through
+// `provider.send` whatever provider a client was given.
 
 /** A contract runner whose view calls bypass ethers' request cache. */
 export function uncachedRunner(provider: JsonRpcProvider): ContractRunner {
