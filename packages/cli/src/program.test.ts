@@ -48,6 +48,7 @@ describe("sidegrid up / status / down", () => {
       expect(status.code).toBe(0);
       const comps = JSON.parse(status.out).components as ComponentStatus[];
       expect(comps.map((c) => [c.name, c.ok])).toEqual([["BlockPRI", true], ["BlockSEC", true], ["BlockTST", true], ["Redis", true], ...SERVICES.map((n) => [n, true])]);
+      expect(comps.filter((c) => c.kind === "member" || c.kind === "gateway").every((c) => c.detail.endsWith(", healthy"))).toBe(true);
       // The gateway answers its health check and serves the portal.
       const gw = comps.find((c) => c.name === "gateway")!.endpoint;
       expect((await fetch(`${gw}/healthz`)).status).toBe(200);

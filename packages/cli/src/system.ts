@@ -238,12 +238,27 @@ export async function probeStatus(cfg: SidegridConfig): Promise<ComponentStatus[
   }
   const pong = await redisPing(cfg.redis.url);
   out.push({ name: "Redis", kind: "redis-server", endpoint: cfg.redis.url, ok: pong, detail: pong ? "PONG" : "not answering" });
-  for (const p of state?.processes ?? []) {
-    if (p.kind === "anvil" || p.kind === "redis") continue;
-    const ok = isOurs(p);
-    out.push({ name: p.name, kind: p.kind, endpoint: p.url ?? "", ok, detail: ok ? `pid ${p.pid}` : `pid ${p.pid} not running` });
-  }
+  const services = (state?.processes ?? []).filter((p) => p.kind !== "anvil" && p.kind !== "redis");
+  out.push(...(await Promise.all(services.map(serviceStatus))));
   return out;
+}
+
+/** Where a service answers whether it is healthy (members: chains polled; gateway: chain, Redis, store). */
+const HEALTH_PATH: Partial<Record<ProcessKind, string>> = { member: "/health", gateway: "/healthz" };
+
+async function serviceStatus(p: ProcessRecord): Promise<ComponentStatus> {
+  const base = { name: p.name, kind: p.kind, endpoint: p.url ?? "" };
+  if (!isOurs(p)) return { ...base, ok: false, detail: `pid ${p.pid} not running` };
+  const healthPath = HEALTH_PATH[p.kind];
+  if (!healthPath || !p.url) return { ...base, ok: true, detail: `pid ${p.pid}` };
+  try {
+    const res = await fetch(`${p.url}${healthPath}`, { signal: AbortSignal.timeout(2000) });
+    if (res.ok) return { ...base, ok: true, detail: `pid ${p.pid}, healthy` };
+    const body = (await res.text()).slice(0, 120);
+    return { ...base, ok: false, detail: `pid ${p.pid}, unhealthy (${res.status}): ${body}` };
+  } catch (e) {
+    return { ...base, ok: false, detail: `pid ${p.pid}, ${healthPath} not answering: ${(e as Error).message}` };
+  }
 }
 
 export function label(name: NetworkName): string {
