@@ -7,7 +7,7 @@ it("exports exactly the documented public API", () => {
     "Deployments", "GasLimitExceededError", "InsufficientFundsError", "NETWORK_NAMES", "NetworkUnreachableError",
     "NodeStartError", "ReceiptTimeoutError", "RpcError", "SOLC_SETTINGS", "TxSender", "anvilBinary", "blockNumber",
     "compileContracts", "connectNetwork", "defaultConfig", "deployContract", "devPrivateKey", "freePort", "getLogs",
-    "isAlive", "isChainError", "latestTimestamp", "loadConfig", "makeProvider", "operatorKey", "readArtifact",
+    "isAlive", "isChainError", "keccak256Buf", "keccak256Into", "latestTimestamp", "loadConfig", "makeProvider", "operatorKey", "readArtifact",
     "resolveImport", "revertData", "rpcCall", "sleep", "startAnvil", "startTestChain", "stopPid", "uncachedRunner",
   ]);
 });

@@ -5,10 +5,10 @@
 // largest cost. These two subclasses keep every ethers semantic (errors, batching, TxSender's
 // nonces and gas sizing) and only replace the transport and the EIP-1559 serializer.
 // fastRpc.test.ts checks the signed bytes against ethers' own.
+import { keccak256Buf } from "@sidegrid/chain";
 import http from "node:http";
 import https from "node:https";
 import { JsonRpcProvider, Network, Signature, Wallet, getAddress, type JsonRpcPayload, type JsonRpcResult, type TransactionRequest } from "ethers";
-import { keccak256Buf } from "./keccak";
 
 /**
  * A JsonRpcProvider whose transport posts Buffers over a keep-alive agent.

@@ -84,8 +84,6 @@ describe("public API of @sidegrid/meter-gateway", () => {
         "gatewayConfigForSimulator",
         "integrateMinutes",
         "isGatewayError",
-        "keccak256Buf",
-        "keccak256Into",
         "loadGatewayConfig",
         "logReadCount",
         "makeLoadProfile",

@@ -73,7 +73,6 @@ export { startGateway } from "./gateway";
 export type { Gateway, GatewaySnapshot, StartGatewayParameters } from "./gateway";
 export { IngestPipeline } from "./ingest";
 export type { IngestOutcome, IngestPipelineOptions } from "./ingest";
-export { keccak256Buf, keccak256Into } from "./keccak";
 export { merkleLevels, merkleLevelsBuf, proofFromLevels, proofFromLevelsBuf } from "./merkle";
 export { SimulatedMeter } from "./meter";
 export type { MeterBehaviour, MeterSuiteName, SimulatedMeterParameters, SimulatedMeterStatus } from "./meter";

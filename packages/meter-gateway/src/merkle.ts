@@ -1,7 +1,7 @@
 // Merkle trees of anchored batches with the ledger's rule: sorted pairs (OZ commutativeKeccak256),
 // an odd last node moves up unchanged. Built once per batch so all proofs cost O(n) hashing.
+import { keccak256Buf } from "@sidegrid/chain";
 import { concat, keccak256 } from "ethers";
-import { keccak256Buf } from "./keccak";
 
 /**
  * The Merkle tree of a batch, built once (the ledger's rule: sorted pairs, an odd last node moves

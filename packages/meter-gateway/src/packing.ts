@@ -6,8 +6,8 @@
 //   group  := consumer:address | meterId:bytes32 | category:uint8 | resolution:uint8 | count:uint16 | record*count
 //   record := sequence:uint64 | periodStart:uint64 | payloadLength:uint16 | payload
 //   leaf   := keccak256(keccak256(abi.encode(consumer, meterId, sequence, periodStart, uint8 resolution, uint8 category, keccak256(payload))))
+import { keccak256Buf } from "@sidegrid/chain";
 import { MeterDataLedger__factory } from "@sidegrid/blocksec";
-import { keccak256Buf } from "./keccak";
 
 const ANCHOR_SELECTOR = Buffer.from(MeterDataLedger__factory.createInterface().getFunction("anchorBatch").selector.slice(2), "hex");
 const MAX_GROUP = 0xffff;

@@ -1,7 +1,8 @@
-// Keccak-256 (the Ethereum hash, not NIST SHA3-256) on 32-bit lane halves. The gateway hashes
-// every record three times (payload, leaf, double hash) and builds a Merkle tree per batch;
-// ethers' keccak256 (noble, with hex round trips) took ~60 µs per record payload, this takes a
-// few. Node's OpenSSL 3.0 has no KECCAK-256. keccak.test.ts checks it against ethers.
+// Keccak-256 (the Ethereum hash, not NIST SHA3-256) on 32-bit lane halves, for hot paths: the
+// gateway hashes every record three times and builds a Merkle tree per batch, federation members
+// hash every message (EIP-712) and every deliver transaction they sign. ethers' keccak256 (noble,
+// with hex round trips) took ~60 µs per record payload, this takes a few. Node's OpenSSL 3.0 has
+// no KECCAK-256. keccak.test.ts checks it against ethers.
 
 // Round constants as [hi, lo] pairs.
 const RC = new Int32Array([
