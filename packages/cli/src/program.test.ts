@@ -182,10 +182,17 @@ describe("foreground services", () => {
     }
   });
 
-  it("rejects bad arguments of `meters simulate` and `federation start` with one line", async () => {
+  it("rejects bad arguments and a missing system for `meters simulate`, `demo`, `audit` and `federation start` with one line", async () => {
     const bad = await sidegrid(["meters", "simulate", "--count", "0"]);
     expect([bad.code, bad.err.trim()]).toEqual([2, 'sidegrid: --count must be an integer ≥ 1, got "0"']);
     const { file } = await localConfig();
+    const noSystem = await sidegrid(["-c", file, "demo", "--json"]);
+    expect([noSystem.code, noSystem.out, noSystem.err.trim()]).toEqual([1, "", "sidegrid: nothing is running: start the system with `sidegrid up` first"]);
+    const badTimeout = await sidegrid(["-c", file, "demo", "--timeout", "soon"]);
+    expect([badTimeout.code, badTimeout.err.trim()]).toEqual([2, 'sidegrid: --timeout must be a positive number of seconds, got "soon"']);
+    const noAudit = await sidegrid(["-c", file, "audit", "--consumer", "0x0000000000000000000000000000000000000001"]);
+    expect(noAudit.code).toBe(1);
+    expect(noAudit.err.trim()).toMatch(/^sidegrid: no deployment in .*: run `sidegrid up` first$/);
     const noFed = await sidegrid(["-c", file, "federation", "start", "--member", "0"]);
     expect(noFed.code).toBe(1);
     expect(noFed.err.trim()).toMatch(/^sidegrid: no federation file at .*federation\.json: run `sidegrid up` first/);
