@@ -3,10 +3,13 @@ import os from "node:os";
 import path from "node:path";
 import { PassThrough } from "node:stream";
 import { Wallet } from "ethers";
-import { freePort, isAlive, rpcCall, startAnvil } from "@sidegrid/chain";
+import { connectNetwork, devPrivateKey, freePort, isAlive, loadConfig, rpcCall, startAnvil } from "@sidegrid/chain";
+import { BlockPriClient } from "@sidegrid/blockpri";
+import { BlockSecClient } from "@sidegrid/blocksec";
+import type { SystemDeployment } from "./deploy-system";
 import { run } from "./program";
 import type { ComponentStatus, SystemState } from "./system";
-import { writeTestConfig } from "./testing";
+import { freePortRange, writeTestConfig } from "./testing";
 
 interface Captured {
   code: number;
@@ -90,6 +93,74 @@ describe("sidegrid up / status / down", () => {
       expect(JSON.parse(second.out)).toMatchObject({ started: [], reused: ["blockpri", "blocksec", "blocktst", "redis", ...SERVICES] });
     } finally {
       await sidegrid(["-q", "-c", file, "down"]);
+    }
+  });
+});
+
+describe("up on existing (non-local) networks", () => {
+  it("deploys with keys from the environment, starts only Redis and the members, and writes no key to disk", async () => {
+    const nodes = await Promise.all([31421, 31422, 31423].map((chainId) => startAnvil({ chainId, accounts: 20 })));
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "sidegrid-remote-"));
+    const redisPort = await freePort();
+    const file = path.join(dir, "remote.json");
+    fs.writeFileSync(
+      file,
+      JSON.stringify({
+        dataDir: "data",
+        networks: Object.fromEntries(["blockpri", "blocksec", "blocktst"].map((n, i) => [n, { rpcUrl: nodes[i]!.url, chainId: nodes[i]!.chainId }])),
+        redis: { url: `redis://127.0.0.1:${redisPort}`, port: redisPort, local: true },
+        services: { meters: 0, memberBasePort: await freePortRange(3) },
+      }),
+    );
+    // Funded anvil accounts stand in for keys from a secret store.
+    const env: Record<string, string> = { SIDEGRID_PRIVATE_KEY: devPrivateKey(0) };
+    ["UTILITY", "COMPANY", "COURT", "GATEWAY", "PROSUMER", "TRADER"].forEach((r, i) => (env[`SIDEGRID_${r}_PRIVATE_KEY`] = devPrivateKey(1 + i)));
+    [7, 8, 9].forEach((k, i) => (env[`SIDEGRID_MEMBER_KEY_${i}`] = devPrivateKey(k)));
+    try {
+      const missing = await sidegrid(["-q", "-c", file, "up"], { SIDEGRID_PRIVATE_KEY: devPrivateKey(0) });
+      expect([missing.code, missing.err.trim()]).toEqual([1, "sidegrid: a network is remote: set SIDEGRID_UTILITY_PRIVATE_KEY to the utility's private key"]);
+      expect(fs.existsSync(path.join(dir, "data", "state.json"))).toBe(false); // nothing was started
+      const up = await sidegrid(["-q", "-c", file, "up", "--json"], env);
+      expect([up.code, up.err]).toEqual([0, ""]);
+      expect(JSON.parse(up.out).started).toEqual(["redis", "member-0", "member-1", "member-2"]);
+      const fed = fs.readFileSync(path.join(dir, "data", "federation", "federation.json"), "utf8");
+      expect(JSON.parse(fed).members.map((m: { privateKeyEnv?: string }) => m.privateKeyEnv)).toEqual(["SIDEGRID_MEMBER_KEY_0", "SIDEGRID_MEMBER_KEY_1", "SIDEGRID_MEMBER_KEY_2"]);
+      for (const k of [7, 8, 9]) expect(fed).not.toContain(devPrivateKey(k).slice(2));
+      const deployment = JSON.parse(fs.readFileSync(path.join(dir, "data", "deployment.json"), "utf8")) as { accounts: { utility: string } };
+      expect(deployment.accounts.utility).toBe(new Wallet(devPrivateKey(1)).address);
+      const status = await sidegrid(["-c", file, "status", "--json"], env);
+      expect((JSON.parse(status.out).components as ComponentStatus[]).map((c) => [c.name, c.kind, c.ok])).toEqual([
+        ["BlockPRI", "remote EVM", true],
+        ["BlockSEC", "remote EVM", true],
+        ["BlockTST", "remote EVM", true],
+        ["Redis", "redis-server", true],
+        ["member-0", "member", true],
+        ["member-1", "member", true],
+        ["member-2", "member", true],
+      ]);
+      // The members relay with their keys from the environment: a grant on BlockPRI reaches BlockSEC.
+      const d = JSON.parse(fs.readFileSync(path.join(dir, "data", "deployment.json"), "utf8")) as SystemDeployment;
+      const cfg = loadConfig({ file });
+      const pri = await connectNetwork({ config: cfg, network: "blockpri", privateKey: devPrivateKey(12) });
+      const sec = await connectNetwork({ config: cfg, network: "blocksec", privateKey: devPrivateKey(0) });
+      try {
+        const consumer = new BlockPriClient({ sender: pri.sender, address: d.blockpri.ppc });
+        await consumer.consumerRegister({ meterId: `0x${"11".repeat(32)}`, meterSigner: pri.wallet.address, encryptionKey: `0x${"22".repeat(32)}` });
+        await consumer.setPreference({ utility: d.accounts.utility, category: "CONSUMPTION", allowed: true, resolution: "DAILY" });
+        const mirror = new BlockSecClient({ sender: sec.sender, addresses: d.blocksec });
+        let permitted = false;
+        for (let i = 0; i < 200 && !permitted; i++) {
+          permitted = await mirror.isPermitted({ consumer: pri.wallet.address, utility: d.accounts.utility, category: "CONSUMPTION", resolution: "DAILY" }).catch(() => false);
+          if (!permitted) await new Promise((r) => setTimeout(r, 50));
+        }
+        expect(permitted).toBe(true);
+      } finally {
+        pri.provider.destroy();
+        sec.provider.destroy();
+      }
+    } finally {
+      await sidegrid(["-q", "-c", file, "down"]);
+      await Promise.all(nodes.map((n) => n.stop()));
     }
   });
 });

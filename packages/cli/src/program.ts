@@ -7,6 +7,7 @@ import fs from "node:fs";
 import path from "node:path";
 import { runMemberCli } from "@sidegrid/federation";
 import { metersCliMain } from "@sidegrid/meter-gateway";
+import { ROLES, memberKeys, roleKey } from "./accounts";
 import { runAudit } from "./audit";
 import { runBench } from "./bench";
 import { runDemo } from "./demo";
@@ -29,6 +30,9 @@ export interface UpReturnType {
 export async function up(cfg: SidegridConfig, ui: Ui): Promise<UpReturnType> {
   // Remote networks are checked before anything local starts, so a bad config leaves nothing behind.
   await checkRemoteNetworks(cfg, ui);
+  // So are the role and member keys (from the environment when a network is remote).
+  for (const role of ROLES) roleKey(cfg, role);
+  memberKeys(cfg, cfg.services.members);
   const infra = await startInfrastructure(cfg, ui);
   const deployment = await deploySystem(cfg, ui);
   const services = await startServices(cfg, deployment, infra.state, ui);
