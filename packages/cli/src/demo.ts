@@ -192,7 +192,7 @@ export async function runDemo(cfg: SidegridConfig, opts: DemoOptions): Promise<D
   const waitFor = (what: string, f: () => Promise<boolean>, timeoutMs: number) => waitUntil(logs, what, f, timeoutMs);
   try {
     const key = (r: RoleName | "operator") => (r === "operator" ? operatorKey(cfg, "blocktst") : roleKey(cfg, r));
-    const operator = { pri: await a.on("blockpri", key("operator")), sec: await a.on("blocksec", key("operator")), tst: await a.on("blocktst", key("operator")) };
+    const operator = { pri: await a.on("blockpri", key("operator")), tst: await a.on("blocktst", key("operator")) };
     const homes = households(d);
     const tstAddrs = d.blocktst;
     const secAddrs = { policyMirror: d.blocksec.policyMirror, meterDataLedger: d.blocksec.meterDataLedger, accessLedger: d.blocksec.accessLedger, tradeLog: d.blocksec.tradeLog };
