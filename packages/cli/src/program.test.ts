@@ -6,6 +6,7 @@ import { Wallet } from "ethers";
 import { connectNetwork, devPrivateKey, freePort, isAlive, loadConfig, rpcCall, startAnvil } from "@sidegrid/chain";
 import { BlockPriClient } from "@sidegrid/blockpri";
 import { BlockSecClient } from "@sidegrid/blocksec";
+import { validateGatewayConfig } from "@sidegrid/meter-gateway";
 import type { SystemDeployment } from "./deploy-system";
 import { run } from "./program";
 import type { ComponentStatus, SystemState } from "./system";
@@ -52,6 +53,12 @@ describe("sidegrid up / status / down", () => {
       const comps = JSON.parse(status.out).components as ComponentStatus[];
       expect(comps.map((c) => [c.name, c.ok])).toEqual([["BlockPRI", true], ["BlockSEC", true], ["BlockTST", true], ["Redis", true], ...SERVICES.map((n) => [n, true])]);
       expect(comps.filter((c) => c.kind === "member" || c.kind === "gateway").every((c) => c.detail.endsWith(", healthy"))).toBe(true);
+      // An integrator's gateway gets a valid configuration for this deployment.
+      const gwCfg = await sidegrid(["-c", file, "gateway-config", "--port", "9123"]);
+      expect(gwCfg.code).toBe(0);
+      const parsed = validateGatewayConfig(JSON.parse(gwCfg.out));
+      expect(parsed.blocksec).toMatchObject({ chainId: 31402, privateKeyEnv: "SIDEGRID_GATEWAY_PRIVATE_KEY", addresses: { meterDataLedger: upJson.contracts.find((c) => c.name === "MeterDataLedger")!.address } });
+      expect(parsed.http).toEqual({ port: 9123 });
       // The gateway answers its health check and serves the portal.
       const gw = comps.find((c) => c.name === "gateway")!.endpoint;
       expect((await fetch(`${gw}/healthz`)).status).toBe(200);

@@ -1,16 +1,16 @@
-import { Command, CommanderError } from "commander";
-import { ChainError, loadConfig, type SidegridConfig } from "@sidegrid/chain";
-import { CliError } from "./errors";
-import { checkRemoteNetworks, deploySystem, type SystemDeployment } from "./deploy-system";
-import { formatAuditReport } from "@sidegrid/blocksec";
 import fs from "node:fs";
 import path from "node:path";
+import { Command, CommanderError } from "commander";
+import { ChainError, loadConfig, type SidegridConfig } from "@sidegrid/chain";
+import { formatAuditReport } from "@sidegrid/blocksec";
 import { runMemberCli } from "@sidegrid/federation";
-import { metersCliMain } from "@sidegrid/meter-gateway";
+import { metersCliMain, validateGatewayConfig } from "@sidegrid/meter-gateway";
 import { ROLES, memberKeys, roleKey } from "./accounts";
 import { runAudit } from "./audit";
 import { runBench } from "./bench";
+import { checkRemoteNetworks, deploySystem, readDeployment, type SystemDeployment } from "./deploy-system";
 import { runDemo } from "./demo";
+import { CliError } from "./errors";
 import { startServices } from "./services";
 import { probeStatus, readState, startInfrastructure, stopAll } from "./system";
 import { createUi, formatTable, type Ui } from "./ui";
@@ -139,6 +139,36 @@ export function buildProgram(io: CliIo): Command {
       const log = opts.json ? (l: string) => io.stderr.write(`${l}\n`) : io.stdout;
       const report = await runBench({ quick: Boolean(opts.quick), outDir: path.resolve(opts.out), log });
       if (opts.json) io.stdout(JSON.stringify(report, (_k, v) => (typeof v === "bigint" ? v.toString() : v), 2));
+    });
+
+  program
+    .command("gateway-config")
+    .description("print a configuration for another gateway (an integrator's, with real meters) on this deployment: add its meters and run `sidegrid-gateway --config <file>`")
+    .option("--data-dir <dir>", "the new gateway's own data directory", "gateway-data")
+    .option("--port <port>", "its HTTP API port", "8080")
+    .option("--out <file>", "write it here (0600) instead of printing it")
+    .action((opts: { dataDir: string; port: string; out?: string }) => {
+      const { cfg } = ctx();
+      if (!/^\d+$/.test(opts.port) || Number(opts.port) > 65535) throw new CliError("BAD_ARGUMENT", `--port must be a TCP port, got "${opts.port}"`);
+      const d = readDeployment(cfg);
+      const config = validateGatewayConfig({
+        dataDir: opts.dataDir,
+        redisUrl: cfg.redis.url,
+        blocksec: {
+          rpcUrl: cfg.networks.blocksec.rpcUrl,
+          chainId: d.networks.blocksec.chainId,
+          addresses: { policyMirror: d.blocksec.policyMirror, meterDataLedger: d.blocksec.meterDataLedger, accessLedger: d.blocksec.accessLedger, tradeLog: d.blocksec.tradeLog },
+          // The key stays in the environment; the ledger must grant this account GATEWAY_ROLE for its utility.
+          privateKeyEnv: "SIDEGRID_GATEWAY_PRIVATE_KEY",
+          startBlock: d.blocksec.startBlock,
+        },
+        blockpri: { rpcUrl: cfg.networks.blockpri.rpcUrl, chainId: d.networks.blockpri.chainId, ppc: d.blockpri.ppc },
+        meters: [],
+        http: { port: Number(opts.port) },
+      });
+      const text = JSON.stringify(config, null, 2);
+      if (opts.out) fs.writeFileSync(opts.out, `${text}\n`, { mode: 0o600 });
+      else io.stdout(text);
     });
 
   const federation = program.command("federation").description("federation members (m-of-n relays between the three chains)");
