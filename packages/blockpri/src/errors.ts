@@ -1,3 +1,5 @@
+import { formatErrorValue, SidegridError, type SidegridErrorOptions } from "@sidegrid/chain";
+
 /**
  * One base error for the BlockPRI package: a stable `code` to switch on, a one-line
  * `shortMessage`, optional `details` and the `cause` chain. Subclasses carry the offending values.
@@ -6,23 +8,10 @@
  */
 export type BlockPriErrorCode = "INVALID_ARGUMENT" | "MALFORMED_PAYLOAD" | "DEPLOY_FAILED" | "MISSING_EVENT";
 
-export interface BlockPriErrorOptions {
-  details?: string;
-  cause?: unknown;
-}
+export type BlockPriErrorOptions = SidegridErrorOptions;
 
-export class BlockPriError extends Error {
+export class BlockPriError extends SidegridError<BlockPriErrorCode> {
   override name = "BlockPriError";
-  readonly code: BlockPriErrorCode;
-  readonly shortMessage: string;
-  readonly details: string | undefined;
-
-  constructor(code: BlockPriErrorCode, shortMessage: string, options: BlockPriErrorOptions = {}) {
-    super(options.details ? `${shortMessage}\n\nDetails: ${options.details}` : shortMessage, { cause: options.cause });
-    this.code = code;
-    this.shortMessage = shortMessage;
-    this.details = options.details;
-  }
 }
 
 /** An argument is outside what the contract accepts (caught before sending). */
@@ -33,7 +22,7 @@ export class InvalidArgumentError extends BlockPriError {
     readonly value: unknown,
     reason: string,
   ) {
-    super("INVALID_ARGUMENT", `${argument} ${reason} (got ${formatValue(value)})`);
+    super("INVALID_ARGUMENT", `${argument} ${reason} (got ${formatErrorValue(value)})`);
   }
 }
 
@@ -71,14 +60,4 @@ export class MissingEventError extends BlockPriError {
 /** Type guard in the style of ethers' isError: `isBlockPriError(e, "INVALID_ARGUMENT")`. */
 export function isBlockPriError<C extends BlockPriErrorCode>(e: unknown, code?: C): e is BlockPriError & { code: C } {
   return e instanceof BlockPriError && (code === undefined || e.code === code);
-}
-
-function formatValue(v: unknown): string {
-  if (typeof v === "bigint") return v.toString();
-  if (typeof v === "string") return JSON.stringify(v);
-  try {
-    return JSON.stringify(v, (_k, x) => (typeof x === "bigint" ? x.toString() : x)) ?? String(v);
-  } catch {
-    return String(v);
-  }
 }

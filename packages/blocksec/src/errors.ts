@@ -1,3 +1,5 @@
+import { formatErrorValue, SidegridError, type SidegridErrorOptions } from "@sidegrid/chain";
+
 import type { AccessEntry } from "./access";
 import type { AccessCategoryName, DenyReasonName, ResolutionName } from "./types";
 
@@ -16,23 +18,10 @@ export type BlockSecErrorCode =
   | "MISSING_EVENT"
   | "BATCH_NOT_FOUND";
 
-export interface BlockSecErrorOptions {
-  details?: string;
-  cause?: unknown;
-}
+export type BlockSecErrorOptions = SidegridErrorOptions;
 
-export class BlockSecError extends Error {
+export class BlockSecError extends SidegridError<BlockSecErrorCode> {
   override name = "BlockSecError";
-  readonly code: BlockSecErrorCode;
-  readonly shortMessage: string;
-  readonly details: string | undefined;
-
-  constructor(code: BlockSecErrorCode, shortMessage: string, options: BlockSecErrorOptions = {}) {
-    super(options.details ? `${shortMessage}\n\nDetails: ${options.details}` : shortMessage, { cause: options.cause });
-    this.code = code;
-    this.shortMessage = shortMessage;
-    this.details = options.details;
-  }
 }
 
 /** An argument is outside what the contracts accept (caught before sending). */
@@ -43,7 +32,7 @@ export class InvalidArgumentError extends BlockSecError {
     readonly value: unknown,
     reason: string,
   ) {
-    super("INVALID_ARGUMENT", `${argument} ${reason} (got ${formatValue(value)})`);
+    super("INVALID_ARGUMENT", `${argument} ${reason} (got ${formatErrorValue(value)})`);
   }
 }
 
@@ -121,14 +110,4 @@ export class BatchNotFoundError extends BlockSecError {
 /** Type guard in the style of ethers' isError: `isBlockSecError(e, "ACCESS_DENIED")`. */
 export function isBlockSecError<C extends BlockSecErrorCode>(e: unknown, code?: C): e is BlockSecError & { code: C } {
   return e instanceof BlockSecError && (code === undefined || e.code === code);
-}
-
-function formatValue(v: unknown): string {
-  if (typeof v === "bigint") return v.toString();
-  if (typeof v === "string") return JSON.stringify(v);
-  try {
-    return JSON.stringify(v, (_k, x) => (typeof x === "bigint" ? x.toString() : x)) ?? String(v);
-  } catch {
-    return String(v);
-  }
 }

@@ -1,3 +1,5 @@
+import { SidegridError, type SidegridErrorOptions } from "@sidegrid/chain";
+
 /**
  * One base error for the blocktst package: a stable `code` to switch on, a one-line
  * `shortMessage`, optional `details` and the `cause` chain. Subclasses carry the offending values.
@@ -6,23 +8,10 @@
  */
 export type BlockTstErrorCode = "INVALID_ARGUMENT" | "EVENT_MISSING" | "DEPLOY_FAILED";
 
-export interface BlockTstErrorOptions {
-  details?: string;
-  cause?: unknown;
-}
+export type BlockTstErrorOptions = SidegridErrorOptions;
 
-export class BlockTstError extends Error {
+export class BlockTstError extends SidegridError<BlockTstErrorCode> {
   override name = "BlockTstError";
-  readonly code: BlockTstErrorCode;
-  readonly shortMessage: string;
-  readonly details: string | undefined;
-
-  constructor(code: BlockTstErrorCode, shortMessage: string, options: BlockTstErrorOptions = {}) {
-    super(options.details ? `${shortMessage}\n\nDetails: ${options.details}` : shortMessage, { cause: options.cause });
-    this.code = code;
-    this.shortMessage = shortMessage;
-    this.details = options.details;
-  }
 }
 
 /** A price-rule or auction input is out of range (checked before anything is sent). */

@@ -16,25 +16,46 @@ export type ChainErrorCode =
   | "NODE_START_FAILED"
   | "RPC_ERROR";
 
-export interface ChainErrorOptions {
+export interface SidegridErrorOptions {
   details?: string;
   cause?: unknown;
 }
 
-export class ChainError extends Error {
-  override name = "ChainError";
-  readonly code: ChainErrorCode;
+/**
+ * What every Sidegrid package's error base shares: a stable `code` to switch on, a one-line
+ * `shortMessage`, optional `details` (appended to `message`) and the `cause` chain. Each package
+ * declares its own base on top of it (`class BlockPriError extends SidegridError<BlockPriErrorCode>`),
+ * so `instanceof` still tells the packages apart.
+ */
+export class SidegridError<C extends string> extends Error {
+  override name = "SidegridError";
+  readonly code: C;
   readonly shortMessage: string;
   readonly details: string | undefined;
 
-  constructor(code: ChainErrorCode, shortMessage: string, options: ChainErrorOptions = {}) {
-    super(options.details ? `${shortMessage}\n\nDetails: ${options.details}` : shortMessage, {
-      cause: options.cause,
-    });
+  constructor(code: C, shortMessage: string, options: SidegridErrorOptions = {}) {
+    super(options.details ? `${shortMessage}\n\nDetails: ${options.details}` : shortMessage, { cause: options.cause });
     this.code = code;
     this.shortMessage = shortMessage;
     this.details = options.details;
   }
+}
+
+/** An offending value for an error message: strings quoted, bigints as digits, objects as JSON. */
+export function formatErrorValue(v: unknown): string {
+  if (typeof v === "bigint") return v.toString();
+  if (typeof v === "string") return JSON.stringify(v);
+  try {
+    return JSON.stringify(v, (_k, x) => (typeof x === "bigint" ? x.toString() : x)) ?? String(v);
+  } catch {
+    return String(v);
+  }
+}
+
+export type ChainErrorOptions = SidegridErrorOptions;
+
+export class ChainError extends SidegridError<ChainErrorCode> {
+  override name = "ChainError";
 }
 
 export class ConfigError extends ChainError {

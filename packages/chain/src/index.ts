@@ -19,9 +19,11 @@ export {
   NodeStartError,
   ReceiptTimeoutError,
   RpcError,
+  SidegridError,
+  formatErrorValue,
   isChainError,
 } from "./errors";
-export type { ChainErrorCode, ChainErrorOptions } from "./errors";
+export type { ChainErrorCode, ChainErrorOptions, SidegridErrorOptions } from "./errors";
 export { connectNetwork, makeProvider } from "./network";
 export type { ConnectNetworkParameters, ConnectedNetwork } from "./network";
 export { freePort, isAlive, sleep, stopPid } from "./process";

@@ -1,3 +1,5 @@
+import { SidegridError, type SidegridErrorOptions } from "@sidegrid/chain";
+
 /**
  * One base error for the federation package: a stable `code` to switch on, a one-line
  * `shortMessage`, optional `details` and the `cause` chain. Subclasses carry the offending values.
@@ -12,23 +14,10 @@ export type FederationErrorCode =
   | "WIRING_UNAVAILABLE"
   | "RELAY_TIMEOUT";
 
-export interface FederationErrorOptions {
-  details?: string;
-  cause?: unknown;
-}
+export type FederationErrorOptions = SidegridErrorOptions;
 
-export class FederationError extends Error {
+export class FederationError extends SidegridError<FederationErrorCode> {
   override name = "FederationError";
-  readonly code: FederationErrorCode;
-  readonly shortMessage: string;
-  readonly details: string | undefined;
-
-  constructor(code: FederationErrorCode, shortMessage: string, options: FederationErrorOptions = {}) {
-    super(options.details ? `${shortMessage}\n\nDetails: ${options.details}` : shortMessage, { cause: options.cause });
-    this.code = code;
-    this.shortMessage = shortMessage;
-    this.details = options.details;
-  }
 }
 
 /** The member configuration file is missing, malformed or inconsistent. */

@@ -1,3 +1,5 @@
+import { SidegridError, type SidegridErrorOptions } from "@sidegrid/chain";
+
 /**
  * One base error for the gateway. Every error has a stable `code` a caller can switch on, a
  * one-line `shortMessage` fit for a log line or a CLI, optional `details`, and the `cause` chain.
@@ -22,23 +24,10 @@ export type GatewayErrorCode =
   | "LEDGER_FAILED"
   | "CLOSED";
 
-export interface GatewayErrorOptions {
-  details?: string;
-  cause?: unknown;
-}
+export type GatewayErrorOptions = SidegridErrorOptions;
 
-export class GatewayError extends Error {
+export class GatewayError extends SidegridError<GatewayErrorCode> {
   override name = "GatewayError";
-  readonly code: GatewayErrorCode;
-  readonly shortMessage: string;
-  readonly details: string | undefined;
-
-  constructor(code: GatewayErrorCode, shortMessage: string, options: GatewayErrorOptions = {}) {
-    super(options.details ? `${shortMessage}\n\nDetails: ${options.details}` : shortMessage, { cause: options.cause });
-    this.code = code;
-    this.shortMessage = shortMessage;
-    this.details = options.details;
-  }
 }
 
 export class InvalidConfigError extends GatewayError {
