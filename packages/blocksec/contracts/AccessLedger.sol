@@ -125,8 +125,9 @@ contract AccessLedger is IAccessLedger {
         e.category = category;
         e.resolution = resolution;
         e.from = from;
-        e.to = to;
-        e.reason = _decide(consumer, category, resolution, from, to);
+        // A grant never covers the future: keys and records past this moment are not part of it.
+        e.to = to > block.timestamp ? uint64(block.timestamp) : to;
+        e.reason = _decide(consumer, category, resolution, e.from, e.to);
         e.granted = e.reason == DenyReason.NONE;
         e.blockNumber = uint64(block.number);
         e.timestamp = uint64(block.timestamp);

@@ -16,7 +16,8 @@ export type BlockSecErrorCode =
   | "ACCESS_DENIED"
   | "DEPLOY_FAILED"
   | "MISSING_EVENT"
-  | "BATCH_NOT_FOUND";
+  | "BATCH_NOT_FOUND"
+  | "CUSTODY_CRYPTO";
 
 export type BlockSecErrorOptions = SidegridErrorOptions;
 
@@ -104,6 +105,14 @@ export class BatchNotFoundError extends BlockSecError {
   override name = "BatchNotFoundError";
   constructor(readonly batchId: string) {
     super("BATCH_NOT_FOUND", `no batch ${batchId} is anchored`);
+  }
+}
+
+/** A key envelope or released share that does not open, or shares that do not make the committed key. */
+export class CustodyCryptoError extends BlockSecError {
+  override name = "CustodyCryptoError";
+  constructor(reason: string) {
+    super("CUSTODY_CRYPTO", reason);
   }
 }
 

@@ -14,6 +14,26 @@ export type {
   RequestAccessParameters,
   StoredRecord,
 } from "./client";
+export {
+  CONSUMER_BOX_SIZE,
+  DATA_KEY_SIZE,
+  EPK_SIZE,
+  SHARE_BOX_SIZE,
+  SHARE_SIZE,
+  boxSharesForRequester,
+  combineShares,
+  deriveCustodyKeyPair,
+  envelopeMembers,
+  keyCommitment,
+  newEpochDataKey,
+  openConsumerEnvelope,
+  openMemberShare,
+  openReleasedShares,
+  sealEpochKey,
+} from "./custodyCrypto";
+export type { BoxKeyPair, KeyContext, SealEpochKeyParameters } from "./custodyCrypto";
+export { KeyCustodyClient, deployKeyCustody, entryTuple } from "./custody";
+export type { CustodySet, DeployKeyCustodyParameters, KeyCustodyClientParameters, KeyPublication, PublishedKey, ShareRelease } from "./custody";
 export { deployBlockSec } from "./deploy";
 export type { DeployBlockSecParameters, DeployBlockSecReturnType } from "./deploy";
 export {
@@ -21,6 +41,7 @@ export {
   BatchNotFoundError,
   BlockSecDeployError,
   BlockSecError,
+  CustodyCryptoError,
   InvalidArgumentError,
   MalformedRecordsError,
   MissingEventError,
@@ -55,5 +76,5 @@ export type {
   Trade,
   TradeDropReasonName,
 } from "./types";
-export { AccessLedger__factory, MeterDataLedger__factory, PolicyMirror__factory, TradeLog__factory } from "./generated";
-export type { AccessLedger, MeterDataLedger, PolicyMirror, TradeLog } from "./generated";
+export { AccessLedger__factory, KeyCustody__factory, MeterDataLedger__factory, PolicyMirror__factory, TradeLog__factory } from "./generated";
+export type { AccessLedger, KeyCustody, MeterDataLedger, PolicyMirror, TradeLog } from "./generated";
