@@ -40,6 +40,8 @@ export interface AnchorerOptions {
   ledger: AnchorLedger;
   policy: CachedPolicy;
   metrics?: GatewayMetrics;
+  /** Publishes pending epoch keys; run before every round so no record lands before its key. */
+  keys?: { publishPending(): Promise<number> };
   /** Records per anchoring round (split further by gas; default 2000). */
   maxBatch?: number;
   /** Send whatever is pending at least this often (default 250 ms). */
@@ -178,6 +180,7 @@ export class Anchorer {
       if (send.length === 0) return;
       t = Date.now();
       if (this.inFlight === 1) await this.o.store.putMeta(SAFE_BLOCK, await this.o.ledger.blockNumber());
+      if (this.o.keys) await this.o.keys.publishPending();
       const outcome = await this.o.ledger.anchor(send);
       this.stats.timings.ledger += Date.now() - t;
       t = Date.now();

@@ -21,6 +21,12 @@ export interface SimClockParameters {
   speed?: number;
   /** Frozen clock that only moves through `advance`/`set` (deterministic tests). */
   manual?: boolean;
+  /**
+   * Never run ahead of the wall clock: a clock started in the past runs at `speed` until it
+   * reaches real time, then at real time. Readings are then never stamped in the future, which
+   * access grants (whose range ends at the moment of the grant) rely on.
+   */
+  capAtReal?: boolean;
 }
 
 /** The serialisable state another process needs to follow the same clock. */
@@ -29,6 +35,7 @@ export interface SimClockState {
   realStartMs: number;
   speed: number;
   manual: boolean;
+  capAtReal?: boolean;
 }
 
 /**
@@ -42,6 +49,7 @@ export class SimClock implements Clock {
   private realStartMs: number;
   private speedValue: number;
   readonly manual: boolean;
+  readonly capAtReal: boolean;
 
   constructor(params: SimClockParameters = {}) {
     const real = params.realStartMs ?? Date.now();
@@ -49,6 +57,7 @@ export class SimClock implements Clock {
     this.simStartMs = params.simStartMs ?? real;
     this.speedValue = params.speed ?? 1;
     this.manual = params.manual ?? false;
+    this.capAtReal = params.capAtReal ?? false;
     if (!Number.isFinite(this.simStartMs)) throw new InvalidArgumentError("simStartMs", this.simStartMs, "a finite Unix time in ms");
     if (!(this.speedValue > 0) || !Number.isFinite(this.speedValue)) throw new InvalidArgumentError("speed", this.speedValue, "a positive number");
   }
@@ -64,7 +73,9 @@ export class SimClock implements Clock {
 
   now(): number {
     if (this.manual) return this.simStartMs;
-    return Math.floor(this.simStartMs + (Date.now() - this.realStartMs) * this.speedValue);
+    const real = Date.now();
+    const sim = Math.floor(this.simStartMs + (real - this.realStartMs) * this.speedValue);
+    return this.capAtReal && sim > real ? real : sim;
   }
 
   /** Moves simulated time forward by `ms` (works for manual and running clocks). */
@@ -83,6 +94,6 @@ export class SimClock implements Clock {
   }
 
   state(): SimClockState {
-    return { simStartMs: this.simStartMs, realStartMs: this.realStartMs, speed: this.speedValue, manual: this.manual };
+    return { simStartMs: this.simStartMs, realStartMs: this.realStartMs, speed: this.speedValue, manual: this.manual, ...(this.capAtReal ? { capAtReal: true } : {}) };
   }
 }

@@ -15,7 +15,8 @@ export interface GatewayConfig {
   blocksec: {
     rpcUrl: string;
     chainId: number;
-    addresses: { policyMirror: string; meterDataLedger: string; accessLedger: string; tradeLog: string };
+    /** `keyCustody`: BlockSEC's KeyCustody; with it records are sealed under epoch keys in federation custody (payload v2). */
+    addresses: { policyMirror: string; meterDataLedger: string; accessLedger: string; tradeLog: string; keyCustody?: string };
     /** The gateway account (holds GATEWAY_ROLE on the MeterDataLedger). Or `privateKeyEnv`. */
     privateKey?: string;
     privateKeyEnv?: string;
@@ -49,6 +50,8 @@ export interface GatewayConfig {
   anchor?: { maxBatch?: number; flushIntervalMs?: number; maxInFlight?: number; maxRecordsPerTx?: number };
   policy?: { pollMs?: number; ttlMs?: number };
   ingest?: { driftThresholdMs?: number; silentAfter?: number; dataKeyMaxUses?: number };
+  /** Epoch keys (with `blocksec.addresses.keyCustody`): epoch length (default one UTC day) and grace for late records (default 1 h), in ms of the gateway's clock. */
+  custody?: { epochMs?: number; graceMs?: number };
   http?: { host?: string; port?: number; portal?: boolean };
   /** Addresses allowed on /v1/operator/*. */
   operators?: string[];
@@ -75,7 +78,7 @@ export const GATEWAY_CONFIG_SCHEMA = {
         addresses: {
           type: "object",
           required: ["policyMirror", "meterDataLedger", "accessLedger", "tradeLog"],
-          properties: { policyMirror: ADDR, meterDataLedger: ADDR, accessLedger: ADDR, tradeLog: ADDR },
+          properties: { policyMirror: ADDR, meterDataLedger: ADDR, accessLedger: ADDR, tradeLog: ADDR, keyCustody: ADDR },
         },
         privateKey: { type: "string", pattern: "^0x[0-9a-fA-F]{64}$" },
         privateKeyEnv: { type: "string" },
@@ -99,6 +102,7 @@ export const GATEWAY_CONFIG_SCHEMA = {
     anchor: { type: "object" },
     policy: { type: "object" },
     ingest: { type: "object" },
+    custody: { type: "object", additionalProperties: false, properties: { epochMs: { type: "integer", minimum: 1000, multipleOf: 1000 }, graceMs: INT } },
     http: { type: "object", properties: { host: { type: "string" }, port: { type: "integer", minimum: 0, maximum: 65535 }, portal: { type: "boolean" } } },
     operators: { type: "array", items: ADDR },
     auth: { type: "object", properties: { maxSkewMs: POS } },

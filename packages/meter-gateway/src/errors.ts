@@ -22,7 +22,9 @@ export type GatewayErrorCode =
   | "VALIDATION_FAILED"
   | "NOT_FOUND"
   | "LEDGER_FAILED"
-  | "CLOSED";
+  | "CLOSED"
+  | "CUSTODY_UNAVAILABLE"
+  | "GRANT_NOT_RELEASED";
 
 export type GatewayErrorOptions = SidegridErrorOptions;
 
@@ -204,6 +206,27 @@ export class LedgerError extends GatewayError {
   override name = "LedgerError";
   constructor(message: string, options: GatewayErrorOptions = {}) {
     super("LEDGER_FAILED", message, options);
+  }
+}
+
+/** Epoch keys cannot be made: KeyCustody is unreachable, or a member has no custody key yet. */
+export class CustodyUnavailableError extends GatewayError {
+  override name = "CustodyUnavailableError";
+  constructor(reason: string, options: GatewayErrorOptions = {}) {
+    super("CUSTODY_UNAVAILABLE", `epoch keys cannot be made: ${reason}`, options);
+  }
+}
+
+/** A granted read found fewer released shares than the threshold before its deadline. */
+export class GrantNotReleasedError extends GatewayError {
+  override name = "GrantNotReleasedError";
+  constructor(
+    readonly consumer: string,
+    readonly entryIndex: number,
+    readonly missing: number[],
+    reason: string,
+  ) {
+    super("GRANT_NOT_RELEASED", `access entry ${entryIndex} of ${consumer}: ${reason}`);
   }
 }
 

@@ -5,12 +5,14 @@ import http from "node:http";
 import type net from "node:net";
 import path from "node:path";
 import { BlockPriClient } from "@sidegrid/blockpri";
-import { BlockSecClient } from "@sidegrid/blocksec";
+import { BlockSecClient, KeyCustodyClient } from "@sidegrid/blocksec";
 import { TxSender, makeProvider } from "@sidegrid/chain";
 import { Wallet, getAddress } from "ethers";
 import IORedis from "ioredis";
 import { AdapterRegistry, type MeterAdapter, type MeterAdapterFactory, type MeterConfig } from "./adapter";
 import { Anchorer } from "./anchorer";
+import { EpochKeys, type EpochKeySource } from "./epochKeys";
+import { KeyPublisher } from "./keyPublisher";
 import { MemoryNonceStore, RedisNonceStore } from "./api/auth";
 import { ApiChainOps } from "./api/chainOps";
 import { PORTAL_DIR, createApiApp, type MeterStatusView } from "./api/app";
@@ -57,6 +59,9 @@ export interface Gateway {
   readonly store: GatewayStore;
   readonly pipeline: IngestPipeline;
   readonly anchorer: Anchorer;
+  /** Epoch keys in federation custody (absent without `blocksec.addresses.keyCustody`). */
+  readonly epochKeys: EpochKeys | undefined;
+  readonly keyPublisher: KeyPublisher | undefined;
   readonly poller: MeterPoller;
   readonly policy: CachedPolicy;
   readonly policySource: BlockSecPolicySource;
@@ -68,6 +73,26 @@ export interface Gateway {
   /** Polls one meter now, outside the queue (tests, operator tools). */
   pollNow(meterId: number): ReturnType<typeof pollMeter>;
   stop(options?: { drain?: boolean }): Promise<void>;
+}
+
+/** The custody set (re-read every 30 s: members rotate rarely) and key-id checks, on chain and in the store. */
+function custodySource(custody: KeyCustodyClient, store: GatewayStore): EpochKeySource {
+  let cached: { at: number; value: Promise<Awaited<ReturnType<EpochKeySource["custodySet"]>>> } | undefined;
+  return {
+    custodySet() {
+      if (!cached || Date.now() - cached.at > 30_000) {
+        const value = custody.custodySet().then((s) => ({ setIndex: s.setIndex, keys: s.keys, threshold: s.threshold }));
+        cached = { at: Date.now(), value };
+        // A set with a missing custody key is not kept: the member is about to register it.
+        value.then((s) => s.keys.some((k) => /^0x0{64}$/.test(k)) && (cached = undefined), () => (cached = undefined));
+      }
+      return cached.value;
+    },
+    async keyTaken(consumer, keyId) {
+      if (await store.hasKey(consumer, keyId)) return true;
+      return (await custody.contract.keyOf(consumer, keyId)).epochEnd !== 0n;
+    },
+  };
 }
 
 function hexBytes(h: string): Uint8Array {
@@ -111,9 +136,21 @@ export async function startGateway(params: StartGatewayParameters): Promise<Gate
   const policySource = new BlockSecPolicySource(sec, { pollMs: cfg.policy?.pollMs ?? 500, onError: (e) => log(`policy watch: ${(e as Error).message}`) });
   const policy = new CachedPolicy(policySource, { utility, ...(cfg.policy?.ttlMs !== undefined ? { ttlMs: cfg.policy.ttlMs } : {}) });
   let anchorer: Anchorer | undefined;
+  const custodyAddress = cfg.blocksec.addresses.keyCustody;
+  const custody = custodyAddress ? new KeyCustodyClient({ address: custodyAddress, provider, sender }) : undefined;
+  const epochKeys = custody
+    ? new EpochKeys({
+        source: custodySource(custody, store),
+        clock,
+        ...(cfg.custody?.epochMs !== undefined ? { epochMs: cfg.custody.epochMs } : {}),
+        ...(cfg.custody?.graceMs !== undefined ? { graceMs: cfg.custody.graceMs } : {}),
+      })
+    : undefined;
+  const keyPublisher = custody ? new KeyPublisher({ store, custody, onError: (e) => log(`key publication: ${(e as Error).message.split("\n")[0]}`) }) : undefined;
   const pipeline = new IngestPipeline({
     store,
     policy,
+    ...(epochKeys ? { epochKeys } : {}),
     clock,
     grid,
     metrics,
@@ -131,6 +168,7 @@ export async function startGateway(params: StartGatewayParameters): Promise<Gate
     store,
     ledger,
     policy,
+    ...(keyPublisher ? { keys: keyPublisher } : {}),
     metrics,
     ...(cfg.anchor?.maxBatch !== undefined ? { maxBatch: cfg.anchor.maxBatch } : {}),
     ...(cfg.anchor?.flushIntervalMs !== undefined ? { flushIntervalMs: cfg.anchor.flushIntervalMs } : {}),
@@ -214,7 +252,7 @@ export async function startGateway(params: StartGatewayParameters): Promise<Gate
   const redis = new IORedis(cfg.redisUrl, { maxRetriesPerRequest: 2, lazyConnect: false });
   redis.on("error", () => undefined);
   const nonces = cfg.redisUrl ? new RedisNonceStore(redis, prefix) : new MemoryNonceStore();
-  const chain = new ApiChainOps({ sec, ...(pri ? { pri } : {}), fromBlock: cfg.blocksec.startBlock ?? 0 });
+  const chain = new ApiChainOps({ sec, ...(pri ? { pri } : {}), ...(custody ? { custody } : {}), fromBlock: cfg.blocksec.startBlock ?? 0 });
   const meterViews = async (): Promise<MeterStatusView[]> =>
     Promise.all(
       meters.map(async (m) => {
@@ -295,6 +333,8 @@ export async function startGateway(params: StartGatewayParameters): Promise<Gate
     store,
     pipeline,
     anchorer,
+    epochKeys,
+    keyPublisher,
     poller,
     policy,
     policySource,
@@ -333,6 +373,7 @@ export async function startGateway(params: StartGatewayParameters): Promise<Gate
       await poller.close();
       if (options.drain) await anchorer!.drain();
       await anchorer!.stop();
+      epochKeys?.clear();
       for (const a of adapters.values()) await (await a.catch(() => undefined))?.close();
       policy.close();
       policySource.close();

@@ -48,8 +48,10 @@ export type { GatewayConfig } from "./config";
 export {
   AuthFailedError,
   ClosedError,
+  CustodyUnavailableError,
   ForbiddenError,
   GatewayError,
+  GrantNotReleasedError,
   InvalidArgumentError,
   InvalidConfigError,
   LedgerError,
@@ -85,17 +87,32 @@ export type { PackableRecord } from "./packing";
 export {
   AGGREGATE_LAYOUT,
   AGGREGATE_SIZE,
+  COMPACT_RECORD_SIZE,
   CONTENT_AGGREGATE,
+  CONTENT_RAW_COMPACT,
   CONTENT_RAW_RECORD,
   PAYLOAD_HEADER_SIZE,
+  PAYLOAD_V2,
+  PAYLOAD_V2_HEADER_SIZE,
   PAYLOAD_VERSION,
+  compactRawRecord,
   decodeAggregate,
   encodeAggregate,
+  expandRawRecord,
   newDataKey,
   openReadingPayload,
+  payloadKeyId,
   recordNonce,
+  recordNonceV2,
   sealReadingPayload,
+  sealReadingPayloadV2,
 } from "./payload";
+export { EpochKeys } from "./epochKeys";
+export type { CustodySetView, EpochKey, EpochKeySource, EpochKeysOptions } from "./epochKeys";
+export { KeyPublisher, toKeyPublication } from "./keyPublisher";
+export type { KeyPublisherOptions, KeyPublisherStats } from "./keyPublisher";
+export { consumerDataKeys, keyCoveredByGrant, readGranted } from "./grantReader";
+export type { GrantedReading, ReadGrantedParameters, ReadGrantedReturnType } from "./grantReader";
 export type { Aggregate, DataKey, OpenedPayload, PayloadContext } from "./payload";
 export { CachedPolicy } from "./policy";
 export type { CachedPolicyOptions, MeterBinding, PolicyChange, PolicySource } from "./policy";
@@ -114,7 +131,7 @@ export type { MeterEndpoint, MeterSimulator, StartMeterSimulatorParameters } fro
 export { GATEWAY_BIN, METERS_BIN, gatewayConfigForSimulator, spawnGateway, spawnMeterSimulator, writeGatewayConfig } from "./spawn";
 export type { GatewayConfigForSimulatorParameters, SpawnGatewayParameters, SpawnMeterSimulatorParameters, SpawnedGateway, SpawnedMeterSimulator, SpawnedProcess } from "./spawn";
 export { GatewayStore, newMeterState } from "./store";
-export type { AcceptedRegisters, Alert, AlertKind, AnchorInfo, BatchRecord, MeterState, OpenAggregate, OutboxRecord } from "./store";
+export type { AcceptedRegisters, Alert, AlertKind, AnchorInfo, BatchRecord, MeterState, OpenAggregate, OutboxRecord, StoredKeyPublication } from "./store";
 export {
   CURRENT_READING_TABLE_ID,
   IDENTIFICATION_LAYOUT,

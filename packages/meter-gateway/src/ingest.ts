@@ -11,11 +11,12 @@ import type { Clock } from "./clock";
 import { MeterAuthenticationError, MeterConnectionError, MeterProtocolError, MeterRejectedError, MeterReplayError, MeterTimeoutError } from "./errors";
 import type { GatewayMetrics } from "./metrics";
 import { recordLeafFast } from "./packing";
-import { CONTENT_AGGREGATE, CONTENT_RAW_RECORD, encodeAggregate, newDataKey, sealReadingPayload, type DataKey } from "./payload";
+import type { EpochKeys } from "./epochKeys";
+import { CONTENT_AGGREGATE, CONTENT_RAW_RECORD, compactRawRecord, encodeAggregate, newDataKey, sealReadingPayload, sealReadingPayloadV2, type DataKey, type PayloadContext } from "./payload";
 import type { CachedPolicy, MeterBinding } from "./policy";
 import type { GridAggregator } from "./realtime";
 import { Category, Resolution, periodOf, resolutionOfInterval } from "./resolution";
-import { keys, newMeterState, type Alert, type AlertKind, type GatewayStore, type MeterState, type OpenAggregate, type OutboxRecord } from "./store";
+import { keys, newMeterState, type Alert, type AlertKind, type GatewayStore, type MeterState, type OpenAggregate, type OutboxRecord, type StoredKeyPublication } from "./store";
 
 export interface IngestPipelineOptions {
   store: GatewayStore;
@@ -28,7 +29,12 @@ export interface IngestPipelineOptions {
   driftThresholdMs?: number;
   /** Consecutive failed polls before a meter is reported silent (default 3). */
   silentAfter?: number;
-  /** Records encrypted under one data key before a fresh one is made (default 96). */
+  /**
+   * Epoch keys in federation custody (payload v2). Without them the gateway writes v1 payloads,
+   * sealed to the consumer alone (no grantee can ever read them).
+   */
+  epochKeys?: EpochKeys;
+  /** v1 only: records encrypted under one data key before a fresh one is made (default 96). */
   dataKeyMaxUses?: number;
   /** Real-time age after which a data key is replaced (default 1 h). */
   dataKeyMaxAgeMs?: number;
@@ -101,6 +107,7 @@ export class IngestPipeline {
     const st: MeterState = structuredClone(prevState);
     const alerts: Alert[] = [];
     const records: OutboxRecord[] = [];
+    const newKeys: StoredKeyPublication[] = [];
     const alert = (kind: AlertKind, message: string, details: Record<string, unknown>, severity: Alert["severity"] = "critical") => {
       alerts.push(this.o.store.newAlert(meterId, kind, message, details, severity));
     };
@@ -192,15 +199,15 @@ export class IngestPipeline {
       const rawRes = resolutionOfInterval(intervalMs);
       if (rawRes <= resolution) {
         // The meter's own interval is as coarse as (or coarser than) permitted: store the record itself.
-        this.flushAggregate(st, binding, resolution, records, readAt);
-        records.push(this.rawRecord(binding, r, intervalMs, rawRes, readAt));
+        await this.flushAggregate(st, binding, resolution, records, readAt, newKeys);
+        records.push(await this.rawRecord(binding, r, intervalMs, rawRes, readAt, newKeys));
         out.stored++;
         continue;
       }
       const start = r.clockMs - intervalMs;
       const period = periodOf(resolution, start);
       if (st.agg && (st.agg.resolution !== resolution || st.agg.periodStart !== period.start || st.agg.consumer !== binding.consumer)) {
-        this.flushAggregate(st, binding, resolution, records, readAt);
+        await this.flushAggregate(st, binding, resolution, records, readAt, newKeys);
       }
       if (!st.agg) {
         st.agg = {
@@ -223,7 +230,7 @@ export class IngestPipeline {
       a.end = registersOf(r);
       a.peakPowerW = Math.max(a.peakPowerW, r.activePowerW);
       out.stored++;
-      if (r.clockMs >= a.periodEnd) this.flushAggregate(st, binding, resolution, records, readAt);
+      if (r.clockMs >= a.periodEnd) await this.flushAggregate(st, binding, resolution, records, readAt, newKeys);
     }
     st.recent = [...recent.entries()].sort((x, y) => x[0] - y[0]).slice(-RECENT);
     st.counters.rejected += out.rejected;
@@ -231,7 +238,13 @@ export class IngestPipeline {
     st.counters.notPermitted += out.notPermitted;
     st.counters.stored += records.length;
 
-    await this.o.store.commitIngest({ state: st, records, alerts, ...(adapterState ? { adapterState } : {}) });
+    try {
+      await this.o.store.commitIngest({ state: st, records, alerts, keys: newKeys, ...(adapterState ? { adapterState } : {}) });
+    } catch (e) {
+      // Keys whose publication was not written must not seal anything else.
+      this.o.epochKeys?.discard(newKeys.map((k) => k.keyId));
+      throw e;
+    }
     this.states.set(meterId, st);
     this.account(alerts, out, records.length);
     return { ackSeq: st.lastSeq, ...out, alerts };
@@ -295,8 +308,28 @@ export class IngestPipeline {
     return dk;
   }
 
-  private rawRecord(binding: MeterBinding, r: NormalizedReading, intervalMs: number, resolution: Resolution, readAt: number): OutboxRecord {
-    const payload = sealReadingPayload(this.dataKeyFor(binding), CONTENT_RAW_RECORD, r.raw, { meterId: r.meterId, sequence: r.sequence, resolution });
+  /** Seals one plaintext: v2 under the epoch key of its period when custody is configured, v1 otherwise. */
+  private async seal(binding: MeterBinding, contentType: number, plaintext: Uint8Array, ctx: PayloadContext, periodStart: number, newKeys: StoredKeyPublication[]): Promise<Uint8Array> {
+    const ek = this.o.epochKeys;
+    if (!ek) return sealReadingPayload(this.dataKeyFor(binding), contentType, plaintext, ctx);
+    let k;
+    try {
+      k = await ek.keyFor(binding.consumer, binding.encryptionKey, ctx.resolution as Resolution, periodStart);
+    } catch (e) {
+      ek.discard(newKeys.map((x) => x.keyId));
+      throw e;
+    }
+    if (k.created) newKeys.push(k.created);
+    if (contentType === CONTENT_RAW_RECORD) {
+      const c = compactRawRecord(plaintext, ctx);
+      return sealReadingPayloadV2(k.key, k.keyId, c.contentType, c.plaintext, ctx);
+    }
+    return sealReadingPayloadV2(k.key, k.keyId, contentType, plaintext, ctx);
+  }
+
+  private async rawRecord(binding: MeterBinding, r: NormalizedReading, intervalMs: number, resolution: Resolution, readAt: number, newKeys: StoredKeyPublication[]): Promise<OutboxRecord> {
+    const ctx = { meterId: r.meterId, sequence: r.sequence, resolution };
+    const payload = await this.seal(binding, CONTENT_RAW_RECORD, r.raw, ctx, r.clockMs - intervalMs, newKeys);
     return withLeaf({
       meterId: r.meterId,
       sequence: r.sequence,
@@ -316,7 +349,7 @@ export class IngestPipeline {
   }
 
   /** Emits the open aggregate when its resolution is still permitted; drops it otherwise. */
-  private flushAggregate(st: MeterState, binding: MeterBinding, permitted: Resolution, records: OutboxRecord[], readAt: number): void {
+  private async flushAggregate(st: MeterState, binding: MeterBinding, permitted: Resolution, records: OutboxRecord[], readAt: number, newKeys: StoredKeyPublication[]): Promise<void> {
     const a: OpenAggregate | null = st.agg;
     st.agg = null;
     if (!a || a.count === 0) return;
@@ -337,7 +370,7 @@ export class IngestPipeline {
       exportRegisterWh: a.end.exportWh,
       peakPowerW: Math.round(Number.isFinite(a.peakPowerW) ? a.peakPowerW : 0),
     });
-    const payload = sealReadingPayload(this.dataKeyFor(binding), CONTENT_AGGREGATE, plaintext, { meterId: st.meterId, sequence: a.firstSeq, resolution: a.resolution });
+    const payload = await this.seal(binding, CONTENT_AGGREGATE, plaintext, { meterId: st.meterId, sequence: a.firstSeq, resolution: a.resolution }, a.periodStart, newKeys);
     records.push(withLeaf({
       meterId: st.meterId,
       sequence: a.firstSeq,

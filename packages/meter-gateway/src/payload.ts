@@ -1,20 +1,28 @@
-// Encrypted reading payloads, as anchored on BlockSEC. Versioned binary format v1:
+// Encrypted reading payloads, as anchored on BlockSEC. Readers switch on byte 0.
 //
+// Version 2 (written since key custody): sealed under an epoch key per (consumer, resolution,
+// epoch), published once on BlockSEC's KeyCustody (to the consumer, and m-of-n to the federation).
 //   offset size  field
+//   0      1     version = 0x02
+//   1      1     content type: 0x01 raw 144-byte ET160 record, 0x02 aggregate (96 bytes),
+//                0x03 compact raw record (112 bytes: the ET160 record without its meter id and
+//                sequence, which the ledger fields carry, and without its 24 reserved zero bytes)
+//   2      4     keyId (uint32, big-endian): the epoch key on KeyCustody, per consumer
+//   6      n+16  NaCl secretbox(plaintext, nonce, epochKey),
+//                nonce = SHA-512("sidegrid/payload/v2" ‖ meterId u32 ‖ sequence u64 ‖ resolution u8 ‖ content type u8 ‖ keyId u32)[0..24]
+// A raw reading costs 134 bytes (v1: 242): no per-record envelope, and the compact content type.
+// The compact form is exact: a reader rebuilds the 144 bytes from the ledger fields.
+//
+// Version 1 (still readable): a per-record envelope of the data key to the consumer.
 //   0      1     version = 0x01
-//   1      1     content type: 0x01 raw meter record (144-byte ET160), 0x02 aggregate (AGGREGATE_LAYOUT, 96 bytes)
+//   1      1     content type: 0x01 raw meter record, 0x02 aggregate
 //   2      32    epk: ephemeral X25519 public key of the data-key envelope
 //   34     48    NaCl box(dataKey) to the consumer's X25519 key from epk,
 //                nonce = SHA-512(epk ‖ consumerKey)[0..24]   (epk is fresh per envelope: a derived nonce is safe)
 //   82     n+16  NaCl secretbox(plaintext, nonce, dataKey),
 //                nonce = SHA-512("sidegrid/payload/v1" ‖ meterId u32 ‖ sequence u64 ‖ resolution u8 ‖ content type u8)[0..24]
-//
-// A data key is fresh per consumer and rotated after a number of records or an age; every payload
-// carries its own envelope, so each record opens alone and is proven alone against the Merkle root.
 // The record nonce derives from the record's own ledger fields (meter, sequence, resolution), so a
-// payload moved to another leaf does not open, and no nonce bytes are stored: a raw record costs
-// 242 bytes of calldata. Version 2 (the federation issue) adds Shamir shares of the data key for
-// the members; readers switch on byte 0.
+// payload moved to another leaf does not open, and no nonce bytes are stored.
 import { createHash, createPublicKey, diffieHellman, generateKeyPairSync } from "node:crypto";
 import nacl from "tweetnacl";
 import { READING_RECORD_SIZE, compileLayout, decodeReadingRecord, type LayoutValues, type MeterReading } from "@sidegrid/osgp-codec";
@@ -22,9 +30,15 @@ import { InvalidArgumentError, PayloadError } from "./errors";
 import type { Resolution } from "./resolution";
 
 export const PAYLOAD_VERSION = 1;
+export const PAYLOAD_V2 = 2;
 export const CONTENT_RAW_RECORD = 0x01;
 export const CONTENT_AGGREGATE = 0x02;
+export const CONTENT_RAW_COMPACT = 0x03;
 export const PAYLOAD_HEADER_SIZE = 82;
+export const PAYLOAD_V2_HEADER_SIZE = 6;
+/** Bytes of a compact raw record: 144 − meter id (4) − sequence (4) − reserved tail (24). */
+export const COMPACT_RECORD_SIZE = 112;
+const NONCE_LABEL_V2 = Buffer.from("sidegrid/payload/v2", "utf8");
 const ENVELOPE_SIZE = 32 + 48;
 const NONCE_LABEL = Buffer.from("sidegrid/payload/v1", "utf8");
 /** DER SubjectPublicKeyInfo prefix of an X25519 key (RFC 8410): raw key follows. */
@@ -50,6 +64,73 @@ export function recordNonce(ctx: PayloadContext, contentType: number): Uint8Arra
   b[12] = ctx.resolution;
   b[13] = contentType;
   return new Uint8Array(createHash("sha512").update(NONCE_LABEL).update(b).digest().subarray(0, 24));
+}
+
+/** The secretbox nonce of a v2 record (see the format above). */
+export function recordNonceV2(ctx: PayloadContext, contentType: number, keyId: number): Uint8Array {
+  const b = Buffer.alloc(18);
+  b.writeUInt32BE(ctx.meterId >>> 0, 0);
+  b.writeBigUInt64BE(BigInt(ctx.sequence), 4);
+  b[12] = ctx.resolution;
+  b[13] = contentType;
+  b.writeUInt32BE(keyId >>> 0, 14);
+  return new Uint8Array(createHash("sha512").update(NONCE_LABEL_V2).update(b).digest().subarray(0, 24));
+}
+
+/**
+ * The smallest exact plaintext of a raw ET160 record: the compact form when its meter id and
+ * sequence equal the ledger fields and its reserved tail is zero, the whole record otherwise.
+ * @example
+ * const { contentType, plaintext } = compactRawRecord(record144, { meterId, sequence, resolution });
+ */
+export function compactRawRecord(raw: Uint8Array, ctx: PayloadContext): { contentType: number; plaintext: Uint8Array } {
+  if (raw.length !== READING_RECORD_SIZE) throw new PayloadError(`raw record of ${raw.length} bytes`);
+  const dv = new DataView(raw.buffer, raw.byteOffset, raw.length);
+  const sameIds = dv.getUint32(4, true) === ctx.meterId >>> 0 && dv.getUint32(8, true) === ctx.sequence;
+  let tailZero = true;
+  for (let i = 120; i < READING_RECORD_SIZE && tailZero; i++) tailZero = raw[i] === 0;
+  if (!sameIds || !tailZero) return { contentType: CONTENT_RAW_RECORD, plaintext: raw };
+  const out = new Uint8Array(COMPACT_RECORD_SIZE);
+  out.set(raw.subarray(0, 4), 0);
+  out.set(raw.subarray(12, 120), 4);
+  return { contentType: CONTENT_RAW_COMPACT, plaintext: out };
+}
+
+/** Rebuilds the 144-byte ET160 record from its compact form and the ledger fields. */
+export function expandRawRecord(compact: Uint8Array, ctx: PayloadContext): Uint8Array {
+  if (compact.length !== COMPACT_RECORD_SIZE) throw new PayloadError(`compact record of ${compact.length} bytes, expected ${COMPACT_RECORD_SIZE}`);
+  const out = new Uint8Array(READING_RECORD_SIZE);
+  out.set(compact.subarray(0, 4), 0);
+  const dv = new DataView(out.buffer);
+  dv.setUint32(4, ctx.meterId >>> 0, true);
+  dv.setUint32(8, ctx.sequence >>> 0, true);
+  out.set(compact.subarray(4), 12);
+  return out;
+}
+
+/**
+ * Encrypts one plaintext under an epoch key into a v2 payload bound to its ledger fields and key.
+ * @example
+ * const payload = sealReadingPayloadV2(epochKey, keyId, CONTENT_RAW_COMPACT, compact, { meterId, sequence, resolution });
+ */
+export function sealReadingPayloadV2(key: Uint8Array, keyId: number, contentType: number, plaintext: Uint8Array, ctx: PayloadContext): Uint8Array {
+  if (!(key instanceof Uint8Array) || key.length !== 32) throw new InvalidArgumentError("key", key, "32 bytes");
+  if (!Number.isInteger(keyId) || keyId < 0 || keyId > 0xffffffff) throw new InvalidArgumentError("keyId", keyId, "a uint32");
+  const box = nacl.secretbox(plaintext, recordNonceV2(ctx, contentType, keyId), key);
+  const out = new Uint8Array(PAYLOAD_V2_HEADER_SIZE + box.length);
+  out[0] = PAYLOAD_V2;
+  out[1] = contentType;
+  new DataView(out.buffer).setUint32(2, keyId >>> 0);
+  out.set(box, PAYLOAD_V2_HEADER_SIZE);
+  return out;
+}
+
+/** The epoch key id of a v2 payload; null for v1 (which carries its own envelope). */
+export function payloadKeyId(payload: Uint8Array): number | null {
+  if (!(payload instanceof Uint8Array) || payload.length < PAYLOAD_V2_HEADER_SIZE) throw new PayloadError(`${payload?.length ?? 0} bytes is not a payload`);
+  if (payload[0] === PAYLOAD_VERSION) return null;
+  if (payload[0] !== PAYLOAD_V2) throw new PayloadError(`unknown version ${payload[0]}`);
+  return new DataView(payload.buffer, payload.byteOffset, payload.length).getUint32(2);
 }
 
 export const AGGREGATE_LAYOUT = compileLayout("aggregate.v1", [
@@ -120,35 +201,49 @@ export function sealReadingPayload(dataKey: DataKey, contentType: number, plaint
 }
 
 export type OpenedPayload =
-  | { version: 1; contentType: typeof CONTENT_RAW_RECORD; plaintext: Uint8Array; reading: MeterReading }
-  | { version: 1; contentType: typeof CONTENT_AGGREGATE; plaintext: Uint8Array; aggregate: Aggregate };
+  | { version: 1 | 2; contentType: typeof CONTENT_RAW_RECORD | typeof CONTENT_RAW_COMPACT; plaintext: Uint8Array; reading: MeterReading }
+  | { version: 1 | 2; contentType: typeof CONTENT_AGGREGATE; plaintext: Uint8Array; aggregate: Aggregate };
 
 /**
- * Opens a payload with the consumer's X25519 secret key (or a released data key), given the
- * ledger fields of its record.
+ * Opens a payload given the ledger fields of its record. A v1 payload opens with the consumer's
+ * X25519 secret key (its own envelope) or its data key; a v2 payload with its epoch key (the
+ * consumer's from KeyCustody's envelope, a grantee's from released shares).
  * @example
- * const opened = openReadingPayload(payload, { secretKey: consumerKeys.secretKey }, { meterId, sequence, resolution });
- * if (opened.contentType === CONTENT_RAW_RECORD) opened.reading.activeEnergyImportWh;
+ * const opened = openReadingPayload(payload, { dataKey: epochKey }, { meterId, sequence, resolution });
+ * if (opened.contentType !== CONTENT_AGGREGATE) opened.reading.activeEnergyImportWh;
  */
 export function openReadingPayload(payload: Uint8Array, keys: { secretKey: Uint8Array } | { dataKey: Uint8Array }, ctx: PayloadContext): OpenedPayload {
-  if (!(payload instanceof Uint8Array) || payload.length < PAYLOAD_HEADER_SIZE + 16) throw new PayloadError(`${payload?.length ?? 0} bytes is shorter than a v1 payload`);
-  if (payload[0] !== PAYLOAD_VERSION) throw new PayloadError(`unknown version ${payload[0]}`);
+  if (!(payload instanceof Uint8Array) || payload.length < PAYLOAD_V2_HEADER_SIZE + 16) throw new PayloadError(`${payload?.length ?? 0} bytes is shorter than a payload`);
   const contentType = payload[1];
-  let key: Uint8Array | null;
-  if ("dataKey" in keys) key = keys.dataKey;
-  else {
-    const epk = payload.subarray(2, 34);
-    const recipient = nacl.box.keyPair.fromSecretKey(keys.secretKey).publicKey;
-    key = nacl.box.open(payload.subarray(34, 82), envelopeNonce(epk, recipient), epk, keys.secretKey);
-    if (!key) throw new PayloadError("the data-key envelope does not open with this key");
-  }
-  const plaintext = nacl.secretbox.open(payload.subarray(PAYLOAD_HEADER_SIZE), recordNonce(ctx, contentType), key);
+  let plaintext: Uint8Array | null;
+  const version = payload[0];
+  if (version === PAYLOAD_V2) {
+    if (!("dataKey" in keys)) throw new PayloadError("a v2 payload opens with its epoch key (from KeyCustody), not with a secret key");
+    const keyId = new DataView(payload.buffer, payload.byteOffset, payload.length).getUint32(2);
+    plaintext = nacl.secretbox.open(payload.subarray(PAYLOAD_V2_HEADER_SIZE), recordNonceV2(ctx, contentType, keyId), keys.dataKey);
+  } else if (version === PAYLOAD_VERSION) {
+    if (payload.length < PAYLOAD_HEADER_SIZE + 16) throw new PayloadError(`${payload.length} bytes is shorter than a v1 payload`);
+    let key: Uint8Array | null;
+    if ("dataKey" in keys) key = keys.dataKey;
+    else {
+      const epk = payload.subarray(2, 34);
+      const recipient = nacl.box.keyPair.fromSecretKey(keys.secretKey).publicKey;
+      key = nacl.box.open(payload.subarray(34, 82), envelopeNonce(epk, recipient), epk, keys.secretKey);
+      if (!key) throw new PayloadError("the data-key envelope does not open with this key");
+    }
+    plaintext = nacl.secretbox.open(payload.subarray(PAYLOAD_HEADER_SIZE), recordNonce(ctx, contentType), key);
+  } else throw new PayloadError(`unknown version ${version}`);
   if (!plaintext) throw new PayloadError("ciphertext does not authenticate (wrong key, or not this record's payload)");
+  const v = version as 1 | 2;
   if (contentType === CONTENT_RAW_RECORD) {
     if (plaintext.length !== READING_RECORD_SIZE) throw new PayloadError(`raw record of ${plaintext.length} bytes`);
-    return { version: 1, contentType, plaintext, reading: decodeReadingRecord(plaintext) };
+    return { version: v, contentType, plaintext, reading: decodeReadingRecord(plaintext) };
   }
-  if (contentType === CONTENT_AGGREGATE) return { version: 1, contentType, plaintext, aggregate: decodeAggregate(plaintext) };
+  if (contentType === CONTENT_RAW_COMPACT && v === 2) {
+    const full = expandRawRecord(plaintext, ctx);
+    return { version: v, contentType, plaintext: full, reading: decodeReadingRecord(full) };
+  }
+  if (contentType === CONTENT_AGGREGATE) return { version: v, contentType, plaintext, aggregate: decodeAggregate(plaintext) };
   throw new PayloadError(`unknown content type ${contentType}`);
 }
 

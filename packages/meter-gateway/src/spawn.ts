@@ -55,6 +55,8 @@ export interface SpawnMeterSimulatorParameters extends SpawnCommon {
   speed?: number;
   simStartMs?: number;
   manual?: boolean;
+  /** The simulated clock never runs ahead of real time (see SimClockParameters.capAtReal). */
+  capAtReal?: boolean;
   installedHoursAgo?: number;
   intervalSeconds?: number;
   prosumerShare?: number;
@@ -113,6 +115,7 @@ export function spawnMeterSimulator(p: SpawnMeterSimulatorParameters): Promise<S
   opt("--first-meter-id", p.firstMeterId);
   opt("--speed", p.speed);
   opt("--sim-start", p.simStartMs);
+  if (p.capAtReal) args.push("--cap-at-real");
   opt("--installed-hours-ago", p.installedHoursAgo);
   opt("--interval", p.intervalSeconds);
   opt("--prosumers", p.prosumerShare);

@@ -10,6 +10,8 @@
 // c!<consumer>!<periodStart:13dec>!<meter>!<seq>  per-consumer index for the API
 // a!<at:13dec>!<n:6dec>                     Alert
 // b!<batchId>                               BatchRecord (leaves of an anchored batch)
+// k!<consumer>!<keyId:8hex>                 KeyPublication of an epoch key (boxed only: never the key)
+// kq!<consumer>!<keyId:8hex>                pending index of key publications
 // meta!<name>                               metadata (anchor recovery block, ...)
 import fs from "node:fs";
 import { Level } from "level";
@@ -100,6 +102,26 @@ export interface BatchRecord {
   leaves: string[];
 }
 
+/**
+ * An epoch key as it goes to KeyCustody: boxed to the consumer and, in shares, to the members.
+ * The data key itself is never stored (the gateway keeps it in memory until the epoch closes).
+ */
+export interface StoredKeyPublication {
+  consumer: string;
+  keyId: number;
+  resolution: Resolution;
+  /** Unix seconds. */
+  epochStart: number;
+  epochEnd: number;
+  commitment: string;
+  envelope: string;
+  /** The member set the shares were made for. */
+  setIndex: number;
+  createdAt: number;
+  status: "pending" | "published";
+  txHash?: string;
+}
+
 export interface OutboxRecord {
   meterId: number;
   sequence: number;
@@ -135,6 +157,8 @@ export const keys = {
   alert: (at: number, n: number) => `a!${dec13(at)}!${n.toString().padStart(6, "0")}`,
   batch: (batchId: string) => `b!${batchId.toLowerCase()}`,
   meta: (name: string) => `meta!${name}`,
+  key: (c: string, keyId: number) => `k!${c.toLowerCase()}!${hex8(keyId)}`,
+  keyPending: (c: string, keyId: number) => `kq!${c.toLowerCase()}!${hex8(keyId)}`,
 };
 
 export function newMeterState(meterId: number): MeterState {
@@ -206,8 +230,13 @@ export class GatewayStore {
   }
 
   /** Commits one poll of one meter atomically: state, new outbox records, alerts, adapter state. */
-  async commitIngest(params: { state: MeterState; records: OutboxRecord[]; alerts: Alert[]; adapterState?: Record<string, unknown> }): Promise<void> {
+  async commitIngest(params: { state: MeterState; records: OutboxRecord[]; alerts: Alert[]; adapterState?: Record<string, unknown>; keys?: StoredKeyPublication[] }): Promise<void> {
     const ops: Op[] = [{ type: "put", key: keys.meter(params.state.meterId), value: params.state }];
+    // A record's key publication is written with it: a pending record always has its key on chain or pending.
+    for (const k of params.keys ?? []) {
+      ops.push({ type: "put", key: keys.key(k.consumer, k.keyId), value: k });
+      ops.push({ type: "put", key: keys.keyPending(k.consumer, k.keyId), value: 1 });
+    }
     if (params.adapterState) ops.push({ type: "put", key: keys.adapter(params.state.meterId), value: params.adapterState });
     for (const r of params.records) {
       ops.push({ type: "put", key: keys.record(r.meterId, r.sequence), value: r });
@@ -217,6 +246,29 @@ export class GatewayStore {
     for (const a of params.alerts) ops.push({ type: "put", key: `a!${a.id}`, value: a });
     await this.db.batch(ops as never);
     for (const r of params.records) this.pendingIndex.set(keys.record(r.meterId, r.sequence), r);
+  }
+
+  /** Key publications not yet on chain, oldest key id order per consumer. */
+  async pendingKeys(limit = 10_000): Promise<StoredKeyPublication[]> {
+    const ids: string[] = [];
+    for await (const k of this.db.keys({ gte: "kq!", lt: "kq~", limit })) ids.push(`k!${k.slice(3)}`);
+    if (ids.length === 0) return [];
+    return ((await this.db.getMany(ids)) as (StoredKeyPublication | undefined)[]).filter((k): k is StoredKeyPublication => !!k);
+  }
+
+  /** Marks key publications as on chain. */
+  async markKeysPublished(pubs: readonly StoredKeyPublication[], txHash: string | undefined): Promise<void> {
+    const ops: Op[] = [];
+    for (const k of pubs) {
+      ops.push({ type: "put", key: keys.key(k.consumer, k.keyId), value: { ...k, status: "published", ...(txHash ? { txHash } : {}) } });
+      ops.push({ type: "del", key: keys.keyPending(k.consumer, k.keyId) });
+    }
+    if (ops.length) await this.db.batch(ops as never);
+  }
+
+  /** Whether a key id is taken by a publication of this gateway (pending or published). */
+  async hasKey(consumer: string, keyId: number): Promise<boolean> {
+    return (await this.db.get(keys.key(consumer, keyId))) !== undefined;
   }
 
   async putAlerts(alerts: Alert[], state?: MeterState): Promise<void> {

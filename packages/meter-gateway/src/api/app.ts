@@ -216,17 +216,21 @@ export const ROUTES: Route[] = [
   {
     method: "get",
     path: "/v1/access/{address}/{index}/readings",
-    summary: "The records of a grant: only for the requester of an AccessGranted entry",
+    summary: "The records of a grant with the keys it covers and the members' releases (boxed to the requester): only for the requester of an AccessGranted entry whose consent still holds",
     tag: "utility",
     auth: true,
     roles: "the requester of a granted entry",
     params: S.accessEntryParams,
-    response: { type: "object", properties: { entry: { type: "object" }, readings: { type: "array", items: S.readingRecord } } },
-    handler: async (c, d) => {
-      const entry = await d.chain.accessEntry(getAddress(c.params.address), Number(c.params.index));
+    response: { type: "object", properties: { entry: { type: "object" }, readings: { type: "array", items: S.readingRecord }, keys: { type: "array", items: { type: "object" } }, releases: { type: "array", items: { type: "object" } } } },
+    handler: async (c, d, res) => {
+      // Re-checked on every call, never cached: a revocation ends what this route serves.
+      res.setHeader("Cache-Control", "no-store");
+      const entry = await d.chain.verifiedEntry(getAddress(c.params.address), Number(c.params.index));
       if (!entry) throw new NotFoundError(`access entry ${c.params.index} of ${c.params.address}`);
       if (!entry.granted || entry.requester !== c.caller) throw new ForbiddenError(c.caller, `use access entry ${entry.index} (${entry.granted ? "granted to another requester" : `denied: ${entry.reason}`})`);
-      return { entry, readings: await grantedReadings(d, entry) };
+      if (entry.category === "CONSUMPTION" && !(await d.chain.permitsNow(entry))) throw new ForbiddenError(c.caller, `use access entry ${entry.index}: the consumer's consent no longer holds`);
+      const { keys, releases } = await d.chain.grantKeys(entry);
+      return { entry, readings: await grantedReadings(d, entry), keys, releases };
     },
   },
   {
@@ -294,9 +298,9 @@ export const ROUTES: Route[] = [
   },
 ];
 
-async function grantedReadings(d: ApiDependencies, entry: { consumer: string; category: string; resolution: string; from: number; to: number }) {
+async function grantedReadings(d: ApiDependencies, entry: { consumer: string; category: string; resolution: string; from: number; to: number; timestamp: number }) {
   if (entry.category !== "CONSUMPTION") return [];
-  const recs = await d.store.consumerRecords(entry.consumer, entry.from * 1000, entry.to * 1000 + 1, 5000);
+  const recs = await d.store.consumerRecords(entry.consumer, entry.from * 1000, Math.min(entry.to, entry.timestamp) * 1000 + 1, 5000);
   const max = RES_ORDER.indexOf(entry.resolution);
   // Anchored only (what BlockSEC holds), and no finer than granted.
   return recordViews(d, recs.filter((r) => r.status === "anchored" && r.resolution <= max));

@@ -3,7 +3,8 @@
 // wallets (the API prepares them unsigned or relays them signed): the ledger must see the real
 // requester as msg.sender.
 import { PPC__factory, type BlockPriClient, type Preference } from "@sidegrid/blockpri";
-import { AccessLedger__factory, Category, Resolution, entryFromLog, type AccessEntry, type AuditReport, type BlockSecClient } from "@sidegrid/blocksec";
+import { AccessLedger__factory, Category, Resolution, accessEntryHash, entryFromLog, type AccessEntry, type AuditReport, type BlockSecClient, type KeyCustodyClient, type PublishedKey, type ShareRelease } from "@sidegrid/blocksec";
+import { keyCoveredByGrant } from "../grantReader";
 import { getAddress, Transaction, type JsonRpcProvider } from "ethers";
 import { ForbiddenError, GatewayError, InvalidArgumentError, LedgerError } from "../errors";
 
@@ -113,7 +114,15 @@ export class ApiChainOps {
   private readonly roleCache = new Map<string, { at: number; value: Promise<{ distributor: boolean; auditor: boolean }> }>();
 
   constructor(
-    readonly o: { sec: BlockSecClient; pri?: BlockPriClient; roleTtlMs?: number; /** First BlockSEC block of event scans (deployment). */ fromBlock?: number },
+    readonly o: {
+      sec: BlockSecClient;
+      pri?: BlockPriClient;
+      /** KeyCustody: the keys and releases of a grant are served with its records. */
+      custody?: KeyCustodyClient;
+      roleTtlMs?: number;
+      /** First BlockSEC block of event scans (deployment). */
+      fromBlock?: number;
+    },
   ) {}
 
   /** BlockSEC roles of an account (cached briefly). */
@@ -190,6 +199,30 @@ export class ApiChainOps {
   /** Entry `index` of `consumer`'s access chain, or undefined. */
   async accessEntry(consumer: string, index: number): Promise<AccessEntry | undefined> {
     return (await this.o.sec.accessLog(consumer, this.o.fromBlock ?? 0)).find((e) => e.index === index);
+  }
+
+  /** Entry `index`, only if its hash is the one the AccessLedger holds (a node cannot invent one). */
+  async verifiedEntry(consumer: string, index: number): Promise<AccessEntry | undefined> {
+    const e = await this.accessEntry(consumer, index);
+    if (!e) return undefined;
+    const onChain = await this.o.sec.access.entryHashAt(consumer, index);
+    return onChain.toLowerCase() === accessEntryHash(e).toLowerCase() ? e : undefined;
+  }
+
+  /** Whether the consent behind a CONSUMPTION grant still holds now (revocations and expiries end it). */
+  permitsNow(entry: AccessEntry): Promise<boolean> {
+    return this.o.sec.isPermitted({ consumer: entry.consumer, utility: entry.requester, category: "CONSUMPTION", resolution: entry.resolution, at: Math.floor(Date.now() / 1000) });
+  }
+
+  /** The epoch keys a grant covers and the members' releases for it (empty without KeyCustody). */
+  async grantKeys(entry: AccessEntry): Promise<{ keys: PublishedKey[]; releases: ShareRelease[] }> {
+    const c = this.o.custody;
+    if (!c) return { keys: [], releases: [] };
+    const [keys, releases] = await Promise.all([
+      c.publishedKeys({ consumer: entry.consumer, fromBlock: this.o.fromBlock ?? 0 }),
+      c.releases({ consumer: entry.consumer, entryIndex: entry.index, fromBlock: entry.blockNumber }),
+    ]);
+    return { keys: keys.filter((k) => keyCoveredByGrant(k, entry)), releases };
   }
 
   accessLog(consumer: string): Promise<AccessEntry[]> {

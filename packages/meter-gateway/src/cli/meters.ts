@@ -23,6 +23,7 @@ export async function main(argv = process.argv.slice(2)): Promise<void> {
       speed: { type: "string", default: "1" },
       "sim-start": { type: "string" },
       manual: { type: "boolean", default: false },
+      "cap-at-real": { type: "boolean", default: false },
       "installed-hours-ago": { type: "string", default: "0" },
       interval: { type: "string", default: "900" },
       prosumers: { type: "string", default: "0.3" },
@@ -39,7 +40,7 @@ export async function main(argv = process.argv.slice(2)): Promise<void> {
     return n;
   };
   const simStart = values["sim-start"] === undefined ? Date.now() : /^\d+$/.test(values["sim-start"]) ? Number(values["sim-start"]) : Date.parse(values["sim-start"]);
-  const clock = new SimClock({ simStartMs: simStart, speed: num("speed", values.speed), manual: values.manual ?? false });
+  const clock = new SimClock({ simStartMs: simStart, speed: num("speed", values.speed), manual: values.manual ?? false, capAtReal: values["cap-at-real"] ?? false });
   const sim = await startMeterSimulator({
     count: num("count", values.count),
     seed: values.seed!,

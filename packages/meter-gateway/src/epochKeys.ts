@@ -1,0 +1,184 @@
+// Epoch keys: one data key per (consumer, resolution, epoch), kept in memory only. A new key is
+// sealed for publication at once (to the consumer, and in m-of-n shares to the federation's
+// custody keys) and that publication, which holds no key in clear, goes to LevelDB with the
+// records sealed under it. A key is forgotten once its epoch has closed (plus a grace period for
+// late aggregates); after a restart every key is new. Finer resolutions have their own keys, so a
+// grant at DAILY opens no 15-minute record.
+import { randomInt } from "node:crypto";
+import { newEpochDataKey, sealEpochKey } from "@sidegrid/blocksec";
+import type { Clock } from "./clock";
+import { CustodyUnavailableError, InvalidArgumentError } from "./errors";
+import type { Resolution } from "./resolution";
+import type { StoredKeyPublication } from "./store";
+
+/** The member set the shares are made for: custody keys in set order. */
+export interface CustodySetView {
+  setIndex: number;
+  keys: string[];
+  threshold: number;
+}
+
+/** What the key manager needs of the chain (and of the gateway's own store). */
+export interface EpochKeySource {
+  custodySet(): Promise<CustodySetView>;
+  /** Whether `keyId` is taken for `consumer` (on chain or in the gateway's own pending publications). */
+  keyTaken(consumer: string, keyId: number): Promise<boolean>;
+}
+
+export interface EpochKeysOptions {
+  source: EpochKeySource;
+  /** The gateway's (possibly simulated) clock: epochs close by it. */
+  clock: Clock;
+  /** Epoch length in ms (whole seconds; default one UTC day). */
+  epochMs?: number;
+  /** How long after its epoch closes a key stays usable for late records (default 1 h). */
+  graceMs?: number;
+}
+
+interface LiveKey {
+  key: Uint8Array;
+  keyId: number;
+  epochEndMs: number;
+}
+
+export interface EpochKey {
+  key: Uint8Array;
+  keyId: number;
+  /** The publication of a key made by this call (persist it with the records). */
+  created?: StoredKeyPublication;
+}
+
+const DAY_MS = 86_400_000;
+
+/**
+ * The gateway's epoch keys.
+ * @example
+ * const keys = new EpochKeys({ source, clock });
+ * const { key, keyId, created } = await keys.keyFor(consumer, consumerKey, Resolution.QUARTER_HOURLY, periodStartMs);
+ */
+export class EpochKeys {
+  readonly epochMs: number;
+  readonly graceMs: number;
+  private readonly live = new Map<string, LiveKey>();
+  private readonly making = new Map<string, Promise<EpochKey>>();
+  private lastPurge = 0;
+  /** Keys made since start (a metric, and what tests check against disk). */
+  created = 0;
+
+  constructor(private readonly o: EpochKeysOptions) {
+    this.epochMs = o.epochMs ?? DAY_MS;
+    this.graceMs = o.graceMs ?? 3_600_000;
+    if (!Number.isInteger(this.epochMs) || this.epochMs < 1000 || this.epochMs % 1000 !== 0) throw new InvalidArgumentError("epochMs", this.epochMs, "whole seconds, at least 1000 ms");
+    if (!(this.graceMs >= 0)) throw new InvalidArgumentError("graceMs", this.graceMs, "non-negative");
+  }
+
+  /** Keys held in memory now. */
+  get size(): number {
+    return this.live.size;
+  }
+
+  /** The epoch [start, end) in ms that `timeMs` falls in. */
+  epochOf(timeMs: number): { index: number; startMs: number; endMs: number } {
+    const index = Math.floor(timeMs / this.epochMs);
+    return { index, startMs: index * this.epochMs, endMs: (index + 1) * this.epochMs };
+  }
+
+  /** The key for a record of `consumer` at `resolution` starting at `periodStartMs`; made if needed. */
+  async keyFor(consumer: string, consumerKey: Uint8Array, resolution: Resolution, periodStartMs: number): Promise<EpochKey> {
+    this.purge();
+    const epoch = this.epochOf(periodStartMs);
+    const slot = `${consumer.toLowerCase()}|${resolution}|${epoch.index}|${Buffer.from(consumerKey).toString("hex")}`;
+    const have = this.live.get(slot);
+    if (have) return { key: have.key, keyId: have.keyId };
+    const pending = this.making.get(slot);
+    if (pending) return pending.then((k) => ({ key: k.key, keyId: k.keyId }));
+    const p = this.make(consumer, consumerKey, resolution, epoch).then((k) => {
+      this.live.set(slot, { key: k.key, keyId: k.keyId, epochEndMs: epoch.endMs });
+      return k;
+    });
+    this.making.set(slot, p);
+    try {
+      return await p;
+    } finally {
+      this.making.delete(slot);
+    }
+  }
+
+  /** Forgets every key of `consumer` (its next records get new keys). */
+  forgetConsumer(consumer: string): number {
+    const prefix = `${consumer.toLowerCase()}|`;
+    let n = 0;
+    for (const [slot, k] of this.live) {
+      if (!slot.startsWith(prefix)) continue;
+      k.key.fill(0);
+      this.live.delete(slot);
+      n++;
+    }
+    return n;
+  }
+
+  /** Forgets the keys with these ids (their publication could not be written). */
+  discard(keyIds: readonly number[]): void {
+    if (keyIds.length === 0) return;
+    const ids = new Set(keyIds);
+    for (const [slot, k] of this.live) {
+      if (!ids.has(k.keyId)) continue;
+      k.key.fill(0);
+      this.live.delete(slot);
+    }
+  }
+
+  /** Forgets every key (shutdown). */
+  clear(): void {
+    for (const k of this.live.values()) k.key.fill(0);
+    this.live.clear();
+  }
+
+  private purge(): void {
+    const now = this.o.clock.now();
+    if (Math.abs(now - this.lastPurge) < 1000) return;
+    this.lastPurge = now;
+    for (const [slot, k] of this.live) {
+      if (now >= k.epochEndMs + this.graceMs) {
+        k.key.fill(0);
+        this.live.delete(slot);
+      }
+    }
+  }
+
+  private async make(consumer: string, consumerKey: Uint8Array, resolution: Resolution, epoch: { startMs: number; endMs: number }): Promise<EpochKey> {
+    let set: CustodySetView;
+    try {
+      set = await this.o.source.custodySet();
+    } catch (cause) {
+      throw new CustodyUnavailableError(`cannot read the custody set (${(cause as Error).message})`, { cause });
+    }
+    const missing = set.keys.findIndex((k) => /^0x0{64}$/.test(k));
+    if (set.keys.length === 0 || missing >= 0) throw new CustodyUnavailableError(set.keys.length === 0 ? "the member set is empty" : `member ${missing} of set ${set.setIndex} has no custody key yet`);
+    let keyId = 0;
+    for (let tries = 0; ; tries++) {
+      keyId = randomInt(1, 0xffffffff);
+      if (!(await this.o.source.keyTaken(consumer, keyId))) break;
+      if (tries > 8) throw new CustodyUnavailableError(`no free key id for ${consumer}`);
+    }
+    const key = newEpochDataKey();
+    const { envelope, commitment } = await sealEpochKey({ dataKey: key, context: { consumer, keyId }, consumerKey, custodyKeys: set.keys, threshold: set.threshold });
+    this.created++;
+    return {
+      key,
+      keyId,
+      created: {
+        consumer,
+        keyId,
+        resolution,
+        epochStart: epoch.startMs / 1000,
+        epochEnd: epoch.endMs / 1000,
+        commitment,
+        envelope: `0x${Buffer.from(envelope).toString("hex")}`,
+        setIndex: set.setIndex,
+        createdAt: Date.now(),
+        status: "pending",
+      },
+    };
+  }
+}
