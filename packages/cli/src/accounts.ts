@@ -65,10 +65,16 @@ export interface ConsumerKeys {
 export function consumerKeys(meter: number): ConsumerKeys {
   const privateKey = dev(CONSUMER_BASE + meter);
   const meterKey = dev(METER_BASE + meter);
-  // The X25519 secret is derived from the wallet key, so the consumer can always recompute it.
-  const seed = getBytes(keccak256(concat([getBytes(privateKey), toUtf8Bytes("sidegrid/x25519")])));
-  const box = nacl.box.keyPair.fromSecretKey(seed);
+  const box = walletBoxKeys(privateKey);
   return { meter, privateKey, address: new Wallet(privateKey).address, meterKey, meterSigner: new Wallet(meterKey).address, box };
+}
+
+/**
+ * The X25519 key pair of a wallet: secret = keccak256(private key ‖ "sidegrid/x25519"), so its
+ * owner (a household, a utility reading after a grant) can always recompute it.
+ */
+export function walletBoxKeys(privateKey: string): nacl.BoxKeyPair {
+  return nacl.box.keyPair.fromSecretKey(getBytes(keccak256(concat([getBytes(privateKey), toUtf8Bytes("sidegrid/x25519")]))));
 }
 
 export function boxPublicKeyHex(k: ConsumerKeys): string {

@@ -5,11 +5,11 @@ import path from "node:path";
 import { MaxUint256, Wallet, formatEther, hexlify, parseEther } from "ethers";
 import { connectNetwork, operatorKey, sleep, type ConnectedNetwork, type NetworkName, type SidegridConfig } from "@sidegrid/chain";
 import { BlockPriClient, type SetPreferenceParameters } from "@sidegrid/blockpri";
-import { AccessDeniedError, BlockSecClient, Resolution as SecResolution, recordLeaf, verifyMerkleProof, type AccessEntry, type AuditReport } from "@sidegrid/blocksec";
+import { AccessDeniedError, BlockSecClient, KeyCustodyClient, Resolution as SecResolution, recordLeaf, verifyMerkleProof, type AccessEntry, type AuditReport } from "@sidegrid/blocksec";
 import { BlockTstClient, MarketMirror__factory, ONE, TABLE3 } from "@sidegrid/blocktst";
 import { TokenPeg__factory, WrappedToken__factory } from "@sidegrid/federation";
-import { CONTENT_RAW_RECORD, meterIdToBytes32, openReadingPayload, signRequest } from "@sidegrid/meter-gateway";
-import { allLocal, boxPublicKeyHex, consumerKeys, roleKey, type ConsumerKeys, type RoleName } from "./accounts";
+import { consumerDataKeys, meterIdToBytes32, openReadingPayload, payloadKeyId, readGranted, signRequest } from "@sidegrid/meter-gateway";
+import { allLocal, boxPublicKeyHex, consumerKeys, roleKey, walletBoxKeys, type ConsumerKeys, type RoleName } from "./accounts";
 import { readDeployment, type SystemDeployment } from "./deploy-system";
 import { CliError } from "./errors";
 import { readState } from "./system";
@@ -69,7 +69,18 @@ export interface DemoReport {
   scenario3: {
     anchoredForConsenting: { consumer: string; records: number }[];
     refusingConsumerRecords: number;
-    grant: DemoAccess & { readings: number; proofVerifiedOnChain: boolean; opened: { meterId: number; sequence: number; energyImportWh: string } | null };
+    grant: DemoAccess & {
+      /** Records the gateway's API served for the grant. */
+      readings: number;
+      proofVerifiedOnChain: boolean;
+      opened: { meterId: number; sequence: number; energyImportWh: string } | null;
+      /** Readings the utility opened with the released keys, and whether each was proven. */
+      plaintextReadings: number;
+      allProven: boolean;
+      keysReleased: number;
+      releasedBy: string[];
+      keyReleaseMs: number;
+    };
     denial: DemoAccess;
     figure11: { consumer: string; trades: { destination: string; valueSgt: string; tradeId: string }[]; osgpRecords: { sequence: number; resolution: string; ciphertext: string; osgpPlaintext: string | null }[] };
     audit: { consumer: string; ok: boolean; granted: number; denied: number; entries: number; courtReadTx: string | null }[];
@@ -327,34 +338,56 @@ export async function runDemo(cfg: SidegridConfig, opts: DemoOptions): Promise<D
     for (const x of anchoredForConsenting) say(`  ${x.consumer.padEnd(6)} ${x.records} record(s) anchored on BlockSEC so far`);
     say(`  Carol  ${refusingConsumerRecords} record(s) — her meter is read (grid totals) but nothing of hers is stored`);
 
-    // A logged grant, then the records the grant covers, each proven against its anchored root.
+    // A logged grant; the federation releases the covered epoch keys to the utility's X25519 key;
+    // the utility opens Alice's records and proves each against its anchored root.
     const nowSec = Math.floor(Date.now() / 1000);
-    const grantEntry = (await utilitySec.requestAccess({ consumer: alice.keys.address, category: "CONSUMPTION", resolution: "QUARTER_HOURLY", from: 0, to: nowSec + 365 * 86400 * 10 })).entry;
+    const utilityBox = walletBoxKeys(key("utility"));
+    const custody = new KeyCustodyClient({ address: d.blocksec.keyCustody, provider: utilitySec.provider });
+    const read = await readGranted({
+      sec: utilitySec,
+      custody,
+      secretKey: utilityBox.secretKey,
+      consumer: alice.keys.address,
+      from: nowSec - 7 * 86400,
+      to: nowSec,
+      resolution: "QUARTER_HOURLY",
+      fromBlock: d.blocksec.startBlock,
+      timeoutMs: timeout,
+    });
+    const grantEntry = read.entry;
+    // The same grant through the gateway's API: the records, the covered keys and the members' releases.
     const utilityWallet = new Wallet(key("utility"));
     const pathGrant = `/v1/access/${alice.keys.address}/${grantEntry.index}/readings`;
     const res = await fetch(`${gatewayUrl}${pathGrant}`, { headers: await signRequest({ signer: utilityWallet, method: "GET", path: pathGrant }) });
     if (!res.ok) throw new CliError("DEMO_FAILED", `gateway answered ${res.status} to the utility's granted read: ${await res.text()}`);
-    const body = (await res.json()) as { readings: { meterId: number; sequence: number; resolution: string; payload: string; anchor?: { batchId: string; root: string; proof: string[] } }[] };
+    const body = (await res.json()) as { readings: { meterId: number; sequence: number; anchor?: { batchId: string; root: string; proof: string[] } }[]; releases: unknown[] };
     const onChain = await stored(alice.keys.address);
     let proofVerifiedOnChain = false;
-    let opened: DemoReport["scenario3"]["grant"]["opened"] = null;
     const first = body.readings.find((r) => r.anchor);
     const chainCopy = first && onChain.find((s) => Number(s.record.sequence) === first.sequence);
     if (first?.anchor && chainCopy) {
       proofVerifiedOnChain =
         verifyMerkleProof(first.anchor.proof, first.anchor.root, recordLeaf(chainCopy.record)) &&
         (await utilitySec.verifyRecordOnChain(first.anchor.batchId, chainCopy.record, first.anchor.proof));
-      // Only Alice can open it: the payload is sealed to her X25519 key.
-      const o = openReadingPayload(Buffer.from(chainCopy.record.payload.slice(2), "hex"), { secretKey: alice.keys.box.secretKey }, {
-        meterId: alice.keys.meter,
-        sequence: Number(chainCopy.record.sequence),
-        resolution: SecResolution[chainCopy.record.resolution],
-      });
-      if (o.contentType === CONTENT_RAW_RECORD) opened = { meterId: o.reading.meterId, sequence: o.reading.sequence, energyImportWh: String(o.reading.activeEnergyImportWh) };
     }
-    const grant = { ...accessOf(grantEntry), readings: body.readings.length, proofVerifiedOnChain, opened };
-    say(`  utility → Alice: GRANTED (access entry #${grant.index}, tx ${grant.txHash.slice(0, 12)}…); ${grant.readings} anchored reading(s) returned, Merkle proof verified on chain: ${proofVerifiedOnChain}`);
-    if (opened) say(`  Alice opens her record #${opened.sequence} with her own key: meter ${opened.meterId}, import register ${opened.energyImportWh} Wh`);
+    const firstOpened = read.readings.find((r) => r.reading);
+    const opened = firstOpened?.reading ? { meterId: firstOpened.meterId, sequence: firstOpened.sequence, energyImportWh: String(firstOpened.reading.activeEnergyImportWh) } : null;
+    const releasedBy = [...new Set(read.keys.flatMap((k) => k.releasedBy))];
+    const grant = {
+      ...accessOf(grantEntry),
+      readings: body.readings.length,
+      proofVerifiedOnChain,
+      opened,
+      plaintextReadings: read.readings.length,
+      allProven: read.readings.length > 0 && read.readings.every((r) => r.proven),
+      keysReleased: read.keys.filter((k) => k.opened).length,
+      releasedBy,
+      keyReleaseMs: read.timings.releaseMs,
+    };
+    say(`  utility → Alice: GRANTED (access entry #${grant.index}, tx ${grant.txHash.slice(0, 12)}…, 15-minute resolution, the last 7 days up to the grant)`);
+    say(`    ${releasedBy.length} federation member(s) released their shares of ${grant.keysReleased} epoch key(s) to the utility's key in ${grant.keyReleaseMs} ms`);
+    say(`    the utility opened ${grant.plaintextReadings} reading(s), each proven against its anchored Merkle root: ${grant.allProven ? "yes" : "NO"}; the gateway's API serves the same grant (${grant.readings} record(s), proof verified on chain: ${proofVerifiedOnChain})`);
+    if (opened) say(`    e.g. meter ${opened.meterId}, reading #${opened.sequence}: import register ${opened.energyImportWh} Wh`);
 
     // Figure 10: the utility tries to read the consumer who refused.
     let denial: DemoAccess;
@@ -369,13 +402,16 @@ export async function runDemo(cfg: SidegridConfig, opts: DemoOptions): Promise<D
 
     // Figure 11: what BlockSEC holds for Alice — trades (destination, value in SGT) and OSGP tables.
     const aliceTrades = await utilitySec.tradesOf(alice.keys.address);
+    // Alice opens her own records with her key: her envelopes of the epoch keys on KeyCustody.
+    const aliceKeys = await consumerDataKeys({ custody, consumer: alice.keys.address, secretKey: alice.keys.box.secretKey, fromBlock: d.blocksec.startBlock });
     const figure11 = {
       consumer: alice.keys.address,
       trades: aliceTrades.map((t) => ({ destination: t.seller, valueSgt: sgt(t.amount), tradeId: t.tradeId.toString() })),
       osgpRecords: onChain.slice(0, 3).map((s) => {
         let plain: string | null = null;
         try {
-          const o = openReadingPayload(Buffer.from(s.record.payload.slice(2), "hex"), { secretKey: alice.keys.box.secretKey }, {
+          const payload = Buffer.from(s.record.payload.slice(2), "hex");
+          const o = openReadingPayload(payload, { dataKey: aliceKeys.get(payloadKeyId(payload) ?? -1)! }, {
             meterId: alice.keys.meter,
             sequence: Number(s.record.sequence),
             resolution: SecResolution[s.record.resolution],
@@ -391,7 +427,7 @@ export async function runDemo(cfg: SidegridConfig, opts: DemoOptions): Promise<D
     for (const t of figure11.trades) say(`    trade #${t.tradeId}  destination ${t.destination}  value ${t.valueSgt} SGT`);
     for (const r of figure11.osgpRecords.slice(0, 1)) {
       say(`    record #${r.sequence} (${r.resolution}) on chain: ${r.ciphertext.slice(0, 42)}… (${(r.ciphertext.length - 2) / 2} bytes)`);
-      if (r.osgpPlaintext) say(`      opened by Alice: 144-byte OSGP ET160 record ${r.osgpPlaintext.slice(0, 42)}…`);
+      if (r.osgpPlaintext) say(`      opened by Alice with her own key: ${(r.osgpPlaintext.length - 2) / 2}-byte OSGP ${r.resolution === "QUARTER_HOURLY" ? "ET160 record" : "aggregate"} ${r.osgpPlaintext.slice(0, 42)}…`);
     }
 
     // A court audits both consumers: every attempt, granted or denied, verified against the chain head.
@@ -472,6 +508,8 @@ export async function runDemo(cfg: SidegridConfig, opts: DemoOptions): Promise<D
       refusingConsumerRecords === 0 &&
       grant.granted &&
       grant.readings > 0 &&
+      grant.plaintextReadings > 0 &&
+      grant.allProven &&
       proofVerifiedOnChain &&
       !denial.granted &&
       audit.every((x) => x.ok) &&

@@ -6,7 +6,7 @@ import path from "node:path";
 import { Wallet, parseEther } from "ethers";
 import { NETWORK_NAMES, Deployments, connectNetwork, type ConnectedNetwork, type NetworkName, type SidegridConfig } from "@sidegrid/chain";
 import { deployBlockPri } from "@sidegrid/blockpri";
-import { deployBlockSec } from "@sidegrid/blocksec";
+import { deployBlockSec, deployKeyCustody } from "@sidegrid/blocksec";
 import { deployBlockTst } from "@sidegrid/blocktst";
 import { wireSidegrid, type DeployFederationReturnType } from "@sidegrid/federation";
 import { memberKeys, roleKey } from "./accounts";
@@ -25,7 +25,7 @@ export interface SystemDeployment {
   networks: Record<NetworkName, { chainId: number; rpcUrl: string }>;
   accounts: { operator: string; utility: string; company: string; court: string; gateway: string };
   blockpri: { ppc: string; startBlock: number };
-  blocksec: { policyMirror: string; meterDataLedger: string; accessLedger: string; tradeLog: string; startBlock: number };
+  blocksec: { policyMirror: string; meterDataLedger: string; accessLedger: string; tradeLog: string; keyCustody: string; startBlock: number };
   blocktst: { token: string; mirror: string; market: string; auction: string };
   federation: DeployFederationReturnType;
   contracts: DeployedContract[];
@@ -118,12 +118,27 @@ export async function deploySystem(cfg: SidegridConfig, ui: Ui): Promise<SystemD
         }),
       (f) => `members ${f.members.length}, threshold ${f.threshold}`,
     );
+    const secInbox = fed.chains.find((c) => c.name === "blocksec")!.inbox;
+    const custody = await ui.step(
+      "deploying BlockSEC: KeyCustody (epoch keys in the federation's threshold custody)",
+      () =>
+        deployKeyCustody({
+          sender: nets.blocksec.sender,
+          deployments: deps.blocksec,
+          federationInbox: secInbox,
+          accessLedger: sec.accessLedger,
+          meterDataLedger: sec.meterDataLedger,
+          policyMirror: sec.policyMirror,
+        }),
+      (r) => r.keyCustody,
+    );
     const contracts: DeployedContract[] = [
       { network: "blockpri", name: "PPC", address: pri.ppc },
       { network: "blocksec", name: "PolicyMirror", address: sec.policyMirror },
       { network: "blocksec", name: "MeterDataLedger", address: sec.meterDataLedger },
       { network: "blocksec", name: "AccessLedger", address: sec.accessLedger },
       { network: "blocksec", name: "TradeLog", address: sec.tradeLog },
+      { network: "blocksec", name: "KeyCustody", address: custody.keyCustody },
       { network: "blocktst", name: "SmartGridToken", address: tst.token },
       { network: "blocktst", name: "MarketMirror", address: tst.mirror },
       { network: "blocktst", name: "EnergyMarket", address: tst.market },
@@ -141,7 +156,7 @@ export async function deploySystem(cfg: SidegridConfig, ui: Ui): Promise<SystemD
       networks,
       accounts,
       blockpri: { ppc: pri.ppc, startBlock: pri.blockNumber },
-      blocksec: { policyMirror: sec.policyMirror, meterDataLedger: sec.meterDataLedger, accessLedger: sec.accessLedger, tradeLog: sec.tradeLog, startBlock: sec.startBlock },
+      blocksec: { policyMirror: sec.policyMirror, meterDataLedger: sec.meterDataLedger, accessLedger: sec.accessLedger, tradeLog: sec.tradeLog, keyCustody: custody.keyCustody, startBlock: sec.startBlock },
       blocktst: { token: tst.token, mirror: tst.mirror, market: tst.market, auction: tst.auction },
       federation: fed,
       contracts,

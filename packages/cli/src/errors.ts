@@ -7,7 +7,8 @@ export type CliErrorCode =
   | "START_FAILED"
   | "DEPENDENCY_MISSING"
   | "DEMO_FAILED"
-  | "BENCH_FAILED";
+  | "BENCH_FAILED"
+  | "ACCESS_DENIED";
 
 export class CliError extends Error {
   override name = "CliError";

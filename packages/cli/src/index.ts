@@ -1,7 +1,9 @@
 // Public API of @sidegrid/cli: the command runner, the system lifecycle and the demo, for scripts and tests.
-export { allLocal, consumerKeys, roleKey } from "./accounts";
+export { allLocal, consumerKeys, roleKey, walletBoxKeys } from "./accounts";
 export type { ConsumerKeys, RoleName } from "./accounts";
 export { runAudit } from "./audit";
+export { formatRead, parseTime, readingsCsv, runRead } from "./read";
+export type { ReadCommandParameters } from "./read";
 export { BENCH_PLANS, runBench } from "./bench";
 export type { BenchReport, RunBenchOptions } from "./bench";
 export type { AuditCommandParameters } from "./audit";

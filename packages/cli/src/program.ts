@@ -7,6 +7,7 @@ import { runMemberCli } from "@sidegrid/federation";
 import { metersCliMain, validateGatewayConfig } from "@sidegrid/meter-gateway";
 import { ROLES, memberKeys, roleKey } from "./accounts";
 import { runAudit } from "./audit";
+import { formatRead, readingsCsv, runRead } from "./read";
 import { runBench } from "./bench";
 import { checkRemoteNetworks, deploySystem, readDeployment, type SystemDeployment } from "./deploy-system";
 import { runDemo } from "./demo";
@@ -130,6 +131,29 @@ export function buildProgram(io: CliIo): Command {
     });
 
   program
+    .command("read")
+    .description("a utility reads a household's readings in plaintext: a logged access request, the federation's key release, every record proven against its anchored root")
+    .requiredOption("--consumer <address>", "the household's wallet address")
+    .option("--from <time>", "start: now, -<n>[smhd], Unix seconds or an ISO date", "-1d")
+    .option("--to <time>", "end (clamped to the moment of the grant)", "now")
+    .option("--resolution <r>", "monthly, daily, hourly or quarter_hourly", "quarter_hourly")
+    .option("--as <role>", "the reading distributor: utility or company", "utility")
+    .option("--entry <index>", "re-read an existing granted entry instead of a new request")
+    .option("--timeout <s>", "how long to wait for the members' key shares", "30")
+    .option("--json", "print everything as JSON")
+    .option("--csv", "print the readings as CSV")
+    .action(async (opts: { consumer: string; from: string; to: string; resolution: string; as: string; entry?: string; timeout: string; json?: boolean; csv?: boolean }) => {
+      const { cfg } = ctx();
+      if (opts.as !== "utility" && opts.as !== "company") throw new CliError("BAD_ARGUMENT", `--as must be utility or company, got "${opts.as}"`);
+      if (opts.json && opts.csv) throw new CliError("BAD_ARGUMENT", "--json and --csv exclude each other");
+      const r = await runRead(cfg, { consumer: opts.consumer, from: opts.from, to: opts.to, resolution: opts.resolution, as: opts.as, timeoutSec: opts.timeout, ...(opts.entry !== undefined ? { entry: opts.entry } : {}) });
+      if (opts.json) io.stdout(JSON.stringify(r, (_k, v) => (typeof v === "bigint" ? v.toString() : v), 2));
+      else if (opts.csv) io.stdout(readingsCsv(r));
+      else io.stdout(formatRead(r));
+      if (r.readings.some((x) => !x.proven)) process.exitCode = 1;
+    });
+
+  program
     .command("bench")
     .description("the benchmark suite on fresh local chains: Figure 9 against the paper's storage design, gas table, ingest, relay, revocation and API figures, each against its goal")
     .option("--quick", "a reduced set (under two minutes)")
@@ -157,7 +181,7 @@ export function buildProgram(io: CliIo): Command {
         blocksec: {
           rpcUrl: cfg.networks.blocksec.rpcUrl,
           chainId: d.networks.blocksec.chainId,
-          addresses: { policyMirror: d.blocksec.policyMirror, meterDataLedger: d.blocksec.meterDataLedger, accessLedger: d.blocksec.accessLedger, tradeLog: d.blocksec.tradeLog },
+          addresses: { policyMirror: d.blocksec.policyMirror, meterDataLedger: d.blocksec.meterDataLedger, accessLedger: d.blocksec.accessLedger, tradeLog: d.blocksec.tradeLog, keyCustody: d.blocksec.keyCustody },
           // The key stays in the environment; the ledger must grant this account GATEWAY_ROLE for its utility.
           privateKeyEnv: "SIDEGRID_GATEWAY_PRIVATE_KEY",
           startBlock: d.blocksec.startBlock,

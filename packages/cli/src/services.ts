@@ -19,10 +19,17 @@ interface MetersMemo {
   speed: number;
   installedAtMs: number;
   count: number;
+  capAtReal?: boolean;
 }
 
 /** Hours of 15-minute readings each simulated meter holds when first started. */
 const INSTALLED_HOURS_AGO = 24;
+/**
+ * The simulated clock starts this far in the past and runs fast until it meets real time, then
+ * keeps real time: readings are never stamped in the future, so a grant (whose range ends at the
+ * moment it is made) covers everything anchored before it.
+ */
+const SIM_LEAD_MS = 2 * 86_400_000;
 
 function memoFile(cfg: SidegridConfig): string {
   return path.join(cfg.dataDir, "meters", "memo.json");
@@ -94,8 +101,10 @@ export async function startServices(cfg: SidegridConfig, deployment: SystemDeplo
   } else {
     const memo = fs.existsSync(memoFile(cfg)) ? (JSON.parse(fs.readFileSync(memoFile(cfg), "utf8")) as MetersMemo) : undefined;
     const now = Date.now();
-    const simStartMs = memo ? memo.simStartMs + (now - memo.realStartMs) * memo.speed : now;
-    const installedAtMs = memo?.installedAtMs ?? now - INSTALLED_HOURS_AGO * 3600_000;
+    const capAtReal = memo ? memo.capAtReal === true : true;
+    const continued = memo ? memo.simStartMs + (now - memo.realStartMs) * memo.speed : now - SIM_LEAD_MS;
+    const simStartMs = capAtReal ? Math.min(continued, now) : continued;
+    const installedAtMs = memo?.installedAtMs ?? simStartMs - INSTALLED_HOURS_AGO * 3600_000;
     const spawned = await ui.step(
       `starting ${cfg.services.meters} simulated Pi meters (OSGP over TCP, clock ×${cfg.services.meterSpeed})`,
       () =>
@@ -103,6 +112,7 @@ export async function startServices(cfg: SidegridConfig, deployment: SystemDeplo
           count: memo?.count ?? cfg.services.meters,
           speed: memo?.speed ?? cfg.services.meterSpeed,
           simStartMs,
+          capAtReal,
           installedHoursAgo: (simStartMs - installedAtMs) / 3600_000,
           controlPort: 0,
           stateFile: simState,
@@ -118,6 +128,7 @@ export async function startServices(cfg: SidegridConfig, deployment: SystemDeplo
       speed: spawned.clock.speed,
       installedAtMs,
       count: spawned.count,
+      capAtReal,
     };
     fs.writeFileSync(memoFile(cfg), JSON.stringify(next, null, 2), { mode: 0o600 });
     sim = spawned;
@@ -142,6 +153,7 @@ export async function startServices(cfg: SidegridConfig, deployment: SystemDeplo
         meterDataLedger: deployment.blocksec.meterDataLedger,
         accessLedger: deployment.blocksec.accessLedger,
         tradeLog: deployment.blocksec.tradeLog,
+        keyCustody: deployment.blocksec.keyCustody,
       },
       privateKey: roleKey(cfg, "gateway"),
       startBlock: deployment.blocksec.startBlock,

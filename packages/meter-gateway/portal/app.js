@@ -59,8 +59,11 @@ function rows(table, list, cells) {
   }
 }
 
-// --- payload v1 (README "Payload format"): open with the consumer's X25519 key ------------------
+// --- payloads (README "Payload format"): opened here, with the household's X25519 key -----------
+// v2: the record is sealed under an epoch key; KeyCustody holds that key boxed to her.
+// v1: the record carries its own envelope of the data key.
 const RES = { NONE: 0, MONTHLY: 1, DAILY: 2, HOURLY: 3, QUARTER_HOURLY: 4 };
+const enc = (t) => new TextEncoder().encode(t);
 async function sha512(parts) {
   const all = new Uint8Array(parts.reduce((s, p) => s + p.length, 0));
   let o = 0;
@@ -68,24 +71,52 @@ async function sha512(parts) {
   return new Uint8Array(await crypto.subtle.digest("SHA-512", all));
 }
 function u64le(b, at) { return Number(new DataView(b.buffer, b.byteOffset).getBigUint64(at, true)); }
-async function openPayload(hex, secret, r) {
-  const p = ethers.getBytes(hex);
-  const epk = p.subarray(2, 34);
+function u32be(n) { const b = new Uint8Array(4); new DataView(b.buffer).setUint32(0, n); return b; }
+
+/** Her epoch keys: each KeyCustody envelope's consumer box, opened with her secret key. */
+async function epochKeys(me, secret) {
+  const { json } = await api("GET", `/v1/consumers/${me}/keys`);
   const pk = nacl.box.keyPair.fromSecretKey(secret).publicKey;
-  const envNonce = (await sha512([epk, pk])).subarray(0, 24);
-  const key = nacl.box.open(p.subarray(34, 82), envNonce, epk, secret);
-  if (!key) return null;
+  const out = new Map();
+  for (const k of json.keys) {
+    const env = ethers.getBytes(k.envelope);
+    const epk = env.subarray(0, 32);
+    const ctx = new Uint8Array([...ethers.getBytes(k.consumer), ...u32be(k.keyId)]);
+    const nonce = (await sha512([enc("sidegrid/custody/consumer/v1"), epk, pk, ctx])).subarray(0, 24);
+    const key = nacl.box.open(env.subarray(32, 80), nonce, epk, secret);
+    if (key) out.set(k.keyId, key);
+  }
+  return out;
+}
+
+async function openPayload(hex, secret, r, keys) {
+  const p = ethers.getBytes(hex);
   const ctx = new Uint8Array(14);
   const dv = new DataView(ctx.buffer);
   dv.setUint32(0, r.meterId);
   dv.setBigUint64(4, BigInt(r.sequence));
   ctx[12] = RES[r.resolution];
   ctx[13] = p[1];
-  const recNonce = (await sha512([new TextEncoder().encode("sidegrid/payload/v1"), ctx])).subarray(0, 24);
-  const plain = nacl.secretbox.open(p.subarray(82), recNonce, key);
+  let plain;
+  if (p[0] === 2) {
+    const keyId = new DataView(p.buffer, p.byteOffset).getUint32(2);
+    const key = keys.get(keyId);
+    if (!key) return null;
+    const nonce = (await sha512([enc("sidegrid/payload/v2"), ctx, u32be(keyId)])).subarray(0, 24);
+    plain = nacl.secretbox.open(p.subarray(6), nonce, key);
+  } else {
+    const epk = p.subarray(2, 34);
+    const pk = nacl.box.keyPair.fromSecretKey(secret).publicKey;
+    const key = nacl.box.open(p.subarray(34, 82), (await sha512([epk, pk])).subarray(0, 24), epk, secret);
+    if (!key) return null;
+    plain = nacl.secretbox.open(p.subarray(82), (await sha512([enc("sidegrid/payload/v1"), ctx])).subarray(0, 24), key);
+  }
   if (!plain) return null;
-  // raw ET160 record: cumulative registers; aggregate: energy in the period.
-  return p[1] === 1 ? { importWh: u64le(plain, 20), exportWh: u64le(plain, 28), cumulative: true } : { importWh: u64le(plain, 32), exportWh: u64le(plain, 40), cumulative: false };
+  // raw ET160 record (1) or its compact form (3, 8 bytes shorter before the registers): cumulative
+  // registers; aggregate (2): energy in the period.
+  if (p[1] === 1) return { importWh: u64le(plain, 20), exportWh: u64le(plain, 28), cumulative: true };
+  if (p[1] === 3) return { importWh: u64le(plain, 12), exportWh: u64le(plain, 20), cumulative: true };
+  return { importWh: u64le(plain, 32), exportWh: u64le(plain, 40), cumulative: false };
 }
 
 $("loadReadings").onclick = async () => {
@@ -93,7 +124,8 @@ $("loadReadings").onclick = async () => {
   const { json } = await api("GET", `/v1/consumers/${me}/readings?limit=500`);
   const sk = $("x25519").value.trim();
   const secret = sk ? ethers.getBytes(sk.startsWith("0x") ? sk : `0x${sk}`) : null;
-  const opened = await Promise.all(json.readings.map((r) => (secret ? openPayload(r.payload, secret, r).catch(() => null) : null)));
+  const keys = secret ? await epochKeys(me, secret) : new Map();
+  const opened = await Promise.all(json.readings.map((r) => (secret ? openPayload(r.payload, secret, r, keys).catch(() => null) : null)));
   rows("readings", json.readings.map((r, i) => [r, opened[i]]), ([r, o]) => [
     r.meterId, r.sequence, new Date(r.periodStart).toISOString(), r.resolution, r.status,
     r.anchor ? `${r.anchor.txHash.slice(0, 10)}…` : "",

@@ -174,6 +174,18 @@ export const ROUTES: Route[] = [
   },
   {
     method: "get",
+    path: "/v1/consumers/{address}/keys",
+    summary: "The consumer's epoch keys on KeyCustody, each boxed to her X25519 key (and in shares to the federation): what opens her v2 readings",
+    tag: "consumer",
+    auth: true,
+    roles: "the consumer",
+    params: S.consumerParams,
+    response: { type: "object", properties: { keys: { type: "array", items: { type: "object" } } } },
+    authorize: self,
+    handler: async (c, d) => ({ keys: await d.chain.consumerKeys(getAddress(c.params.address)) }),
+  },
+  {
+    method: "get",
     path: "/v1/consumers/{address}/access-log",
     summary: "Who asked for the consumer's data, granted or denied (BlockSEC AccessLedger)",
     tag: "consumer",

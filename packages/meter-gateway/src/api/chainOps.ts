@@ -225,6 +225,11 @@ export class ApiChainOps {
     return { keys: keys.filter((k) => keyCoveredByGrant(k, entry)), releases };
   }
 
+  /** The consumer's published epoch keys (boxed; empty without KeyCustody). */
+  async consumerKeys(consumer: string): Promise<PublishedKey[]> {
+    return this.o.custody ? this.o.custody.publishedKeys({ consumer, fromBlock: this.o.fromBlock ?? 0 }) : [];
+  }
+
   accessLog(consumer: string): Promise<AccessEntry[]> {
     return this.o.sec.accessLog(consumer, this.o.fromBlock ?? 0);
   }
