@@ -5,11 +5,11 @@
 // late aggregates); after a restart every key is new. Finer resolutions have their own keys, so a
 // grant at DAILY opens no 15-minute record.
 import { randomInt } from "node:crypto";
-import { newEpochDataKey, sealEpochKey } from "@sidegrid/blocksec";
+import { newEpochDataKey, sealEpochKey, type KeyCustodyClient } from "@sidegrid/blocksec";
 import type { Clock } from "./clock";
 import { CustodyUnavailableError, InvalidArgumentError } from "./errors";
 import type { Resolution } from "./resolution";
-import type { StoredKeyPublication } from "./store";
+import type { GatewayStore, StoredKeyPublication } from "./store";
 
 /** The member set the shares are made for: custody keys in set order. */
 export interface CustodySetView {
@@ -181,4 +181,24 @@ export class EpochKeys {
       },
     };
   }
+}
+
+/** The custody set (re-read every 30 s: members rotate rarely) and key-id checks, on chain and in the store. */
+export function chainEpochKeySource(custody: Pick<KeyCustodyClient, "custodySet" | "contract">, store: Pick<GatewayStore, "hasKey">): EpochKeySource {
+  let cached: { at: number; value: Promise<Awaited<ReturnType<EpochKeySource["custodySet"]>>> } | undefined;
+  return {
+    custodySet() {
+      if (!cached || Date.now() - cached.at > 30_000) {
+        const value = custody.custodySet().then((s) => ({ setIndex: s.setIndex, keys: s.keys, threshold: s.threshold }));
+        cached = { at: Date.now(), value };
+        // A set with a missing custody key is not kept: the member is about to register it.
+        value.then((s) => s.keys.some((k) => /^0x0{64}$/.test(k)) && (cached = undefined), () => (cached = undefined));
+      }
+      return cached.value;
+    },
+    async keyTaken(consumer, keyId) {
+      if (await store.hasKey(consumer, keyId)) return true;
+      return (await custody.contract.keyOf(consumer, keyId)).epochEnd !== 0n;
+    },
+  };
 }

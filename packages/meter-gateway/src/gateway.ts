@@ -11,7 +11,7 @@ import { Wallet, getAddress } from "ethers";
 import IORedis from "ioredis";
 import { AdapterRegistry, type MeterAdapter, type MeterAdapterFactory, type MeterConfig } from "./adapter";
 import { Anchorer } from "./anchorer";
-import { EpochKeys, type EpochKeySource } from "./epochKeys";
+import { EpochKeys, chainEpochKeySource } from "./epochKeys";
 import { KeyPublisher } from "./keyPublisher";
 import { MemoryNonceStore, RedisNonceStore } from "./api/auth";
 import { ApiChainOps } from "./api/chainOps";
@@ -75,26 +75,6 @@ export interface Gateway {
   stop(options?: { drain?: boolean }): Promise<void>;
 }
 
-/** The custody set (re-read every 30 s: members rotate rarely) and key-id checks, on chain and in the store. */
-function custodySource(custody: KeyCustodyClient, store: GatewayStore): EpochKeySource {
-  let cached: { at: number; value: Promise<Awaited<ReturnType<EpochKeySource["custodySet"]>>> } | undefined;
-  return {
-    custodySet() {
-      if (!cached || Date.now() - cached.at > 30_000) {
-        const value = custody.custodySet().then((s) => ({ setIndex: s.setIndex, keys: s.keys, threshold: s.threshold }));
-        cached = { at: Date.now(), value };
-        // A set with a missing custody key is not kept: the member is about to register it.
-        value.then((s) => s.keys.some((k) => /^0x0{64}$/.test(k)) && (cached = undefined), () => (cached = undefined));
-      }
-      return cached.value;
-    },
-    async keyTaken(consumer, keyId) {
-      if (await store.hasKey(consumer, keyId)) return true;
-      return (await custody.contract.keyOf(consumer, keyId)).epochEnd !== 0n;
-    },
-  };
-}
-
 function hexBytes(h: string): Uint8Array {
   return new Uint8Array(Buffer.from(h.replace(/^0x/, ""), "hex"));
 }
@@ -140,7 +120,7 @@ export async function startGateway(params: StartGatewayParameters): Promise<Gate
   const custody = custodyAddress ? new KeyCustodyClient({ address: custodyAddress, provider, sender }) : undefined;
   const epochKeys = custody
     ? new EpochKeys({
-        source: custodySource(custody, store),
+        source: chainEpochKeySource(custody, store),
         clock,
         ...(cfg.custody?.epochMs !== undefined ? { epochMs: cfg.custody.epochMs } : {}),
         ...(cfg.custody?.graceMs !== undefined ? { graceMs: cfg.custody.graceMs } : {}),

@@ -16,7 +16,7 @@ export const FIGURE9_METERS = 10;
 
 export async function measureFigure9(w: BenchWorld, p: { ns: readonly number[]; firstMeterId: number; dir: string; log: (l: string) => void }): Promise<Figure9Row[]> {
   const bench = await startIngestBench({
-    blocksec: { rpcUrl: w.sec.node.url, chainId: BENCH_CHAIN_IDS.blocksec, addresses: w.secAddresses, gatewayKey: w.key("figure9Gateway") },
+    blocksec: { rpcUrl: w.sec.node.url, chainId: BENCH_CHAIN_IDS.blocksec, addresses: w.gatewayAddresses, gatewayKey: w.key("figure9Gateway") },
     firstMeterId: p.firstMeterId,
     meters: FIGURE9_METERS,
     dir: path.join(p.dir, "figure9-gateway"),

@@ -11,6 +11,7 @@ import { FIGURE9_METERS, measureFigure9 } from "./figure9";
 import { deployGasRows, measureOperationGas, paperGasRows } from "./gas";
 import { evaluateGoals } from "./goals";
 import { Cleanup, startRedis } from "./infra";
+import { measureKeyRelease } from "./keyRelease";
 import { renderMarkdown } from "./markdown";
 import { FIGURE9_N, PAPER_RECORD_BYTES } from "./paper";
 import { round } from "./stats";
@@ -48,6 +49,7 @@ export { compilePaperStorage, setTransLogData } from "./baseline";
 export const BENCH_PLANS = {
   quick: {
     codec: { rounds: 3, roundMs: 250 },
+    keyReleases: 5,
     figure9: [10, 50, 100],
     revocations: 3,
     relayMessages: 2000,
@@ -57,6 +59,7 @@ export const BENCH_PLANS = {
   },
   full: {
     codec: { rounds: 7, roundMs: 600 },
+    keyReleases: 30,
     figure9: [...FIGURE9_N],
     revocations: 20,
     relayMessages: 6000,
@@ -142,7 +145,7 @@ export async function runBench(opts: RunBenchOptions): Promise<BenchReport> {
     });
     const operations: OperationGasRow[] = [...opsGas.rows];
     const last = rows[rows.length - 1]!;
-    operations.push({ operation: `anchorBatch through the gateway, N = ${last.n} (242-byte sealed payloads)`, contract: "MeterDataLedger", gas: Math.round(last.sidegrid.gasUsed / last.n), per: "record", note: `${last.sidegrid.txs} tx; payload = header, key envelope, 144-byte record, tag` });
+    operations.push({ operation: `anchorBatch through the gateway, N = ${last.n} (134-byte v2 payloads)`, contract: "MeterDataLedger", gas: Math.round(last.sidegrid.gasUsed / last.n), per: "record", note: `${last.sidegrid.txs} tx; payload v2 = 6-byte header, 112-byte compact ET160 record, tag; epoch keys published on KeyCustody` });
 
     phase("revocation latency: BlockPRI → federation → BlockSEC");
     const revocation = await measureRevocation(w, byMeter(METERS.revocation), plan.revocations, log);
@@ -176,7 +179,7 @@ export async function runBench(opts: RunBenchOptions): Promise<BenchReport> {
     await grantFleetConsent(w, Array.from({ length: plan.endToEnd.meters }, (_, i) => METERS.fleet + i));
     log(`  consent of the fleet (${plan.endToEnd.meters} meters) on BlockSEC's mirror in ${((performance.now() - tConsent) / 1000).toFixed(1)} s`);
     const e2e = await runEndToEndBench({
-      blocksec: { rpcUrl: w.sec.node.url, chainId: BENCH_CHAIN_IDS.blocksec, addresses: w.secAddresses, gatewayKey: w.key("e2eGateway"), startBlock: w.secStartBlock },
+      blocksec: { rpcUrl: w.sec.node.url, chainId: BENCH_CHAIN_IDS.blocksec, addresses: w.gatewayAddresses, gatewayKey: w.key("e2eGateway"), startBlock: w.secStartBlock },
       redisUrl,
       dir: path.join(dir, "e2e"),
       meters: plan.endToEnd.meters,
@@ -190,7 +193,7 @@ export async function runBench(opts: RunBenchOptions): Promise<BenchReport> {
 
     phase("API: a utility's one-day query");
     const api = await runApiQueryBench({
-      blocksec: { rpcUrl: w.sec.node.url, chainId: BENCH_CHAIN_IDS.blocksec, addresses: w.secAddresses, gatewayKey: w.key("apiGateway"), startBlock: w.secStartBlock },
+      blocksec: { rpcUrl: w.sec.node.url, chainId: BENCH_CHAIN_IDS.blocksec, addresses: w.gatewayAddresses, gatewayKey: w.key("apiGateway"), startBlock: w.secStartBlock },
       redisUrl,
       dir: path.join(dir, "api"),
       meterId: METERS.api,
@@ -199,6 +202,9 @@ export async function runBench(opts: RunBenchOptions): Promise<BenchReport> {
       accessRequests: plan.api.accessRequests,
     });
     log(`  one-day query (${api.records} records, ${api.responseBytes} bytes): p50 ${api.queryMs.p50} ms, p99 ${api.queryMs.p99} ms; access request round p50 ${api.accessRequestMs.p50} ms, p99 ${api.accessRequestMs.p99} ms`);
+
+    phase(`key release: grant → plaintext, ${plan.keyReleases} reads of one day`);
+    const keyRelease = await measureKeyRelease(w, byMeter(METERS.api).address, plan.keyReleases, log);
 
     const paper = paperGasRows(deploy, operations, opsGas.baselineSetTransLog);
     const wallSeconds = round((performance.now() - t0) / 1000, 1);
@@ -211,12 +217,15 @@ export async function runBench(opts: RunBenchOptions): Promise<BenchReport> {
         "relay-throughput": relay.backlog.messagesPerSecond,
         "e2e-throughput": e2e.readingsPerSecond.anchoredSustained,
         "e2e-latency-p99": e2e.latencyMs.p99,
+        "anchor-gas-v2": e2e.anchoring.gasPerRecord,
+        "key-release-p99": keyRelease.grantToPlaintextMs.p99,
         "bench-wall-time": wallSeconds,
       },
       {
         ...(opts.quick ? { "e2e-throughput": `quick run: ${plan.endToEnd.meters} meters offered ${plan.endToEnd.rate}/s; the full run offers 1,000 meters × 6,000/s` } : {}),
         "relay-throughput": `backlog of ${relay.backlog.messages} from spawning the members, whose start alone takes ${relay.idleRestartSeconds} s; live: ${relay.live.messagesPerSecond} msg/s`,
         "bench-wall-time": "before stopping the processes",
+        "anchor-gas-v2": `end-to-end run: ${e2e.anchoring.recordsPerTx} readings per anchorBatch transaction, 134-byte payloads`,
       },
       { "bench-wall-time": { target: plan.wallLimitSeconds, goal: opts.quick ? "quick < 2 min" : "full < 15 min" } },
     );
@@ -303,6 +312,7 @@ export async function runBench(opts: RunBenchOptions): Promise<BenchReport> {
           "No issue sets a goal for this figure.",
         ],
       },
+      keyRelease,
       codec,
       goals,
       files,

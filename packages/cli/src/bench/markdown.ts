@@ -149,6 +149,21 @@ export function renderMarkdown(r: BenchReport, svgFile: string): string {
   out.push(table(["request", "latency"], [[`one day (${a.records} records, ${fmt(a.responseBytes)} bytes)`, lat(a.queryMs)], ["access request (prepare, sign, relay)", lat(a.accessRequestMs)]]));
   out.push(notes(a.notes));
 
+  const k = r.keyRelease;
+  out.push("## Key release: grant → plaintext");
+  out.push("");
+  out.push(
+    table(
+      ["step", "latency"],
+      [
+        [`grant → every reading opened and proven (${k.readingsPerRead} readings, ${k.keysPerRead} epoch key(s); all proven: ${k.allProven ? "yes" : "NO"})`, lat(k.grantToPlaintextMs)],
+        ["of which: waiting for m released shares of every key", lat(k.releaseMs)],
+        ["of which: combining, opening, proving", lat(k.openMs)],
+      ],
+    ),
+  );
+  out.push(notes(k.notes));
+
   const c = r.codec;
   out.push("## OSGP codec");
   out.push("");

@@ -74,6 +74,18 @@ export interface GasSection {
   notes: string[];
 }
 
+/** Grant → plaintext through the federation's key release. */
+export interface KeyReleaseSection {
+  reads: number;
+  readingsPerRead: number;
+  keysPerRead: number;
+  allProven: boolean;
+  grantToPlaintextMs: LatencyStats;
+  releaseMs: LatencyStats;
+  openMs: LatencyStats;
+  notes: string[];
+}
+
 export interface EndToEndSection {
   meters: number;
   targetRate: number;
@@ -164,6 +176,7 @@ export interface BenchReport {
   revocation: RevocationSection;
   relay: RelaySection;
   api: ApiSection;
+  keyRelease: KeyReleaseSection;
   codec: CodecSection;
   goals: Goal[];
   /** The files this run wrote. */

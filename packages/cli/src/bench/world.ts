@@ -7,7 +7,7 @@ import nacl from "tweetnacl";
 import { Wallet, getAddress, hexlify, parseEther, randomBytes } from "ethers";
 import { Deployments, TxSender, deployContract, devPrivateKey, readArtifact, sleep, startTestChain, type TestChain } from "@sidegrid/chain";
 import { BlockPriClient, deployBlockPri, encodePreferencesPayload, encodeRegistrationPayload } from "@sidegrid/blockpri";
-import { BlockSecClient, PolicyMirror__factory, deployBlockSec, type BlockSecAddresses } from "@sidegrid/blocksec";
+import { BlockSecClient, PolicyMirror__factory, deployBlockSec, deployKeyCustody, type BlockSecAddresses } from "@sidegrid/blocksec";
 import { deployBlockTst, type DeployBlockTstReturnType } from "@sidegrid/blocktst";
 import { artifactsDir as fedArtifacts, localMemberKeys, spawnFederation, wireSidegrid, type DeployFederationReturnType, type MemberProcesses } from "@sidegrid/federation";
 import { meterIdToBytes32 } from "@sidegrid/meter-gateway";
@@ -48,6 +48,10 @@ export interface BenchWorld {
   deployments: { pri: Deployments; sec: Deployments; tst: Deployments };
   ppc: string;
   secAddresses: BlockSecAddresses;
+  /** BlockSEC's KeyCustody (epoch keys in the members' threshold custody). */
+  keyCustody: string;
+  /** What a gateway's config names: the four contracts and KeyCustody. */
+  gatewayAddresses: BlockSecAddresses & { keyCustody: string };
   secStartBlock: number;
   /** BlockTST's apps: token (SGT), mirror (MarketMirror), market, auction. */
   tstApps: DeployBlockTstReturnType;
@@ -118,6 +122,14 @@ export async function startBenchWorld(p: { dir: string; cleanup: Cleanup; log: L
     threshold: 2,
     fundMembers: parseEther("1000"),
   });
+  const { keyCustody } = await deployKeyCustody({
+    sender: admins.sec,
+    deployments: deployments.sec,
+    federationInbox: fed.chains.find((c) => c.name === "blocksec")!.inbox,
+    accessLedger: secAddresses.accessLedger,
+    meterDataLedger: secAddresses.meterDataLedger,
+    policyMirror: secAddresses.policyMirror,
+  });
   const paperStorage = await deployPaperStorage(admins.sec, deployments.sec);
   const wrapped = await deployContract({
     sender: admins.sec,
@@ -137,6 +149,8 @@ export async function startBenchWorld(p: { dir: string; cleanup: Cleanup; log: L
     deployments,
     ppc,
     secAddresses,
+    keyCustody,
+    gatewayAddresses: { ...secAddresses, keyCustody },
     secStartBlock: secD.startBlock,
     tstApps: tstD,
     fed,

@@ -4,7 +4,6 @@
 // and then fetches the granted day again and again, every request signed with its wallet.
 import fs from "node:fs";
 import path from "node:path";
-import type { BlockSecAddresses } from "@sidegrid/blocksec";
 import { Wallet } from "ethers";
 import { signRequest } from "../api/auth";
 import { SimClock } from "../clock";
@@ -12,11 +11,12 @@ import { GatewayError, LedgerError } from "../errors";
 import { startGateway, type Gateway } from "../gateway";
 import { startMeterSimulator, type MeterSimulator } from "../simulator";
 import { summarize, type LatencySummary } from "./stats";
+import type { GatewayConfig } from "../config";
 
 const DAY = 86_400_000;
 
 export interface RunApiQueryBenchParameters {
-  blocksec: { rpcUrl: string; chainId: number; addresses: BlockSecAddresses; gatewayKey: string; startBlock?: number };
+  blocksec: { rpcUrl: string; chainId: number; addresses: GatewayConfig["blocksec"]["addresses"]; gatewayKey: string; startBlock?: number };
   redisUrl: string;
   /** Work directory (gateway LevelDB); left for the caller to remove. */
   dir: string;

@@ -6,13 +6,13 @@
 // latency percentiles over every record read in that window (read = the gateway received it).
 import fs from "node:fs";
 import path from "node:path";
-import type { BlockSecAddresses } from "@sidegrid/blocksec";
 import { startGateway, type Gateway } from "../gateway";
 import { spawnMeterSimulator, type SpawnedMeterSimulator } from "../spawn";
 import { summarize, type LatencySummary } from "./stats";
+import type { GatewayConfig } from "../config";
 
 export interface RunEndToEndBenchParameters {
-  blocksec: { rpcUrl: string; chainId: number; addresses: BlockSecAddresses; gatewayKey: string; startBlock?: number };
+  blocksec: { rpcUrl: string; chainId: number; addresses: GatewayConfig["blocksec"]["addresses"]; gatewayKey: string; startBlock?: number };
   redisUrl: string;
   /** Work directory (simulator state, gateway LevelDB); left for the caller to remove. */
   dir: string;

@@ -9,7 +9,7 @@
 // gateway; `startIngestBench` does one untimed warm-up round.
 import fs from "node:fs";
 import path from "node:path";
-import { BlockSecClient, type BlockSecAddresses } from "@sidegrid/blocksec";
+import { BlockSecClient, KeyCustodyClient } from "@sidegrid/blocksec";
 import { TxSender } from "@sidegrid/chain";
 import { AdapterRegistry, type MeterAdapter } from "../adapter";
 import { Anchorer } from "../anchorer";
@@ -24,13 +24,16 @@ import { pollMeter } from "../poll";
 import { GridAggregator } from "../realtime";
 import { startMeterSimulator, type MeterSimulator } from "../simulator";
 import { GatewayStore } from "../store";
+import { EpochKeys, chainEpochKeySource } from "../epochKeys";
+import { KeyPublisher } from "../keyPublisher";
+import type { GatewayConfig } from "../config";
 
 const QUARTER_HOUR = 900_000;
 const RECORDS_PER_READ = 128;
 
 export interface StartIngestBenchParameters {
   /** BlockSEC and the gateway account (GATEWAY_ROLE on the MeterDataLedger for some utility). */
-  blocksec: { rpcUrl: string; chainId: number; addresses: BlockSecAddresses; gatewayKey: string };
+  blocksec: { rpcUrl: string; chainId: number; addresses: GatewayConfig["blocksec"]["addresses"]; gatewayKey: string };
   /**
    * The fleet: meters firstMeterId .. firstMeterId + meters − 1, each bound on the PolicyMirror to a
    * consumer who permits the gateway's utility to store QUARTER_HOURLY consumption.
@@ -122,8 +125,12 @@ export async function startIngestBench(p: StartIngestBenchParameters): Promise<I
       policy.close();
       policySource.close();
     });
-    const pipeline = new IngestPipeline({ store, policy, clock, grid: new GridAggregator() });
-    const anchorer = new Anchorer({ store, ledger: new BlockSecLedger(sec), policy, maxBatch: 5000 });
+    // Epoch keys in federation custody, as a gateway configured with KeyCustody seals (payload v2).
+    const custodyAddress = p.blocksec.addresses.keyCustody;
+    const custody = custodyAddress ? new KeyCustodyClient({ address: custodyAddress, provider, sender }) : undefined;
+    const epochKeys = custody ? new EpochKeys({ source: chainEpochKeySource(custody, store), clock }) : undefined;
+    const pipeline = new IngestPipeline({ store, policy, clock, grid: new GridAggregator(), ...(epochKeys ? { epochKeys } : {}) });
+    const anchorer = new Anchorer({ store, ledger: new BlockSecLedger(sec), policy, maxBatch: 5000, ...(custody ? { keys: new KeyPublisher({ store, custody }) } : {}) });
     closers.push(() => anchorer.stop());
     const registry = new AdapterRegistry([osgpTcpAdapterFactory({ masterKey: sim.masterKey, maxRecordsPerRead: RECORDS_PER_READ })]);
     const adapters: MeterAdapter[] = [];
