@@ -69,6 +69,14 @@ export async function startServices(cfg: SidegridConfig, deployment: SystemDeplo
     memberKeys: keys,
     basePort: cfg.services.memberBasePort,
     ...(fromEnv ? { keyEnvPrefix: "SIDEGRID_MEMBER_KEY_" } : {}),
+    // Every member releases its key shares on logged grants (KeyCustody on BlockSEC).
+    custody: {
+      keyCustody: deployment.blocksec.keyCustody,
+      accessLedger: deployment.blocksec.accessLedger,
+      policyMirror: deployment.blocksec.policyMirror,
+      startBlock: deployment.blocksec.startBlock,
+      pollMs: 200,
+    },
   });
   for (let i = 0; i < fedCfg.members.length; i++) {
     const name = `member-${i}`;

@@ -3,6 +3,7 @@ import * as api from "./index";
 describe("public API", () => {
   it("exports exactly these names", () => {
     expect(Object.keys(api).sort()).toEqual([
+      "Custodian",
       "DEFAULT_TUNING",
       "EVENT_NONCE_FLAG",
       "EquivocationError",
@@ -34,6 +35,7 @@ describe("public API", () => {
       "eventNonce",
       "inboxDomain",
       "isFederationError",
+      "keyCoveredByGrant",
       "loadMemberConfig",
       "localMemberKeys",
       "measureRelayThroughput",
@@ -56,6 +58,6 @@ describe("public API", () => {
       "waitForMember",
       "wireSidegrid",
       "writeMemberConfigs",
-    ]);
+      ]);
   });
 });

@@ -44,6 +44,7 @@ export { DEFAULT_TUNING, loadMemberConfig, localMemberKeys, writeMemberConfigs }
 export type {
   EventSourceConfig,
   FederationConfigFile,
+  FederationCustodyConfig,
   FederationMemberEntry,
   MemberChainConfig,
   MemberConfig,
@@ -55,6 +56,8 @@ export type { MemberHandle, MemberHealth, MemberLogger, StartMemberOptions } fro
 export { memberBinPath, spawnMember, waitForMember } from "./member/spawn";
 export type { SpawnMemberParameters } from "./member/spawn";
 export { spawnFederation } from "./member/processes";
+export { Custodian, covers as keyCoveredByGrant } from "./member/custodian";
+export type { CustodianDeps, CustodianStats, CustodyConfig } from "./member/custodian";
 export type { MemberProcesses, SpawnFederationParameters } from "./member/processes";
 export { MemberStore } from "./member/store";
 export type { StoredMessage } from "./member/store";

@@ -173,6 +173,7 @@ export async function startMembers(w: BenchWorld, cleanup: Cleanup): Promise<Mem
     rpcUrls: { blockpri: w.pri.node.url, blocksec: w.sec.node.url, blocktst: w.tst.node.url },
     memberKeys: w.memberKeys,
     tuning: MEMBER_TUNING,
+    custody: { keyCustody: w.keyCustody, accessLedger: w.secAddresses.accessLedger, policyMirror: w.secAddresses.policyMirror, startBlock: w.secStartBlock, pollMs: 200 },
   });
   cleanup.add("stop federation members", () => members.stopAll());
   return members;

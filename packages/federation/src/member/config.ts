@@ -3,6 +3,7 @@ import path from "node:path";
 import { EventFragment, Wallet, getAddress } from "ethers";
 import { devPrivateKey } from "@sidegrid/chain";
 import type { DeployFederationReturnType } from "../deploy";
+import type { CustodyConfig } from "./custodian";
 import { FederationConfigError, MemberNotFoundError } from "../errors";
 
 /** One chain as a member watches it. */
@@ -92,7 +93,12 @@ export interface FederationConfigFile {
   /** Apps relayed through the RelayPayload adapter. */
   eventSources?: EventSourceConfig[];
   tuning?: Partial<MemberTuning>;
+  /** Key custody on BlockSEC: with it every member releases its key shares on logged grants. */
+  custody?: FederationCustodyConfig;
 }
+
+/** The federation file's `custody` section (`chain` names the chain of `chains[]` holding KeyCustody, default "blocksec"). */
+export type FederationCustodyConfig = CustodyConfig & { chain?: string };
 
 /** What one member process runs with. */
 export interface MemberConfig {
@@ -108,6 +114,7 @@ export interface MemberConfig {
   peers: { address: string; url: string }[];
   eventSources: EventSourceConfig[];
   tuning: MemberTuning;
+  custody?: FederationCustodyConfig;
 }
 
 /**
@@ -147,6 +154,7 @@ export function loadMemberConfig(file: string, index: number, env: NodeJS.Proces
     peers: cfg.members.map((m) => ({ address: getAddress(m.address), url: m.url })),
     eventSources: cfg.eventSources ?? [],
     tuning: { ...DEFAULT_TUNING, ...cfg.tuning },
+    ...(cfg.custody ? { custody: cfg.custody } : {}),
   };
 }
 
@@ -194,6 +202,19 @@ function validateFile(file: string, raw: unknown): FederationConfigFile {
     const named = arg(e.dstChainIdArg, "uint256") && arg(e.dstContractArg, "address");
     if (!named && !(Array.isArray(e.routes) && e.routes.length > 0)) bad(`${where} needs dstChainIdArg and dstContractArg, or routes`);
   });
+  if (r.custody !== undefined) {
+    const c = r.custody as Record<string, unknown>;
+    if (typeof c !== "object" || c === null) bad("custody must be an object");
+    for (const k of ["keyCustody", "accessLedger", "policyMirror"]) {
+      if (typeof c[k] !== "string" || !/^0x[0-9a-fA-F]{40}$/.test(c[k] as string)) bad(`custody.${k} must be an address`);
+    }
+    if (typeof c.startBlock !== "number" || !Number.isInteger(c.startBlock) || c.startBlock < 0) bad("custody.startBlock must be a non-negative integer");
+    for (const k of ["confirmations", "pollMs"]) {
+      if (c[k] !== undefined && (typeof c[k] !== "number" || !Number.isInteger(c[k]) || (c[k] as number) < 0)) bad(`custody.${k} must be a non-negative integer`);
+    }
+    const chain = c.chain ?? "blocksec";
+    if (!names.has(chain as string)) bad(`custody.chain must name one of the chains (got ${JSON.stringify(chain)})`);
+  }
   return r as unknown as FederationConfigFile;
 }
 
@@ -227,6 +248,7 @@ export interface WriteMemberConfigsParameters {
   dataDir?: string;
   eventSources?: EventSourceConfig[];
   tuning?: Partial<MemberTuning>;
+  custody?: FederationCustodyConfig;
 }
 
 /**
@@ -263,6 +285,7 @@ export function writeMemberConfigs(params: WriteMemberConfigsParameters): Federa
     }),
     ...(params.eventSources ? { eventSources: params.eventSources } : {}),
     ...(params.tuning ? { tuning: params.tuning } : {}),
+    ...(params.custody ? { custody: params.custody } : {}),
   };
   const deployed = params.deployment.members.map((m) => m.toLowerCase());
   cfg.members.forEach((m, i) => {

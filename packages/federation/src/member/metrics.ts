@@ -14,6 +14,8 @@ export interface MemberMetrics {
   submissions: Counter<"dst" | "result">;
   relayLatency: Histogram<"dst">;
   peerUp: Gauge<"peer">;
+  custodyReleases: Counter<"outcome">;
+  custodyKeysReleased: Counter;
 }
 
 export function createMemberMetrics(member: number): MemberMetrics {
@@ -39,5 +41,7 @@ export function createMemberMetrics(member: number): MemberMetrics {
       ...r,
     }),
     peerUp: new Gauge({ name: "federation_peer_up", help: "1 if the last signature push to the peer succeeded", labelNames: ["peer"], ...r }),
+    custodyReleases: new Counter({ name: "federation_custody_grants_total", help: "Access grants handled by the custodian: shares released, or nothing to release", labelNames: ["outcome"], ...r }),
+    custodyKeysReleased: new Counter({ name: "federation_custody_keys_released_total", help: "Epoch-key shares released to grantees", ...r }),
   };
 }

@@ -17,6 +17,7 @@ import {
 } from "../messages";
 import { EquivocationError, MemberStartError } from "../errors";
 import type { EventSourceConfig, MemberChainConfig, MemberConfig } from "./config";
+import { Custodian, type CustodianStats } from "./custodian";
 import { createMemberMetrics, type MemberMetrics } from "./metrics";
 import { PeerExchange, SIGNATURES_PATH, authenticatePush, type SignatureItem } from "./peers";
 import { MemberStore, type StoredMessage } from "./store";
@@ -142,6 +143,8 @@ export interface MemberHealth {
   inFlight: number;
   signatures: { own: number; peer: number };
   peers: { address: string; url: string; up: boolean; queued: number }[];
+  /** The custodian's progress (key shares released on grants), when custody is configured. */
+  custody?: CustodianStats;
 }
 
 export type MemberLogger = (level: "info" | "warn" | "error", msg: string, fields?: Record<string, unknown>) => void;
@@ -190,6 +193,7 @@ class MemberNode {
   private readonly memberSet: Set<string>;
   private store!: MemberStore;
   private peers!: PeerExchange;
+  private custodian: Custodian | undefined;
   private server: http.Server | undefined;
   private resendTimer: NodeJS.Timeout | undefined;
   private reconcileTimer: NodeJS.Timeout | undefined;
@@ -279,7 +283,38 @@ class MemberNode {
       reconciling = true;
       void this.reconcile().finally(() => (reconciling = false));
     }, Math.max(1000, this.cfg.tuning.resendMs * 2));
-    this.log("info", "member started", { address: this.me, url: this.cfg.url, resumed: stored.length });
+    if (this.cfg.custody) await this.startCustodian();
+    this.log("info", "member started", { address: this.me, url: this.cfg.url, resumed: stored.length, custody: Boolean(this.custodian) });
+  }
+
+  /** Key release runs beside relaying; it sends through the same BlockSEC sender (one nonce sequence). */
+  private async startCustodian(): Promise<void> {
+    const custody = this.cfg.custody!;
+    const name = custody.chain ?? "blocksec";
+    const cs = [...this.chains.values()].find((c) => c.cfg.name === name);
+    if (!cs) throw new MemberStartError(this.cfg.index, `custody names chain "${name}", which is not configured`);
+    this.custodian = new Custodian({
+      config: custody,
+      chainConfirmations: cs.cfg.confirmations,
+      provider: cs.provider,
+      privateKey: this.cfg.privateKey,
+      address: this.me,
+      store: this.store,
+      send: async (to, data, gasLimit) => {
+        for (let i = 0; !cs.sender; i++) {
+          if (this.stopped || i > 600) throw new Error(`no sender on ${name} yet`);
+          await new Promise((r) => setTimeout(r, 50));
+        }
+        const r = await (await cs.sender.send(to, data, gasLimit)).wait();
+        return { status: r.status, blockNumber: r.blockNumber };
+      },
+      log: this.log,
+      onRelease: (outcome, keys) => {
+        this.metrics.custodyReleases.inc({ outcome });
+        if (keys) this.metrics.custodyKeysReleased.inc(keys);
+      },
+    });
+    await this.custodian.start();
   }
 
   private listen(): Promise<void> {
@@ -1022,6 +1057,7 @@ class MemberNode {
       inFlight,
       signatures: { own: this.ownSigs, peer: this.peerSigs },
       peers: this.peers.peerStatus(),
+      ...(this.custodian ? { custody: { ...this.custodian.stats } } : {}),
     };
   }
 
@@ -1035,6 +1071,7 @@ class MemberNode {
       if (cs.flushTimer) clearTimeout(cs.flushTimer);
     }
     await Promise.all(this.polls.values());
+    await this.custodian?.stop();
     this.peers.stop();
     await new Promise<void>((resolve) => {
       if (!this.server) return resolve();

@@ -3,7 +3,7 @@
 import path from "node:path";
 import { freePort, isAlive, stopPid } from "@sidegrid/chain";
 import type { DeployFederationReturnType } from "../deploy";
-import { writeMemberConfigs, type EventSourceConfig, type MemberTuning } from "./config";
+import { writeMemberConfigs, type EventSourceConfig, type FederationCustodyConfig, type MemberTuning } from "./config";
 import { spawnMember, waitForMember } from "./spawn";
 
 /** The running member processes of {@link spawnFederation}. */
@@ -28,6 +28,8 @@ export interface SpawnFederationParameters {
   memberKeys: readonly string[];
   tuning?: Partial<MemberTuning>;
   eventSources?: EventSourceConfig[];
+  /** Key custody: the members release key shares on logged grants. */
+  custody?: FederationCustodyConfig;
   /** Per member start timeout (default 20 s). */
   startTimeoutMs?: number;
 }
@@ -57,6 +59,7 @@ export async function spawnFederation(params: SpawnFederationParameters): Promis
     urls: ports.map((p) => `http://127.0.0.1:${p}`),
     ...(params.tuning ? { tuning: params.tuning } : {}),
     ...(params.eventSources ? { eventSources: params.eventSources } : {}),
+    ...(params.custody ? { custody: params.custody } : {}),
   });
   const urls = cfg.members.map((m) => m.url);
   const logFile = (i: number) => path.join(params.dir, `member-${i}.log`);

@@ -17,7 +17,7 @@ export interface StoredMessage {
   firstSeen: number;
 }
 
-type Value = StoredMessage | number | string;
+type Value = StoredMessage | number | string | Record<string, unknown>;
 
 /**
  * A member's LevelDB: scan cursors (`c!<chainId>`), pending messages with the member's own
@@ -70,6 +70,15 @@ export class MemberStore {
     }
     if (params.cursor) ops.push({ type: "put", key: `c!${params.cursor.chainId}`, value: params.cursor.block });
     if (ops.length > 0) await this.db.batch(ops);
+  }
+
+  /** A value of another collaborator (the custodian's cursor and grant markers), under `x!`. */
+  async getValue<T = unknown>(key: string): Promise<T | undefined> {
+    return (await this.db.get(`x!${key}`)) as T | undefined;
+  }
+
+  putValue(key: string, value: number | string | Record<string, unknown>): Promise<void> {
+    return this.db.put(`x!${key}`, value);
   }
 
   async close(): Promise<void> {

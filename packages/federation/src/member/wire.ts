@@ -137,6 +137,8 @@ export interface JsonRpcLike {
 export class RelaySender {
   blockGasLimit = 30_000_000n;
   private nonce = 0;
+  /** Submissions in nonce order: the relayer and the custodian share this sender. */
+  private lock: Promise<unknown> = Promise.resolve();
   private fees: { maxFeePerGas: bigint; maxPriorityFeePerGas: bigint; at: number } | undefined;
 
   private constructor(
@@ -173,17 +175,22 @@ export class RelaySender {
 
   /** Signs and submits; resolves once the node accepted the transaction. */
   async send(to: string, data: string, gasLimit: bigint): Promise<{ hash: string; wait: (timeoutMs?: number) => Promise<RelayReceipt> }> {
-    const fees = await this.feeData();
-    const nonce = this.nonce;
-    const raw = signEip1559(this.key, { chainId: this.chainId, nonce, ...fees, gasLimit, to, data });
-    let hash: string;
-    try {
-      hash = (await this.rpc.send("eth_sendRawTransaction", [raw])) as string;
-    } catch (e) {
-      await this.sync().catch(() => undefined);
-      throw e;
-    }
-    this.nonce = nonce + 1;
+    const run = this.lock.then(async () => {
+      const fees = await this.feeData();
+      const nonce = this.nonce;
+      const raw = signEip1559(this.key, { chainId: this.chainId, nonce, ...fees, gasLimit, to, data });
+      let hash: string;
+      try {
+        hash = (await this.rpc.send("eth_sendRawTransaction", [raw])) as string;
+      } catch (e) {
+        await this.sync().catch(() => undefined);
+        throw e;
+      }
+      this.nonce = nonce + 1;
+      return hash;
+    });
+    this.lock = run.catch(() => undefined);
+    const hash = await run;
     return { hash, wait: (timeoutMs = 60_000) => this.waitForReceipt(hash, timeoutMs) };
   }
 
