@@ -12,6 +12,8 @@ const DAY = 86_400;
 
 export async function measureKeyRelease(w: BenchWorld, consumer: string, reads: number, log: (l: string) => void): Promise<KeyReleaseSection> {
   const utility = await w.sec.account(ACCOUNTS.utility);
+  // The API figure signed this account's requests with its own wallet: learn the nonce again.
+  await utility.sender.sync();
   const sec = new BlockSecClient({ sender: utility.sender, addresses: w.secAddresses });
   const custody = new KeyCustodyClient({ address: w.keyCustody, provider: utility.sender.provider });
   const secretKey = walletBoxKeys(w.key("utility")).secretKey;
