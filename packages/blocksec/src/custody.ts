@@ -10,6 +10,8 @@ import { AccessCategory, DenyReason, Resolution, checkAddress, enumName, type Re
 
 // Untyped view of the ABI: TypeChain's overloads reject plain tuples.
 const iface = new Interface(KeyCustody__factory.abi);
+const PUBLISH_BASE_GAS = 100_000n;
+const PUBLISH_GAS_PER_KEY = 60_000n;
 const PUBLISHED_TOPIC = iface.getEvent("KeyPublished")!.topicHash;
 const RELEASED_TOPIC = iface.getEvent("SharesReleased")!.topicHash;
 const REGISTERED_TOPIC = iface.getEvent("CustodyKeyRegistered")!.topicHash;
@@ -133,6 +135,23 @@ export class KeyCustodyClient {
     if (keys.length === 0) return [];
     const sent = await this.need().sendBatched(keys, (chunk) => ({ to: this.address, data: this.encodePublishKeys(setIndex, chunk) }), { maxItemsPerTx: 200 });
     return sent.map((s) => s.receipt);
+  }
+
+  /**
+   * Sends `publishKeys` transactions (up to 100 keys each) without waiting for them: they take
+   * their nonces now, so a transaction the same sender sends next is mined after them. Resolves
+   * once sent, with the receipts to come.
+   */
+  async sendPublishKeys(setIndex: number, keys: readonly KeyPublication[]): Promise<{ receipts: Promise<TxReceipt[]> }> {
+    const sender = this.need();
+    const sent = [];
+    for (let i = 0; i < keys.length; i += 100) {
+      const chunk = keys.slice(i, i + 100);
+      // A fixed bound instead of eth_estimateGas, whose binary search runs a 100-key publication
+      // some twenty times on the node: a key costs ~36k gas (one slot, its event, its calldata).
+      sent.push(await sender.send({ to: this.address, data: this.encodePublishKeys(setIndex, chunk), gasLimit: PUBLISH_BASE_GAS + PUBLISH_GAS_PER_KEY * BigInt(chunk.length) }));
+    }
+    return { receipts: Promise.all(sent.map((x) => x.wait())) };
   }
 
   /** Encodes `releaseShares`. */

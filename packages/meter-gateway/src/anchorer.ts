@@ -40,8 +40,11 @@ export interface AnchorerOptions {
   ledger: AnchorLedger;
   policy: CachedPolicy;
   metrics?: GatewayMetrics;
-  /** Publishes pending epoch keys; run before every round so no record lands before its key. */
-  keys?: { publishPending(): Promise<number> };
+  /**
+   * Sends pending epoch-key publications before every round's anchor transaction (same sender:
+   * the keys' transactions are mined first); a failed publication stays pending and is retried.
+   */
+  keys?: { sendPending(): Promise<{ done: Promise<number> }> };
   /** Records per anchoring round (split further by gas; default 2000). */
   maxBatch?: number;
   /** Send whatever is pending at least this often (default 250 ms). */
@@ -180,7 +183,7 @@ export class Anchorer {
       if (send.length === 0) return;
       t = Date.now();
       if (this.inFlight === 1) await this.o.store.putMeta(SAFE_BLOCK, await this.o.ledger.blockNumber());
-      if (this.o.keys) await this.o.keys.publishPending();
+      const keyTxs = this.o.keys ? await this.o.keys.sendPending() : undefined;
       const outcome = await this.o.ledger.anchor(send);
       this.stats.timings.ledger += Date.now() - t;
       t = Date.now();
@@ -206,6 +209,8 @@ export class Anchorer {
         if (r) this.o.metrics?.readingToAnchor.observe((now - r.readAt) / 1000);
       }
       this.afterAnchored(outcome.anchored, n);
+      // The records are anchored whatever happened to the keys; a key that did not land is retried next round.
+      if (keyTxs) await keyTxs.done.catch((e: unknown) => this.o.onError?.(e));
     } catch (e) {
       this.stats.errors++;
       this.stats.lastError = (e as Error)?.message?.split("\n")[0] ?? String(e);

@@ -11,10 +11,10 @@ import { EpochKeys, type EpochKeySource } from "./epochKeys";
 import { IngestPipeline } from "./ingest";
 import { OSGP_TCP_PROTOCOL, osgpTcpAdapterFactory } from "./osgpAdapter";
 import {
-  COMPACT_RECORD_SIZE,
   CONTENT_RAW_COMPACT,
   CONTENT_RAW_RECORD,
   compactRawRecord,
+  compactRecordSize,
   openReadingPayload,
   payloadKeyId,
   sealReadingPayloadV2,
@@ -46,7 +46,8 @@ function source(taken = new Set<string>()): EpochKeySource & { sets: number } {
   return s;
 }
 
-const reading = (meterId: number, sequence: number) =>
+const phase = { voltageV: 231.2, currentA: 3.5, activePowerW: 812.5, reactivePowerVar: -20, powerFactor: 0.97 };
+const reading = (meterId: number, sequence: number, phases = 1) =>
   encodeReadingRecord({
     meterId,
     sequence,
@@ -59,7 +60,7 @@ const reading = (meterId: number, sequence: number) =>
     reactivePowerVar: -20,
     frequencyHz: 50.01,
     powerFactor: 0.97,
-    phases: [{ voltageV: 231.2, currentA: 3.5, activePowerW: 812.5, reactivePowerVar: -20, powerFactor: 0.97 }],
+    phases: Array.from({ length: phases }, () => phase),
     flags: { terminalCoverOpen: false, caseOpen: false, magneticField: false, reverseEnergy: false, phaseLoss: false, clockInvalid: false, batteryLow: false, selfTestFailed: false },
     tamperEvents: 0,
     powerOutages: 1,
@@ -69,13 +70,18 @@ describe("payload v2", () => {
   const key = nacl.randomBytes(32);
   const ctx = { meterId: 9, sequence: 41, resolution: Resolution.QUARTER_HOURLY };
 
-  it("a raw reading is 134 bytes (v1: 242) and opens to the exact 144-byte record", () => {
-    const raw = reading(9, 41);
+  it.each([
+    [1, 80, 102],
+    [2, 96, 118],
+    [3, 112, 134],
+  ])("a raw %i-phase reading is %i bytes compact, %i sealed (v1: 242), and opens to the exact 144-byte record", (phases, compact, sealed) => {
+    const raw = reading(9, 41, phases);
     const c = compactRawRecord(raw, ctx);
     expect(c).toMatchObject({ contentType: CONTENT_RAW_COMPACT });
-    expect(c.plaintext.length).toBe(COMPACT_RECORD_SIZE);
+    expect(c.plaintext.length).toBe(compact);
+    expect(compactRecordSize(phases)).toBe(compact);
     const payload = sealReadingPayloadV2(key, 0xdeadbeef, c.contentType, c.plaintext, ctx);
-    expect(payload.length).toBe(134);
+    expect(payload.length).toBe(sealed);
     expect(payloadKeyId(payload)).toBe(0xdeadbeef);
     const opened = openReadingPayload(payload, { dataKey: key }, ctx);
     expect(opened.version).toBe(2);
@@ -99,6 +105,9 @@ describe("payload v2", () => {
     const raw = reading(9, 41);
     raw[130] = 1; // a reserved byte set by a future layout
     expect(compactRawRecord(raw, ctx).contentType).toBe(CONTENT_RAW_RECORD);
+    const phase3 = reading(9, 41);
+    phase3[100] = 7; // a value in a phase block the record says is absent
+    expect(compactRawRecord(phase3, ctx).contentType).toBe(CONTENT_RAW_RECORD);
     expect(compactRawRecord(reading(9, 41), { ...ctx, sequence: 40 }).contentType).toBe(CONTENT_RAW_RECORD);
   });
 });
@@ -203,7 +212,8 @@ describe("ingest with epoch keys", () => {
     for (const r of recs) {
       const payload = Buffer.from(r.payload.slice(2), "hex");
       expect(payload[0]).toBe(2);
-      expect(payload.length).toBe(134);
+      expect(payload[1]).toBe(CONTENT_RAW_COMPACT);
+      expect([102, 134]).toContain(payload.length);
       const pub = pubs.find((p) => p.keyId === payloadKeyId(payload))!;
       expect(r.periodStart / 1000).toBeGreaterThanOrEqual(pub.epochStart);
       expect(r.periodStart / 1000).toBeLessThan(pub.epochEnd);

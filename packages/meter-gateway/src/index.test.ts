@@ -81,6 +81,7 @@ describe("public API of @sidegrid/meter-gateway", () => {
         "anchorBatchCalldata",
         "canonicalRequestText",
         "compactRawRecord",
+        "compactRecordSize",
         "configuredMeters",
         "consumerDataKeys",
         "createApiApp",

@@ -96,6 +96,7 @@ export {
   PAYLOAD_V2_HEADER_SIZE,
   PAYLOAD_VERSION,
   compactRawRecord,
+  compactRecordSize,
   decodeAggregate,
   encodeAggregate,
   expandRawRecord,

@@ -3,6 +3,7 @@
 // the consumer can always open what is anchored.
 import { ContractRevertError } from "@sidegrid/chain";
 import type { KeyCustodyClient, KeyPublication, ResolutionName } from "@sidegrid/blocksec";
+import type { TxReceipt } from "@sidegrid/chain";
 import { Resolution as SecResolution } from "@sidegrid/blocksec";
 import type { GatewayStore, StoredKeyPublication } from "./store";
 
@@ -10,7 +11,7 @@ const RES_NAMES = Object.keys(SecResolution) as ResolutionName[];
 
 export interface KeyPublisherOptions {
   store: GatewayStore;
-  custody: Pick<KeyCustodyClient, "publishKeys" | "contract">;
+  custody: Pick<KeyCustodyClient, "sendPublishKeys" | "contract">;
   onError?: (e: unknown) => void;
 }
 
@@ -35,57 +36,110 @@ export function toKeyPublication(k: StoredKeyPublication): KeyPublication {
  */
 export class KeyPublisher {
   readonly stats: KeyPublisherStats = { published: 0, txs: 0, gasUsed: 0n, alreadyOnChain: 0, errors: 0, lastError: null };
-  private running: Promise<number> | undefined;
-  /** After a start or an error, pending keys are first looked up on chain (a tx may have landed). */
-  private verify = true;
+  private sending: Promise<void> | undefined;
+  /** Publications sent and not yet mined ("consumer:keyId"). */
+  private readonly inFlight = new Set<string>();
+  /** Publications looked up on chain and not there (cleared by a failure). */
+  private readonly checked = new Set<string>();
+  private readonly startedAt = Date.now();
+  /** After an error, pending keys are first looked up on chain (a transaction may have landed). */
+  private verify = false;
 
   constructor(private readonly o: KeyPublisherOptions) {}
 
-  /** Publishes everything pending; concurrent callers share one run. Resolves with keys published. */
+  /** Publishes everything pending and waits until it is mined. Resolves with the keys published. */
   async publishPending(): Promise<number> {
-    while (this.running) await this.running.catch(() => undefined);
-    this.running = this.run();
+    return (await this.sendPending()).done;
+  }
+
+  /**
+   * Sends the pending publications and resolves once they are sent (they hold the sender's next
+   * nonces, so an anchor sent afterwards lands after them); `done` settles when they are mined
+   * and marked. Sending is one caller at a time; publications already on their way are not sent
+   * again, and concurrent anchoring rounds do not wait for each other's receipts.
+   */
+  async sendPending(): Promise<{ done: Promise<number> }> {
+    while (this.sending) await this.sending;
+    let release!: () => void;
+    this.sending = new Promise<void>((r) => (release = r));
     try {
-      return await this.running;
+      const sent = await this.send();
+      sent.done.catch(() => undefined);
+      return sent;
+    } catch (e) {
+      this.fail(e);
+      throw e;
     } finally {
-      this.running = undefined;
+      this.sending = undefined;
+      release();
     }
   }
 
-  private async run(): Promise<number> {
-    let pending = await this.o.store.pendingKeys();
-    if (pending.length === 0) return 0;
-    try {
-      if (this.verify) {
-        const onChain = await Promise.all(pending.map(async (k) => (await this.o.custody.contract.keyOf(k.consumer, k.keyId)).epochEnd !== 0n));
-        const landed = pending.filter((_, i) => onChain[i]);
-        if (landed.length) {
-          await this.o.store.markKeysPublished(landed, undefined);
-          this.stats.alreadyOnChain += landed.length;
-        }
-        pending = pending.filter((_, i) => !onChain[i]);
-        this.verify = false;
+  private fail(e: unknown): void {
+    this.verify = true;
+    this.checked.clear();
+    this.stats.errors++;
+    this.stats.lastError = e instanceof ContractRevertError ? `${e.errorName ?? "revert"}: ${e.message}` : ((e as Error)?.message ?? String(e));
+    this.o.onError?.(e);
+  }
+
+  private async send(): Promise<{ done: Promise<number> }> {
+    const id = (k: StoredKeyPublication) => `${k.consumer.toLowerCase()}:${k.keyId}`;
+    let pending = (await this.o.store.pendingKeys()).filter((k) => !this.inFlight.has(id(k)));
+    if (pending.length === 0) return { done: Promise.resolve(0) };
+    // A transaction may have landed unseen for keys made before this start, or after a failure:
+    // look those up before sending again (a few at a time: the node serves the gateway too).
+    const suspect = pending.filter((k) => this.verify || k.createdAt < this.startedAt);
+    const unchecked = suspect.filter((k) => !this.checked.has(id(k)));
+    if (unchecked.length > 0 && this.inFlight.size === 0) {
+      const landed: StoredKeyPublication[] = [];
+      for (let i = 0; i < unchecked.length; i += 16) {
+        const part = unchecked.slice(i, i + 16);
+        const onChain = await Promise.all(part.map(async (k) => (await this.o.custody.contract.keyOf(k.consumer, k.keyId)).epochEnd !== 0n));
+        part.forEach((k, j) => (onChain[j] ? landed.push(k) : this.checked.add(id(k))));
       }
-      const bySet = new Map<number, StoredKeyPublication[]>();
-      for (const k of pending) bySet.set(k.setIndex, [...(bySet.get(k.setIndex) ?? []), k]);
-      let n = 0;
-      for (const [setIndex, keys] of bySet) {
-        const receipts = await this.o.custody.publishKeys(setIndex, keys.map(toKeyPublication));
-        for (const r of receipts) {
-          this.stats.txs++;
-          this.stats.gasUsed += r.gasUsed;
-        }
-        await this.o.store.markKeysPublished(keys, receipts[receipts.length - 1]?.transactionHash);
-        n += keys.length;
+      if (landed.length) {
+        await this.o.store.markKeysPublished(landed, undefined);
+        this.stats.alreadyOnChain += landed.length;
+        const gone = new Set(landed.map(id));
+        pending = pending.filter((k) => !gone.has(id(k)));
       }
-      this.stats.published += n;
-      return n;
-    } catch (e) {
-      this.verify = true;
-      this.stats.errors++;
-      this.stats.lastError = e instanceof ContractRevertError ? `${e.errorName ?? "revert"}: ${e.message}` : ((e as Error)?.message ?? String(e));
-      this.o.onError?.(e);
-      throw e;
+      this.verify = false;
+      if (pending.length === 0) return { done: Promise.resolve(0) };
     }
+    const bySet = new Map<number, StoredKeyPublication[]>();
+    for (const k of pending) bySet.set(k.setIndex, [...(bySet.get(k.setIndex) ?? []), k]);
+    const waits: Promise<number>[] = [];
+    for (const [setIndex, keys] of bySet) {
+      for (const k of keys) this.inFlight.add(id(k));
+      const settle = () => keys.forEach((k) => this.inFlight.delete(id(k)));
+      let receipts: Promise<TxReceipt[]>;
+      try {
+        ({ receipts } = await this.o.custody.sendPublishKeys(setIndex, keys.map(toKeyPublication)));
+      } catch (e) {
+        settle();
+        throw e;
+      }
+      waits.push(
+        receipts.then(
+          async (rs) => {
+            for (const r of rs) {
+              this.stats.txs++;
+              this.stats.gasUsed += r.gasUsed;
+            }
+            await this.o.store.markKeysPublished(keys, rs[rs.length - 1]?.transactionHash);
+            settle();
+            this.stats.published += keys.length;
+            return keys.length;
+          },
+          (e: unknown) => {
+            settle();
+            this.fail(e);
+            throw e;
+          },
+        ),
+      );
+    }
+    return { done: Promise.all(waits).then((ns) => ns.reduce((a, b) => a + b, 0)) };
   }
 }

@@ -5,12 +5,14 @@
 //   offset size  field
 //   0      1     version = 0x02
 //   1      1     content type: 0x01 raw 144-byte ET160 record, 0x02 aggregate (96 bytes),
-//                0x03 compact raw record (112 bytes: the ET160 record without its meter id and
-//                sequence, which the ledger fields carry, and without its 24 reserved zero bytes)
+//                0x03 compact raw record (80/96/112 bytes for 1/2/3 phases: the ET160 record without
+//                its meter id and sequence, which the ledger fields carry, its absent phases and
+//                its 24 reserved zero bytes)
 //   2      4     keyId (uint32, big-endian): the epoch key on KeyCustody, per consumer
 //   6      n+16  NaCl secretbox(plaintext, nonce, epochKey),
 //                nonce = SHA-512("sidegrid/payload/v2" ‖ meterId u32 ‖ sequence u64 ‖ resolution u8 ‖ content type u8 ‖ keyId u32)[0..24]
-// A raw reading costs 134 bytes (v1: 242): no per-record envelope, and the compact content type.
+// A raw single-phase reading costs 102 bytes, a three-phase one 134 (v1: 242): no per-record
+// envelope, and the compact content type.
 // The compact form is exact: a reader rebuilds the 144 bytes from the ledger fields.
 //
 // Version 1 (still readable): a per-record envelope of the data key to the consumer.
@@ -36,7 +38,7 @@ export const CONTENT_AGGREGATE = 0x02;
 export const CONTENT_RAW_COMPACT = 0x03;
 export const PAYLOAD_HEADER_SIZE = 82;
 export const PAYLOAD_V2_HEADER_SIZE = 6;
-/** Bytes of a compact raw record: 144 − meter id (4) − sequence (4) − reserved tail (24). */
+/** Bytes of the largest compact raw record (three phases); one phase: 80. */
 export const COMPACT_RECORD_SIZE = 112;
 const NONCE_LABEL_V2 = Buffer.from("sidegrid/payload/v2", "utf8");
 const ENVELOPE_SIZE = 32 + 48;
@@ -77,34 +79,53 @@ export function recordNonceV2(ctx: PayloadContext, contentType: number, keyId: n
   return new Uint8Array(createHash("sha512").update(NONCE_LABEL_V2).update(b).digest().subarray(0, 24));
 }
 
+// Compact raw record (content type 3): record[0..4) (version, phase count, status), record[12..64)
+// (clock, registers, totals), the phase blocks actually present (16 bytes each, record[64..64+16p)),
+// record[112..120) (tamper events, power outages). Meter id and sequence come from the ledger
+// fields, the reserved tail and absent phases are zero by the layout. Its length tells the phase
+// count, a property of the installation that does not change with what the household does.
+const PHASES_AT = 64;
+const PHASE_SIZE = 16;
+const TAIL_AT = 112;
+
+/** Bytes of a compact record with `phases` phase blocks (80, 96 or 112). */
+export function compactRecordSize(phases: number): number {
+  return 4 + (PHASES_AT - 12) + PHASE_SIZE * phases + 8;
+}
+
 /**
  * The smallest exact plaintext of a raw ET160 record: the compact form when its meter id and
- * sequence equal the ledger fields and its reserved tail is zero, the whole record otherwise.
+ * sequence equal the ledger fields and the bytes it drops are zero, the whole record otherwise.
  * @example
  * const { contentType, plaintext } = compactRawRecord(record144, { meterId, sequence, resolution });
  */
 export function compactRawRecord(raw: Uint8Array, ctx: PayloadContext): { contentType: number; plaintext: Uint8Array } {
   if (raw.length !== READING_RECORD_SIZE) throw new PayloadError(`raw record of ${raw.length} bytes`);
   const dv = new DataView(raw.buffer, raw.byteOffset, raw.length);
+  const phases = raw[1]!;
   const sameIds = dv.getUint32(4, true) === ctx.meterId >>> 0 && dv.getUint32(8, true) === ctx.sequence;
-  let tailZero = true;
-  for (let i = 120; i < READING_RECORD_SIZE && tailZero; i++) tailZero = raw[i] === 0;
-  if (!sameIds || !tailZero) return { contentType: CONTENT_RAW_RECORD, plaintext: raw };
-  const out = new Uint8Array(COMPACT_RECORD_SIZE);
+  let dropsZero = phases >= 1 && phases <= 3;
+  for (let i = PHASES_AT + PHASE_SIZE * phases; i < TAIL_AT && dropsZero; i++) dropsZero = raw[i] === 0;
+  for (let i = 120; i < READING_RECORD_SIZE && dropsZero; i++) dropsZero = raw[i] === 0;
+  if (!sameIds || !dropsZero) return { contentType: CONTENT_RAW_RECORD, plaintext: raw };
+  const out = new Uint8Array(compactRecordSize(phases));
   out.set(raw.subarray(0, 4), 0);
-  out.set(raw.subarray(12, 120), 4);
+  out.set(raw.subarray(12, PHASES_AT + PHASE_SIZE * phases), 4);
+  out.set(raw.subarray(TAIL_AT, 120), out.length - 8);
   return { contentType: CONTENT_RAW_COMPACT, plaintext: out };
 }
 
 /** Rebuilds the 144-byte ET160 record from its compact form and the ledger fields. */
 export function expandRawRecord(compact: Uint8Array, ctx: PayloadContext): Uint8Array {
-  if (compact.length !== COMPACT_RECORD_SIZE) throw new PayloadError(`compact record of ${compact.length} bytes, expected ${COMPACT_RECORD_SIZE}`);
+  const phases = compact[1] ?? 0;
+  if (phases < 1 || phases > 3 || compact.length !== compactRecordSize(phases)) throw new PayloadError(`compact record of ${compact.length} bytes with ${phases} phase(s)`);
   const out = new Uint8Array(READING_RECORD_SIZE);
   out.set(compact.subarray(0, 4), 0);
   const dv = new DataView(out.buffer);
   dv.setUint32(4, ctx.meterId >>> 0, true);
   dv.setUint32(8, ctx.sequence >>> 0, true);
-  out.set(compact.subarray(4), 12);
+  out.set(compact.subarray(4, compact.length - 8), 12);
+  out.set(compact.subarray(compact.length - 8), TAIL_AT);
   return out;
 }
 

@@ -127,6 +127,9 @@ export async function runEndToEndBench(p: RunEndToEndBenchParameters): Promise<R
     const tDrain = Date.now();
     await g.anchorer.drain(60_000);
     log(`supply stopped; outbox drained in ${Date.now() - tDrain} ms`);
+    const t = g.anchorer.stats.timings;
+    const kp = g.keyPublisher?.stats;
+    log(`anchorer: ${g.anchorer.stats.rounds} rounds, ${g.anchorer.stats.txs} txs; time in select ${t.select} ms, consent ${t.consent} ms, send + receipts ${t.ledger} ms, bookkeeping ${t.mark} ms${kp ? `; epoch keys: ${g.epochKeys?.created ?? 0} made, ${kp.published} published in ${kp.txs} txs` : ""}`);
 
     // Latency of every record read from a meter during the window, from the gateway's books.
     const lat: number[] = [];
