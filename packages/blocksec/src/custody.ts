@@ -64,6 +64,19 @@ export interface KeyCustodyClientParameters {
   sender?: TxSender;
 }
 
+/**
+ * KeyCustody's release rule, for the members and the readers that must agree with it: a key is
+ * covered by a grant when its resolution is set and no finer than the grant's, and its epoch meets
+ * [from, min(to, timestamp)].
+ * @example
+ * const covered = published.filter((k) => keyCoveredByGrant(k, entry));
+ */
+export function keyCoveredByGrant(k: Pick<PublishedKey, "resolution" | "epochStart" | "epochEnd">, entry: Pick<AccessEntry, "resolution" | "from" | "to" | "timestamp">): boolean {
+  const to = Math.min(entry.to, entry.timestamp);
+  const res = Resolution[k.resolution];
+  return res > 0 && res <= Resolution[entry.resolution] && k.epochStart <= to && k.epochEnd > entry.from;
+}
+
 /** The contract's `Entry` tuple of an access entry. */
 export function entryTuple(e: AccessEntry): unknown[] {
   return [e.prevHash, e.consumer, e.index, e.requester, AccessCategory[e.category], Resolution[e.resolution], e.from, e.to, e.granted, DenyReason[e.reason], e.blockNumber, e.timestamp, e.requesterKey];

@@ -56,6 +56,7 @@ describe("public API", () => {
     "formatAuditReport",
     "isBlockSecError",
     "keyCommitment",
+    "keyCoveredByGrant",
     "merkleProof",
     "merkleRoot",
     "newEpochDataKey",

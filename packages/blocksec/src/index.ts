@@ -32,7 +32,7 @@ export {
   sealEpochKey,
 } from "./custodyCrypto";
 export type { BoxKeyPair, KeyContext, SealEpochKeyParameters } from "./custodyCrypto";
-export { KeyCustodyClient, deployKeyCustody, entryTuple } from "./custody";
+export { KeyCustodyClient, deployKeyCustody, entryTuple, keyCoveredByGrant } from "./custody";
 export type { CustodySet, DeployKeyCustodyParameters, KeyCustodyClientParameters, KeyPublication, PublishedKey, ShareRelease } from "./custody";
 export { deployBlockSec } from "./deploy";
 export type { DeployBlockSecParameters, DeployBlockSecReturnType } from "./deploy";

@@ -12,7 +12,10 @@ export type FederationErrorCode =
   | "EQUIVOCATION"
   | "MEMBER_START_FAILED"
   | "WIRING_UNAVAILABLE"
-  | "RELAY_TIMEOUT";
+  | "RELAY_TIMEOUT"
+  | "CUSTODY_MISCONFIGURED"
+  | "CUSTODY_REGISTRATION_FAILED"
+  | "CUSTODY_RELEASE_FAILED";
 
 export type FederationErrorOptions = SidegridErrorOptions;
 
@@ -109,6 +112,52 @@ export class RelayTimeoutError extends FederationError {
     readonly executed: number,
   ) {
     super("RELAY_TIMEOUT", `only ${executed} of ${expected} messages executed on the destination before the timeout`);
+  }
+}
+
+/**
+ * The federation file's `custody` section names contracts that KeyCustody does not trust (its
+ * AccessLedger or PolicyMirror differ): a custodian would check grants against the wrong ledger.
+ */
+export class CustodyMisconfiguredError extends FederationError {
+  override name = "CustodyMisconfiguredError";
+  constructor(
+    readonly field: "accessLedger" | "policyMirror",
+    readonly configured: string,
+    readonly onChain: string,
+  ) {
+    super("CUSTODY_MISCONFIGURED", `custody.${field} is ${configured} but KeyCustody uses ${onChain}`);
+  }
+}
+
+/** The member could not register its custody key on KeyCustody (retried). */
+export class CustodyRegistrationError extends FederationError {
+  override name = "CustodyRegistrationError";
+  constructor(
+    readonly member: string,
+    readonly setIndex: number,
+    message: string,
+    options: FederationErrorOptions = {},
+  ) {
+    super("CUSTODY_REGISTRATION_FAILED", `member ${member} (set ${setIndex}): ${message}`, options);
+  }
+}
+
+/**
+ * A release for a grant failed for a reason that may pass (node unreachable, transaction not mined,
+ * an unexpected revert); the custodian retries the same grant. `revert` names KeyCustody's error
+ * when the node reported one.
+ */
+export class CustodyReleaseError extends FederationError {
+  override name = "CustodyReleaseError";
+  constructor(
+    readonly consumer: string,
+    readonly entryIndex: number,
+    message: string,
+    readonly revert: string | undefined = undefined,
+    options: FederationErrorOptions = {},
+  ) {
+    super("CUSTODY_RELEASE_FAILED", `release for ${consumer} entry ${entryIndex}: ${message}`, options);
   }
 }
 

@@ -3,7 +3,9 @@ import * as api from "./index";
 describe("public API", () => {
   it("exports exactly these names", () => {
     expect(Object.keys(api).sort()).toEqual([
-      "Custodian",
+      "CustodyMisconfiguredError",
+      "CustodyRegistrationError",
+      "CustodyReleaseError",
       "DEFAULT_TUNING",
       "EVENT_NONCE_FLAG",
       "EquivocationError",
@@ -35,7 +37,6 @@ describe("public API", () => {
       "eventNonce",
       "inboxDomain",
       "isFederationError",
-      "keyCoveredByGrant",
       "loadMemberConfig",
       "localMemberKeys",
       "measureRelayThroughput",
@@ -58,6 +59,6 @@ describe("public API", () => {
       "waitForMember",
       "wireSidegrid",
       "writeMemberConfigs",
-      ]);
+    ]);
   });
 });

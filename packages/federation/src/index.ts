@@ -9,6 +9,9 @@ export type {
   FederationChainSetup,
 } from "./deploy";
 export {
+  CustodyMisconfiguredError,
+  CustodyRegistrationError,
+  CustodyReleaseError,
   EquivocationError,
   FederationConfigError,
   FederationDeployError,
@@ -56,8 +59,7 @@ export type { MemberHandle, MemberHealth, MemberLogger, StartMemberOptions } fro
 export { memberBinPath, spawnMember, waitForMember } from "./member/spawn";
 export type { SpawnMemberParameters } from "./member/spawn";
 export { spawnFederation } from "./member/processes";
-export { Custodian, covers as keyCoveredByGrant } from "./member/custodian";
-export type { CustodianDeps, CustodianStats, CustodyConfig } from "./member/custodian";
+export type { CustodianStats, CustodyOutcome, CustodySkipReason } from "./member/custodian";
 export type { MemberProcesses, SpawnFederationParameters } from "./member/processes";
 export { MemberStore } from "./member/store";
 export type { StoredMessage } from "./member/store";

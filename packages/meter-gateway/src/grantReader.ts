@@ -7,6 +7,7 @@ import nacl from "tweetnacl";
 import {
   Resolution as SecResolution,
   combineShares,
+  keyCoveredByGrant,
   merkleRoot,
   openConsumerEnvelope,
   openReleasedShares,
@@ -14,7 +15,6 @@ import {
   type AccessEntry,
   type BlockSecClient,
   type KeyCustodyClient,
-  type PublishedKey,
   type ResolutionName,
   type StoredRecord,
 } from "@sidegrid/blocksec";
@@ -83,12 +83,6 @@ async function reread<T>(f: () => Promise<T>, attempts = 6): Promise<T> {
       await new Promise((r) => setTimeout(r, 25 * i));
     }
   }
-}
-
-/** Whether KeyCustody would release `k` for `entry` (the contract's rule). */
-export function keyCoveredByGrant(k: Pick<PublishedKey, "resolution" | "epochStart" | "epochEnd">, entry: Pick<AccessEntry, "resolution" | "from" | "to" | "timestamp">): boolean {
-  const to = Math.min(entry.to, entry.timestamp);
-  return RES[k.resolution] > 0 && RES[k.resolution] <= RES[entry.resolution] && k.epochStart <= to && k.epochEnd > entry.from;
 }
 
 /**

@@ -96,7 +96,6 @@ describe("public API of @sidegrid/meter-gateway", () => {
         "gatewayConfigForSimulator",
         "integrateMinutes",
         "isGatewayError",
-        "keyCoveredByGrant",
         "loadGatewayConfig",
         "logReadCount",
         "makeLoadProfile",

@@ -112,7 +112,7 @@ export { EpochKeys } from "./epochKeys";
 export type { CustodySetView, EpochKey, EpochKeySource, EpochKeysOptions } from "./epochKeys";
 export { KeyPublisher, toKeyPublication } from "./keyPublisher";
 export type { KeyPublisherOptions, KeyPublisherStats } from "./keyPublisher";
-export { consumerDataKeys, keyCoveredByGrant, readGranted } from "./grantReader";
+export { consumerDataKeys, readGranted } from "./grantReader";
 export type { GrantedReading, ReadGrantedParameters, ReadGrantedReturnType } from "./grantReader";
 export type { Aggregate, DataKey, OpenedPayload, PayloadContext } from "./payload";
 export { CachedPolicy } from "./policy";

@@ -100,6 +100,32 @@ describe("member configuration", () => {
     expect(loadMemberConfig(file, 0).eventSources[0]!.routes).toEqual([{ dstChainId: 31002, dstContract: source.contract }]);
   });
 
+  it("carries an optional custody section, validated; files without one stay valid", () => {
+    const file = path.join(dir, "custody.json");
+    writeMemberConfigs({ file, deployment, networks, memberKeys: keys });
+    expect(loadMemberConfig(file, 0).custody).toBeUndefined();
+    const custody = { keyCustody: Wallet.createRandom().address, accessLedger: Wallet.createRandom().address, policyMirror: Wallet.createRandom().address, startBlock: 5 };
+    writeMemberConfigs({ file, deployment, networks, memberKeys: keys, custody });
+    expect(JSON.parse(fs.readFileSync(file, "utf8")).custody).toEqual(custody);
+    expect(loadMemberConfig(file, 1).custody).toEqual(custody);
+    const full = { ...custody, confirmations: 3, pollMs: 250, chain: "blocksec" };
+    writeMemberConfigs({ file, deployment, networks, memberKeys: keys, custody: full });
+    expect(loadMemberConfig(file, 2).custody).toEqual(full);
+    for (const [bad, msg] of [
+      [{ ...custody, keyCustody: "0x1234" }, "custody.keyCustody must be an address"],
+      [{ ...custody, accessLedger: undefined }, "custody.accessLedger must be an address"],
+      [{ ...custody, startBlock: -1 }, "custody.startBlock must be a non-negative integer"],
+      [{ ...custody, startBlock: "5" }, "custody.startBlock must be a non-negative integer"],
+      [{ ...custody, confirmations: 1.5 }, "custody.confirmations must be a non-negative integer"],
+      [{ ...custody, pollMs: 0 }, "custody.pollMs must be a positive integer (ms)"],
+      [{ ...custody, chain: "blocktst" }, 'custody.chain must name one of the chains (got "blocktst")'],
+      [[custody], "custody must be an object"],
+    ] as const) {
+      writeMemberConfigs({ file, deployment, networks, memberKeys: keys, custody: bad as never });
+      expect(() => loadMemberConfig(file, 0)).toThrow(msg);
+    }
+  });
+
   it("parses the member command line", () => {
     expect(parseMemberArgs(["--member", "2", "--config", "f.json"])).toEqual({ member: 2, config: "f.json" });
     expect(() => parseMemberArgs(["--member", "x", "--config", "f.json"])).toThrow('--member must be a member index (0, 1, ...), got "x"');

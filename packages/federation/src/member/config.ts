@@ -3,7 +3,6 @@ import path from "node:path";
 import { EventFragment, Wallet, getAddress } from "ethers";
 import { devPrivateKey } from "@sidegrid/chain";
 import type { DeployFederationReturnType } from "../deploy";
-import type { CustodyConfig } from "./custodian";
 import { FederationConfigError, MemberNotFoundError } from "../errors";
 
 /** One chain as a member watches it. */
@@ -97,8 +96,26 @@ export interface FederationConfigFile {
   custody?: FederationCustodyConfig;
 }
 
-/** The federation file's `custody` section (`chain` names the chain of `chains[]` holding KeyCustody, default "blocksec"). */
-export type FederationCustodyConfig = CustodyConfig & { chain?: string };
+/**
+ * The federation file's `custody` section: with it every member runs a custodian that releases its
+ * key shares on logged grants (KeyCustody on BlockSEC). Addresses are BlockSEC's.
+ */
+export interface FederationCustodyConfig {
+  /** BlockSEC's KeyCustody. */
+  keyCustody: string;
+  /** BlockSEC's AccessLedger (the custodian checks that KeyCustody uses this one). */
+  accessLedger: string;
+  /** BlockSEC's PolicyMirror (the custodian checks that KeyCustody uses this one). */
+  policyMirror: string;
+  /** First BlockSEC block to scan for grants and published keys (the BlockSEC deployment's). */
+  startBlock: number;
+  /** Blocks to wait before acting on a grant (default: the chain's `confirmations`). */
+  confirmations?: number;
+  /** How often to look for new grants, in ms (default 500). */
+  pollMs?: number;
+  /** The name in `chains[]` of the chain holding KeyCustody (default "blocksec"). */
+  chain?: string;
+}
 
 /** What one member process runs with. */
 export interface MemberConfig {
@@ -204,14 +221,16 @@ function validateFile(file: string, raw: unknown): FederationConfigFile {
   });
   if (r.custody !== undefined) {
     const c = r.custody as Record<string, unknown>;
-    if (typeof c !== "object" || c === null) bad("custody must be an object");
+    if (typeof c !== "object" || c === null || Array.isArray(c)) bad("custody must be an object");
     for (const k of ["keyCustody", "accessLedger", "policyMirror"]) {
       if (typeof c[k] !== "string" || !/^0x[0-9a-fA-F]{40}$/.test(c[k] as string)) bad(`custody.${k} must be an address`);
     }
     if (typeof c.startBlock !== "number" || !Number.isInteger(c.startBlock) || c.startBlock < 0) bad("custody.startBlock must be a non-negative integer");
-    for (const k of ["confirmations", "pollMs"]) {
-      if (c[k] !== undefined && (typeof c[k] !== "number" || !Number.isInteger(c[k]) || (c[k] as number) < 0)) bad(`custody.${k} must be a non-negative integer`);
+    if (c.confirmations !== undefined && (typeof c.confirmations !== "number" || !Number.isInteger(c.confirmations) || c.confirmations < 0)) {
+      bad("custody.confirmations must be a non-negative integer");
     }
+    // 0 would poll without pause.
+    if (c.pollMs !== undefined && (typeof c.pollMs !== "number" || !Number.isInteger(c.pollMs) || c.pollMs < 1)) bad("custody.pollMs must be a positive integer (ms)");
     const chain = c.chain ?? "blocksec";
     if (!names.has(chain as string)) bad(`custody.chain must name one of the chains (got ${JSON.stringify(chain)})`);
   }

@@ -14,8 +14,9 @@ export interface MemberMetrics {
   submissions: Counter<"dst" | "result">;
   relayLatency: Histogram<"dst">;
   peerUp: Gauge<"peer">;
-  custodyReleases: Counter<"outcome">;
+  custodyGrants: Counter<"outcome" | "reason">;
   custodyKeysReleased: Counter;
+  custodyErrors: Counter;
 }
 
 export function createMemberMetrics(member: number): MemberMetrics {
@@ -41,7 +42,13 @@ export function createMemberMetrics(member: number): MemberMetrics {
       ...r,
     }),
     peerUp: new Gauge({ name: "federation_peer_up", help: "1 if the last signature push to the peer succeeded", labelNames: ["peer"], ...r }),
-    custodyReleases: new Counter({ name: "federation_custody_grants_total", help: "Access grants handled by the custodian: shares released, or nothing to release", labelNames: ["outcome"], ...r }),
+    custodyGrants: new Counter({
+      name: "federation_custody_grants_total",
+      help: "Access grants handled by the custodian: released, already-released (before a restart) or skipped (with the reason)",
+      labelNames: ["outcome", "reason"],
+      ...r,
+    }),
     custodyKeysReleased: new Counter({ name: "federation_custody_keys_released_total", help: "Epoch-key shares released to grantees", ...r }),
+    custodyErrors: new Counter({ name: "federation_custody_errors_total", help: "Custodian polls that failed and will be retried (see /health custody.lastError)", ...r }),
   };
 }

@@ -300,19 +300,13 @@ class MemberNode {
       privateKey: this.cfg.privateKey,
       address: this.me,
       store: this.store,
-      send: async (to, data, gasLimit) => {
-        for (let i = 0; !cs.sender; i++) {
-          if (this.stopped || i > 600) throw new Error(`no sender on ${name} yet`);
-          await new Promise((r) => setTimeout(r, 50));
-        }
-        const r = await (await cs.sender.send(to, data, gasLimit)).wait();
-        return { status: r.status, blockNumber: r.blockNumber };
-      },
+      sender: () => cs.sender,
       log: this.log,
-      onRelease: (outcome, keys) => {
-        this.metrics.custodyReleases.inc({ outcome });
-        if (keys) this.metrics.custodyKeysReleased.inc(keys);
+      onOutcome: (o) => {
+        this.metrics.custodyGrants.inc({ outcome: o.status, reason: o.status === "skipped" ? o.reason : "" });
+        if (o.status === "released") this.metrics.custodyKeysReleased.inc(o.keyIds.length);
       },
+      onError: () => this.metrics.custodyErrors.inc(),
     });
     await this.custodian.start();
   }

@@ -21,9 +21,10 @@ type Value = StoredMessage | number | string | Record<string, unknown>;
 
 /**
  * A member's LevelDB: scan cursors (`c!<chainId>`), pending messages with the member's own
- * signature (`m!<key>`) and executed-message markers holding the digest (`d!<key>`). A scan's new
- * messages, signatures, executions and cursor are written in one atomic batch, so a member that
- * crashes resumes where the batch left it: nothing missed, nothing signed twice.
+ * signature (`m!<key>`), executed-message markers holding the digest (`d!<key>`), and other
+ * collaborators' values under `x!` (the custodian's cursor and one marker per handled grant). A
+ * scan's new messages, signatures, executions and cursor are written in one atomic batch, so a
+ * member that crashes resumes where the batch left it: nothing missed, nothing signed twice.
  */
 export class MemberStore {
   private constructor(private readonly db: Level<string, Value>) {}

@@ -10,5 +10,14 @@ export type { MemberProcesses, SpawnFederationParameters } from "../member/proce
 export function startMemberProcesses(w: World, tuning: Partial<MemberTuning> = {}, eventSources?: EventSourceConfig[]): Promise<MemberProcesses> {
   const rpcUrls: Record<string, string> = {};
   w.fed.chains.forEach((c, i) => (rpcUrls[c.name] = w.chains[i]!.node.url));
-  return spawnFederation({ dir: w.dir, deployment: w.fed, rpcUrls, memberKeys: w.memberKeys, tuning, ...(eventSources ? { eventSources } : {}) });
+  // A world with KeyCustody gets custodians too.
+  return spawnFederation({
+    dir: w.dir,
+    deployment: w.fed,
+    rpcUrls,
+    memberKeys: w.memberKeys,
+    tuning,
+    ...(eventSources ? { eventSources } : {}),
+    ...(w.custody ? { custody: w.custody.config } : {}),
+  });
 }

@@ -12,10 +12,11 @@ import {
   type TxReceipt,
   type TxSender,
 } from "@sidegrid/chain";
+import { deployBlockSec, deployKeyCustody, type BlockSecAddresses } from "@sidegrid/blocksec";
 import { artifactsDir } from "../artifacts";
 import { deployFederation, FEDERATION_ROLE, type DeployFederationReturnType } from "../deploy";
 import { FederationInbox__factory, FederationOutbox__factory, MockPreferenceMirror__factory, MockPreferenceSource__factory, TestToken__factory, TokenPeg__factory } from "../generated";
-import { localMemberKeys } from "../member/config";
+import { localMemberKeys, type FederationCustodyConfig } from "../member/config";
 import { domainSeparator, messageDigest, packSignatures, signDigest, type FederationMessage } from "../messages";
 
 export const inboxIface = FederationInbox__factory.createInterface();
@@ -88,6 +89,8 @@ export interface World {
   mirrors: [string, string];
   /** TestToken on chain 2 (the peg's home, BlockTST stand-in). */
   token: string;
+  /** With `custody`: BlockSEC's contracts and KeyCustody on chain 1 (the BlockSEC stand-in). */
+  custody?: CustodyApps & { config: FederationCustodyConfig };
   dir: string;
   stop(): Promise<void>;
 }
@@ -99,6 +102,45 @@ export interface StartWorldParameters {
   gracePeriodSec?: number;
   pegDailyLimit?: bigint;
   gasLimit?: bigint;
+  /** Deploy BlockSEC's contracts and KeyCustody on chain 1, wired to its inbox (accounts: {@link CUSTODY_ACCOUNTS}). */
+  custody?: boolean;
+}
+
+/** Anvil account indices of the custody world's roles (on every chain; members use 20+). */
+export const CUSTODY_ACCOUNTS = { utility: 1, gateway: 2, alice: 3, carol: 4 } as const;
+
+/** A stand-in BlockPRI PPC: the only preference source the PolicyMirror accepts (the admin delivers as trusted relayer). */
+export const TEST_PPC = { chainId: 31150, address: "0x00000000000000000000000000000000000fa4e1" } as const;
+
+/** BlockSEC's contracts and KeyCustody as {@link deployCustodyApps} leaves them. */
+export interface CustodyApps {
+  addresses: BlockSecAddresses;
+  keyCustody: string;
+  /** First block of the BlockSEC deployment (where scans start). */
+  startBlock: number;
+}
+
+/**
+ * Deploys BlockSEC's PolicyMirror, TradeLog, MeterDataLedger and AccessLedger (the admin is the
+ * mirror's trusted relayer, preferences from {@link TEST_PPC}) and KeyCustody wired to `inbox`.
+ */
+export async function deployCustodyApps(p: {
+  sender: TxSender;
+  deployments: Deployments;
+  inbox: string;
+  utility: string;
+  gateway: string;
+}): Promise<CustodyApps> {
+  const d = await deployBlockSec({
+    sender: p.sender,
+    deployments: p.deployments,
+    preferenceSource: TEST_PPC,
+    distributors: [p.utility],
+    gateways: [{ gateway: p.gateway, utility: p.utility }],
+  });
+  const addresses = { policyMirror: d.policyMirror, meterDataLedger: d.meterDataLedger, accessLedger: d.accessLedger, tradeLog: d.tradeLog };
+  const { keyCustody } = await deployKeyCustody({ sender: p.sender, deployments: p.deployments, federationInbox: p.inbox, ...addresses });
+  return { addresses, keyCustody, startBlock: d.startBlock };
 }
 
 /**
@@ -148,6 +190,20 @@ export async function startWorld(params: StartWorldParameters): Promise<World> {
   await admins[0]!.sendAndWait({ to: src.address, data: sourceIface.encodeFunctionData("addRoute", [ids[1]!, mirrors[0]!]) });
   await admins[0]!.sendAndWait({ to: src.address, data: sourceIface.encodeFunctionData("addRoute", [ids[2]!, mirrors[1]!]) });
 
+  let custody: World["custody"];
+  if (params.custody) {
+    const addr = async (i: number) => (await chains[1]!.account(i)).wallet.address;
+    const apps = await deployCustodyApps({
+      sender: admins[1]!,
+      deployments: deployments[1]!,
+      inbox: fed.chains[1]!.inbox,
+      utility: await addr(CUSTODY_ACCOUNTS.utility),
+      gateway: await addr(CUSTODY_ACCOUNTS.gateway),
+    });
+    const { addresses, keyCustody, startBlock } = apps;
+    custody = { ...apps, config: { keyCustody, accessLedger: addresses.accessLedger, policyMirror: addresses.policyMirror, startBlock, chain: fed.chains[1]!.name, pollMs: 100 } };
+  }
+
   return {
     chains,
     ids,
@@ -158,6 +214,7 @@ export async function startWorld(params: StartWorldParameters): Promise<World> {
     source: src.address,
     mirrors: [mirrors[0]!, mirrors[1]!],
     token: token.address,
+    ...(custody ? { custody } : {}),
     dir,
     async stop() {
       await Promise.all(chains.map((c) => c.stop()));

@@ -3,8 +3,7 @@
 // wallets (the API prepares them unsigned or relays them signed): the ledger must see the real
 // requester as msg.sender.
 import { PPC__factory, type BlockPriClient, type Preference } from "@sidegrid/blockpri";
-import { AccessLedger__factory, Category, Resolution, accessEntryHash, entryFromLog, type AccessEntry, type AuditReport, type BlockSecClient, type KeyCustodyClient, type PublishedKey, type ShareRelease } from "@sidegrid/blocksec";
-import { keyCoveredByGrant } from "../grantReader";
+import { AccessLedger__factory, Category, Resolution, accessEntryHash, entryFromLog, keyCoveredByGrant, type AccessEntry, type AuditReport, type BlockSecClient, type KeyCustodyClient, type PublishedKey, type ShareRelease } from "@sidegrid/blocksec";
 import { getAddress, Transaction, type JsonRpcProvider } from "ethers";
 import { ForbiddenError, GatewayError, InvalidArgumentError, LedgerError } from "../errors";
 
