@@ -248,6 +248,23 @@ describe("threshold custody against one member", () => {
   }, 120_000);
 });
 
+describe("a court sees, for each grant, which keys were released by whom", () => {
+  it("lists every release under its grant and finds none without one", async () => {
+    const { runAudit } = await import("@sidegrid/cli");
+    const report = await runAudit(cfg, { consumer: alice.address, record: false });
+    expect(report.ok).toBe(true);
+    const releases = report.releases ?? [];
+    expect(releases.length).toBeGreaterThanOrEqual(6);
+    const granted = new Map(report.entries.filter((e) => e.granted && e.category === "CONSUMPTION").map((e) => [e.index, e]));
+    for (const r of releases) {
+      expect(granted.get(r.entryIndex)?.requester).toBe(r.requester);
+      expect(d.federation.members).toContain(r.member);
+      expect(r.keyIds.length).toBeGreaterThan(0);
+    }
+    expect(report.problems).toEqual([]);
+  });
+});
+
 describe("no data key at rest outside the chain's boxes", () => {
   it("finds none of the run's keys in the gateway's LevelDB, state files, logs or Redis", async () => {
     const keys: Buffer[] = [];

@@ -74,7 +74,8 @@ export type AccessChainProblemKind =
   | "extra" // an index at or past the head's count
   | "foreign" // an entry of another consumer
   | "head-mismatch" // the copy does not end in the chain's head
-  | "count-mismatch"; // the copy does not have the chain's number of entries
+  | "count-mismatch" // the copy does not have the chain's number of entries
+  | "release-without-grant"; // KeyCustody shows key shares released for an entry that is not a granted CONSUMPTION entry
 
 export interface AccessChainProblem {
   kind: AccessChainProblemKind;

@@ -2,6 +2,7 @@ import { blockNumber, uncachedRunner } from "@sidegrid/chain";
 import { getAddress, type JsonRpcProvider } from "ethers";
 import { verifyAccessChain, type AccessChainProblem, type AccessEntry } from "./access";
 import { readAccessLog, type BlockSecClient } from "./client";
+import { KeyCustodyClient } from "./custody";
 import { AccessLedger__factory } from "./generated";
 import { checkAddress } from "./types";
 
@@ -17,6 +18,18 @@ export interface AuditConsumerParameters {
    * consumer sees that a court looked, and the report covers that entry too.
    */
   recordWith?: BlockSecClient;
+  /** BlockSEC's KeyCustody: when given, the report lists the key shares released for each grant. */
+  keyCustody?: string;
+}
+
+/** Key shares one member released for one access entry (KeyCustody's `SharesReleased`). */
+export interface AuditedRelease {
+  entryIndex: number;
+  member: string;
+  requester: string;
+  keyIds: number[];
+  blockNumber: number;
+  transactionHash: string;
 }
 
 /** A court's view of one consumer's access history, verified against the chain. */
@@ -40,6 +53,8 @@ export interface AuditReport {
   };
   /** The entry recording this audit's own read, when `recordWith` was given. */
   courtRead?: { index: number; transactionHash: string };
+  /** Key shares released per grant, oldest first, when `keyCustody` was given; each must match a granted CONSUMPTION entry. */
+  releases?: AuditedRelease[];
 }
 
 /**
@@ -69,6 +84,27 @@ export async function auditConsumer(params: AuditConsumerParameters): Promise<Au
   }
   const entries = await readAccessLog(provider, accessLedger, consumer, params.fromBlock ?? 0, auditedAtBlock);
   const v = verifyAccessChain(entries, { head: headHash, count, hashes });
+  let releases: AuditedRelease[] | undefined;
+  if (params.keyCustody) {
+    const custody = new KeyCustodyClient({ address: params.keyCustody, provider });
+    releases = (await custody.releases({ consumer, fromBlock: params.fromBlock ?? 0, toBlock: auditedAtBlock })).map((r) => ({
+      entryIndex: r.entryIndex,
+      member: r.member,
+      requester: r.requester,
+      keyIds: r.keyIds,
+      blockNumber: r.blockNumber,
+      transactionHash: r.transactionHash,
+    }));
+    // KeyCustody refuses such releases; a court checks it anyway, from the events alone.
+    const byIndex = new Map(entries.map((e) => [e.index, e]));
+    for (const r of releases) {
+      const e = byIndex.get(r.entryIndex);
+      if (!e || !e.granted || e.category !== "CONSUMPTION" || e.requester !== r.requester) {
+        v.problems.push({ kind: "release-without-grant", index: r.entryIndex, message: `member ${r.member} released ${r.keyIds.length} key share(s) for entry #${r.entryIndex}, which is not a granted consumption entry of ${r.requester} (tx ${r.transactionHash})` });
+        v.ok = false;
+      }
+    }
+  }
   const byRequester = new Map<string, { requester: string; granted: number; denied: number }>();
   for (const e of entries) {
     const r = byRequester.get(e.requester) ?? { requester: e.requester, granted: 0, denied: 0 };
@@ -93,6 +129,7 @@ export async function auditConsumer(params: AuditConsumerParameters): Promise<Au
       requesters: [...byRequester.values()],
     },
     ...(courtRead ? { courtRead } : {}),
+    ...(releases ? { releases } : {}),
   };
 }
 
@@ -122,6 +159,10 @@ export function formatAuditReport(r: AuditReport): string {
     const decision = e.granted ? "GRANTED" : `DENIED (${e.reason.toLowerCase().replace(/_/g, " ")})`;
     lines.push(`#${e.index}  ${when}  ${e.requester} asked for ${what}: ${decision}`);
     lines.push(`     block ${e.blockNumber}, tx ${e.transactionHash ?? "?"}, entry ${e.entryHash}`);
+    const rel = r.releases?.filter((x) => x.entryIndex === e.index) ?? [];
+    if (r.releases && e.granted && e.category === "CONSUMPTION") {
+      lines.push(rel.length ? `     key shares released by ${rel.length} member(s): ${rel.map((x) => `${x.member} (${x.keyIds.length} key${x.keyIds.length === 1 ? "" : "s"}, tx ${x.transactionHash.slice(0, 12)}…)`).join(", ")}` : "     no key shares released (yet)");
+    }
   }
   if (r.problems.length > 0) {
     lines.push("");

@@ -452,11 +452,12 @@ export class BlockSecClient {
   }
 
   /** A court's audit of the consumer's access chain (see {@link auditConsumer}). */
-  audit(consumer: string, options: { fromBlock?: number; record?: boolean } = {}): Promise<AuditReport> {
+  audit(consumer: string, options: { fromBlock?: number; record?: boolean; keyCustody?: string } = {}): Promise<AuditReport> {
     return auditConsumer({
       provider: this.provider,
       accessLedger: this.addresses.accessLedger,
       consumer,
+      ...(options.keyCustody ? { keyCustody: options.keyCustody } : {}),
       ...(options.fromBlock !== undefined ? { fromBlock: options.fromBlock } : {}),
       ...(options.record ? { recordWith: this } : {}),
     });

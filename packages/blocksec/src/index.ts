@@ -3,7 +3,7 @@ export { accessEntryHash, verifyAccessChain } from "./access";
 export type { AccessChainHead, AccessChainProblem, AccessChainProblemKind, AccessChainVerification, AccessEntry } from "./access";
 export { artifactsDir } from "./artifacts";
 export { auditConsumer, formatAuditReport } from "./audit";
-export type { AuditConsumerParameters, AuditReport } from "./audit";
+export type { AuditConsumerParameters, AuditReport, AuditedRelease } from "./audit";
 export { AUDITOR_ROLE, BlockSecClient, DISTRIBUTOR_ROLE, FEDERATION_ROLE, GATEWAY_ROLE, entryFromLog, readAccessLog } from "./client";
 export type {
   AccessGrant,

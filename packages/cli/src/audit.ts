@@ -22,7 +22,7 @@ export async function runAudit(cfg: SidegridConfig, p: AuditCommandParameters): 
       sender: net.sender,
       addresses: { policyMirror: d.blocksec.policyMirror, meterDataLedger: d.blocksec.meterDataLedger, accessLedger: d.blocksec.accessLedger, tradeLog: d.blocksec.tradeLog },
     });
-    return await court.audit(getAddress(p.consumer), { fromBlock: d.blocksec.startBlock, record: p.record });
+    return await court.audit(getAddress(p.consumer), { fromBlock: d.blocksec.startBlock, record: p.record, ...(d.blocksec.keyCustody ? { keyCustody: d.blocksec.keyCustody } : {}) });
   } finally {
     net.provider.destroy();
   }

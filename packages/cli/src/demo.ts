@@ -434,7 +434,7 @@ export async function runDemo(cfg: SidegridConfig, opts: DemoOptions): Promise<D
     const court = await secOf(key("court"));
     const audit: DemoReport["scenario3"]["audit"] = [];
     for (const h of [alice, carol]) {
-      const r: AuditReport = await court.audit(h.keys.address, { fromBlock: d.blocksec.startBlock, record: true });
+      const r: AuditReport = await court.audit(h.keys.address, { fromBlock: d.blocksec.startBlock, record: true, keyCustody: d.blocksec.keyCustody });
       const byUtility = r.entries.filter((e) => e.requester === d.accounts.utility);
       const row = {
         consumer: h.name,

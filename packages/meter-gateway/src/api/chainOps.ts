@@ -235,6 +235,6 @@ export class ApiChainOps {
 
   /** The court's verified view: every entry checked against the chain's head and entry hashes. */
   audit(consumer: string): Promise<AuditReport> {
-    return this.o.sec.audit(consumer, { fromBlock: this.o.fromBlock ?? 0 });
+    return this.o.sec.audit(consumer, { fromBlock: this.o.fromBlock ?? 0, ...(this.o.custody ? { keyCustody: this.o.custody.address } : {}) });
   }
 }
