@@ -155,16 +155,19 @@ export class KeyCustodyClient {
    * their nonces now, so a transaction the same sender sends next is mined after them. Resolves
    * once sent, with the receipts to come.
    */
-  async sendPublishKeys(setIndex: number, keys: readonly KeyPublication[]): Promise<{ receipts: Promise<TxReceipt[]> }> {
+  async sendPublishKeys(setIndex: number, keys: readonly KeyPublication[]): Promise<{ chunks: { keys: readonly KeyPublication[]; receipt: Promise<TxReceipt> }[] }> {
     const sender = this.need();
-    const sent = [];
+    const chunks: { keys: readonly KeyPublication[]; receipt: Promise<TxReceipt> }[] = [];
     for (let i = 0; i < keys.length; i += 100) {
       const chunk = keys.slice(i, i + 100);
       // A fixed bound instead of eth_estimateGas, whose binary search runs a 100-key publication
       // some twenty times on the node: a key costs ~36k gas (one slot, its event, its calldata).
-      sent.push(await sender.send({ to: this.address, data: this.encodePublishKeys(setIndex, chunk), gasLimit: PUBLISH_BASE_GAS + PUBLISH_GAS_PER_KEY * BigInt(chunk.length) }));
+      const sent = await sender.send({ to: this.address, data: this.encodePublishKeys(setIndex, chunk), gasLimit: PUBLISH_BASE_GAS + PUBLISH_GAS_PER_KEY * BigInt(chunk.length) });
+      const receipt = sent.wait();
+      receipt.catch(() => undefined);
+      chunks.push({ keys: chunk, receipt });
     }
-    return { receipts: Promise.all(sent.map((x) => x.wait())) };
+    return { chunks };
   }
 
   /** Encodes `releaseShares`. */

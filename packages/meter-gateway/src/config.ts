@@ -50,8 +50,12 @@ export interface GatewayConfig {
   anchor?: { maxBatch?: number; flushIntervalMs?: number; maxInFlight?: number; maxRecordsPerTx?: number };
   policy?: { pollMs?: number; ttlMs?: number };
   ingest?: { driftThresholdMs?: number; silentAfter?: number; dataKeyMaxUses?: number };
-  /** Epoch keys (with `blocksec.addresses.keyCustody`): epoch length (default one UTC day) and grace for late records (default 1 h), in ms of the gateway's clock. */
-  custody?: { epochMs?: number; graceMs?: number };
+  /**
+   * Epoch keys (with `blocksec.addresses.keyCustody`): epoch length in ms of the readings' time
+   * (default one UTC day); real ms an old epoch's key stays once a newer one is in use (default
+   * 60 s) and real ms after which an unused key goes (default 3 h).
+   */
+  custody?: { epochMs?: number; graceMs?: number; idleMs?: number };
   http?: { host?: string; port?: number; portal?: boolean };
   /** Addresses allowed on /v1/operator/*. */
   operators?: string[];
@@ -102,7 +106,7 @@ export const GATEWAY_CONFIG_SCHEMA = {
     anchor: { type: "object" },
     policy: { type: "object" },
     ingest: { type: "object" },
-    custody: { type: "object", additionalProperties: false, properties: { epochMs: { type: "integer", minimum: 1000, multipleOf: 1000 }, graceMs: INT } },
+    custody: { type: "object", additionalProperties: false, properties: { epochMs: { type: "integer", minimum: 1000, multipleOf: 1000 }, graceMs: INT, idleMs: POS } },
     http: { type: "object", properties: { host: { type: "string" }, port: { type: "integer", minimum: 0, maximum: 65535 }, portal: { type: "boolean" } } },
     operators: { type: "array", items: ADDR },
     auth: { type: "object", properties: { maxSkewMs: POS } },

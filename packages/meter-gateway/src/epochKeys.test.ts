@@ -136,17 +136,26 @@ describe("EpochKeys", () => {
     expect(env.includes(Buffer.from(a.key).toString("hex"))).toBe(false);
   });
 
-  it("forgets a key once its epoch closed (after the grace), and makes a new one for late records", async () => {
-    const clock = new SimClock({ simStartMs: T0, manual: true });
-    const keys = new EpochKeys({ source: source(), clock, graceMs: 3600_000 });
+  it("forgets a key once the household's readings moved to a newer epoch (after the grace), or after long idleness", async () => {
+    let real = 1_000_000;
+    const keys = new EpochKeys({ source: source(), graceMs: 60_000, idleMs: 3 * 3600_000, now: () => real });
     const a = await keys.keyFor(consumer, household.publicKey, Resolution.HOURLY, T0);
-    clock.advance(DAY + 1800_000); // inside the grace: still the same key
+    real += 10 * 60_000; // ten minutes later, the same day: the same key
     expect((await keys.keyFor(consumer, household.publicKey, Resolution.HOURLY, T0 + 10)).keyId).toBe(a.keyId);
-    clock.advance(3600_000);
-    const late = await keys.keyFor(consumer, household.publicKey, Resolution.HOURLY, T0 + 20);
+    const next = await keys.keyFor(consumer, household.publicKey, Resolution.HOURLY, T0 + DAY); // the next day begins
+    real += 30_000; // inside the grace: a late aggregate of the old day still finds its key
+    expect((await keys.keyFor(consumer, household.publicKey, Resolution.HOURLY, T0 + 20)).keyId).toBe(a.keyId);
+    real += 61_000;
+    const late = await keys.keyFor(consumer, household.publicKey, Resolution.HOURLY, T0 + 30);
     expect(late.keyId).not.toBe(a.keyId);
     expect(late.created?.epochStart).toBe(T0 / 1000);
     expect(a.key.every((b) => b === 0)).toBe(true); // wiped
+    // The current day's key stays while in use, and goes after three idle hours.
+    expect((await keys.keyFor(consumer, household.publicKey, Resolution.HOURLY, T0 + DAY + 5)).keyId).toBe(next.keyId);
+    real += 3 * 3600_000 + 1000;
+    expect((await keys.keyFor(consumer, household.publicKey, Resolution.DAILY, T0)).created).toBeDefined(); // a purge runs
+    expect(next.key.every((b) => b === 0)).toBe(true);
+    expect(keys.size).toBe(1);
   });
 
   it("a restarted gateway starts new keys; key ids already taken are skipped", async () => {

@@ -4,6 +4,12 @@
 // records sealed under it. A key is forgotten once its epoch has closed (plus a grace period for
 // late aggregates); after a restart every key is new. Finer resolutions have their own keys, so a
 // grant at DAILY opens no 15-minute record.
+//
+// When a key is forgotten is decided in real time, not in the (possibly simulated) time of the
+// readings: once a newer epoch's key of the same household and resolution is in use, the old one
+// goes after `graceMs` without use (late aggregates of the old epoch still find it); a key unused
+// for `idleMs` goes whatever the epochs. Readings of one meter arrive in order, so a forgotten
+// epoch is rarely asked for again; if it is (a meter back after a long silence), it gets a new key.
 import { randomInt } from "node:crypto";
 import { newEpochDataKey, sealEpochKey, type KeyCustodyClient } from "@sidegrid/blocksec";
 import type { Clock } from "./clock";
@@ -27,18 +33,26 @@ export interface EpochKeySource {
 
 export interface EpochKeysOptions {
   source: EpochKeySource;
-  /** The gateway's (possibly simulated) clock: epochs close by it. */
-  clock: Clock;
+  /** The gateway's (possibly simulated) clock; kept for the caller's convenience (epochs follow the records' own times). */
+  clock?: Clock;
   /** Epoch length in ms (whole seconds; default one UTC day). */
   epochMs?: number;
-  /** How long after its epoch closes a key stays usable for late records (default 1 h). */
+  /** Real ms a key stays after a newer epoch's key of the same household and resolution is in use (default 60 s). */
   graceMs?: number;
+  /** Real ms without use after which any key is forgotten (default 3 h: hourly aggregates use theirs once an hour). */
+  idleMs?: number;
+  /** Real time (tests). */
+  now?: () => number;
 }
 
 interface LiveKey {
   key: Uint8Array;
   keyId: number;
-  epochEndMs: number;
+  /** (consumer, resolution) of the key, and its epoch. */
+  stream: string;
+  epoch: number;
+  /** Real time of the last use. */
+  usedAt: number;
 }
 
 export interface EpochKey {
@@ -59,7 +73,11 @@ const DAY_MS = 86_400_000;
 export class EpochKeys {
   readonly epochMs: number;
   readonly graceMs: number;
+  readonly idleMs: number;
   private readonly live = new Map<string, LiveKey>();
+  /** Newest epoch in use per (consumer, resolution). */
+  private readonly newest = new Map<string, number>();
+  private readonly now: () => number;
   private readonly making = new Map<string, Promise<EpochKey>>();
   private lastPurge = 0;
   /** Keys made since start (a metric, and what tests check against disk). */
@@ -67,7 +85,9 @@ export class EpochKeys {
 
   constructor(private readonly o: EpochKeysOptions) {
     this.epochMs = o.epochMs ?? DAY_MS;
-    this.graceMs = o.graceMs ?? 3_600_000;
+    this.graceMs = o.graceMs ?? 60_000;
+    this.idleMs = o.idleMs ?? 3 * 3_600_000;
+    this.now = o.now ?? Date.now;
     if (!Number.isInteger(this.epochMs) || this.epochMs < 1000 || this.epochMs % 1000 !== 0) throw new InvalidArgumentError("epochMs", this.epochMs, "whole seconds, at least 1000 ms");
     if (!(this.graceMs >= 0)) throw new InvalidArgumentError("graceMs", this.graceMs, "non-negative");
   }
@@ -87,13 +107,18 @@ export class EpochKeys {
   async keyFor(consumer: string, consumerKey: Uint8Array, resolution: Resolution, periodStartMs: number): Promise<EpochKey> {
     this.purge();
     const epoch = this.epochOf(periodStartMs);
-    const slot = `${consumer.toLowerCase()}|${resolution}|${epoch.index}|${Buffer.from(consumerKey).toString("hex")}`;
+    const stream = `${consumer.toLowerCase()}|${resolution}|${Buffer.from(consumerKey).toString("hex")}`;
+    const slot = `${stream}|${epoch.index}`;
+    if ((this.newest.get(stream) ?? -Infinity) < epoch.index) this.newest.set(stream, epoch.index);
     const have = this.live.get(slot);
-    if (have) return { key: have.key, keyId: have.keyId };
+    if (have) {
+      have.usedAt = this.now();
+      return { key: have.key, keyId: have.keyId };
+    }
     const pending = this.making.get(slot);
     if (pending) return pending.then((k) => ({ key: k.key, keyId: k.keyId }));
     const p = this.make(consumer, consumerKey, resolution, epoch).then((k) => {
-      this.live.set(slot, { key: k.key, keyId: k.keyId, epochEndMs: epoch.endMs });
+      this.live.set(slot, { key: k.key, keyId: k.keyId, stream, epoch: epoch.index, usedAt: this.now() });
       return k;
     });
     this.making.set(slot, p);
@@ -107,6 +132,7 @@ export class EpochKeys {
   /** Forgets every key of `consumer` (its next records get new keys). */
   forgetConsumer(consumer: string): number {
     const prefix = `${consumer.toLowerCase()}|`;
+    for (const stream of [...this.newest.keys()]) if (stream.startsWith(prefix)) this.newest.delete(stream);
     let n = 0;
     for (const [slot, k] of this.live) {
       if (!slot.startsWith(prefix)) continue;
@@ -135,11 +161,12 @@ export class EpochKeys {
   }
 
   private purge(): void {
-    const now = this.o.clock.now();
-    if (Math.abs(now - this.lastPurge) < 1000) return;
+    const now = this.now();
+    if (now - this.lastPurge < 1000) return;
     this.lastPurge = now;
     for (const [slot, k] of this.live) {
-      if (now >= k.epochEndMs + this.graceMs) {
+      const superseded = (this.newest.get(k.stream) ?? k.epoch) > k.epoch;
+      if ((superseded && now - k.usedAt >= this.graceMs) || now - k.usedAt >= this.idleMs) {
         k.key.fill(0);
         this.live.delete(slot);
       }

@@ -124,6 +124,7 @@ export async function startGateway(params: StartGatewayParameters): Promise<Gate
         clock,
         ...(cfg.custody?.epochMs !== undefined ? { epochMs: cfg.custody.epochMs } : {}),
         ...(cfg.custody?.graceMs !== undefined ? { graceMs: cfg.custody.graceMs } : {}),
+        ...(cfg.custody?.idleMs !== undefined ? { idleMs: cfg.custody.idleMs } : {}),
       })
     : undefined;
   const keyPublisher = custody ? new KeyPublisher({ store, custody, onError: (e) => log(`key publication: ${(e as Error).message.split("\n")[0]}`) }) : undefined;

@@ -39,6 +39,8 @@ export class KeyPublisher {
   private sending: Promise<void> | undefined;
   /** Publications sent and not yet mined ("consumer:keyId"). */
   private readonly inFlight = new Set<string>();
+  /** Publications this process saw mined (a guard against a stale pending list). */
+  private readonly published = new Set<string>();
   /** Publications looked up on chain and not there (cleared by a failure). */
   private readonly checked = new Set<string>();
   private readonly startedAt = Date.now();
@@ -85,13 +87,14 @@ export class KeyPublisher {
 
   private async send(): Promise<{ done: Promise<number> }> {
     const id = (k: StoredKeyPublication) => `${k.consumer.toLowerCase()}:${k.keyId}`;
-    let pending = (await this.o.store.pendingKeys()).filter((k) => !this.inFlight.has(id(k)));
+    // A list read while a receipt was being recorded may still show its keys pending: skip those too.
+    let pending = (await this.o.store.pendingKeys()).filter((k) => !this.inFlight.has(id(k)) && !this.published.has(id(k)));
     if (pending.length === 0) return { done: Promise.resolve(0) };
     // A transaction may have landed unseen for keys made before this start, or after a failure:
     // look those up before sending again (a few at a time: the node serves the gateway too).
     const suspect = pending.filter((k) => this.verify || k.createdAt < this.startedAt);
     const unchecked = suspect.filter((k) => !this.checked.has(id(k)));
-    if (unchecked.length > 0 && this.inFlight.size === 0) {
+    if (unchecked.length > 0) {
       const landed: StoredKeyPublication[] = [];
       for (let i = 0; i < unchecked.length; i += 16) {
         const part = unchecked.slice(i, i + 16);
@@ -100,6 +103,7 @@ export class KeyPublisher {
       }
       if (landed.length) {
         await this.o.store.markKeysPublished(landed, undefined);
+        for (const k of landed) this.published.add(id(k));
         this.stats.alreadyOnChain += landed.length;
         const gone = new Set(landed.map(id));
         pending = pending.filter((k) => !gone.has(id(k)));
@@ -112,33 +116,38 @@ export class KeyPublisher {
     const waits: Promise<number>[] = [];
     for (const [setIndex, keys] of bySet) {
       for (const k of keys) this.inFlight.add(id(k));
-      const settle = () => keys.forEach((k) => this.inFlight.delete(id(k)));
-      let receipts: Promise<TxReceipt[]>;
+      let chunks: { keys: readonly KeyPublication[]; receipt: Promise<TxReceipt> }[];
       try {
-        ({ receipts } = await this.o.custody.sendPublishKeys(setIndex, keys.map(toKeyPublication)));
+        ({ chunks } = await this.o.custody.sendPublishKeys(setIndex, keys.map(toKeyPublication)));
       } catch (e) {
-        settle();
+        for (const k of keys) this.inFlight.delete(id(k));
         throw e;
       }
-      waits.push(
-        receipts.then(
-          async (rs) => {
-            for (const r of rs) {
+      // Each transaction on its own: one that fails leaves only its own keys pending.
+      const byId = new Map(keys.map((k) => [id(k), k]));
+      for (const c of chunks) {
+        const mine = c.keys.map((k) => byId.get(`${k.consumer.toLowerCase()}:${k.keyId}`)!);
+        const settle = () => mine.forEach((k) => this.inFlight.delete(id(k)));
+        waits.push(
+          c.receipt.then(
+            async (r) => {
               this.stats.txs++;
               this.stats.gasUsed += r.gasUsed;
-            }
-            await this.o.store.markKeysPublished(keys, rs[rs.length - 1]?.transactionHash);
-            settle();
-            this.stats.published += keys.length;
-            return keys.length;
-          },
-          (e: unknown) => {
-            settle();
-            this.fail(e);
-            throw e;
-          },
-        ),
-      );
+              await this.o.store.markKeysPublished(mine, r.transactionHash);
+              if (this.published.size > 100_000) this.published.clear();
+              for (const k of mine) this.published.add(id(k));
+              settle();
+              this.stats.published += mine.length;
+              return mine.length;
+            },
+            (e: unknown) => {
+              settle();
+              this.fail(e);
+              throw e;
+            },
+          ),
+        );
+      }
     }
     return { done: Promise.all(waits).then((ns) => ns.reduce((a, b) => a + b, 0)) };
   }
