@@ -1,4 +1,4 @@
-import { blockNumber, uncachedRunner } from "@sidegrid/chain";
+import { blockNumber, retryRead, uncachedRunner } from "@sidegrid/chain";
 import { getAddress, type JsonRpcProvider } from "ethers";
 import { verifyAccessChain, type AccessChainProblem, type AccessEntry } from "./access";
 import { readAccessLog, type BlockSecClient } from "./client";
@@ -76,11 +76,11 @@ export async function auditConsumer(params: AuditConsumerParameters): Promise<Au
   const provider = params.provider;
   const auditedAtBlock = await blockNumber(provider);
   const ledger = AccessLedger__factory.connect(accessLedger, uncachedRunner(provider));
-  const [headHash, countBig] = await ledger.accessHead(consumer, { blockTag: auditedAtBlock });
+  const [headHash, countBig] = await retryRead(() => ledger.accessHead(consumer, { blockTag: auditedAtBlock }));
   const count = Number(countBig);
   const hashes: string[] = [];
   for (let i = 0; i < count; i += 50) {
-    hashes.push(...(await Promise.all(Array.from({ length: Math.min(50, count - i) }, (_, k) => ledger.entryHashAt(consumer, i + k, { blockTag: auditedAtBlock })))));
+    hashes.push(...(await Promise.all(Array.from({ length: Math.min(50, count - i) }, (_, k) => retryRead(() => ledger.entryHashAt(consumer, i + k, { blockTag: auditedAtBlock }))))));
   }
   const entries = await readAccessLog(provider, accessLedger, consumer, params.fromBlock ?? 0, auditedAtBlock);
   const v = verifyAccessChain(entries, { head: headHash, count, hashes });
@@ -132,6 +132,7 @@ export async function auditConsumer(params: AuditConsumerParameters): Promise<Au
     ...(releases ? { releases } : {}),
   };
 }
+
 
 /**
  * A readable text version of an audit report, one line per attempt.

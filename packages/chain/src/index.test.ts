@@ -8,6 +8,6 @@ it("exports exactly the documented public API", () => {
     "NodeStartError", "ReceiptTimeoutError", "RpcError", "SOLC_SETTINGS", "SidegridError", "TxSender", "anvilBinary", "blockNumber",
     "compileContracts", "connectNetwork", "defaultConfig", "deployContract", "devPrivateKey", "formatErrorValue", "freePort", "getLogs",
     "isAlive", "isChainError", "keccak256Buf", "keccak256Into", "latestTimestamp", "loadConfig", "makeProvider", "operatorKey", "readArtifact",
-    "resolveImport", "revertData", "rpcCall", "sleep", "startAnvil", "startTestChain", "stopPid", "uncachedRunner",
+    "resolveImport", "retryRead", "revertData", "rpcCall", "sleep", "startAnvil", "startTestChain", "stopPid", "uncachedRunner",
   ]);
 });

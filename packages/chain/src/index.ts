@@ -28,7 +28,7 @@ export { connectNetwork, makeProvider } from "./network";
 export type { ConnectNetworkParameters, ConnectedNetwork } from "./network";
 export { freePort, isAlive, sleep, stopPid } from "./process";
 export { keccak256Buf, keccak256Into } from "./keccak";
-export { blockNumber, getLogs, latestTimestamp, uncachedRunner } from "./reads";
+export { blockNumber, getLogs, latestTimestamp, retryRead, uncachedRunner } from "./reads";
 export type { RawLog } from "./reads";
 export { rpcCall } from "./rpc";
 export { TxSender, revertData } from "./sender";

@@ -61,3 +61,20 @@ export async function latestTimestamp(provider: JsonRpcProvider): Promise<number
   const b = (await provider.send("eth_getBlockByNumber", ["latest", false])) as { timestamp: string };
   return Number(BigInt(b.timestamp));
 }
+
+/**
+ * A read retried a few times with a short pause: anvil now and then refuses an eth_call while it
+ * mines ("missing revert data", BlockOutOfRange), and a reader must not fail for that.
+ * @example
+ * const head = await retryRead(() => ledger.accessHead(consumer));
+ */
+export async function retryRead<T>(f: () => Promise<T>, attempts = 6): Promise<T> {
+  for (let i = 1; ; i++) {
+    try {
+      return await f();
+    } catch (e) {
+      if (i >= attempts) throw e;
+      await new Promise((r) => setTimeout(r, 25 * i));
+    }
+  }
+}

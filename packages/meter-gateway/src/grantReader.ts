@@ -3,6 +3,7 @@
 // key the grant covers, combine them, open the records and prove each against its batch's Merkle
 // root on chain. Nothing here trusts a gateway: keys, shares and records all come from BlockSEC.
 import { hexlify } from "ethers";
+import { retryRead } from "@sidegrid/chain";
 import nacl from "tweetnacl";
 import {
   Resolution as SecResolution,
@@ -70,20 +71,6 @@ export interface ReadGrantedReturnType {
 
 const RES = SecResolution as Record<ResolutionName, number>;
 
-/**
- * A read retried a few times: anvil refuses an eth_call now and then while it mines ("missing
- * revert data", BlockOutOfRange), and a reader must not fail a grant for that.
- */
-async function reread<T>(f: () => Promise<T>, attempts = 6): Promise<T> {
-  for (let i = 1; ; i++) {
-    try {
-      return await f();
-    } catch (e) {
-      if (i >= attempts) throw e;
-      await new Promise((r) => setTimeout(r, 25 * i));
-    }
-  }
-}
 
 /**
  * Reads a consumer's readings as a grantee.
@@ -99,7 +86,7 @@ export async function readGranted(p: ReadGrantedParameters): Promise<ReadGranted
   if (p.entryIndex === undefined) {
     entry = (await p.sec.requestAccess({ consumer: p.consumer, category: "CONSUMPTION", resolution: p.resolution, from: p.from, to: p.to, requesterKey })).entry;
   } else {
-    const log = await reread(() => p.sec.accessLog(p.consumer, p.fromBlock ?? 0));
+    const log = await retryRead(() => p.sec.accessLog(p.consumer, p.fromBlock ?? 0));
     const found = log.find((e) => e.index === p.entryIndex);
     if (!found) throw new InvalidArgumentError("entryIndex", p.entryIndex, `is not an entry of ${p.consumer}'s access chain`);
     if (!found.granted) throw new InvalidArgumentError("entryIndex", p.entryIndex, `is a denied entry (${found.reason})`);
@@ -110,7 +97,7 @@ export async function readGranted(p: ReadGrantedParameters): Promise<ReadGranted
   const { keys, releasedBy } = await waitForShares(p, entry);
   const t2 = Date.now();
 
-  const records = (await reread(() => p.sec.storedRecords({ consumer: entry.consumer, fromBlock: p.fromBlock ?? 0 }))).filter(
+  const records = (await retryRead(() => p.sec.storedRecords({ consumer: entry.consumer, fromBlock: p.fromBlock ?? 0 }))).filter(
     (s) => s.record.category === "CONSUMPTION" && RES[s.record.resolution] <= RES[entry.resolution] && s.record.periodStart >= entry.from && s.record.periodStart <= Math.min(entry.to, entry.timestamp),
   );
   const readings: GrantedReading[] = [];
@@ -171,9 +158,9 @@ async function waitForShares(p: ReadGrantedParameters, entry: AccessEntry) {
   const keys = new Map<number, Uint8Array>();
   const releasedBy = new Map<number, { resolution: ResolutionName; epochStart: number; epochEnd: number; releasedBy: string[] }>();
   for (;;) {
-    const published = (await reread(() => p.custody.publishedKeys({ consumer: entry.consumer, fromBlock: p.fromBlock ?? 0 }))).filter((k) => keyCoveredByGrant(k, entry));
+    const published = (await retryRead(() => p.custody.publishedKeys({ consumer: entry.consumer, fromBlock: p.fromBlock ?? 0 }))).filter((k) => keyCoveredByGrant(k, entry));
     const byId = new Map(published.map((k) => [k.keyId, k]));
-    const releases = await reread(() => p.custody.releases({ consumer: entry.consumer, entryIndex: entry.index, fromBlock: entry.blockNumber }));
+    const releases = await retryRead(() => p.custody.releases({ consumer: entry.consumer, entryIndex: entry.index, fromBlock: entry.blockNumber }));
     const shares = new Map<number, Uint8Array[]>();
     for (const r of releases) {
       let opened: Map<number, Uint8Array>;
@@ -197,7 +184,7 @@ async function waitForShares(p: ReadGrantedParameters, entry: AccessEntry) {
       if (keys.has(k.keyId)) continue;
       let m = thresholds.get(k.setIndex);
       if (m === undefined) {
-        m = (await reread(() => p.custody.custodySet(k.setIndex))).threshold;
+        m = (await retryRead(() => p.custody.custodySet(k.setIndex))).threshold;
         thresholds.set(k.setIndex, m);
       }
       const got = shares.get(k.keyId) ?? [];
@@ -227,7 +214,7 @@ async function waitForShares(p: ReadGrantedParameters, entry: AccessEntry) {
 async function proveStored(sec: BlockSecClient, s: StoredRecord, cache: Map<string, Promise<{ leaves: string[]; ok: boolean }>>): Promise<boolean> {
   let batch = cache.get(s.batchId);
   if (!batch) {
-    batch = reread(() => sec.batchRecords(s.batchId)).then(({ root, records }) => {
+    batch = retryRead(() => sec.batchRecords(s.batchId)).then(({ root, records }) => {
       const leaves = records.map((r) => recordLeaf(r.record));
       return { leaves, ok: leaves.length > 0 && merkleRoot(leaves) === root.toLowerCase() };
     });
