@@ -1,4 +1,4 @@
-// What the seed paper (Ochôa et al., ../shared/seeds/004_144cc356cacc4c5c.txt) reports, to print
+// What the seed paper (Ochôa et al., "A Cost Analysis of Implementing a Blockchain Architecture in a Smart Grid Scenario Using Sidechains") reports, to print
 // beside our figures. Only numbers its text states are here: Figure 9 is an image whose text gives
 // its two ends ("ranging from 0.8 to 94 seconds" for 10 to 1000 transactions of 144 bytes, Loom,
 // immediate mining, Core i5-8625U); Tables 4 and 5 give costs in ETH on Ropsten, without gas price.
