@@ -117,8 +117,7 @@ describe("EpochKeys", () => {
   const household = nacl.box.keyPair();
 
   it("one key per (consumer, resolution, epoch); finer resolutions and other days have their own", async () => {
-    const clock = new SimClock({ simStartMs: T0, manual: true });
-    const keys = new EpochKeys({ source: source(), clock });
+    const keys = new EpochKeys({ source: source() });
     const a = await keys.keyFor(consumer, household.publicKey, Resolution.QUARTER_HOURLY, T0 + 3600_000);
     const b = await keys.keyFor(consumer, household.publicKey, Resolution.QUARTER_HOURLY, T0 + 5 * 3600_000);
     const daily = await keys.keyFor(consumer, household.publicKey, Resolution.DAILY, T0);
@@ -160,22 +159,19 @@ describe("EpochKeys", () => {
 
   it("a restarted gateway starts new keys; key ids already taken are skipped", async () => {
     const taken = new Set<string>();
-    const clock = new SimClock({ simStartMs: T0, manual: true });
-    const first = await new EpochKeys({ source: source(taken), clock }).keyFor(consumer, household.publicKey, Resolution.DAILY, T0);
+    const first = await new EpochKeys({ source: source(taken) }).keyFor(consumer, household.publicKey, Resolution.DAILY, T0);
     taken.add(`${consumer}:${first.keyId}`);
-    const second = await new EpochKeys({ source: source(taken), clock }).keyFor(consumer, household.publicKey, Resolution.DAILY, T0);
+    const second = await new EpochKeys({ source: source(taken) }).keyFor(consumer, household.publicKey, Resolution.DAILY, T0);
     expect(second.keyId).not.toBe(first.keyId);
     expect(second.created).toBeDefined();
   });
 
   it("refuses to make keys while a member has no custody key", async () => {
-    const clock = new SimClock({ simStartMs: T0, manual: true });
     const keys = new EpochKeys({
       source: { custodySet: async () => ({ setIndex: 1, keys: [hex(members[0]!.publicKey), `0x${"00".repeat(32)}`], threshold: 2 }), keyTaken: async () => false },
-      clock,
     });
     await expect(keys.keyFor(consumer, household.publicKey, Resolution.DAILY, T0)).rejects.toMatchObject({ code: "CUSTODY_UNAVAILABLE" });
-    expect(() => new EpochKeys({ source: source(), clock, epochMs: 1500 })).toThrow(/whole seconds/);
+    expect(() => new EpochKeys({ source: source(), epochMs: 1500 })).toThrow(/whole seconds/);
   });
 });
 
@@ -207,7 +203,7 @@ describe("ingest with epoch keys", () => {
     const consumer = Wallet.createRandom().address;
     src.bind(1, { consumer, encryptionKey: household.publicKey });
     src.grant(consumer, utility, Resolution.QUARTER_HOURLY);
-    keys = new EpochKeys({ source: { ...source(), keyTaken: (c, id) => store.hasKey(c, id) }, clock });
+    keys = new EpochKeys({ source: { ...source(), keyTaken: (c, id) => store.hasKey(c, id) } });
     const pipeline = new IngestPipeline({ store, policy, clock, grid: new GridAggregator(), epochKeys: keys });
     const registry = new AdapterRegistry([osgpTcpAdapterFactory({ masterKey: sim.masterKey })]);
     adapter = registry.create({ meterId: 1, protocol: OSGP_TCP_PROTOCOL, host: sim.host, port: sim.port, addressed: true }, { initialState: null, persist: (s) => store.putAdapterState(1, s), timeoutMs: 500, clock });

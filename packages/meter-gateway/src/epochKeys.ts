@@ -12,7 +12,6 @@
 // epoch is rarely asked for again; if it is (a meter back after a long silence), it gets a new key.
 import { randomInt } from "node:crypto";
 import { newEpochDataKey, sealEpochKey, type KeyCustodyClient } from "@sidegrid/blocksec";
-import type { Clock } from "./clock";
 import { CustodyUnavailableError, InvalidArgumentError } from "./errors";
 import type { Resolution } from "./resolution";
 import type { GatewayStore, StoredKeyPublication } from "./store";
@@ -33,8 +32,6 @@ export interface EpochKeySource {
 
 export interface EpochKeysOptions {
   source: EpochKeySource;
-  /** The gateway's (possibly simulated) clock; kept for the caller's convenience (epochs follow the records' own times). */
-  clock?: Clock;
   /** Epoch length in ms (whole seconds; default one UTC day). */
   epochMs?: number;
   /** Real ms a key stays after a newer epoch's key of the same household and resolution is in use (default 60 s). */
@@ -67,7 +64,7 @@ const DAY_MS = 86_400_000;
 /**
  * The gateway's epoch keys.
  * @example
- * const keys = new EpochKeys({ source, clock });
+ * const keys = new EpochKeys({ source });
  * const { key, keyId, created } = await keys.keyFor(consumer, consumerKey, Resolution.QUARTER_HOURLY, periodStartMs);
  */
 export class EpochKeys {
@@ -127,20 +124,6 @@ export class EpochKeys {
     } finally {
       this.making.delete(slot);
     }
-  }
-
-  /** Forgets every key of `consumer` (its next records get new keys). */
-  forgetConsumer(consumer: string): number {
-    const prefix = `${consumer.toLowerCase()}|`;
-    for (const stream of [...this.newest.keys()]) if (stream.startsWith(prefix)) this.newest.delete(stream);
-    let n = 0;
-    for (const [slot, k] of this.live) {
-      if (!slot.startsWith(prefix)) continue;
-      k.key.fill(0);
-      this.live.delete(slot);
-      n++;
-    }
-    return n;
   }
 
   /** Forgets the keys with these ids (their publication could not be written). */

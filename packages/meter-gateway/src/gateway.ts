@@ -121,7 +121,6 @@ export async function startGateway(params: StartGatewayParameters): Promise<Gate
   const epochKeys = custody
     ? new EpochKeys({
         source: chainEpochKeySource(custody, store),
-        clock,
         ...(cfg.custody?.epochMs !== undefined ? { epochMs: cfg.custody.epochMs } : {}),
         ...(cfg.custody?.graceMs !== undefined ? { graceMs: cfg.custody.graceMs } : {}),
         ...(cfg.custody?.idleMs !== undefined ? { idleMs: cfg.custody.idleMs } : {}),

@@ -128,7 +128,7 @@ export async function startIngestBench(p: StartIngestBenchParameters): Promise<I
     // Epoch keys in federation custody, as a gateway configured with KeyCustody seals (payload v2).
     const custodyAddress = p.blocksec.addresses.keyCustody;
     const custody = custodyAddress ? new KeyCustodyClient({ address: custodyAddress, provider, sender }) : undefined;
-    const epochKeys = custody ? new EpochKeys({ source: chainEpochKeySource(custody, store), clock }) : undefined;
+    const epochKeys = custody ? new EpochKeys({ source: chainEpochKeySource(custody, store) }) : undefined;
     const pipeline = new IngestPipeline({ store, policy, clock, grid: new GridAggregator(), ...(epochKeys ? { epochKeys } : {}) });
     const anchorer = new Anchorer({ store, ledger: new BlockSecLedger(sec), policy, maxBatch: 5000, ...(custody ? { keys: new KeyPublisher({ store, custody }) } : {}) });
     closers.push(() => anchorer.stop());
