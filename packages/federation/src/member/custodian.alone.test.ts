@@ -190,6 +190,8 @@ describe("custodian, in process, on an archive node", () => {
       .filter((r) => r.keyIds.includes(300))
       .map((r) => openReleasedShares({ consumer: alice, entryIndex: e.index, keyIds: r.keyIds, shares: r.shares, secretKey: requester.secretKey }).get(300)!);
     expect(await combineShares(shares, 2, dataKeys.get(300)!.commitment)).toEqual(dataKeys.get(300)!.dataKey);
+    // A custodian counts its release once it has seen the receipt, which may come after the chain has it.
+    await waitFor("each custodian's count of its release", async () => running.slice(0, 3).every((r) => r.custodian.stats.released >= 1) || undefined);
     expect(running.slice(0, 3).map((r) => r.custodian.stats.released)).toEqual([1, 1, 1]);
   });
 
