@@ -24,7 +24,9 @@ export type GatewayErrorCode =
   | "LEDGER_FAILED"
   | "CLOSED"
   | "CUSTODY_UNAVAILABLE"
-  | "GRANT_NOT_RELEASED";
+  | "GRANT_NOT_RELEASED"
+  | "TX_REJECTED"
+  | "CHAIN_UNAVAILABLE";
 
 export type GatewayErrorOptions = SidegridErrorOptions;
 
@@ -206,6 +208,34 @@ export class LedgerError extends GatewayError {
   override name = "LedgerError";
   constructor(message: string, options: GatewayErrorOptions = {}) {
     super("LEDGER_FAILED", message, options);
+  }
+}
+
+/**
+ * A transaction the API relays or prepares was refused: the node would not accept it (nonce,
+ * funds, gas, fee) or it reverts. The caller's to fix; `reason` is the node's or the contract's.
+ */
+export class TransactionRejectedError extends GatewayError {
+  override name = "TransactionRejectedError";
+  constructor(
+    readonly chain: string,
+    readonly reason: string,
+    readonly txHash?: string,
+    options: GatewayErrorOptions = {},
+  ) {
+    super("TX_REJECTED", `${chain} refused the transaction: ${reason}`, txHash ? { ...options, details: `transaction ${txHash}` } : options);
+  }
+}
+
+/** A chain's node cannot be reached or did not answer in time; the same call may work later. */
+export class ChainUnavailableError extends GatewayError {
+  override name = "ChainUnavailableError";
+  constructor(
+    readonly chain: string,
+    reason: string,
+    options: GatewayErrorOptions = {},
+  ) {
+    super("CHAIN_UNAVAILABLE", `${chain} is unavailable: ${reason}`, options);
   }
 }
 

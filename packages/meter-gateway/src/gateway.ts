@@ -287,12 +287,7 @@ export async function startGateway(params: StartGatewayParameters): Promise<Gate
       metrics.queueJobs.set({ state: "active" }, q.active);
       metrics.queueJobs.set({ state: "delayed" }, q.delayed);
       metrics.queueJobs.set({ state: "failed" }, q.failed);
-      const last = grid.snapshot().periods[1];
-      if (last) {
-        metrics.gridImportW.set(last.meanImportW);
-        metrics.gridExportW.set(last.meanExportW);
-        metrics.gridMeters.set(last.meters);
-      }
+      // Grid figures stay off /metrics (unauthenticated): they are served to distributors only, at /v1/operator/grid.
       metrics.outboxPending.set(store.pendingCount);
     } catch {
       /* Redis briefly away: the next tick updates */

@@ -47,6 +47,7 @@ export { GATEWAY_CONFIG_SCHEMA, configuredMeters, loadGatewayConfig, validateGat
 export type { GatewayConfig } from "./config";
 export {
   AuthFailedError,
+  ChainUnavailableError,
   ClosedError,
   CustodyUnavailableError,
   ForbiddenError,
@@ -63,6 +64,7 @@ export {
   MeterTimeoutError,
   NotFoundError,
   PayloadError,
+  TransactionRejectedError,
   UnknownAdapterError,
   UnknownMeterError,
   ValidationError,

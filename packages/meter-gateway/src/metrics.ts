@@ -15,9 +15,6 @@ export interface GatewayMetrics {
   droppedRecords: Counter<"reason">;
   readingToAnchor: Histogram<string>;
   queueJobs: Gauge<"state">;
-  gridImportW: Gauge<string>;
-  gridExportW: Gauge<string>;
-  gridMeters: Gauge<string>;
   apiRequests: Counter<"route" | "status">;
 }
 
@@ -43,9 +40,6 @@ export function createGatewayMetrics(options: { defaultMetrics?: boolean } = {})
     droppedRecords: new Counter({ name: "sidegrid_gateway_dropped_records_total", help: "Pending records dropped before anchoring", labelNames: ["reason"], registers: r }),
     readingToAnchor: new Histogram({ name: "sidegrid_gateway_reading_to_anchor_seconds", help: "From reading received to anchored receipt", buckets: [0.1, 0.25, 0.5, 1, 1.5, 2, 3, 5, 10, 30], registers: r }),
     queueJobs: new Gauge({ name: "sidegrid_gateway_queue_jobs", help: "Polling jobs by state", labelNames: ["state"], registers: r }),
-    gridImportW: new Gauge({ name: "sidegrid_grid_import_watts", help: "Mean import power of all meters over the last complete interval (real-time aggregate, not stored)", registers: r }),
-    gridExportW: new Gauge({ name: "sidegrid_grid_export_watts", help: "Mean export power of all meters over the last complete interval", registers: r }),
-    gridMeters: new Gauge({ name: "sidegrid_grid_meters_reporting", help: "Meters in the last complete interval's aggregate", registers: r }),
     apiRequests: new Counter({ name: "sidegrid_gateway_api_requests_total", help: "HTTP API requests", labelNames: ["route", "status"], registers: r }),
   };
 }

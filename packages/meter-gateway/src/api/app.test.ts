@@ -2,6 +2,7 @@
 // their preferences through BlockPRI, utilities going through BlockSEC's AccessLedger (403 and a
 // denied entry without a grant), courts auditing, operators reading status.
 import fs from "node:fs";
+import net from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { Resolution as SecResolution, recordLeaf, verifyMerkleProof } from "@sidegrid/blocksec";
@@ -85,6 +86,10 @@ describe("gateway HTTP API", () => {
       expect(m.status).toBe(200);
       expect(m.body).toMatch(/sidegrid_gateway_readings_total\{outcome="stored"\} 8/);
       expect(m.body).toMatch(/sidegrid_gateway_anchored_records_total 8/);
+      // Unauthenticated: operational counters only, no grid-level or per-household figure.
+      expect(m.body).not.toMatch(/sidegrid_grid_|import_watts|export_watts/);
+      for (const c of fx.consumers.values()) expect(m.body.toLowerCase()).not.toContain(c.address.toLowerCase().slice(2));
+      expect((await call(undefined, "GET", "/v1/operator/grid")).status).toBe(401);
       const o = await call(undefined, "GET", "/openapi.json");
       expect(o.body.openapi).toBe("3.1.0");
       for (const r of ROUTES) expect(o.body.paths[r.path][r.method]).toMatchObject({ summary: r.summary, security: [{ walletSignature: [] }] });
@@ -222,6 +227,85 @@ describe("gateway HTTP API", () => {
       expect((await call(outsider, "GET", `/v1/access/${c.address}/${q.body.entry.index}/readings`)).status).toBe(403);
       const denied = await call(fx.utility, "GET", `/v1/access/${c.address}/0/readings`);
       expect(denied.status).toBe(403);
+    });
+  });
+
+  describe("transactions the node will not take", () => {
+    it("an access request from a wallet without gas is a 422 with the node's reason, and nothing is logged", async () => {
+      const c = fx.consumers.get(1)!;
+      const broke = Wallet.createRandom();
+      const before = (await fx.secAdmin.accessLog(c.address)).length;
+      // Prepared by hand: the API's preparation would already refuse (estimateGas needs funds).
+      const data = (await import("@sidegrid/blocksec")).AccessLedger__factory.createInterface().encodeFunctionData("requestAccess", [c.address, 0, 4, 0, 1, "0x" + "00".repeat(32)]);
+      const signedTx = await broke.signTransaction({ type: 2, chainId: 31506, to: fx.addresses.accessLedger, data, nonce: 0, gasLimit: 300_000, maxFeePerGas: 10n ** 10n, maxPriorityFeePerGas: 1n });
+      const r = await call(broke, "POST", "/v1/access-requests/relay", { signedTx });
+      expect(r.status).toBe(422);
+      expect(r.body.error).toMatchObject({ code: "TX_REJECTED" });
+      expect(r.body.error.message).toMatch(/^BlockSEC refused the transaction: .*insufficient funds/i);
+      expect((await fx.secAdmin.accessLog(c.address)).length).toBe(before);
+    });
+
+    it("a replayed signed request is a 422 (nonce too low), not a 500", async () => {
+      const c = fx.consumers.get(1)!;
+      const prep = await call(fx.utility, "POST", "/v1/access-requests", { consumer: c.address, category: "CONSUMPTION", resolution: "DAILY", from: 0, to: 1 });
+      const signedTx = await fx.utility.signTransaction(prep.body.tx);
+      expect((await call(fx.utility, "POST", "/v1/access-requests/relay", { signedTx })).status).toBe(200);
+      const again = await call(fx.utility, "POST", "/v1/access-requests/relay", { signedTx });
+      expect(again.status).toBe(422);
+      expect(again.body.error).toMatchObject({ code: "TX_REJECTED", details: expect.stringMatching(/^transaction 0x[0-9a-f]{64}$/) });
+      expect(again.body.error.message).toMatch(/nonce/i);
+    });
+
+    it("a preparation that would revert is a 422 naming the revert", async () => {
+      // A consumer cannot set preferences before registering: the PPC reverts in estimateGas.
+      const stranger = new Wallet(devPrivateKey(7));
+      const r = await call(stranger, "POST", `/v1/consumers/${stranger.address}/preferences`, { preferences: [{ utility: fx.utility.address, category: "CONSUMPTION", allowed: true, resolution: "DAILY" }] });
+      expect(r.status).toBe(422);
+      expect(r.body.error.code).toBe("TX_REJECTED");
+      expect(r.body.error.message).toMatch(/^BlockPRI refused the transaction: it would revert/);
+    });
+
+    it("a chain node that cannot be reached is a 503 with one clear message", async () => {
+      // The gateway reaches BlockPRI through a TCP proxy, which goes away once the gateway runs.
+      const target = new URL(fx.pri.node.url);
+      const sockets = new Set<net.Socket>();
+      const proxy = net.createServer((s) => {
+        const up = net.connect(Number(target.port), target.hostname);
+        for (const x of [s, up]) {
+          sockets.add(x);
+          x.on("error", () => undefined);
+        }
+        s.pipe(up).pipe(s);
+      });
+      await new Promise<void>((r) => proxy.listen(0, "127.0.0.1", r));
+      const proxyUrl = `http://127.0.0.1:${(proxy.address() as net.AddressInfo).port}`;
+      const down = await startGateway({
+        clock: new SimClock({ simStartMs: T0, manual: true }),
+        config: {
+          dataDir: fs.mkdtempSync(path.join(os.tmpdir(), "mg-api-down-")),
+          redisUrl: REDIS,
+          queuePrefix: `test-api-down-${process.pid}`,
+          blocksec: { rpcUrl: fx.sec.node.url, chainId: 31506, addresses: fx.addresses, privateKey: devPrivateKey(9), startBlock: fx.startBlock },
+          utility: fx.utility.address,
+          blockpri: { rpcUrl: proxyUrl, chainId: 31505, ppc: fx.ppc },
+          masterKeyHex: Buffer.from(sim.masterKey).toString("hex"),
+          simulator: { host: sim.host, port: sim.port, count: 1 },
+          poll: { intervalMs: 3_600_000 },
+        },
+      });
+      try {
+        const closed = new Promise((r) => proxy.close(r));
+        for (const x of sockets) x.destroy();
+        await closed;
+        const c = fx.consumers.get(1)!;
+        const p = `/v1/consumers/${c.address}/preferences`;
+        const r = await fetch(down.url + p, { headers: await signRequest({ signer: c.wallet, method: "GET", path: p }) });
+        expect(r.status).toBe(503);
+        expect(((await r.json()) as any).error).toMatchObject({ code: "CHAIN_UNAVAILABLE", message: expect.stringMatching(/unavailable: .*ECONNREFUSED/) });
+      } finally {
+        await down.poller.obliterate().catch(() => undefined);
+        await down.stop();
+      }
     });
   });
 

@@ -9,9 +9,9 @@ import type { QueueDepth } from "../poller";
 import type { GridAggregator } from "../realtime";
 import { RESOLUTION_NAMES } from "../resolution";
 import type { Alert, AlertKind, GatewayStore, OutboxRecord } from "../store";
-import { ForbiddenError, GatewayError, NotFoundError, ValidationError, isGatewayError } from "../errors";
+import { ForbiddenError, GatewayError, NotFoundError, ValidationError, isGatewayError, type GatewayErrorCode } from "../errors";
 import { type NonceStore, verifySignedRequest, AUTH_HEADERS } from "./auth";
-import type { AccessRequestInput, ApiChainOps, PreferenceInput } from "./chainOps";
+import { rpcFailure, type AccessRequestInput, type ApiChainOps, type PreferenceInput } from "./chainOps";
 import * as S from "./schemas";
 
 export interface MeterStatusView {
@@ -376,6 +376,26 @@ export function openApiDocument(serverUrl?: string): Record<string, unknown> {
   };
 }
 
+/** HTTP status per error code; anything else is a 500. */
+const HTTP_STATUS: Partial<Record<GatewayErrorCode, number>> = {
+  VALIDATION_FAILED: 400,
+  INVALID_ARGUMENT: 400,
+  AUTH_FAILED: 401,
+  FORBIDDEN: 403,
+  NOT_FOUND: 404,
+  GRANT_NOT_RELEASED: 409,
+  TX_REJECTED: 422,
+  LEDGER_FAILED: 502,
+  CHAIN_UNAVAILABLE: 503,
+  CUSTODY_UNAVAILABLE: 503,
+};
+
+/** Socket-level failures and ethers' own network/timeout codes. */
+function isUnreachable(e: unknown): boolean {
+  const code = (e as { code?: unknown })?.code;
+  return typeof code === "string" && ["ECONNREFUSED", "ECONNRESET", "ETIMEDOUT", "EHOSTUNREACH", "ENOTFOUND", "EPIPE", "NETWORK_ERROR", "SERVER_ERROR", "TIMEOUT"].includes(code);
+}
+
 /**
  * Builds the express app of the gateway API.
  * @example
@@ -392,10 +412,10 @@ export function createApiApp(d: ApiDependencies): express.Express {
   const send = (res: Response, status: number, body: unknown) => {
     res.status(status).json(body);
   };
-  const fail = (res: Response, e: unknown) => {
-    const status = isGatewayError(e)
-      ? ({ VALIDATION_FAILED: 400, INVALID_ARGUMENT: 400, AUTH_FAILED: 401, FORBIDDEN: 403, NOT_FOUND: 404 } as Record<string, number>)[e.code] ?? (e.code === "LEDGER_FAILED" ? 502 : 500)
-      : 500;
+  const fail = (res: Response, thrown: unknown) => {
+    // A node that cannot be reached surfaces from any read as an ethers/socket error: one clear 503.
+    const e = !isGatewayError(thrown) && isUnreachable(thrown) ? rpcFailure("a chain node", thrown) : thrown;
+    const status = isGatewayError(e) ? (HTTP_STATUS[e.code] ?? 500) : 500;
     const err = e as GatewayError & { errors?: unknown };
     send(res, status, { error: { code: isGatewayError(e) ? e.code : "INTERNAL", message: isGatewayError(e) ? e.shortMessage : "internal error", ...(err.errors ? { errors: err.errors } : {}), ...(isGatewayError(e) && e.details ? { details: e.details } : {}) } });
   };

@@ -5,7 +5,7 @@
 import { PPC__factory, type BlockPriClient, type Preference } from "@sidegrid/blockpri";
 import { AccessLedger__factory, Category, Resolution, accessEntryHash, entryFromLog, keyCoveredByGrant, type AccessEntry, type AuditReport, type BlockSecClient, type KeyCustodyClient, type PublishedKey, type ShareRelease } from "@sidegrid/blocksec";
 import { getAddress, Transaction, type JsonRpcProvider } from "ethers";
-import { ForbiddenError, GatewayError, InvalidArgumentError, LedgerError } from "../errors";
+import { ChainUnavailableError, ForbiddenError, GatewayError, InvalidArgumentError, LedgerError, TransactionRejectedError } from "../errors";
 
 const ppcIface = PPC__factory.createInterface();
 const accessIface = AccessLedger__factory.createInterface();
@@ -48,30 +48,71 @@ export interface RelayedTx {
   status: 0 | 1;
 }
 
+/** The JSON-RPC error a node answered with, when the failure is the node's answer at all. */
+function nodeAnswer(e: unknown): { code: number; message: string } | undefined {
+  const x = e as { info?: { error?: unknown }; error?: unknown };
+  for (const c of [x?.info?.error, x?.error]) {
+    const r = c as { code?: unknown; message?: unknown } | undefined;
+    if (r && typeof r.code === "number" && typeof r.message === "string") return { code: r.code, message: r.message };
+  }
+  return undefined;
+}
+
+/**
+ * Sorts a failed RPC call into what the caller can act on: the node refused what was sent
+ * (nonce, funds, gas, fee, undecodable, revert: 422) or the node could not be asked (503).
+ * An internal node error (-32603) counts as the node's trouble, not the caller's.
+ */
+export function rpcFailure(chain: string, e: unknown, txHash?: string): GatewayError {
+  if (e instanceof GatewayError) return e;
+  const answer = nodeAnswer(e);
+  if (answer && answer.code !== -32603) return new TransactionRejectedError(chain, answer.message, txHash, { cause: e });
+  const text = (e as { shortMessage?: string; message?: string })?.shortMessage ?? (e as Error)?.message ?? String(e);
+  return new ChainUnavailableError(chain, text.split("\n")[0]!.slice(0, 200), { cause: e });
+}
+
+/** Sends a signed transaction; a refusal or an unreachable node becomes a typed error. */
+async function sendRaw(provider: JsonRpcProvider, chain: string, signedTx: string): Promise<string> {
+  try {
+    return (await provider.send("eth_sendRawTransaction", [signedTx])) as string;
+  } catch (e) {
+    throw rpcFailure(chain, e, Transaction.from(signedTx).hash ?? undefined);
+  }
+}
+
 /** Polls for a receipt (ethers' wait() hangs on automining nodes). */
-async function waitReceipt(provider: JsonRpcProvider, hash: string, timeoutMs = 30_000): Promise<{ status: string; blockNumber: string; logs: { address: string; topics: string[]; data: string; logIndex: string; transactionHash: string; blockNumber: string }[] }> {
+async function waitReceipt(provider: JsonRpcProvider, hash: string, timeoutMs = 30_000, chain = "the chain"): Promise<{ status: string; blockNumber: string; logs: { address: string; topics: string[]; data: string; logIndex: string; transactionHash: string; blockNumber: string }[] }> {
   const deadline = Date.now() + timeoutMs;
   let delay = 5;
   for (;;) {
-    const r = await provider.send("eth_getTransactionReceipt", [hash]);
+    let r;
+    try {
+      r = await provider.send("eth_getTransactionReceipt", [hash]);
+    } catch (e) {
+      throw rpcFailure(chain, e, hash);
+    }
     if (r) return r;
-    if (Date.now() > deadline) throw new LedgerError(`no receipt for ${hash} after ${timeoutMs} ms`);
+    // Sent but not mined in time: it may still be mined, so the caller gets the hash to look for.
+    if (Date.now() > deadline) throw new ChainUnavailableError(chain, `transaction ${hash} was accepted but not mined within ${timeoutMs} ms; look it up before sending again`);
     await new Promise((res) => setTimeout(res, delay));
     delay = Math.min(100, delay * 2);
   }
 }
 
-async function prepare(provider: JsonRpcProvider, chainId: bigint, from: string, to: string, data: string): Promise<UnsignedTx> {
+async function prepare(provider: JsonRpcProvider, chain: string, chainId: bigint, from: string, to: string, data: string): Promise<UnsignedTx> {
   let gas: bigint;
   try {
     gas = BigInt(await provider.send("eth_estimateGas", [{ from, to, data }]));
   } catch (cause) {
-    throw new GatewayError("LEDGER_FAILED", "the transaction would revert", { cause, details: (cause as Error).message });
+    const f = rpcFailure(chain, cause);
+    throw f.code === "TX_REJECTED" ? new TransactionRejectedError(chain, `it would revert (${(f as TransactionRejectedError).reason})`, undefined, { cause }) : f;
   }
   const [nonce, block] = await Promise.all([
     provider.send("eth_getTransactionCount", [from, "pending"]) as Promise<string>,
     provider.send("eth_getBlockByNumber", ["latest", false]) as Promise<{ baseFeePerGas?: string }>,
-  ]);
+  ]).catch((e: unknown) => {
+    throw rpcFailure(chain, e);
+  });
   const base = block.baseFeePerGas ? BigInt(block.baseFeePerGas) : 1_000_000_000n;
   const tip = 1_000_000n;
   return {
@@ -136,7 +177,7 @@ export class ApiChainOps {
   }
 
   private pri(): BlockPriClient {
-    if (!this.o.pri) throw new GatewayError("LEDGER_FAILED", "this gateway is not connected to BlockPRI");
+    if (!this.o.pri) throw new ChainUnavailableError("BlockPRI", "this gateway is not connected to it (no blockpri section in its configuration)");
     return this.o.pri;
   }
 
@@ -156,15 +197,15 @@ export class ApiChainOps {
       resolution: Resolution[p.resolution ?? "NONE"],
       expiresAt: p.expiresAt ?? 0,
     }));
-    return prepare(pri.provider, pri.chainId, consumer, pri.address, ppcIface.encodeFunctionData("setPreferences", [list]));
+    return prepare(pri.provider, "BlockPRI", pri.chainId, consumer, pri.address, ppcIface.encodeFunctionData("setPreferences", [list]));
   }
 
   /** Relays a consumer-signed PPC transaction (setPreference(s)/clearPreference/consumerRegister). */
   async relayPreferences(consumer: string, signedTx: string): Promise<RelayedTx> {
     const pri = this.pri();
     checkSigned(signedTx, consumer, pri.address, pri.chainId, ["setPreference", "setPreferences", "clearPreference", "consumerRegister", "setMonitorConsPref", "setMonitorTransfPref"], ppcIface);
-    const hash = (await pri.provider.send("eth_sendRawTransaction", [signedTx])) as string;
-    const r = await waitReceipt(pri.provider, hash);
+    const hash = await sendRaw(pri.provider, "BlockPRI", signedTx);
+    const r = await waitReceipt(pri.provider, hash, 30_000, "BlockPRI");
     return { txHash: hash, blockNumber: Number(BigInt(r.blockNumber)), status: BigInt(r.status) === 1n ? 1 : 0 };
   }
 
@@ -179,16 +220,16 @@ export class ApiChainOps {
       p.to,
       p.requesterKey ?? "0x" + "00".repeat(32),
     ]);
-    return prepare(sec.provider, sec.chainId, requester, sec.addresses.accessLedger, data);
+    return prepare(sec.provider, "BlockSEC", sec.chainId, requester, sec.addresses.accessLedger, data);
   }
 
   /** Relays a requester-signed access request and returns the ledger's entry (granted or denied). */
   async relayAccessRequest(requester: string, signedTx: string): Promise<{ entry: AccessEntry; txHash: string }> {
     const sec = this.o.sec;
     checkSigned(signedTx, requester, sec.addresses.accessLedger, sec.chainId, ["requestAccess", "getEnergyUsage", "getCurrentEnergyUsage", "getTransLog", "readAccessLog"], accessIface);
-    const hash = (await sec.provider.send("eth_sendRawTransaction", [signedTx])) as string;
-    const r = await waitReceipt(sec.provider, hash);
-    if (BigInt(r.status) !== 1n) throw new LedgerError(`access request ${hash} reverted`);
+    const hash = await sendRaw(sec.provider, "BlockSEC", signedTx);
+    const r = await waitReceipt(sec.provider, hash, 30_000, "BlockSEC");
+    if (BigInt(r.status) !== 1n) throw new TransactionRejectedError("BlockSEC", `the access request reverted in block ${Number(BigInt(r.blockNumber))}`, hash);
     const log = r.logs.find((l) => l.address.toLowerCase() === sec.addresses.accessLedger.toLowerCase() && [accessIface.getEvent("AccessGranted").topicHash, accessIface.getEvent("AccessDenied").topicHash].includes(l.topics[0]));
     if (!log) throw new LedgerError(`access request ${hash} emitted no access entry`);
     const entry = entryFromLog({ topics: log.topics, data: log.data, blockNumber: Number(BigInt(log.blockNumber)), transactionHash: log.transactionHash, index: Number(BigInt(log.logIndex)) });
