@@ -24,6 +24,8 @@ export interface StartAnvilParameters {
   /** Run detached so the node outlives this process (for `sidegrid up`). */
   detached?: boolean;
   logFile?: string;
+  /** Log anvil's banner and every request too (the banner prints the dev accounts' private keys). */
+  verboseLog?: boolean;
   startTimeoutMs?: number;
 }
 
@@ -76,6 +78,9 @@ export async function startAnvil(params: StartAnvilParameters): Promise<AnvilHan
     fs.mkdirSync(params.stateDir, { recursive: true });
     args.push("--state", path.join(params.stateDir, "state.json"), "--state-interval", String(params.stateIntervalSec ?? 2));
   }
+  // anvil's start banner lists the dev accounts' private keys and the mnemonic: a node that logs
+  // to a file runs quiet unless asked, so no key lands in a log.
+  if (params.logFile && !params.verboseLog) args.push("--quiet");
   if (params.gasLimit !== undefined) args.push("--gas-limit", params.gasLimit.toString());
   if (params.blockTime !== undefined) args.push("--block-time", String(params.blockTime));
 

@@ -1,5 +1,5 @@
 // Public API of @sidegrid/cli: the command runner, the system lifecycle and the demo, for scripts and tests.
-export { allLocal, consumerKeys, roleKey, walletBoxKeys } from "./accounts";
+export { ROLES, allLocal, consumerKeys, roleKey, walletBoxKeys } from "./accounts";
 export type { ConsumerKeys, RoleName } from "./accounts";
 export { runAudit } from "./audit";
 export { formatRead, parseTime, readingsCsv, runRead } from "./read";

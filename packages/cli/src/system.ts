@@ -140,7 +140,17 @@ export interface StartInfrastructureReturnType {
  * Starts what the config marks local and is not already running: one anvil per chain (state
  * persisted under dataDir/chains/<name>) and Redis. Processes run detached and outlive the CLI.
  */
+/**
+ * The data directory holds key files (the federation file, the gateway's configuration, the meter
+ * key): only its owner may enter it, whatever the umask, and one made before is tightened too.
+ */
+export function ensurePrivateDataDir(cfg: SidegridConfig): void {
+  fs.mkdirSync(cfg.dataDir, { recursive: true, mode: 0o700 });
+  fs.chmodSync(cfg.dataDir, 0o700);
+}
+
 export async function startInfrastructure(cfg: SidegridConfig, ui: Ui): Promise<StartInfrastructureReturnType> {
+  ensurePrivateDataDir(cfg);
   const previous = readState(cfg);
   const alive = new Map((previous?.processes ?? []).filter(isOurs).map((p) => [p.name, p]));
   const state: SystemState = {
