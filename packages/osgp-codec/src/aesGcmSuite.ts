@@ -18,7 +18,7 @@ import type {
   SuiteEncodeRequestReturnType,
   SuiteEncodeResponseParameters,
   SuiteExchange,
-} from "./suite";
+} from "./suiteTypes";
 
 const NAME = "aes-gcm" as const;
 export const AES_GCM_TAG_SIZE = 16;

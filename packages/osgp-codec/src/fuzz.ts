@@ -11,7 +11,8 @@ import { bytesToHex, hexToBytes as fromHex } from "./hex";
 import { decodeProcedureCall, decodeProcedureResult, encodeProcedureCall } from "./procedure";
 import { READING_RECORD_SIZE, READING_TABLE_ID, decodeReadingRecord, encodeReadingRecord } from "./record";
 import { decodeRequestPdu, decodeResponsePdu, type ServiceRequest, type ServiceResponse } from "./services";
-import { createSecuritySuite, type SecuritySuite, type SuiteExchange } from "./suite";
+import { createSecuritySuite } from "./suite";
+import type { SecuritySuite, SuiteExchange } from "./suiteTypes";
 import { GUIDE_EXCHANGES, DEFAULT_MAK } from "./test-utils/vectors";
 
 const FRAMES = Number(process.argv[2] ?? 1_000_000);

@@ -97,9 +97,10 @@ export {
   responseCode,
 } from "./services";
 export type { DecodeResponsePduOptions, ResponseName, ServiceName, ServiceRequest, ServiceResponse } from "./services";
-export { SECURITY_SUITE_NAMES, createSecuritySuite } from "./suite";
+export { createSecuritySuite } from "./suite";
+export type { CreateSecuritySuiteOptions } from "./suite";
+export { SECURITY_SUITE_NAMES } from "./suiteTypes";
 export type {
-  CreateSecuritySuiteOptions,
   SecuritySuite,
   SecuritySuiteName,
   SuiteDecodeRequestReturnType,
@@ -108,7 +109,7 @@ export type {
   SuiteEncodeRequestReturnType,
   SuiteEncodeResponseParameters,
   SuiteExchange,
-} from "./suite";
+} from "./suiteTypes";
 export type { LegacyRc4MepSuiteOptions } from "./legacyRc4Suite";
 export {
   EXTENDED_TABLE_OFFSET,

@@ -15,7 +15,7 @@ import type {
   SuiteEncodeRequestReturnType,
   SuiteEncodeResponseParameters,
   SuiteExchange,
-} from "./suite";
+} from "./suiteTypes";
 
 const NAME = "legacy-rc4-mep" as const;
 const AUTHENTICATION_FAILURE = 0x0b;

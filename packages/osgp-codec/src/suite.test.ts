@@ -1,7 +1,8 @@
 import { InsecureSuiteError, InvalidArgumentError } from "./errors";
 import { READING_RECORD_SIZE, READING_TABLE_ID, decodeReadingRecord, encodeReadingRecord } from "./record";
 import { SequenceCounter, SequenceWindow } from "./sequence";
-import { SECURITY_SUITE_NAMES, createSecuritySuite } from "./suite";
+import { createSecuritySuite } from "./suite";
+import { SECURITY_SUITE_NAMES } from "./suiteTypes";
 
 describe("createSecuritySuite", () => {
   it("offers exactly the two suites, flagging the legacy one insecure", () => {
