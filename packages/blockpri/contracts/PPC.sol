@@ -16,6 +16,9 @@ import {IPreferenceOutbox} from "./interfaces/IPreferenceOutbox.sol";
 contract PPC is AccessControl, IPPC {
     bytes32 public constant DISTRIBUTOR_ROLE = keccak256("DISTRIBUTOR_ROLE");
     bytes32 public constant AUDITOR_ROLE = keccak256("AUDITOR_ROLE");
+    /// The regulator admits distributors and auditors; DEFAULT_ADMIN_ROLE (the federation's
+    /// timelock after handover) appoints the regulator and alone touches routes and the outbox.
+    bytes32 public constant REGULATOR_ROLE = keccak256("REGULATOR_ROLE");
     /// Bounds a preferences payload to 18 entries (≈ 3 KB, under the outbox's 16 KiB) and the gas
     /// of applying it on a mirror (≈ 0.5 M gas when every entry is new, under the inbox's 1 M
     /// per-message app gas).
@@ -47,9 +50,13 @@ contract PPC is AccessControl, IPPC {
     IPreferenceOutbox public outbox;
     Route[] private _routes;
 
-    /// @param admin The regulator: grants DISTRIBUTOR and AUDITOR, configures the outbox.
+    /// @param admin Receives DEFAULT_ADMIN_ROLE (outbox, routes; handed to governance after wiring)
+    /// and REGULATOR_ROLE (grants DISTRIBUTOR and AUDITOR).
     constructor(address admin) {
         _grantRole(DEFAULT_ADMIN_ROLE, admin);
+        _grantRole(REGULATOR_ROLE, admin);
+        _setRoleAdmin(DISTRIBUTOR_ROLE, REGULATOR_ROLE);
+        _setRoleAdmin(AUDITOR_ROLE, REGULATOR_ROLE);
     }
 
     // ---------------------------------------------------------------- registration

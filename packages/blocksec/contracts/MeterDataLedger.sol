@@ -19,6 +19,8 @@ import {IPolicyMirror} from "./interfaces/IPolicyMirror.sol";
 /// records, so it does not rest on the gateway's word; anyone can recompute it from the events.
 contract MeterDataLedger is AccessControl, IMeterDataLedger {
     bytes32 public constant GATEWAY_ROLE = keccak256("GATEWAY_ROLE");
+    /// Admits gateways (grantGateway/revokeGateway); a gateway stores only what the mirror permits.
+    bytes32 public constant REGULATOR_ROLE = keccak256("REGULATOR_ROLE");
     uint8 public constant FORMAT = 1;
 
     uint256 private constant BATCH_HEADER = 5; // format:uint8, recordCount:uint32
@@ -63,10 +65,12 @@ contract MeterDataLedger is AccessControl, IMeterDataLedger {
         uint256 count;
     }
 
-    /// @param admin The regulator: grants gateways.
+    /// @param admin Receives DEFAULT_ADMIN_ROLE (handed to governance after wiring) and REGULATOR_ROLE (grants gateways).
     /// @param mirror_ BlockSEC's PolicyMirror.
     constructor(address admin, IPolicyMirror mirror_) {
         _grantRole(DEFAULT_ADMIN_ROLE, admin);
+        _grantRole(REGULATOR_ROLE, admin);
+        _setRoleAdmin(GATEWAY_ROLE, REGULATOR_ROLE);
         mirror = mirror_;
     }
 
@@ -90,7 +94,7 @@ contract MeterDataLedger is AccessControl, IMeterDataLedger {
     }
 
     /// @inheritdoc IMeterDataLedger
-    function grantGateway(address gateway, address utility) external onlyRole(DEFAULT_ADMIN_ROLE) {
+    function grantGateway(address gateway, address utility) external onlyRole(REGULATOR_ROLE) {
         if (gateway == address(0) || utility == address(0)) revert LedgerInvalidGateway(gateway, utility);
         _grantRole(GATEWAY_ROLE, gateway);
         _gatewayUtility[gateway] = utility;
@@ -98,7 +102,7 @@ contract MeterDataLedger is AccessControl, IMeterDataLedger {
     }
 
     /// @inheritdoc IMeterDataLedger
-    function revokeGateway(address gateway) external onlyRole(DEFAULT_ADMIN_ROLE) {
+    function revokeGateway(address gateway) external onlyRole(REGULATOR_ROLE) {
         _revokeRole(GATEWAY_ROLE, gateway);
         delete _gatewayUtility[gateway];
         emit GatewaySet(gateway, address(0));

@@ -21,6 +21,9 @@ contract PolicyMirror is AccessControl, IFederatedReceiver, IPolicyMirror {
     bytes32 public constant FEDERATION_ROLE = keccak256("FEDERATION_ROLE");
     bytes32 public constant DISTRIBUTOR_ROLE = keccak256("DISTRIBUTOR_ROLE");
     bytes32 public constant AUDITOR_ROLE = keccak256("AUDITOR_ROLE");
+    /// Admits distributors and auditors. Admission writes no consent: reads still need the relayed
+    /// preferences. FEDERATION_ROLE and the source stay with DEFAULT_ADMIN_ROLE (governance).
+    bytes32 public constant REGULATOR_ROLE = keccak256("REGULATOR_ROLE");
 
     struct ConsumerState {
         uint64 preferencesVersion;
@@ -50,9 +53,13 @@ contract PolicyMirror is AccessControl, IFederatedReceiver, IPolicyMirror {
     mapping(address consumer => Binding) private _bindings;
     mapping(bytes32 meterId => address consumer) private _meterOwner;
 
-    /// @param admin The regulator: grants roles, sets the source.
+    /// @param admin Receives DEFAULT_ADMIN_ROLE (FEDERATION_ROLE, source; handed to governance after
+    /// wiring) and REGULATOR_ROLE (grants DISTRIBUTOR and AUDITOR).
     constructor(address admin) {
         _grantRole(DEFAULT_ADMIN_ROLE, admin);
+        _grantRole(REGULATOR_ROLE, admin);
+        _setRoleAdmin(DISTRIBUTOR_ROLE, REGULATOR_ROLE);
+        _setRoleAdmin(AUDITOR_ROLE, REGULATOR_ROLE);
     }
 
     /// @inheritdoc IFederatedReceiver

@@ -31,6 +31,8 @@ contract EnergyMarket is AccessControl, EIP712, ReentrancyGuardTransient, IEnerg
     bytes32 public constant DISTRIBUTOR_ROLE = keccak256("DISTRIBUTOR_ROLE");
     bytes32 public constant ORACLE_ROLE = keccak256("ORACLE_ROLE");
     bytes32 public constant AUCTION_ROLE = keccak256("AUCTION_ROLE");
+    /// Admits distributors; ORACLE, AUCTION, price rule and outbox stay with DEFAULT_ADMIN_ROLE (governance).
+    bytes32 public constant REGULATOR_ROLE = keccak256("REGULATOR_ROLE");
     bytes32 public constant DELIVERY_TYPEHASH = keccak256("DeliveryConfirmation(uint256 tradeId,uint256 deliveredWh)");
     uint64 public constant MAX_DELIVERY_WINDOW = 30 days;
 
@@ -53,7 +55,7 @@ contract EnergyMarket is AccessControl, EIP712, ReentrancyGuardTransient, IEnerg
     uint256 public outboxDestChainId;
     address public outboxDestContract;
 
-    /// @param admin Regulator / governance: DEFAULT_ADMIN_ROLE (grants DISTRIBUTOR, ORACLE, AUCTION).
+    /// @param admin DEFAULT_ADMIN_ROLE (ORACLE, AUCTION, parameters; handed to governance after wiring) and REGULATOR_ROLE (grants DISTRIBUTOR).
     /// @param token_ SGT.
     /// @param mirror_ The BlockPRI mirror on this chain.
     /// @param intervalSeconds_ Length of a demand/generation interval.
@@ -68,6 +70,8 @@ contract EnergyMarket is AccessControl, EIP712, ReentrancyGuardTransient, IEnerg
         uint64 deliveryWindow_
     ) EIP712("Sidegrid EnergyMarket", "1") {
         _grantRole(DEFAULT_ADMIN_ROLE, admin);
+        _grantRole(REGULATOR_ROLE, admin);
+        _setRoleAdmin(DISTRIBUTOR_ROLE, REGULATOR_ROLE);
         token = token_;
         mirror = mirror_;
         intervalSeconds = intervalSeconds_;

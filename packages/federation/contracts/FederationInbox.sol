@@ -41,6 +41,10 @@ contract FederationInbox is EIP712, ReentrancyGuardTransient, IFederationInbox {
     uint64 public immutable gracePeriod;
     /// Gas each app call receives; a relayer must leave at least this much for every message.
     uint256 public immutable appGasLimit;
+    /// Seconds a pause signed by fewer than `unpauseThreshold` members lasts.
+    uint64 public immutable minorityPauseDuration;
+    /// Seconds a member who signed a minority pause must wait before signing another one.
+    uint64 public immutable minorityPauseCooldown;
 
     mapping(uint32 setIndex => MemberSet) private _sets;
     uint32 private _currentSetIndex;
@@ -48,7 +52,9 @@ contract FederationInbox is EIP712, ReentrancyGuardTransient, IFederationInbox {
     uint64 private _governanceNonce;
     mapping(uint256 srcChainId => mapping(uint256 word => uint256 bits)) private _executed;
     mapping(bytes32 digest => bool) private _failed;
-    mapping(uint256 srcChainId => bool) private _paused;
+    /// Paused while block.timestamp < value; type(uint64).max = until unpaused.
+    mapping(uint256 srcChainId => uint64) private _pausedUntil;
+    mapping(address member => uint64) private _lastMinorityPause;
 
     /// @param members Initial member set (set index 0).
     /// @param threshold Signatures needed for a message and for a member-set update.
@@ -56,17 +62,27 @@ contract FederationInbox is EIP712, ReentrancyGuardTransient, IFederationInbox {
     /// @param unpauseThreshold Signatures needed to unpause.
     /// @param gracePeriod_ Seconds the previous set stays valid after a rotation.
     /// @param appGasLimit_ Gas cap of each app call.
+    /// @param minorityPauseDuration_ Seconds a pause by fewer than `unpauseThreshold` signers lasts.
+    /// @param minorityPauseCooldown_ Seconds before a signer of a minority pause may sign another
+    /// (at least the duration, so nobody renews their own pause back to back).
     constructor(
         address[] memory members,
         uint8 threshold,
         uint8 pauseThreshold,
         uint8 unpauseThreshold,
         uint64 gracePeriod_,
-        uint256 appGasLimit_
+        uint256 appGasLimit_,
+        uint64 minorityPauseDuration_,
+        uint64 minorityPauseCooldown_
     ) EIP712("SidegridFederationInbox", "1") {
         _validateSet(members, threshold, pauseThreshold, unpauseThreshold);
+        if (minorityPauseDuration_ == 0 || minorityPauseCooldown_ < minorityPauseDuration_) {
+            revert InboxInvalidPauseTiming(minorityPauseDuration_, minorityPauseCooldown_);
+        }
         gracePeriod = gracePeriod_;
         appGasLimit = appGasLimit_;
+        minorityPauseDuration = minorityPauseDuration_;
+        minorityPauseCooldown = minorityPauseCooldown_;
         _sets[0] = MemberSet(members, threshold, pauseThreshold, unpauseThreshold);
         emit MemberSetUpdated(0, members, threshold, pauseThreshold, unpauseThreshold, 0);
     }
@@ -89,7 +105,7 @@ contract FederationInbox is EIP712, ReentrancyGuardTransient, IFederationInbox {
 
     function _deliverOne(Message calldata m, bytes calldata sigs, MemberSet memory cur, MemberSet memory prev) private {
         if (m.dstChainId != block.chainid) revert InboxWrongDestination(m.dstChainId, block.chainid);
-        if (_paused[0] || _paused[m.srcChainId]) revert InboxPaused(m.srcChainId);
+        if (_isPaused(m.srcChainId)) revert InboxPaused(m.srcChainId);
         uint256 word = uint256(m.nonce) >> 8;
         uint256 bit = 1 << (uint256(m.nonce) & 0xff);
         uint256 bits = _executed[m.srcChainId][word];
@@ -116,7 +132,7 @@ contract FederationInbox is EIP712, ReentrancyGuardTransient, IFederationInbox {
 
     /// @inheritdoc IFederationInbox
     function retry(Message calldata message) external nonReentrant {
-        if (_paused[0] || _paused[message.srcChainId]) revert InboxPaused(message.srcChainId);
+        if (_isPaused(message.srcChainId)) revert InboxPaused(message.srcChainId);
         bytes32 digest = _messageDigest(message);
         if (!_failed[digest]) revert InboxNotFailed(digest);
         delete _failed[digest];
@@ -175,22 +191,75 @@ contract FederationInbox is EIP712, ReentrancyGuardTransient, IFederationInbox {
     /// @inheritdoc IFederationInbox
     function setPaused(uint256 srcChainId, bool paused, uint64 nonce, bytes calldata signatures) external {
         if (nonce != _governanceNonce) revert InboxBadGovernanceNonce(_governanceNonce, nonce);
-        if (_paused[srcChainId] == paused) revert InboxPauseUnchanged(srcChainId, paused);
-        MemberSet storage cur = _sets[_currentSetIndex];
-        // Stopping is cheap, restarting is not: a minority can halt a lane it sees misbehave.
-        uint8 required = paused ? cur.pauseThreshold : cur.unpauseThreshold;
-        _requireCurrentSigners(_pauseDigest(srcChainId, paused, nonce), signatures, cur.members, required);
+        uint64 until = _pausedUntil[srcChainId];
+        bool active = block.timestamp < until;
+        MemberSet memory cur = _sets[_currentSetIndex];
+        bytes32 digest = _pauseDigest(srcChainId, paused, nonce);
+        uint64 newUntil;
+        if (!paused) {
+            if (!active) revert InboxPauseUnchanged(srcChainId, false);
+            _requireCurrentSigners(digest, signatures, cur.members, cur.unpauseThreshold);
+        } else {
+            // Stopping is cheap, restarting is not: a minority can halt a lane it sees misbehave, but
+            // only for a bounded time and not back to back, so one member cannot freeze consent
+            // relay (revocations) for good. A pause as strong as an unpause lasts until unpaused.
+            (uint256 count, uint256 mask) = _currentSigners(digest, signatures, cur.members);
+            if (count < cur.pauseThreshold) revert InboxInsufficientSignatures(digest, count, cur.pauseThreshold);
+            if (count >= cur.unpauseThreshold) {
+                newUntil = type(uint64).max;
+            } else {
+                _chargeMinorityPause(cur.members, mask);
+                newUntil = uint64(block.timestamp) + minorityPauseDuration;
+            }
+            if (newUntil <= until) revert InboxPauseUnchanged(srcChainId, true);
+        }
         _governanceNonce = nonce + 1;
-        _paused[srcChainId] = paused;
-        emit PauseChanged(srcChainId, paused, nonce);
+        _pausedUntil[srcChainId] = newUntil;
+        emit PauseChanged(srcChainId, paused, nonce, newUntil);
+    }
+
+    /// Refuses a minority pause if any signer paused within the cooldown, then stamps them all.
+    function _chargeMinorityPause(address[] memory members, uint256 mask) private {
+        uint64 nowTs = uint64(block.timestamp);
+        for (uint256 i = 0; i < members.length; ++i) {
+            if (mask & (1 << i) == 0) continue;
+            uint64 last = _lastMinorityPause[members[i]];
+            if (last != 0 && nowTs < last + minorityPauseCooldown) {
+                revert InboxPauseCooldown(members[i], last + minorityPauseCooldown);
+            }
+            _lastMinorityPause[members[i]] = nowTs;
+        }
+    }
+
+    function _isPaused(uint256 srcChainId) private view returns (bool) {
+        return block.timestamp < _pausedUntil[0] || block.timestamp < _pausedUntil[srcChainId];
     }
 
     function _requireCurrentSigners(bytes32 digest, bytes calldata sigs, address[] memory members, uint256 required)
         private
         view
     {
-        (uint256 count, ) = _countSigners(digest, sigs, members, new address[](0));
+        (uint256 count, ) = _currentSigners(digest, sigs, members);
         if (count < required) revert InboxInsufficientSignatures(digest, count, required);
+    }
+
+    /// Distinct signers of `digest` in the current set, and which (bit i = members[i]).
+    function _currentSigners(bytes32 digest, bytes calldata sigs, address[] memory members)
+        private
+        view
+        returns (uint256 count, uint256 mask)
+    {
+        if (sigs.length % 65 != 0) revert InboxMalformedSignatures(sigs.length);
+        uint256 k = sigs.length / 65;
+        for (uint256 i = 0; i < k; ++i) {
+            (address signer, ECDSA.RecoverError err, ) = ECDSA.tryRecoverCalldata(digest, sigs[i * 65:(i + 1) * 65]);
+            if (err != ECDSA.RecoverError.NoError) revert InboxInvalidSignature(digest, i);
+            uint256 p = _indexOf(members, signer);
+            if (p >= members.length) revert InboxNotMember(signer, _currentSetIndex);
+            if (mask & (1 << p) != 0) revert InboxDuplicateSigner(signer);
+            mask |= 1 << p;
+            ++count;
+        }
     }
 
     function _validateSet(address[] memory members, uint8 threshold, uint8 pauseThreshold, uint8 unpauseThreshold)
@@ -329,7 +398,20 @@ contract FederationInbox is EIP712, ReentrancyGuardTransient, IFederationInbox {
 
     /// @inheritdoc IFederationInbox
     function isPaused(uint256 srcChainId) external view returns (bool) {
-        return _paused[0] || _paused[srcChainId];
+        return _isPaused(srcChainId);
+    }
+
+    /// @inheritdoc IFederationInbox
+    function pausedUntil(uint256 srcChainId) external view returns (uint64) {
+        uint64 a = _pausedUntil[0];
+        uint64 b = _pausedUntil[srcChainId];
+        uint64 u = a > b ? a : b;
+        return block.timestamp < u ? u : 0;
+    }
+
+    /// @inheritdoc IFederationInbox
+    function lastMinorityPause(address member) external view returns (uint64) {
+        return _lastMinorityPause[member];
     }
 
     /// @inheritdoc IFederationInbox

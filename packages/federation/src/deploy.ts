@@ -42,6 +42,10 @@ export interface DeployFederationParameters {
   unpauseThreshold?: number;
   /** Seconds a replaced member set stays valid; default 86,400. */
   gracePeriodSec?: number;
+  /** Seconds a pause signed by fewer than `unpauseThreshold` members lasts; default 3,600. */
+  minorityPauseSec?: number;
+  /** Seconds before a signer of a minority pause may sign another; default 86,400 (at least the duration). */
+  minorityPauseCooldownSec?: number;
   /** Gas each app call receives; default 1,000,000. */
   appGasLimit?: bigint;
   /** Largest payload an outbox accepts; default 16 KiB. */
@@ -129,7 +133,16 @@ export async function deployFederation(params: DeployFederationParameters): Prom
       deployments: c.deployments,
       artifact: inboxArt,
       key: "FederationInbox",
-      args: [members, threshold, pauseThreshold, unpauseThreshold, params.gracePeriodSec ?? 86400, params.appGasLimit ?? 1_000_000n],
+      args: [
+        members,
+        threshold,
+        pauseThreshold,
+        unpauseThreshold,
+        params.gracePeriodSec ?? 86400,
+        params.appGasLimit ?? 1_000_000n,
+        params.minorityPauseSec ?? 3600,
+        params.minorityPauseCooldownSec ?? 86400,
+      ],
     });
     let peg: string | null = null;
     let wrapped: string | null = null;

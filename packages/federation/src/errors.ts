@@ -15,7 +15,8 @@ export type FederationErrorCode =
   | "RELAY_TIMEOUT"
   | "CUSTODY_MISCONFIGURED"
   | "CUSTODY_REGISTRATION_FAILED"
-  | "CUSTODY_RELEASE_FAILED";
+  | "CUSTODY_RELEASE_FAILED"
+  | "GOVERNANCE_FAILED";
 
 export type FederationErrorOptions = SidegridErrorOptions;
 
@@ -169,4 +170,16 @@ export class CustodyReleaseError extends FederationError {
  */
 export function isFederationError<C extends FederationErrorCode>(e: unknown, code?: C): e is FederationError & { code: C } {
   return e instanceof FederationError && (code === undefined || e.code === code);
+}
+
+/** A governance step (handover, proposal, execution) could not be done as asked. */
+export class GovernanceError extends FederationError {
+  override name = "GovernanceError";
+  constructor(
+    readonly contract: string,
+    message: string,
+    options: FederationErrorOptions = {},
+  ) {
+    super("GOVERNANCE_FAILED", `${contract}: ${message}`, options);
+  }
 }

@@ -302,7 +302,9 @@ describe("pause", () => {
     const ib = FederationInbox__factory.connect(inbox, chain.provider);
     const nonce0 = await ib.governanceNonce();
     const r = await setInboxPaused({ sender: relayer, inbox, approvers: [keys[2]!], srcChainId: SRC, paused: true });
-    expect(inboxIface.parseLog(r.logs[0]!)?.args.toArray()).toEqual([SRC, true, nonce0]);
+    const until = await ib.pausedUntil(SRC);
+    expect(until).toBe(BigInt((await chain.provider.getBlock(r.blockNumber))!.timestamp) + 3600n);
+    expect(inboxIface.parseLog(r.logs[0]!)?.args.toArray()).toEqual([SRC, true, nonce0, until]);
     expect(await ib.isPaused(SRC)).toBe(true);
     expect(await ib.isPaused(OTHER)).toBe(false);
     const m = msg();
@@ -322,6 +324,51 @@ describe("pause", () => {
     const m2 = msg({ srcChainId: OTHER });
     await expectRevert(deliver([m2], [sign(keys.slice(0, 2), BigInt(CHAIN), inbox, m2)]), "InboxPaused", [OTHER]);
     await setInboxPaused({ sender: relayer, inbox, approvers: [keys[1]!, keys[2]!], srcChainId: 0n, paused: false });
+  });
+
+  // Attack: one member pauses the lane that carries revocations, again and again.
+  it("lets one member's pause expire by itself, refuses that member back to back, and delivers the revocation after expiry", async () => {
+    const ib = FederationInbox__factory.connect(inbox, chain.provider);
+    const single = keys[0]!;
+    const singleAddr = new Wallet(single.privateKey).address;
+    const r = await setInboxPaused({ sender: relayer, inbox, approvers: [single], srcChainId: SRC, paused: true });
+    const t0 = BigInt((await chain.provider.getBlock(r.blockNumber))!.timestamp);
+    expect(await ib.pausedUntil(SRC)).toBe(t0 + 3600n);
+    expect(await ib.lastMinorityPause(singleAddr)).toBe(t0);
+    // The consumer withdraws consent; the revocation waits while the lane is paused.
+    const revoke = msg({ payload: preferencePayload(consumer, nonce + 1n, utility, false) });
+    await expectRevert(deliver([revoke], [sign(keys.slice(0, 2), BigInt(CHAIN), inbox, revoke)]), "InboxPaused", [SRC]);
+    // Renewing before (or right after) expiry is refused for the same signer, with when it may sign again.
+    await expectRevert(setInboxPaused({ sender: relayer, inbox, approvers: [single], srcChainId: SRC, paused: true }), "InboxPauseCooldown", [singleAddr, t0 + 86400n]);
+
+    await chain.increaseTime(3601);
+    expect(await ib.isPaused(SRC)).toBe(false);
+    expect(await ib.pausedUntil(SRC)).toBe(0n);
+    await expectRevert(setInboxPaused({ sender: relayer, inbox, approvers: [single], srcChainId: SRC, paused: true }), "InboxPauseCooldown", [singleAddr, t0 + 86400n]);
+    await deliver([revoke], [sign(keys.slice(0, 2), BigInt(CHAIN), inbox, revoke)]);
+    const mir = MockPreferenceMirror__factory.connect(mirror, chain.provider);
+    expect(await mir.version(consumer)).toBe(revoke.nonce);
+    expect(await mir.permits(consumer, utility, 3)).toBe(false);
+  });
+
+  it("keeps a pause signed by as many members as an unpause until it is unpaused; refuses bad pause timing", async () => {
+    const ib = FederationInbox__factory.connect(inbox, chain.provider);
+    await chain.increaseTime(86400);
+    await setInboxPaused({ sender: relayer, inbox, approvers: [keys[1]!, keys[2]!], srcChainId: SRC, paused: true });
+    expect(await ib.pausedUntil(SRC)).toBe(2n ** 64n - 1n);
+    await chain.increaseTime(7 * 86400);
+    expect(await ib.isPaused(SRC)).toBe(true);
+    // A shorter minority pause cannot replace it.
+    await expectRevert(setInboxPaused({ sender: relayer, inbox, approvers: [keys[0]!], srcChainId: SRC, paused: true }), "InboxPauseUnchanged", [SRC, true]);
+    await setInboxPaused({ sender: relayer, inbox, approvers: [keys[0]!, keys[2]!], srcChainId: SRC, paused: false });
+    expect(await ib.isPaused(SRC)).toBe(false);
+    // A cooldown shorter than the pause would let a member renew its own pause back to back.
+    const art = readArtifact(artifactsDir, "FederationInbox");
+    await expectRevert(
+      deployContract({ sender: admin, deployments: Deployments.forNetwork(tmpDir("inbox-bad"), "local", CHAIN), artifact: art, args: [members, 2, 1, 2, 600, 300_000n, 3600, 1800] }),
+      "InboxInvalidPauseTiming",
+      [3600n, 1800n],
+    );
   });
 });
 

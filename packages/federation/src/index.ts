@@ -16,6 +16,7 @@ export {
   FederationConfigError,
   FederationDeployError,
   FederationError,
+  GovernanceError,
   MemberNotFoundError,
   MemberStartError,
   PeerAuthError,
@@ -24,25 +25,59 @@ export {
   isFederationError,
 } from "./errors";
 export type { FederationErrorCode, FederationErrorOptions } from "./errors";
-export { setInboxPaused, signAll, updateMemberSet } from "./governance";
-export type { SetInboxPausedParameters, SignerKeys, UpdateMemberSetParameters } from "./governance";
 export {
+  GOVERNANCE_ROLES,
+  adminRoles,
+  cancelGovernance,
+  deployGovernance,
+  executeGovernance,
+  handOverAdmin,
+  proposeGovernance,
+  setInboxPaused,
+  signAll,
+  updateMemberSet,
+} from "./governance";
+export type {
+  AdminRolesEntry,
+  AdminRolesParameters,
+  CancelGovernanceParameters,
+  DeployGovernanceParameters,
+  DeployGovernanceReturnType,
+  ExecuteGovernanceParameters,
+  GovernanceCall,
+  GovernanceRoleName,
+  HandOverAdminParameters,
+  HandOverAdminResult,
+  ProposeGovernanceParameters,
+  ProposeGovernanceReturnType,
+  SetInboxPausedParameters,
+  SignerKeys,
+  UpdateMemberSetParameters,
+} from "./governance";
+export {
+  CANCEL_TYPES,
+  GOVERNOR_DOMAIN_NAME,
+  GOVERNOR_DOMAIN_VERSION,
   INBOX_DOMAIN_NAME,
   INBOX_DOMAIN_VERSION,
   MEMBER_SET_TYPES,
   MESSAGE_TYPES,
   PAUSE_TYPES,
+  SCHEDULE_TYPES,
+  cancelDigest,
   decodePegPayload,
   domainSeparator,
+  governorDomain,
   inboxDomain,
   memberSetDigest,
   messageDigest,
   messageKey,
   packSignatures,
   pauseDigest,
+  scheduleDigest,
   signDigest,
 } from "./messages";
-export type { FederationMessage } from "./messages";
+export type { FederationMessage, GovernanceProposal } from "./messages";
 export { DEFAULT_TUNING, loadMemberConfig, localMemberKeys, writeMemberConfigs } from "./member/config";
 export type {
   EventSourceConfig,
@@ -63,7 +98,14 @@ export type { CustodianStats, CustodyOutcome, CustodySkipReason } from "./member
 export type { MemberProcesses, SpawnFederationParameters } from "./member/processes";
 export { MemberStore } from "./member/store";
 export type { StoredMessage } from "./member/store";
-export { FederationInbox__factory, FederationOutbox__factory, TokenPeg__factory, WrappedToken__factory } from "./generated";
+export {
+  FederationGovernor__factory,
+  FederationInbox__factory,
+  FederationOutbox__factory,
+  SidegridTimelock__factory,
+  TokenPeg__factory,
+  WrappedToken__factory,
+} from "./generated";
 export { deployRelayLoad, measureRelayThroughput, sendRelayLoad } from "./relayLoad";
 export type {
   DeployRelayLoadParameters,

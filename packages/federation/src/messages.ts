@@ -132,6 +132,70 @@ export function pauseDigest(domain: TypedDataDomain, change: { srcChainId: bigin
   return TypedDataEncoder.hash(domain, PAUSE_TYPES as unknown as Record<string, { name: string; type: string }[]>, change);
 }
 
+/** EIP-712 domain name and version of every `FederationGovernor`. */
+export const GOVERNOR_DOMAIN_NAME = "SidegridFederationGovernor";
+export const GOVERNOR_DOMAIN_VERSION = "1";
+
+/** What members sign to schedule a call batch on a chain's timelock (FederationGovernor.schedule). */
+export const SCHEDULE_TYPES = {
+  Schedule: [
+    { name: "targets", type: "address[]" },
+    { name: "values", type: "uint256[]" },
+    { name: "payloads", type: "bytes[]" },
+    { name: "predecessor", type: "bytes32" },
+    { name: "salt", type: "bytes32" },
+    { name: "delay", type: "uint256" },
+  ],
+} as const;
+
+/** What members sign to cancel a scheduled operation (FederationGovernor.cancel). */
+export const CANCEL_TYPES = { Cancel: [{ name: "operationId", type: "bytes32" }] } as const;
+
+/** A call batch for the timelock, as the governor schedules it. */
+export interface GovernanceProposal {
+  targets: readonly string[];
+  values: readonly bigint[];
+  payloads: readonly string[];
+  predecessor: string;
+  salt: string;
+  delay: bigint;
+}
+
+/**
+ * The EIP-712 domain of the governor at `governor` on chain `chainId`.
+ *
+ * @example
+ * const domain = governorDomain(31002n, governorAddress);
+ */
+export function governorDomain(chainId: bigint | number, governor: string): TypedDataDomain {
+  return { name: GOVERNOR_DOMAIN_NAME, version: GOVERNOR_DOMAIN_VERSION, chainId: BigInt(chainId), verifyingContract: getAddress(governor) };
+}
+
+/**
+ * The digest members sign to schedule `proposal` through a governor.
+ *
+ * @example
+ * const d = scheduleDigest(governorDomain(chainId, governor), { targets: [mirror], values: [0n], payloads: [data], predecessor: ZeroHash, salt, delay: 60n });
+ */
+export function scheduleDigest(domain: TypedDataDomain, proposal: GovernanceProposal): string {
+  return TypedDataEncoder.hash(domain, SCHEDULE_TYPES as unknown as Record<string, { name: string; type: string }[]>, {
+    ...proposal,
+    targets: proposal.targets.map((t) => getAddress(t)),
+    values: [...proposal.values],
+    payloads: [...proposal.payloads],
+  });
+}
+
+/**
+ * The digest members sign to cancel timelock operation `operationId` through a governor.
+ *
+ * @example
+ * const d = cancelDigest(governorDomain(chainId, governor), operationId);
+ */
+export function cancelDigest(domain: TypedDataDomain, operationId: string): string {
+  return TypedDataEncoder.hash(domain, CANCEL_TYPES as unknown as Record<string, { name: string; type: string }[]>, { operationId });
+}
+
 /**
  * Signs a 32-byte digest; returns the 65-byte `r ‖ s ‖ v` signature the inbox expects.
  *

@@ -2,6 +2,7 @@ import { Contract, Interface, getAddress } from "ethers";
 import type { Deployments, TxSender } from "@sidegrid/chain";
 import { deployFederation, type DeployFederationParameters, type DeployFederationReturnType } from "./deploy";
 import { WiringUnavailableError } from "./errors";
+import { deployGovernance, type DeployGovernanceReturnType } from "./governance";
 
 // The app-side hooks, by the names the app packages' contracts declare (PPC, PolicyMirror,
 // TradeLog in BlockSEC; EnergyMarket, MarketMirror in BlockTST). Declared here as human-readable
@@ -49,16 +50,22 @@ export interface WireSidegridParameters extends Omit<DeployFederationParameters,
   blockpri: ChainApps & { ppc: string };
   blocksec: ChainApps & { policyMirror: string; tradeLog: string };
   blocktst: ChainApps & { market: string; marketMirror: string; sgt: string };
+  /** Timelock delay of each chain's governance, seconds; default 172,800 (2 days). */
+  governanceDelaySec?: number;
 }
 
-export type WireSidegridReturnType = DeployFederationReturnType;
+export type WireSidegridReturnType = DeployFederationReturnType & {
+  /** Per chain: the FederationGovernor and the timelock that {@link handOverAdmin} makes the only admin. */
+  governance: (DeployGovernanceReturnType & { name: string; chainId: number })[];
+};
 
 /**
  * Deploys the federation on the three Sidegrid chains and wires the real apps to it, idempotently:
  * PPC and EnergyMarket send through their chain's outbox (registered senders, hook set, routes to
  * PolicyMirror, MarketMirror and TradeLog); the receivers grant FEDERATION_ROLE to their inbox and
  * expect the right (srcChainId, srcSender); SGT is pegged with BlockTST as home. The caller must
- * be the admin of every app (the regulator account that deployed them).
+ * be the admin of every app (the regulator account that deployed them). Also deploys each chain's
+ * governance (FederationGovernor + timelock); {@link handOverAdmin} then makes the timelock the only admin.
  *
  * @example
  * const fed = await wireSidegrid({
@@ -69,7 +76,7 @@ export type WireSidegridReturnType = DeployFederationReturnType;
  * });
  */
 export async function wireSidegrid(params: WireSidegridParameters): Promise<WireSidegridReturnType> {
-  const { blockpri: pri, blocksec: sec, blocktst: tst, ...rest } = params;
+  const { blockpri: pri, blocksec: sec, blocktst: tst, governanceDelaySec, ...rest } = params;
   const missing = Object.entries({ ppc: pri.ppc, policyMirror: sec.policyMirror, tradeLog: sec.tradeLog, market: tst.market, marketMirror: tst.marketMirror, sgt: tst.sgt })
     .filter(([, a]) => !/^0x[0-9a-fA-F]{40}$/.test(a ?? ""))
     .map(([k]) => k);
@@ -120,5 +127,12 @@ export async function wireSidegrid(params: WireSidegridParameters): Promise<Wire
     if (c === chainId && getAddress(a) === getAddress(from)) continue;
     await sender.sendAndWait({ to: address, data: iface.encodeFunctionData(set, [chainId, from]) });
   }
-  return fed;
+  // Governance: a timelock per chain, proposed to only by m-of-n of the federation.
+  const governance: WireSidegridReturnType["governance"] = [];
+  for (const [i, apps] of [pri, sec, tst].entries()) {
+    const f = fed.chains[i]!;
+    const g = await deployGovernance({ sender: apps.sender, deployments: apps.deployments, inbox: f.inbox, minDelaySec: governanceDelaySec ?? 172_800 });
+    governance.push({ ...g, name: f.name, chainId: f.chainId });
+  }
+  return { ...fed, governance };
 }

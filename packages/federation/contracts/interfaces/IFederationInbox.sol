@@ -42,8 +42,9 @@ interface IFederationInbox {
         uint8 unpauseThreshold,
         uint64 previousSetExpiresAt
     );
-    /// @notice Delivery from `srcChainId` (0 = from every chain) was paused or unpaused.
-    event PauseChanged(uint256 indexed srcChainId, bool paused, uint64 governanceNonce);
+    /// @notice Delivery from `srcChainId` (0 = from every chain) was paused until `pausedUntil`
+    /// (type(uint64).max = until unpaused) or unpaused (`pausedUntil` 0).
+    event PauseChanged(uint256 indexed srcChainId, bool paused, uint64 governanceNonce, uint64 pausedUntil);
 
     /// @notice The message is addressed to another chain.
     error InboxWrongDestination(uint256 dstChainId, uint256 chainId);
@@ -69,8 +70,12 @@ interface IFederationInbox {
     error InboxInvalidMemberSet(uint256 members, uint8 threshold, uint8 pauseThreshold, uint8 unpauseThreshold);
     /// @notice A pause change must carry the current governance nonce.
     error InboxBadGovernanceNonce(uint64 expected, uint64 actual);
-    /// @notice The pause state is already what was asked.
+    /// @notice The pause state is already what was asked (or a pause would not extend the current one).
     error InboxPauseUnchanged(uint256 srcChainId, bool paused);
+    /// @notice `member` signed a minority pause within the cooldown; it may sign another from `availableAt`.
+    error InboxPauseCooldown(address member, uint64 availableAt);
+    /// @notice A minority pause must last > 0 s and its cooldown at least as long.
+    error InboxInvalidPauseTiming(uint64 duration, uint64 cooldown);
     /// @notice The transaction has too little gas left to give the app its full gas cap.
     error InboxInsufficientGas(uint256 gasLeft, uint256 required);
     /// @notice The message is not recorded as failed (never delivered, succeeded, or already retried).
@@ -102,6 +107,10 @@ interface IFederationInbox {
 
     /// @notice Pauses (needs `pauseThreshold` signatures) or unpauses (needs `unpauseThreshold`)
     /// delivery from `srcChainId` (0 = all), signed by the current set over `nonce` = {governanceNonce}.
+    /// A pause by fewer than `unpauseThreshold` signers expires by itself after
+    /// `minorityPauseDuration`, and none of its signers may sign another minority pause within
+    /// `minorityPauseCooldown`; a pause by `unpauseThreshold` signers lasts until unpaused. A pause
+    /// is accepted only if it extends the current one.
     function setPaused(uint256 srcChainId, bool paused, uint64 nonce, bytes calldata signatures) external;
 
     /// @notice The EIP-712 digest members sign for `message` on this inbox.
@@ -128,8 +137,15 @@ interface IFederationInbox {
     /// @notice True if the failed message with this digest awaits a retry.
     function isFailed(bytes32 digest) external view returns (bool);
 
-    /// @notice True if delivery from `srcChainId` is paused (directly or by the global pause).
+    /// @notice True if delivery from `srcChainId` is paused (directly or by the global pause), expiry honoured.
     function isPaused(uint256 srcChainId) external view returns (bool);
+
+    /// @notice When the pause on `srcChainId` (or the global one, whichever is later) ends; 0 if not
+    /// paused, type(uint64).max if it lasts until unpaused.
+    function pausedUntil(uint256 srcChainId) external view returns (uint64);
+
+    /// @notice When `member` last signed a minority pause (0 = never).
+    function lastMinorityPause(address member) external view returns (uint64);
 
     /// @notice The index of the current member set.
     function currentSetIndex() external view returns (uint32);

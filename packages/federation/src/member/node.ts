@@ -86,7 +86,8 @@ interface ChainState {
   current: MemberSetView;
   previous: MemberSetView | undefined;
   previousExpiresAt: number;
-  paused: Set<bigint>; // 0n = all
+  /** Source chain id (0n = all) → chain time its pause ends (a minority pause expires by itself). */
+  paused: Map<bigint, number>;
   appGasLimit: bigint;
   /** Signers the inbox refused although their signatures recover (e.g. a grace period that ended). */
   excluded: Set<string>;
@@ -241,7 +242,7 @@ class MemberNode {
         current: initial,
         previous: undefined,
         previousExpiresAt: 0,
-        paused: new Set(),
+        paused: new Map(),
         appGasLimit: 1_000_000n,
         excluded: new Set(),
         progress: new Map(),
@@ -398,8 +399,14 @@ class MemberNode {
   private async refreshPause(cs: ChainState): Promise<void> {
     const inbox = FederationInbox__factory.connect(cs.cfg.inbox, cs.provider);
     const ids = [0n, ...[...this.chains.keys()].filter((k) => k !== cs.id)];
-    const states = await Promise.all(ids.map((id) => inbox.isPaused(id)));
-    cs.paused = new Set(ids.filter((_, i) => states[i]));
+    const until = await Promise.all(ids.map((id) => inbox.pausedUntil(id)));
+    cs.paused = new Map(ids.flatMap((id, i) => (until[i]! > 0n ? [[id, Number(until[i])] as const] : [])));
+  }
+
+  /** Delivery from `src` is paused now, by the chain's clock (expiry honoured, as the inbox does). */
+  private isPaused(cs: ChainState, src: bigint): boolean {
+    const t = Date.now() / 1000 + cs.clockOffset;
+    return (cs.paused.get(0n) ?? 0) > t || (cs.paused.get(src) ?? 0) > t;
   }
 
   private async poll(cs: ChainState): Promise<void> {
@@ -408,6 +415,12 @@ class MemberNode {
     cs.head = head;
     // Grace periods are judged by the chain's clock, which tests (and skewed nodes) move.
     cs.clockOffset = Number(BigInt(block.timestamp)) - Date.now() / 1000;
+    // A minority pause ends without an event: once the chain's clock passes it, flush what waited.
+    const expired = [...cs.paused].filter(([, until]) => until <= Number(BigInt(block.timestamp)));
+    if (expired.length > 0) {
+      for (const [id] of expired) cs.paused.delete(id);
+      this.scheduleFlush(cs, 0);
+    }
     const safe = head - cs.cfg.confirmations;
     this.metrics.chainHead.set({ chain: cs.cfg.name }, head);
     while (cs.cursor < safe && !this.stopped) {
@@ -795,7 +808,7 @@ class MemberNode {
     for (const p of cs.pending.values()) {
       if (batch.length >= cs.batchCap) break;
       if (p.inflight || p.readyAt === undefined) continue;
-      if (cs.paused.has(0n) || cs.paused.has(p.msg.srcChainId)) continue;
+      if (this.isPaused(cs, p.msg.srcChainId)) continue;
       const r = this.rank(cs, p);
       if (r < 0) continue;
       const due = this.dueAt(cs, p, r);
