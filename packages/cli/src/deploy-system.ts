@@ -8,7 +8,7 @@ import { NETWORK_NAMES, Deployments, connectNetwork, type ConnectedNetwork, type
 import { deployBlockPri } from "@sidegrid/blockpri";
 import { deployBlockSec, deployKeyCustody } from "@sidegrid/blocksec";
 import { deployBlockTst } from "@sidegrid/blocktst";
-import { wireSidegrid, type DeployFederationReturnType } from "@sidegrid/federation";
+import { handOverAdmin, wireSidegrid, type WireSidegridReturnType } from "@sidegrid/federation";
 import { memberKeys, roleKey } from "./accounts";
 import { CliError } from "./errors";
 import type { Ui } from "./ui";
@@ -27,7 +27,9 @@ export interface SystemDeployment {
   blockpri: { ppc: string; startBlock: number };
   blocksec: { policyMirror: string; meterDataLedger: string; accessLedger: string; tradeLog: string; keyCustody: string; startBlock: number };
   blocktst: { token: string; mirror: string; market: string; auction: string };
-  federation: DeployFederationReturnType;
+  federation: WireSidegridReturnType;
+  /** Per chain: the timelock that alone holds DEFAULT_ADMIN_ROLE after `up`, and its governor (m-of-n members). */
+  governance: { network: NetworkName; governor: string; timelock: string; minDelaySec: number }[];
   contracts: DeployedContract[];
 }
 
@@ -85,6 +87,9 @@ export async function deploySystem(cfg: SidegridConfig, ui: Ui): Promise<SystemD
       gateway: addr(roleKey(cfg, "gateway")),
     };
     const distributors = [accounts.utility, accounts.company];
+    // After the first `up` the deployer holds no FEDERATION_ROLE (handed over): the inbox is the relayer.
+    const inboxOf = (n: NetworkName) => deps[n].get("FederationInbox")?.address;
+    const relayerOf = (n: NetworkName) => (inboxOf(n) ? { relayer: inboxOf(n)! } : {});
     const pri = await ui.step("deploying BlockPRI: PPC", () => deployBlockPri({ sender: nets.blockpri.sender, deployments: deps.blockpri, distributors, auditors: [accounts.court] }), (r) => r.ppc);
     const sec = await ui.step(
       "deploying BlockSEC: PolicyMirror, MeterDataLedger, AccessLedger, TradeLog",
@@ -95,15 +100,17 @@ export async function deploySystem(cfg: SidegridConfig, ui: Ui): Promise<SystemD
           distributors,
           auditors: [accounts.court],
           gateways: [{ gateway: accounts.gateway, utility: accounts.utility }],
+          ...relayerOf("blocksec"),
         }),
       (r) => r.meterDataLedger,
     );
     const tst = await ui.step(
       "deploying BlockTST: SGT, MarketMirror, EnergyMarket, EnergyAuction",
-      () => deployBlockTst({ sender: nets.blocktst.sender, deployments: deps.blocktst, distributors: [accounts.company] }),
+      () => deployBlockTst({ sender: nets.blocktst.sender, deployments: deps.blocktst, distributors: [accounts.company], ...relayerOf("blocktst") }),
       (r) => r.market,
     );
     const { keys } = memberKeys(cfg, cfg.services.members);
+    const allLocal = NETWORK_NAMES.every((n) => cfg.networks[n].local);
     const fed = await ui.step(
       `deploying the federation (${cfg.services.threshold}-of-${cfg.services.members}) and wiring the apps`,
       () =>
@@ -114,7 +121,11 @@ export async function deploySystem(cfg: SidegridConfig, ui: Ui): Promise<SystemD
           members: keys.map((k) => new Wallet(k).address),
           threshold: cfg.services.threshold,
           // Members pay gas for relaying; locally they are topped up, remotely the operator funds them.
-          ...(NETWORK_NAMES.every((n) => cfg.networks[n].local) ? { fundMembers: parseEther("1000") } : {}),
+          ...(allLocal ? { fundMembers: parseEther("1000") } : {}),
+          // Governance changes wait 60 s locally, 2 days on a real network; a one-member pause lasts
+          // 5 min locally (1 h remotely) and that member waits 1 h (1 day) before pausing again.
+          governanceDelaySec: allLocal ? 60 : 172_800,
+          ...(allLocal ? { minorityPauseSec: 300, minorityPauseCooldownSec: 3600 } : {}),
         }),
       (f) => `members ${f.members.length}, threshold ${f.threshold}`,
     );
@@ -149,6 +160,24 @@ export async function deploySystem(cfg: SidegridConfig, ui: Ui): Promise<SystemD
       if (c.peg) contracts.push({ network: c.name, name: "TokenPeg", address: c.peg });
       if (c.wrappedToken) contracts.push({ network: c.name, name: "WrappedToken (wSGT)", address: c.wrappedToken });
     }
+    const governance = fed.governance.map((g) => ({ network: g.name as NetworkName, governor: g.governor, timelock: g.timelock, minDelaySec: g.minDelaySec }));
+    for (const g of governance) {
+      contracts.push({ network: g.network, name: "FederationGovernor", address: g.governor }, { network: g.network, name: "SidegridTimelock", address: g.timelock });
+    }
+    // No god key: the operator keeps REGULATOR_ROLE (admits utilities, courts, gateways) and
+    // ORACLE_ROLE; everything that writes consent, mints or rewires goes through the timelock.
+    await ui.step(
+      "handing DEFAULT_ADMIN_ROLE to each chain's federation timelock",
+      async () => {
+        let renounced = 0;
+        for (const g of governance) {
+          const r = await handOverAdmin({ sender: nets[g.network].sender, timelock: g.timelock, contracts: contracts.filter((c) => c.network === g.network).map((c) => c.address) });
+          renounced += r.filter((x) => x.renounced).length;
+        }
+        return renounced;
+      },
+      (n) => (n > 0 ? `${n} contracts handed over` : "already handed over"),
+    );
     const networks = {} as SystemDeployment["networks"];
     for (const name of NETWORK_NAMES) networks[name] = { chainId: nets[name].chainId, rpcUrl: cfg.networks[name].rpcUrl };
     const deployment: SystemDeployment = {
@@ -159,6 +188,7 @@ export async function deploySystem(cfg: SidegridConfig, ui: Ui): Promise<SystemD
       blocksec: { policyMirror: sec.policyMirror, meterDataLedger: sec.meterDataLedger, accessLedger: sec.accessLedger, tradeLog: sec.tradeLog, keyCustody: custody.keyCustody, startBlock: sec.startBlock },
       blocktst: { token: tst.token, mirror: tst.mirror, market: tst.market, auction: tst.auction },
       federation: fed,
+      governance,
       contracts,
     };
     fs.mkdirSync(cfg.dataDir, { recursive: true });

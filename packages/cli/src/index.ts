@@ -15,6 +15,8 @@ export { buildProgram, run, up } from "./program";
 export type { CliIo, UpReturnType } from "./program";
 export { deploySystem, readDeployment } from "./deploy-system";
 export type { DeployedContract, SystemDeployment } from "./deploy-system";
+export { adminRoleTable, probeAdminRoles } from "./governance";
+export type { AdminRoleRow } from "./governance";
 export { startServices } from "./services";
 export { probeStatus, readState, startInfrastructure, stopAll } from "./system";
 export type { ComponentStatus, ProcessRecord, SystemState } from "./system";

@@ -8,6 +8,7 @@ import { BlockPriClient } from "@sidegrid/blockpri";
 import { BlockSecClient } from "@sidegrid/blocksec";
 import { validateGatewayConfig } from "@sidegrid/meter-gateway";
 import type { SystemDeployment } from "./deploy-system";
+import type { AdminRoleRow } from "./governance";
 import { run } from "./program";
 import type { ComponentStatus, SystemState } from "./system";
 import { freePortRange, writeTestConfig } from "./testing";
@@ -53,6 +54,14 @@ describe("sidegrid up / status / down", () => {
       const comps = JSON.parse(status.out).components as ComponentStatus[];
       expect(comps.map((c) => [c.name, c.ok])).toEqual([["BlockPRI", true], ["BlockSEC", true], ["BlockTST", true], ["Redis", true], ...SERVICES.map((n) => [n, true])]);
       expect(comps.filter((c) => c.kind === "member" || c.kind === "gateway").every((c) => c.detail.endsWith(", healthy"))).toBe(true);
+      // No god key: after `up` each chain's timelock is the only admin; the operator only regulates.
+      const admin = JSON.parse(status.out).adminRoles as AdminRoleRow[];
+      expect(admin.map((r) => r.contract)).toEqual(expect.arrayContaining(["PPC", "PolicyMirror", "MeterDataLedger", "TradeLog", "SmartGridToken", "MarketMirror", "EnergyMarket", "EnergyAuction", "TokenPeg", "FederationOutbox"]));
+      expect(admin.filter((r) => JSON.stringify(r.holders.DEFAULT_ADMIN_ROLE) !== '["timelock"]')).toEqual([]);
+      expect(admin.find((r) => r.contract === "PolicyMirror")!.holders).toEqual({ DEFAULT_ADMIN_ROLE: ["timelock"], REGULATOR_ROLE: ["operator"], FEDERATION_ROLE: ["inbox"] });
+      expect(admin.filter((r) => r.holders.FEDERATION_ROLE?.includes("operator"))).toEqual([]);
+      const table = await sidegrid(["-c", file, "status"]);
+      expect(table.out).toMatch(/PolicyMirror\s+timelock\s+operator\s+inbox/);
       // An integrator's gateway gets a valid configuration for this deployment.
       const gwCfg = await sidegrid(["-c", file, "gateway-config", "--port", "9123"]);
       expect(gwCfg.code).toBe(0);
@@ -145,8 +154,13 @@ describe("up on existing (non-local) networks", () => {
         ["member-1", "member", true],
         ["member-2", "member", true],
       ]);
+      // The deployer handed over on a remote network too; changes there wait two days.
+      const roles = JSON.parse(status.out).adminRoles as AdminRoleRow[];
+      expect(roles.length).toBeGreaterThan(10);
+      expect(roles.filter((r) => JSON.stringify(r.holders.DEFAULT_ADMIN_ROLE) !== '["timelock"]')).toEqual([]);
       // The members relay with their keys from the environment: a grant on BlockPRI reaches BlockSEC.
       const d = JSON.parse(fs.readFileSync(path.join(dir, "data", "deployment.json"), "utf8")) as SystemDeployment;
+      expect(d.governance.map((g) => g.minDelaySec)).toEqual([172_800, 172_800, 172_800]);
       const cfg = loadConfig({ file });
       const pri = await connectNetwork({ config: cfg, network: "blockpri", privateKey: devPrivateKey(12) });
       const sec = await connectNetwork({ config: cfg, network: "blocksec", privateKey: devPrivateKey(0) });

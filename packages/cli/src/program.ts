@@ -12,6 +12,7 @@ import { runBench } from "./bench";
 import { checkRemoteNetworks, deploySystem, readDeployment, type SystemDeployment } from "./deploy-system";
 import { runDemo } from "./demo";
 import { CliError } from "./errors";
+import { adminRoleTable, probeAdminRoles } from "./governance";
 import { startServices } from "./services";
 import { probeStatus, readState, startInfrastructure, stopAll } from "./system";
 import { createUi, formatTable, type Ui } from "./ui";
@@ -83,13 +84,22 @@ export function buildProgram(io: CliIo): Command {
 
   program
     .command("status")
-    .description("probe every chain, Redis and the processes `up` started")
+    .description("probe every chain, Redis and the processes `up` started; show who holds which admin role per contract")
     .option("--json", "print the result as JSON")
     .action(async (opts: { json?: boolean }) => {
       const { cfg } = ctx();
       const rows = await probeStatus(cfg);
-      if (opts.json) io.stdout(JSON.stringify({ running: Boolean(readState(cfg)), components: rows }, null, 2));
-      else io.stdout(formatTable(statusTable(rows)));
+      // Admin roles only when every chain answers (a stopped system has no roles to read).
+      const chainsUp = rows.slice(0, 3).every((r) => r.ok);
+      const admin = chainsUp ? await probeAdminRoles(cfg) : [];
+      if (opts.json) io.stdout(JSON.stringify({ running: Boolean(readState(cfg)), components: rows, adminRoles: admin }, null, 2));
+      else {
+        io.stdout(formatTable(statusTable(rows)));
+        if (admin.length > 0) {
+          io.stdout("");
+          io.stdout(formatTable(adminRoleTable(admin)));
+        }
+      }
       if (rows.some((r) => !r.ok)) process.exitCode = 1;
     });
 
