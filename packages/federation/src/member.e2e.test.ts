@@ -254,6 +254,15 @@ describe("federation members (3 processes, threshold 2)", () => {
     await setInboxPaused({ sender: gov, inbox: inbox2, approvers: [w.signers[0]!, w.signers[1]!], srcChainId: 0n, paused: false });
     await waitFor("relayed after unpause", async () => (await areExecuted(2, paused[2])).every(Boolean));
 
+    // One member's pause ends by itself: the members see the chain's clock pass it and relay again.
+    await setInboxPaused({ sender: gov, inbox: inbox2, approvers: [w.signers[2]!], srcChainId: 0n, paused: true });
+    const held = await sendChanges(2);
+    await waitFor("relayed to the unpaused chain", async () => (await areExecuted(1, held[1])).every(Boolean));
+    await sleep(500);
+    expect((await read(() => areExecuted(2, held[2]))).some(Boolean)).toBe(false);
+    await w.chains[2]!.increaseTime(3601);
+    await waitFor("relayed after the one-member pause expired", async () => (await areExecuted(2, held[2])).every(Boolean));
+
     // Chain 1 now wants all three signatures (once the old set's grace period is over); with
     // member 2 down only chain 2 gets the messages.
     const gov1 = (await w.chains[1]!.account(7)).sender;

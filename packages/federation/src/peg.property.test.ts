@@ -210,8 +210,9 @@ class PauseCmd implements Cmd {
   constructor(readonly chain: number, readonly pause: boolean) {}
   check = (model: Readonly<Model>) => model.paused[this.chain] !== this.pause;
   async run(model: Model, r: Real): Promise<void> {
-    // One signature pauses; unpausing takes two.
-    await setInboxPaused({ sender: r.relayers[this.chain]!, inbox: inboxAddr(this.chain), approvers: r.w.signers.slice(0, this.pause ? 1 : 2), srcChainId: 0n, paused: this.pause });
+    // Two signatures (= unpauseThreshold) pause until unpaused, as the model has it; a one-member
+    // pause expires by itself and is tested in inbox.test.ts and member.e2e.test.ts.
+    await setInboxPaused({ sender: r.relayers[this.chain]!, inbox: inboxAddr(this.chain), approvers: r.w.signers.slice(0, 2), srcChainId: 0n, paused: this.pause });
     model.paused[this.chain] = this.pause;
   }
   toString = () => `${this.pause ? "pause" : "unpause"}(chain${this.chain})`;
