@@ -1,4 +1,4 @@
-import { Wallet, ZeroAddress, getAddress } from "ethers";
+import { Wallet, ZeroAddress, getAddress, id } from "ethers";
 import { latestTimestamp, startTestChain, type TestChain } from "@sidegrid/chain";
 import { encodePreferencesPayload, encodeRegistrationPayload } from "@sidegrid/blockpri";
 import type { BlockSecClient } from "./client";
@@ -28,7 +28,8 @@ beforeEach(async () => {
 });
 afterEach(() => chain.revert(snap));
 
-const DEFAULT_ADMIN_ROLE = `0x${"00".repeat(32)}`;
+// Distributors and auditors are admitted by the regulator, not by DEFAULT_ADMIN_ROLE (governance).
+const REGULATOR_ROLE = id("REGULATOR_ROLE");
 
 describe("roles on BlockSEC", () => {
   it("are granted by the regulator only; nobody declares themselves", async () => {
@@ -36,7 +37,7 @@ describe("roles on BlockSEC", () => {
     expect(await relayer.isAuditor(await w.addr(A.court))).toBe(true);
     const self = await revertOf(stranger.grantDistributor(stranger.sender.address));
     expect(self.errorName).toBe("AccessControlUnauthorizedAccount");
-    expect(self.args).toEqual([stranger.sender.address, DEFAULT_ADMIN_ROLE]);
+    expect(self.args).toEqual([stranger.sender.address, REGULATOR_ROLE]);
     const own = await revertOf(relayer.grantAuditor(relayer.sender.address));
     expect(own.errorName).toBe("MirrorSelfGrant");
     expect(own.args).toEqual([relayer.sender.address, AUDITOR_ROLE]);
