@@ -14,10 +14,11 @@ import {
   handOverAdmin,
   proposeGovernance,
   signAll,
+  updateMemberSet,
   type GovernanceCall,
 } from "./governance";
 import { localMemberKeys } from "./member/config";
-import { governorDomain, scheduleDigest } from "./messages";
+import { cancelDigest, governorDomain, scheduleDigest } from "./messages";
 import { ALL_ABIS, preferencePayload, tmpDir } from "./test-utils/world";
 import { wireSidegrid, type WireSidegridReturnType } from "./wiring";
 
@@ -203,12 +204,27 @@ describe("FederationGovernor", () => {
     const p = await proposeGovernance({ sender: s, governor: g.governor, approvers: [keys[1]!, keys[2]!], calls: evil });
     const timelock = SidegridTimelock__factory.connect(g.timelock, chains[1]!.provider);
     expect(await timelock.isOperationPending(p.id)).toBe(true);
-    const one = await cancelGovernance({ sender: s, governor: g.governor, approvers: [keys[0]!], id: p.id }).catch((e: unknown) => e as ContractRevertError);
-    expect((one as ContractRevertError).errorName).toBe("GovernorInsufficientSignatures");
-    await cancelGovernance({ sender: s, governor: g.governor, approvers: [keys[0]!, keys[2]!], id: p.id });
+    const cd = cancelDigest(governorDomain(IDS[1], g.governor), p.id);
+    await expectRevert(cancelGovernance({ sender: s, governor: g.governor, approvers: [keys[0]!], id: p.id }), "GovernorInsufficientSignatures", [cd, 1n, 2n]);
+    const r = await cancelGovernance({ sender: s, governor: g.governor, approvers: [keys[0]!, keys[2]!], id: p.id });
+    const ev = r.logs.map((l) => FederationGovernor__factory.createInterface().parseLog(l)).find((e) => e?.name === "ProposalCancelled");
+    expect(ev?.args.toArray()).toEqual([p.id, cd, 2n]);
     expect(await timelock.isOperation(p.id)).toBe(false);
+    // The same cancel signatures cannot be used again.
+    await expectRevert(cancelGovernance({ sender: s, governor: g.governor, approvers: [keys[0]!, keys[2]!], id: p.id }), "GovernorDigestUsed", [cd]);
     await chains[1]!.increaseTime(61);
     await expectRevert(executeGovernance({ sender: s, governor: g.governor, proposal: p.proposal }), "TimelockUnexpectedOperationState", [p.id, `0x${"0".repeat(63)}4`]);
     expect(await PolicyMirror__factory.connect(sec.policyMirror, chains[1]!.provider).hasRole(GOVERNANCE_ROLES.FEDERATION_ROLE, s.address)).toBe(false);
+  });
+
+  it("follows the inbox's member set: after a rotation a removed member's signature no longer counts", async () => {
+    const s = admins[0]!;
+    const g = gov(0);
+    const addr = (k: SigningKey) => new Wallet(k.privateKey).address;
+    await updateMemberSet({ sender: s, inbox: fed.chains[0]!.inbox, approvers: [keys[0]!, keys[1]!], members: [addr(keys[0]!), addr(keys[1]!), addr(keys[3]!)], threshold: 2, pauseThreshold: 1, unpauseThreshold: 2 });
+    const call: GovernanceCall[] = [{ target: pri.ppc, data: ACCESS.encodeFunctionData("grantRole", [id("AUDITOR_ROLE"), Wallet.createRandom().address]) }];
+    await expectRevert(proposeGovernance({ sender: s, governor: g.governor, approvers: [keys[0]!, keys[2]!], calls: call }), "GovernorNotMember", [addr(keys[2]!), 1n]);
+    const p = await proposeGovernance({ sender: s, governor: g.governor, approvers: [keys[3]!, keys[0]!], calls: call });
+    expect(await SidegridTimelock__factory.connect(g.timelock, chains[0]!.provider).isOperationPending(p.id)).toBe(true);
   });
 });
