@@ -3,6 +3,8 @@ import * as api from "./index";
 describe("public API", () => {
   it("exports exactly these names", () => {
     expect(Object.keys(api).sort()).toEqual([
+      "AccessCheckpointsClient",
+      "AccessCheckpoints__factory",
       "CustodyMisconfiguredError",
       "CustodyRegistrationError",
       "CustodyReleaseError",
@@ -30,7 +32,9 @@ describe("public API", () => {
       "WiringUnavailableError",
       "WrappedToken__factory",
       "artifactsDir",
+      "checkpointsRevert",
       "decodePegPayload",
+      "deployAccessCheckpoints",
       "deployFederation",
       "deployRelayLoad",
       "domainSeparator",

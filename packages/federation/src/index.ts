@@ -1,5 +1,7 @@
 // Public API of @sidegrid/federation. Everything other packages use is exported here by name.
 export { artifactsDir } from "./artifacts";
+export { AccessCheckpointsClient, checkpointsRevert, deployAccessCheckpoints } from "./checkpoints";
+export type { AccessCheckpoint, AccessCheckpointsClientParameters, CheckpointVote, DeployAccessCheckpointsParameters } from "./checkpoints";
 export { parseMemberArgs, runMemberCli } from "./cli";
 export { FEDERATION_ROLE, deployFederation } from "./deploy";
 export type {
@@ -63,7 +65,7 @@ export type { CustodianStats, CustodyOutcome, CustodySkipReason } from "./member
 export type { MemberProcesses, SpawnFederationParameters } from "./member/processes";
 export { MemberStore } from "./member/store";
 export type { StoredMessage } from "./member/store";
-export { FederationInbox__factory, FederationOutbox__factory, TokenPeg__factory, WrappedToken__factory } from "./generated";
+export { AccessCheckpoints__factory, FederationInbox__factory, FederationOutbox__factory, TokenPeg__factory, WrappedToken__factory } from "./generated";
 export { deployRelayLoad, measureRelayThroughput, sendRelayLoad } from "./relayLoad";
 export type {
   DeployRelayLoadParameters,
