@@ -5,6 +5,9 @@ describe("public API", () => {
     expect(Object.keys(api).sort()).toEqual([
       "AccessCheckpointsClient",
       "AccessCheckpoints__factory",
+      "CheckpointMisconfiguredError",
+      "CheckpointVoteError",
+      "Checkpointer",
       "CustodyMisconfiguredError",
       "CustodyRegistrationError",
       "CustodyReleaseError",

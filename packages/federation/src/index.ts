@@ -11,6 +11,8 @@ export type {
   FederationChainSetup,
 } from "./deploy";
 export {
+  CheckpointMisconfiguredError,
+  CheckpointVoteError,
   CustodyMisconfiguredError,
   CustodyRegistrationError,
   CustodyReleaseError,
@@ -48,6 +50,7 @@ export type { FederationMessage } from "./messages";
 export { DEFAULT_TUNING, loadMemberConfig, localMemberKeys, writeMemberConfigs } from "./member/config";
 export type {
   EventSourceConfig,
+  FederationCheckpointerConfig,
   FederationConfigFile,
   FederationCustodyConfig,
   FederationMemberEntry,
@@ -62,6 +65,8 @@ export { memberBinPath, spawnMember, waitForMember } from "./member/spawn";
 export type { SpawnMemberParameters } from "./member/spawn";
 export { spawnFederation } from "./member/processes";
 export type { CustodianStats, CustodyOutcome, CustodySkipReason } from "./member/custodian";
+export { Checkpointer } from "./member/checkpointer";
+export type { CheckpointVoteOutcome, CheckpointerDeps, CheckpointerStats } from "./member/checkpointer";
 export type { MemberProcesses, SpawnFederationParameters } from "./member/processes";
 export { MemberStore } from "./member/store";
 export type { StoredMessage } from "./member/store";
