@@ -24,9 +24,10 @@ export interface AuditConsumerParameters {
   keyCustody?: string;
   /**
    * The federation's latest checkpoint of the AccessLedger (read on BlockPRI): when given, each of
-   * `endpoints` is checked against it (see {@link auditCheckpoint}).
+   * `endpoints` is checked against it (see {@link auditCheckpoint}); null: the court looked and the
+   * federation has made none yet (the report says so; nothing fails).
    */
-  checkpoint?: AccessCheckpointClaim;
+  checkpoint?: AccessCheckpointClaim | null;
   /** BlockSEC nodes to check against the checkpoint (default: `provider` alone). */
   endpoints?: AuditEndpoint[];
 }
@@ -87,7 +88,8 @@ export interface EndpointCheck {
 
 /** The checkpoint part of an audit. */
 export interface CheckpointAudit {
-  checkpoint: AccessCheckpointClaim;
+  /** Null when the federation has made no checkpoint yet. */
+  checkpoint: AccessCheckpointClaim | null;
   endpoints: EndpointCheck[];
   /** Pairs of reachable nodes whose heads at the checkpoint's block differ, with the consumers that differ. */
   disagreements: { a: string; b: string; consumers: { consumer: string; a: AccessHead; b: AccessHead }[] }[];
@@ -179,7 +181,9 @@ export async function auditConsumer(params: AuditConsumerParameters): Promise<Au
     byRequester.set(e.requester, r);
   }
   const chainId = Number(BigInt((await provider.send("eth_chainId", [])) as string));
-  const checkpoint = params.checkpoint
+  const checkpoint: CheckpointAudit | undefined = params.checkpoint === null
+    ? { checkpoint: null, endpoints: [], disagreements: [], ok: true }
+    : params.checkpoint
     ? await auditCheckpoint({
         checkpoint: params.checkpoint,
         endpoints: params.endpoints ?? [{ label: "configured node", provider }],
@@ -245,7 +249,7 @@ export interface AuditCheckpointParameters {
  * const c = await auditCheckpoint({ checkpoint, endpoints, accessLedger, consumer, chainId, fromBlock });
  * if (!c.ok) process.exitCode = 1;
  */
-export async function auditCheckpoint(p: AuditCheckpointParameters): Promise<CheckpointAudit> {
+export async function auditCheckpoint(p: AuditCheckpointParameters): Promise<CheckpointAudit & { checkpoint: AccessCheckpointClaim }> {
   const consumer = checkAddress("consumer", p.consumer);
   const cp = p.checkpoint;
   const snaps = new Map<string, AccessHeadsSnapshot>();
@@ -384,6 +388,7 @@ function range(from: number, to: number): string {
 /** The checkpoint part of the report: one line per node, then where nodes disagree. */
 function formatCheckpointAudit(c: CheckpointAudit): string[] {
   const cp = c.checkpoint;
+  if (!cp) return ["No federation checkpoint of the access log yet: nodes not compared (only the per-node check above)."];
   const lines = [`Federation checkpoint #${cp.index}${cp.source ? ` (${cp.source})` : ""}: BlockSEC block ${cp.secBlock}, ${cp.consumers} consumers, ${cp.entries} entries, root ${cp.root}`];
   for (const e of c.endpoints) {
     lines.push(`  ${e.endpoint}: ${e.message}`);
