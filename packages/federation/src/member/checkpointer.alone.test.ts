@@ -59,8 +59,8 @@ async function startNode(chainId: number, extra: string[] = []): Promise<Node> {
   }
 }
 
-async function startCheckpointer(i: number, key: string, overrides: Partial<FederationCheckpointerConfig> = {}) {
-  const store = await MemberStore.open(path.join(dir, `member-${i}-${running.length}`));
+async function startCheckpointer(i: number, key: string, overrides: Partial<FederationCheckpointerConfig> = {}, storeDir = `member-${i}-${running.length}`) {
+  const store = await MemberStore.open(path.join(dir, storeDir));
   const address = new Wallet(key).address;
   const sender = await RelaySender.create(new SigningKey(key), address, { send: (m, p) => rpcCall(pri.url, m, p, 15_000) }, BigInt(PRI));
   const r = { store, errors: [] as unknown[], c: undefined as unknown as Checkpointer };
@@ -206,5 +206,26 @@ describe("checkpointer", () => {
     const honestOnly = await auditConsumer({ provider: sec.provider, accessLedger: blocksec.accessLedger, consumer: alice, fromBlock: blocksec.startBlock, checkpoint: cp });
     expect(honestOnly.ok).toBe(true);
     expect(honestOnly.checkpoint!.endpoints.map((e) => e.status)).toEqual(["consistent"]);
+  });
+
+  it("a restarted member resumes from its LevelDB heads (no rescan, no second vote) and votes the next checkpoint", async () => {
+    const first = running[0]!;
+    await first.c.stop();
+    await first.store.close();
+    running.splice(0, 1);
+    const again = await startCheckpointer(0, memberKeys[0]!, {}, "member-0-0");
+    expect(again.c.stats.cursor).toBe(checkpointBlock);
+    await sleep(300);
+    expect(again.c.stats.lastOutcome).toBeNull();
+    const next = checkpointBlock + INTERVAL;
+    await mineTo(sec, next);
+    const cp = await waitFor("the next checkpoint", async () => {
+      const l = await checkpoints.latest();
+      return l && l.secBlock === next && l;
+    });
+    expect(cp).toMatchObject({ index: 1, consumers: 2, entries: 5 });
+    await waitFor("the restarted member's vote", async () => again.c.stats.lastRoot?.secBlock === next);
+    expect(again.c.stats.lastRoot!.root).toBe(cp.root);
+    expect(again.errors).toEqual([]);
   });
 });
