@@ -6,13 +6,9 @@ import { AbiCoder, ZeroHash, getAddress, keccak256, type JsonRpcProvider } from 
 import { getLogs } from "@sidegrid/chain";
 import { accessEntryHash, type AccessEntry } from "./access";
 import { AccessLogInconsistentError } from "./errors";
-import { entryFromLog } from "./client";
-import { AccessLedger__factory } from "./generated";
+import { DENIED_TOPIC as DENIED, GRANTED_TOPIC as GRANTED, entryFromLog } from "./accessLog";
 import { merkleProof, merkleRoot } from "./merkle";
 
-const accessIface = AccessLedger__factory.createInterface();
-const GRANTED = accessIface.getEvent("AccessGranted").topicHash;
-const DENIED = accessIface.getEvent("AccessDenied").topicHash;
 const coder = AbiCoder.defaultAbiCoder();
 
 /** One consumer's chain head. */

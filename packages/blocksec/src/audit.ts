@@ -1,7 +1,7 @@
 import { blockNumber, retryRead, uncachedRunner } from "@sidegrid/chain";
 import { ZeroHash, getAddress, type JsonRpcProvider } from "ethers";
 import { verifyAccessChain, type AccessChainProblem, type AccessEntry } from "./access";
-import { readAccessLog, type BlockSecClient } from "./client";
+import { readAccessLog } from "./accessLog";
 import { KeyCustodyClient } from "./custody";
 import { AccessLedger__factory } from "./generated";
 import { checkAddress } from "./types";
@@ -19,7 +19,7 @@ export interface AuditConsumerParameters {
    * The court's client: when given, the court's read is recorded first (`readAccessLog`), so the
    * consumer sees that a court looked, and the report covers that entry too.
    */
-  recordWith?: BlockSecClient;
+  recordWith?: { readAccessLog(consumer: string): Promise<{ entry: { index: number }; receipt: { transactionHash: string } }> };
   /** BlockSEC's KeyCustody: when given, the report lists the key shares released for each grant. */
   keyCustody?: string;
   /**

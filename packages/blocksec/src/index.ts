@@ -16,7 +16,8 @@ export type {
   EndpointCheck,
   EndpointCheckStatus,
 } from "./audit";
-export { AUDITOR_ROLE, BlockSecClient, DISTRIBUTOR_ROLE, FEDERATION_ROLE, GATEWAY_ROLE, entryFromLog, readAccessLog } from "./client";
+export { entryFromLog, readAccessLog } from "./accessLog";
+export { AUDITOR_ROLE, BlockSecClient, DISTRIBUTOR_ROLE, FEDERATION_ROLE, GATEWAY_ROLE } from "./client";
 export type {
   AccessGrant,
   AnchorResult,
