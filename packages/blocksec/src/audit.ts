@@ -43,6 +43,11 @@ export interface AccessCheckpointClaim {
   entries: number;
   /** Where it was read, for the report (e.g. "AccessCheckpoints 0x… on BlockPRI"). */
   source?: string;
+  /**
+   * The members whose signed vote transactions for exactly this tuple were checked (so the BlockPRI
+   * node that served it need not be trusted), against the court's list and threshold.
+   */
+  attestation?: { ok: boolean; signers: string[]; threshold: number; problems: string[] };
 }
 
 /** One BlockSEC node a court asks. */
@@ -316,7 +321,8 @@ export async function auditCheckpoint(p: AuditCheckpointParameters): Promise<Che
       disagreements.push({ a: labels[i]!, b: labels[j]!, consumers: diffHeads(a, b) });
     }
   }
-  const ok = checks.every((c) => c.status !== "mismatch" && c.status !== "inconsistent-log") && checks.some((c) => c.status === "consistent");
+  const ok =
+    (cp.attestation?.ok ?? true) && checks.every((c) => c.status !== "mismatch" && c.status !== "inconsistent-log") && checks.some((c) => c.status === "consistent");
   return { checkpoint: cp, endpoints: checks, disagreements, ok };
 }
 
@@ -390,6 +396,14 @@ function formatCheckpointAudit(c: CheckpointAudit): string[] {
   const cp = c.checkpoint;
   if (!cp) return ["No federation checkpoint of the access log yet: nodes not compared (only the per-node check above)."];
   const lines = [`Federation checkpoint #${cp.index}${cp.source ? ` (${cp.source})` : ""}: BlockSEC block ${cp.secBlock}, ${cp.consumers} consumers, ${cp.entries} entries, root ${cp.root}`];
+  const a = cp.attestation;
+  if (a) {
+    lines.push(
+      a.ok
+        ? `  signed by ${a.signers.length} member(s) (threshold ${a.threshold}): their vote transactions' signatures checked`
+        : `  NOT ATTESTED: ${a.signers.length} member-signed vote(s) for this tuple, ${a.threshold} needed${a.problems.length ? ` (${a.problems.join("; ")})` : ""}`,
+    );
+  }
   for (const e of c.endpoints) {
     lines.push(`  ${e.endpoint}: ${e.message}`);
     if (e.perNodeVerified !== undefined) lines.push(`     per-node check (events against this node's own state): ${e.perNodeVerified ? "verified" : "NOT verified"}`);

@@ -52,7 +52,12 @@ async function latestCheckpoint(cfg: SidegridConfig, d: SystemDeployment): Promi
   if (!d.checkpoints) return undefined;
   const provider = makeProvider(cfg.networks.blockpri.rpcUrl, d.networks.blockpri.chainId);
   try {
-    return (await new AccessCheckpointsClient({ address: d.checkpoints.accessCheckpoints, provider }).latest()) ?? null;
+    const client = new AccessCheckpointsClient({ address: d.checkpoints.accessCheckpoints, provider });
+    const cp = await client.latest();
+    if (!cp) return null;
+    // The members the court knows from the deployment: a BlockPRI node cannot forge their signatures.
+    const a = await client.attest(cp, d.federation.members, d.federation.threshold);
+    return { ...cp, attestation: { ...a, threshold: d.federation.threshold } };
   } finally {
     provider.destroy();
   }

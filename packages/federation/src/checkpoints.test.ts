@@ -146,4 +146,18 @@ describe("AccessCheckpoints", () => {
     }
     expect(accessHeadLeaf(snap.heads[0]!)).toMatch(/^0x[0-9a-f]{64}$/);
   });
+
+  it("attests a checkpoint from its member-signed vote transactions, and refuses one the votes do not support", async () => {
+    const cp = (await client.latest())!;
+    const ok = await client.attest(cp, members, 2);
+    expect(ok).toEqual({ ok: true, signers: [members[3], members[2]], problems: [] });
+    // What a lying BlockPRI node could claim: another root for the same block. No member signed it.
+    const forged = await client.attest({ ...cp, root: keccak256(toUtf8Bytes("forged")) }, members, 2);
+    expect(forged).toMatchObject({ ok: false, signers: [] });
+    // A court that lists only members 0..2 counts one signer; member 3's vote is named, not counted.
+    const partial = await client.attest(cp, members.slice(0, 3), 2);
+    expect(partial.ok).toBe(false);
+    expect(partial.signers).toEqual([members[2]]);
+    expect(partial.problems).toEqual([expect.stringContaining(`signed by ${members[3]}, not a listed member`)]);
+  });
 });

@@ -1,5 +1,5 @@
 // AccessCheckpoints on BlockPRI: deploy it, read its checkpoints (a court), vote (a member).
-import { getAddress, type JsonRpcProvider } from "ethers";
+import { Transaction, getAddress, type JsonRpcProvider } from "ethers";
 import { deployContract, readArtifact, revertData, uncachedRunner, type Deployments, type TxReceipt, type TxSender } from "@sidegrid/chain";
 import type { AccessCheckpointClaim } from "@sidegrid/blocksec";
 import { artifactsDir as defaultArtifactsDir } from "./artifacts";
@@ -54,6 +54,16 @@ export async function deployAccessCheckpoints(p: DeployAccessCheckpointsParamete
   return { address: getAddress(r.address), blockNumber: r.record.blockNumber };
 }
 
+/** What the finalizing votes of a checkpoint prove, checked from their signed transactions. */
+export interface CheckpointAttestation {
+  /** True when at least `threshold` distinct listed members signed a vote transaction for exactly this tuple. */
+  ok: boolean;
+  /** Members whose signed vote transactions for the tuple were found, in vote order. */
+  signers: string[];
+  /** Why a vote was not counted (a sender not listed, calldata or event not matching). */
+  problems: string[];
+}
+
 export interface AccessCheckpointsClientParameters {
   address: string;
   provider: JsonRpcProvider;
@@ -71,9 +81,11 @@ export class AccessCheckpointsClient {
   readonly address: string;
   readonly contract;
   private readonly sender: TxSender | undefined;
+  private readonly provider: JsonRpcProvider;
 
   constructor(p: AccessCheckpointsClientParameters) {
     this.address = getAddress(p.address);
+    this.provider = p.provider;
     this.contract = AccessCheckpoints__factory.connect(this.address, uncachedRunner(p.provider));
     this.sender = p.sender;
     p.sender?.addAbi(iface.fragments as never);
@@ -109,6 +121,49 @@ export class AccessCheckpointsClient {
       finalizedAt: Number(finalizedAt),
       source: `AccessCheckpoints ${this.address} on BlockPRI`,
     };
+  }
+
+  /**
+   * Checks a checkpoint without trusting the BlockPRI node that served it: recovers the signer of
+   * every vote transaction for its tuple from the transaction's own signature and decodes its
+   * calldata. A node can invent storage, events and a transaction's `from`, not a member's signature.
+   *
+   * @example
+   * const a = await client.attest(cp, deployment.federation.members, deployment.federation.threshold);
+   */
+  async attest(cp: AccessCheckpoint, members: readonly string[], threshold: number): Promise<CheckpointAttestation> {
+    const listed = new Set(members.map((m) => getAddress(m)));
+    const provider = this.provider;
+    const logs = await this.contract.queryFilter(this.contract.filters.CheckpointVoted(undefined, cp.secBlock), 0, cp.finalizedAt);
+    const expected = this.encodeVote(cp).toLowerCase();
+    const signers: string[] = [];
+    const problems: string[] = [];
+    for (const l of logs) {
+      const tx = await provider.getTransaction(l.transactionHash);
+      if (!tx?.signature) {
+        problems.push(`vote tx ${l.transactionHash}: not served`);
+        continue;
+      }
+      const signed = Transaction.from({
+        type: tx.type,
+        chainId: tx.chainId,
+        nonce: tx.nonce,
+        gasLimit: tx.gasLimit,
+        gasPrice: tx.type === 2 ? null : tx.gasPrice,
+        maxFeePerGas: tx.maxFeePerGas,
+        maxPriorityFeePerGas: tx.maxPriorityFeePerGas,
+        to: tx.to,
+        value: tx.value,
+        data: tx.data,
+        accessList: tx.accessList,
+        signature: tx.signature,
+      });
+      const signer = getAddress(signed.from!);
+      if (signed.to === null || getAddress(signed.to) !== this.address || signed.data.toLowerCase() !== expected) continue; // a vote for another tuple
+      if (!listed.has(signer)) problems.push(`vote tx ${l.transactionHash}: signed by ${signer}, not a listed member`);
+      else if (!signers.includes(signer)) signers.push(signer);
+    }
+    return { ok: signers.length >= threshold, signers, problems };
   }
 
   hasVoted(secBlock: number, member: string): Promise<boolean> {

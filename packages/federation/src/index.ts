@@ -1,7 +1,7 @@
 // Public API of @sidegrid/federation. Everything other packages use is exported here by name.
 export { artifactsDir } from "./artifacts";
 export { AccessCheckpointsClient, checkpointsRevert, deployAccessCheckpoints } from "./checkpoints";
-export type { AccessCheckpoint, AccessCheckpointsClientParameters, CheckpointVote, DeployAccessCheckpointsParameters } from "./checkpoints";
+export type { AccessCheckpoint, AccessCheckpointsClientParameters, CheckpointAttestation, CheckpointVote, DeployAccessCheckpointsParameters } from "./checkpoints";
 export { parseMemberArgs, runMemberCli } from "./cli";
 export { FEDERATION_ROLE, deployFederation } from "./deploy";
 export type {

@@ -164,7 +164,11 @@ describe("checkpointer", () => {
   });
 
   it("a node serving alice's log without one entry passes the per-node audit but the checkpoint audit reports it TRIMMED OR FORKED", async () => {
-    const cp = (await checkpoints.latest())!;
+    const latest = (await checkpoints.latest())!;
+    // The court checks the members' signatures on the finalizing votes (it need not trust the BlockPRI node).
+    const attestation = await checkpoints.attest(latest, memberKeys.map((k) => new Wallet(k).address), 2);
+    expect(attestation.ok).toBe(true);
+    const cp = { ...latest, attestation: { ...attestation, threshold: 2 } };
     // One more entry on the honest node after the checkpoint: not yet covered.
     await request(utility, alice);
     // The lying node: BlockSEC forked before alice's second entry; her later request is replayed.
@@ -202,10 +206,15 @@ describe("checkpointer", () => {
     expect(text).toContain("1 newer (not yet covered by a checkpoint)");
     expect(text).toContain("Nodes disagree:");
     expect(text).toContain("Checkpoint: NOT CONSISTENT");
+    expect(text).toContain(`signed by ${attestation.signers.length} member(s) (threshold 2)`);
     // The honest node alone passes.
     const honestOnly = await auditConsumer({ provider: sec.provider, accessLedger: blocksec.accessLedger, consumer: alice, fromBlock: blocksec.startBlock, checkpoint: cp });
     expect(honestOnly.ok).toBe(true);
     expect(honestOnly.checkpoint!.endpoints.map((e) => e.status)).toEqual(["consistent"]);
+    // A checkpoint whose votes do not check out fails the audit even where the roots agree.
+    const unattested = await auditConsumer({ provider: sec.provider, accessLedger: blocksec.accessLedger, consumer: alice, fromBlock: blocksec.startBlock, checkpoint: { ...cp, attestation: { ok: false, signers: [], threshold: 2, problems: [] } } });
+    expect(unattested.ok).toBe(false);
+    expect(formatAuditReport(unattested)).toContain("NOT ATTESTED: 0 member-signed vote(s) for this tuple, 2 needed");
   });
 
   it("a restarted member resumes from its LevelDB heads (no rescan, no second vote) and votes the next checkpoint", async () => {
