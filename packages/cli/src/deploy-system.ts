@@ -8,7 +8,7 @@ import { NETWORK_NAMES, Deployments, connectNetwork, type ConnectedNetwork, type
 import { deployBlockPri } from "@sidegrid/blockpri";
 import { deployBlockSec, deployKeyCustody } from "@sidegrid/blocksec";
 import { deployBlockTst } from "@sidegrid/blocktst";
-import { wireSidegrid, type DeployFederationReturnType } from "@sidegrid/federation";
+import { deployAccessCheckpoints, wireSidegrid, type DeployFederationReturnType } from "@sidegrid/federation";
 import { memberKeys, roleKey } from "./accounts";
 import { CliError } from "./errors";
 import type { Ui } from "./ui";
@@ -28,8 +28,13 @@ export interface SystemDeployment {
   blocksec: { policyMirror: string; meterDataLedger: string; accessLedger: string; tradeLog: string; keyCustody: string; startBlock: number };
   blocktst: { token: string; mirror: string; market: string; auction: string };
   federation: DeployFederationReturnType;
+  /** AccessCheckpoints on BlockPRI and how often (BlockSEC blocks) the members checkpoint (absent in older deployments). */
+  checkpoints?: { accessCheckpoints: string; intervalBlocks: number };
   contracts: DeployedContract[];
 }
+
+/** BlockSEC blocks between AccessLedger checkpoints (local chains mine a block per transaction). */
+export const CHECKPOINT_INTERVAL_BLOCKS = 10;
 
 export function deploymentFile(cfg: SidegridConfig): string {
   return path.join(cfg.dataDir, "deployment.json");
@@ -132,6 +137,18 @@ export async function deploySystem(cfg: SidegridConfig, ui: Ui): Promise<SystemD
         }),
       (r) => r.keyCustody,
     );
+    const checkpoints = await ui.step(
+      "deploying BlockPRI: AccessCheckpoints (the federation's checkpoints of BlockSEC's access log)",
+      () =>
+        deployAccessCheckpoints({
+          sender: nets.blockpri.sender,
+          deployments: deps.blockpri,
+          memberSets: fed.chains.find((c) => c.name === "blockpri")!.inbox,
+          secChainId: nets.blocksec.chainId,
+          accessLedger: sec.accessLedger,
+        }),
+      (r) => r.address,
+    );
     const contracts: DeployedContract[] = [
       { network: "blockpri", name: "PPC", address: pri.ppc },
       { network: "blocksec", name: "PolicyMirror", address: sec.policyMirror },
@@ -139,6 +156,7 @@ export async function deploySystem(cfg: SidegridConfig, ui: Ui): Promise<SystemD
       { network: "blocksec", name: "AccessLedger", address: sec.accessLedger },
       { network: "blocksec", name: "TradeLog", address: sec.tradeLog },
       { network: "blocksec", name: "KeyCustody", address: custody.keyCustody },
+      { network: "blockpri", name: "AccessCheckpoints", address: checkpoints.address },
       { network: "blocktst", name: "SmartGridToken", address: tst.token },
       { network: "blocktst", name: "MarketMirror", address: tst.mirror },
       { network: "blocktst", name: "EnergyMarket", address: tst.market },
@@ -159,6 +177,7 @@ export async function deploySystem(cfg: SidegridConfig, ui: Ui): Promise<SystemD
       blocksec: { policyMirror: sec.policyMirror, meterDataLedger: sec.meterDataLedger, accessLedger: sec.accessLedger, tradeLog: sec.tradeLog, keyCustody: custody.keyCustody, startBlock: sec.startBlock },
       blocktst: { token: tst.token, mirror: tst.mirror, market: tst.market, auction: tst.auction },
       federation: fed,
+      checkpoints: { accessCheckpoints: checkpoints.address, intervalBlocks: CHECKPOINT_INTERVAL_BLOCKS },
       contracts,
     };
     fs.mkdirSync(cfg.dataDir, { recursive: true });

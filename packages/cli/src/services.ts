@@ -77,6 +77,18 @@ export async function startServices(cfg: SidegridConfig, deployment: SystemDeplo
       startBlock: deployment.blocksec.startBlock,
       pollMs: 200,
     },
+    // Every member votes the AccessLedger heads' root on BlockPRI (courts compare nodes against it).
+    ...(deployment.checkpoints
+      ? {
+          checkpointer: {
+            accessCheckpoints: deployment.checkpoints.accessCheckpoints,
+            accessLedger: deployment.blocksec.accessLedger,
+            startBlock: deployment.blocksec.startBlock,
+            intervalBlocks: deployment.checkpoints.intervalBlocks,
+            pollMs: 500,
+          },
+        }
+      : {}),
   });
   for (let i = 0; i < fedCfg.members.length; i++) {
     const name = `member-${i}`;

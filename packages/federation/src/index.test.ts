@@ -3,6 +3,11 @@ import * as api from "./index";
 describe("public API", () => {
   it("exports exactly these names", () => {
     expect(Object.keys(api).sort()).toEqual([
+      "AccessCheckpointsClient",
+      "AccessCheckpoints__factory",
+      "CheckpointMisconfiguredError",
+      "CheckpointVoteError",
+      "Checkpointer",
       "CustodyMisconfiguredError",
       "CustodyRegistrationError",
       "CustodyReleaseError",
@@ -30,7 +35,9 @@ describe("public API", () => {
       "WiringUnavailableError",
       "WrappedToken__factory",
       "artifactsDir",
+      "checkpointsRevert",
       "decodePegPayload",
+      "deployAccessCheckpoints",
       "deployFederation",
       "deployRelayLoad",
       "domainSeparator",

@@ -1,5 +1,7 @@
 // Public API of @sidegrid/federation. Everything other packages use is exported here by name.
 export { artifactsDir } from "./artifacts";
+export { AccessCheckpointsClient, checkpointsRevert, deployAccessCheckpoints } from "./checkpoints";
+export type { AccessCheckpoint, AccessCheckpointsClientParameters, CheckpointAttestation, CheckpointVote, DeployAccessCheckpointsParameters } from "./checkpoints";
 export { parseMemberArgs, runMemberCli } from "./cli";
 export { FEDERATION_ROLE, deployFederation } from "./deploy";
 export type {
@@ -9,6 +11,8 @@ export type {
   FederationChainSetup,
 } from "./deploy";
 export {
+  CheckpointMisconfiguredError,
+  CheckpointVoteError,
   CustodyMisconfiguredError,
   CustodyRegistrationError,
   CustodyReleaseError,
@@ -46,6 +50,7 @@ export type { FederationMessage } from "./messages";
 export { DEFAULT_TUNING, loadMemberConfig, localMemberKeys, writeMemberConfigs } from "./member/config";
 export type {
   EventSourceConfig,
+  FederationCheckpointerConfig,
   FederationConfigFile,
   FederationCustodyConfig,
   FederationMemberEntry,
@@ -60,10 +65,12 @@ export { memberBinPath, spawnMember, waitForMember } from "./member/spawn";
 export type { SpawnMemberParameters } from "./member/spawn";
 export { spawnFederation } from "./member/processes";
 export type { CustodianStats, CustodyOutcome, CustodySkipReason } from "./member/custodian";
+export { Checkpointer } from "./member/checkpointer";
+export type { CheckpointVoteOutcome, CheckpointerDeps, CheckpointerStats } from "./member/checkpointer";
 export type { MemberProcesses, SpawnFederationParameters } from "./member/processes";
 export { MemberStore } from "./member/store";
 export type { StoredMessage } from "./member/store";
-export { FederationInbox__factory, FederationOutbox__factory, TokenPeg__factory, WrappedToken__factory } from "./generated";
+export { AccessCheckpoints__factory, FederationInbox__factory, FederationOutbox__factory, TokenPeg__factory, WrappedToken__factory } from "./generated";
 export { deployRelayLoad, measureRelayThroughput, sendRelayLoad } from "./relayLoad";
 export type {
   DeployRelayLoadParameters,
