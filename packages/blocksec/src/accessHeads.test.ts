@@ -2,7 +2,8 @@
 // whatever order the consumers' chains interleave in, and refuses a log that skips, relinks or
 // alters an entry, naming the entry.
 import { Wallet, ZeroHash, getAddress } from "ethers";
-import { accessEntryHash, type AccessEntry } from "./access";
+import { accessEntryHash } from "./access";
+import type { AccessEntry } from "./types";
 import { AccessHeadsTracker, accessHeadLeaf, accessHeadProof } from "./accessHeads";
 import { AccessLogInconsistentError } from "./errors";
 import { merkleRoot, verifyMerkleProof } from "./merkle";

@@ -4,7 +4,8 @@
 // recomputes it from each node it asks and compares.
 import { AbiCoder, ZeroHash, getAddress, keccak256, type JsonRpcProvider } from "ethers";
 import { getLogs } from "@sidegrid/chain";
-import { accessEntryHash, type AccessEntry } from "./access";
+import { accessEntryHash } from "./access";
+import type { AccessEntry } from "./types";
 import { AccessLogInconsistentError } from "./errors";
 import { DENIED_TOPIC as DENIED, GRANTED_TOPIC as GRANTED, entryFromLog } from "./accessLog";
 import { merkleProof, merkleRoot } from "./merkle";

@@ -2,9 +2,10 @@
 // audit, which both read them.
 import { getAddress, type JsonRpcProvider } from "ethers";
 import { getLogs, type RawLog } from "@sidegrid/chain";
-import type { AccessEntry } from "./access";
+import type { AccessEntry } from "./types";
 import { AccessLedger__factory } from "./generated";
-import { AccessCategory, DenyReason, Resolution, checkAddress, enumName, type AccessCategoryName } from "./types";
+import { AccessCategory, DenyReason, Resolution, type AccessCategoryName } from "./types";
+import { checkAddress, enumName } from "./validate";
 
 const accessIface = AccessLedger__factory.createInterface();
 /** Topics of the two events every access entry is emitted as. */

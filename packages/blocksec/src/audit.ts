@@ -1,10 +1,11 @@
 import { blockNumber, retryRead, uncachedRunner } from "@sidegrid/chain";
 import { ZeroHash, getAddress, type JsonRpcProvider } from "ethers";
-import { verifyAccessChain, type AccessChainProblem, type AccessEntry } from "./access";
+import { verifyAccessChain, type AccessChainProblem } from "./access";
+import type { AccessEntry } from "./types";
 import { readAccessLog } from "./accessLog";
 import { KeyCustodyClient } from "./custody";
 import { AccessLedger__factory } from "./generated";
-import { checkAddress } from "./types";
+import { checkAddress } from "./validate";
 import { readAccessHeads, type AccessHead, type AccessHeadsSnapshot } from "./accessHeads";
 import { isBlockSecError } from "./errors";
 

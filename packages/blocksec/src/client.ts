@@ -1,7 +1,7 @@
 import { getLogs, latestTimestamp, uncachedRunner, type RawLog } from "@sidegrid/chain";
 import { AbiCoder, getAddress, id, keccak256, ZeroHash, type JsonRpcProvider } from "ethers";
 import type { TxReceipt, TxSender } from "@sidegrid/chain";
-import type { AccessEntry } from "./access";
+import type { AccessEntry } from "./types";
 import { DENIED_TOPIC, GRANTED_TOPIC, entryFromLog, readAccessLog } from "./accessLog";
 import { auditConsumer, type AuditReport } from "./audit";
 import { AccessDeniedError, BatchNotFoundError, InvalidArgumentError, MissingEventError } from "./errors";
@@ -21,15 +21,13 @@ import {
   Category,
   Resolution,
   StorageDecision,
-  checkAddress,
-  checkBytes32,
-  enumName,
   type CategoryName,
   type MeterRecord,
   type ResolutionName,
   type StorageDecisionName,
   type Trade,
 } from "./types";
+import { checkAddress, checkBytes32, enumName } from "./validate";
 
 /** keccak256("FEDERATION_ROLE"): who may call `onFederatedMessage`. */
 export const FEDERATION_ROLE = id("FEDERATION_ROLE");

@@ -1,6 +1,6 @@
 import { formatErrorValue, SidegridError, type SidegridErrorOptions } from "@sidegrid/chain";
 
-import type { AccessEntry } from "./access";
+import type { AccessEntry } from "./types";
 import type { AccessCategoryName, DenyReasonName, ResolutionName } from "./types";
 
 /**

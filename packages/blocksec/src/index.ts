@@ -1,6 +1,7 @@
 // Public API of @sidegrid/blocksec. Everything other packages use is exported here by name.
 export { accessEntryHash, verifyAccessChain } from "./access";
-export type { AccessChainHead, AccessChainProblem, AccessChainProblemKind, AccessChainVerification, AccessEntry } from "./access";
+export type { AccessChainHead, AccessChainProblem, AccessChainProblemKind, AccessChainVerification } from "./access";
+export type { AccessEntry } from "./types";
 export { artifactsDir } from "./artifacts";
 export { AccessHeadsTracker, accessHeadLeaf, accessHeadProof, readAccessEntries, readAccessHeads } from "./accessHeads";
 export type { AccessHead, AccessHeadsSnapshot, ReadAccessHeadsParameters } from "./accessHeads";
