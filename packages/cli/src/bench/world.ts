@@ -6,7 +6,7 @@ import path from "node:path";
 import nacl from "tweetnacl";
 import { Wallet, getAddress, hexlify, parseEther, randomBytes } from "ethers";
 import { Deployments, TxSender, deployContract, devPrivateKey, readArtifact, sleep, startTestChain, type TestChain } from "@sidegrid/chain";
-import { BlockPriClient, deployBlockPri, encodePreferencesPayload, encodeRegistrationPayload, signMeterBinding } from "@sidegrid/blockpri";
+import { BlockPriClient, deployBlockPri, encodePreferencesPayload, encodeRegistrationPayload, signMeterBinding, type MeterBinding } from "@sidegrid/blockpri";
 import { BlockSecClient, PolicyMirror__factory, deployBlockSec, deployKeyCustody, type BlockSecAddresses } from "@sidegrid/blocksec";
 import { deployBlockTst, type DeployBlockTstReturnType } from "@sidegrid/blocktst";
 import { artifactsDir as fedArtifacts, localMemberKeys, spawnFederation, wireSidegrid, type DeployFederationReturnType, type MemberProcesses } from "@sidegrid/federation";
@@ -196,7 +196,14 @@ export async function registerConsumers(w: BenchWorld, specs: readonly { meterId
   for (let i = 0; i < created.length; i += 400) {
     await w.admins.pri.sendMany(created.slice(i, i + 400).map((c) => ({ to: c.wallet.address, value: parseEther("1") })));
   }
-  await w.installer.commissionMeters(created.map((c) => ({ meterId: meterIdToBytes32(c.meterId), deviceKey: Wallet.createRandom().address })));
+  // The bench's households confirm deliveries with their own wallet: it stands for the meter's
+  // device key here. Bindings are signed up front, before the workers load the node.
+  await w.installer.commissionMeters(created.map((c) => ({ meterId: meterIdToBytes32(c.meterId), deviceKey: c.wallet.address })));
+  const signed: { binding: MeterBinding; signature: string }[] = [];
+  for (const c of created) {
+    const binding = await w.installer.meterBinding({ meterId: meterIdToBytes32(c.meterId), consumer: c.wallet.address, ttlSeconds: 3600 });
+    signed.push({ binding, signature: await signMeterBinding({ signer: w.installer.sender.wallet, chainId: w.installer.chainId, ppc: w.ppc, binding }) });
+  }
   const out: BenchConsumer[] = new Array(created.length);
   let next = 0;
   const worker = async () => {
@@ -205,9 +212,7 @@ export async function registerConsumers(w: BenchWorld, specs: readonly { meterId
       const c = created[i]!;
       const sender = await TxSender.create(c.wallet, w.pri.provider, { network: "blockpri" });
       const client = new BlockPriClient({ sender, address: w.ppc });
-      const binding = await w.installer.meterBinding({ meterId: meterIdToBytes32(c.meterId), consumer: c.wallet.address });
-      const signature = await signMeterBinding({ signer: w.installer.sender.wallet, chainId: w.installer.chainId, ppc: w.ppc, binding });
-      const reg = await client.consumerRegister({ binding, signature, encryptionKey: hexlify(c.keys.publicKey) });
+      const reg = await client.consumerRegister({ ...signed[i]!, encryptionKey: hexlify(c.keys.publicKey) });
       const pref = c.permit ? await client.setPreference({ utility: w.utility.address, category: "CONSUMPTION", allowed: true, resolution: "QUARTER_HOURLY" }) : undefined;
       out[i] = {
         wallet: c.wallet,

@@ -5,7 +5,7 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import nacl from "tweetnacl";
-import { BlockPriClient, deployBlockPri, signMeterBinding, type SetPreferenceParameters } from "@sidegrid/blockpri";
+import { BlockPriClient, deployBlockPri, signMeterBinding, type MeterBinding, type SetPreferenceParameters } from "@sidegrid/blockpri";
 import { BlockSecClient, deployBlockSec, relayPreferences, type BlockSecAddresses } from "@sidegrid/blocksec";
 import { Deployments, TxSender, devPrivateKey, startTestChain, type TestChain } from "@sidegrid/chain";
 import { Wallet, hexlify, parseEther } from "ethers";
@@ -90,15 +90,19 @@ export async function startSidegridFixture(p: { priChainId: number; secChainId: 
     async addConsumers(meterIds) {
       const created = meterIds.map((meterId) => ({ meterId, wallet: Wallet.createRandom().connect(pri.provider) as unknown as Wallet, keys: nacl.box.keyPair() }));
       await funder.sendMany(created.map((c) => ({ to: c.wallet.address, value: parseEther("1") })));
-      await installer.commissionMeters(created.map((c) => ({ meterId: meterIdToBytes32(c.meterId), deviceKey: Wallet.createRandom().address })));
+      // The household's wallet stands for its meter's device key (as the registered signer before).
+      await installer.commissionMeters(created.map((c) => ({ meterId: meterIdToBytes32(c.meterId), deviceKey: c.wallet.address })));
+      const signed = new Map<number, { binding: MeterBinding; signature: string }>();
+      for (const c of created) {
+        const binding = await installer.meterBinding({ meterId: meterIdToBytes32(c.meterId), consumer: c.wallet.address, ttlSeconds: 3600 });
+        signed.set(c.meterId, { binding, signature: await signMeterBinding({ signer: installerAcc.wallet, chainId: installer.chainId, ppc, binding }) });
+      }
       const out: FixtureConsumer[] = [];
       await Promise.all(
         created.map(async (c) => {
           const sender = await TxSender.create(c.wallet, pri.provider, { network: "blockpri" });
           const client = new BlockPriClient({ sender, address: ppc });
-          const binding = await installer.meterBinding({ meterId: meterIdToBytes32(c.meterId), consumer: c.wallet.address });
-          const signature = await signMeterBinding({ signer: installerAcc.wallet, chainId: installer.chainId, ppc, binding });
-          await client.consumerRegister({ binding, signature, encryptionKey: hexlify(c.keys.publicKey) });
+          await client.consumerRegister({ ...signed.get(c.meterId)!, encryptionKey: hexlify(c.keys.publicKey) });
           const fc = { meterId: c.meterId, wallet: c.wallet, address: c.wallet.address, keys: c.keys, pri: client };
           consumers.set(c.meterId, fc);
           out.push(fc);
