@@ -23,7 +23,7 @@ export interface DeployedContract {
 export interface SystemDeployment {
   version: 1;
   networks: Record<NetworkName, { chainId: number; rpcUrl: string }>;
-  accounts: { operator: string; utility: string; company: string; court: string; gateway: string };
+  accounts: { operator: string; utility: string; company: string; court: string; gateway: string; installer: string };
   blockpri: { ppc: string; startBlock: number };
   blocksec: { policyMirror: string; meterDataLedger: string; accessLedger: string; tradeLog: string; keyCustody: string; startBlock: number };
   blocktst: { token: string; mirror: string; market: string; auction: string };
@@ -73,7 +73,8 @@ export function closeAll(nets: Record<NetworkName, ConnectedNetwork>): void {
 /**
  * Deploys BlockPRI's PPC, BlockSEC's four contracts, BlockTST's token, mirror, market and auction,
  * then the federation (outbox, inbox, peg on each chain) wired to them, with roles: the utility and
- * the company are distributors, the court an auditor, the gateway stores for the utility.
+ * the company are distributors, the court an auditor, the installer commissions meters, the gateway
+ * stores for the utility.
  */
 export async function deploySystem(cfg: SidegridConfig, ui: Ui): Promise<SystemDeployment> {
   const nets = await connectAll(cfg, ui);
@@ -88,9 +89,10 @@ export async function deploySystem(cfg: SidegridConfig, ui: Ui): Promise<SystemD
       company: addr(roleKey(cfg, "company")),
       court: addr(roleKey(cfg, "court")),
       gateway: addr(roleKey(cfg, "gateway")),
+      installer: addr(roleKey(cfg, "installer")),
     };
     const distributors = [accounts.utility, accounts.company];
-    const pri = await ui.step("deploying BlockPRI: PPC", () => deployBlockPri({ sender: nets.blockpri.sender, deployments: deps.blockpri, distributors, auditors: [accounts.court] }), (r) => r.ppc);
+    const pri = await ui.step("deploying BlockPRI: PPC", () => deployBlockPri({ sender: nets.blockpri.sender, deployments: deps.blockpri, distributors, auditors: [accounts.court], installers: [accounts.installer] }), (r) => r.ppc);
     const sec = await ui.step(
       "deploying BlockSEC: PolicyMirror, MeterDataLedger, AccessLedger, TradeLog",
       () =>
