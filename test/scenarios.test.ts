@@ -2,11 +2,13 @@
 // federation member processes, simulated Pi meters, the gateway), exactly as `sidegrid up` and
 // `sidegrid demo` run them, with every outcome asserted; plus the paper's privacy-violation test.
 import fs from "node:fs";
+import path from "node:path";
 import { Wallet, hexlify, randomBytes } from "ethers";
-import { connectNetwork, isAlive, loadConfig, type SidegridConfig } from "@sidegrid/chain";
+import { BlockPriClient, signMeterBinding } from "@sidegrid/blockpri";
+import { ContractRevertError, connectNetwork, isAlive, loadConfig, type SidegridConfig } from "@sidegrid/chain";
 import { BlockSecClient, type MeterRecord } from "@sidegrid/blocksec";
 import { consumerKeys, createUi, readDeployment, readState, roleKey, runDemo, stopAll, up, writeTestConfig, type DemoReport, type SystemDeployment } from "@sidegrid/cli";
-import { meterIdToBytes32, signRequest } from "@sidegrid/meter-gateway";
+import { meterIdToBytes32, meterSimulatorControl, readSecretFile, signRequest } from "@sidegrid/meter-gateway";
 
 let cfg: SidegridConfig;
 let dir: string;
@@ -170,5 +172,41 @@ describe("the paper's privacy-violation test (§5.4)", () => {
     } finally {
       gateway.close();
     }
+  });
+});
+
+describe("issue 12: nobody claims a household's meter; the simulator keeps its secrets", () => {
+  it("refuses a stranger who claims the unbound meter 5 without the meter's or an installer's signature, and shows the refusal on chain", async () => {
+    const n = await connectNetwork({ config: cfg, network: "blockpri", privateKey: roleKey(cfg, "trader") });
+    try {
+      const stranger = new BlockPriClient({ sender: n.sender, address: d.blockpri.ppc });
+      const meterId = meterIdToBytes32(5);
+      expect(await stranger.meterOf(meterId)).toEqual({ deviceKey: consumerKeys(5).meterSigner, nextNonce: 0n, consumer: undefined });
+      const binding = await stranger.meterBinding({ meterId, consumer: stranger.sender.address });
+      const signature = await signMeterBinding({ signer: n.wallet, chainId: stranger.chainId, ppc: stranger.address, binding });
+      const e = await stranger.consumerRegister({ binding, signature, encryptionKey: hexlify(randomBytes(32)) }).catch((x: unknown) => x);
+      expect(e).toBeInstanceOf(ContractRevertError);
+      expect([(e as ContractRevertError).errorName, (e as ContractRevertError).args]).toEqual(["PPCBindingUnauthorizedSigner", [meterId, n.wallet.address]]);
+      expect(await stranger.consumerOfMeter(meterId)).toBeUndefined();
+    } finally {
+      n.provider.destroy();
+    }
+  });
+
+  it("serves the simulator's control port only with the token, and keeps the master key out of state and logs", async () => {
+    const meters = path.join(cfg.dataDir, "meters");
+    const state = fs.readFileSync(path.join(meters, "state.json"), "utf8");
+    const sim = JSON.parse(state) as { controlUrl: string; masterKeyFile: string; controlTokenFile: string };
+    const res = await fetch(`${sim.controlUrl}/meters/3`);
+    expect(res.status).toBe(401);
+    expect(await res.text()).not.toMatch(/registers/);
+    expect((await meterSimulatorControl(sim).request<{ meterId: number }>("GET", "/meters/3")).meterId).toBe(3);
+    const key = readSecretFile(sim.masterKeyFile);
+    expect(fs.statSync(sim.masterKeyFile).mode & 0o777).toBe(0o600);
+    expect(fs.statSync(sim.controlTokenFile).mode & 0o777).toBe(0o600);
+    expect(state).not.toContain(key);
+    const log = fs.readFileSync(path.join(cfg.dataDir, "logs", "meters.log"), "utf8");
+    expect(log).not.toContain(key);
+    expect(log).toMatch(/control: refused GET \/meters\/3/);
   });
 });

@@ -2,6 +2,8 @@
 pragma solidity ^0.8.24;
 
 import {AccessControl} from "@openzeppelin/contracts/access/AccessControl.sol";
+import {ECDSA} from "@openzeppelin/contracts/utils/cryptography/ECDSA.sol";
+import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
 import {SidegridMessages} from "@sidegrid/chain/contracts/libraries/SidegridMessages.sol";
 import {IPPC} from "./interfaces/IPPC.sol";
 import {IPreferenceOutbox} from "./interfaces/IPreferenceOutbox.sol";
@@ -9,16 +11,22 @@ import {IPreferenceOutbox} from "./interfaces/IPreferenceOutbox.sol";
 /// @title PPC — the Privacy Preference Contract of BlockPRI
 /// @notice Consumers bind a meter and an encryption key to their wallet and decide, per utility and
 /// per category, what may be monitored and stored, at which resolution and until when. A regulator
-/// (DEFAULT_ADMIN_ROLE) admits utilities (DISTRIBUTOR_ROLE) and courts (AUDITOR_ROLE).
+/// (DEFAULT_ADMIN_ROLE) admits utilities (DISTRIBUTOR_ROLE) and courts (AUDITOR_ROLE); the regulator
+/// (REGULATOR_ROLE) admits installers (INSTALLER_ROLE), who commission meters with their device keys.
+/// A meter is bound to a household only with a {MeterBinding} signed by the meter's device key or by
+/// an installer: holding a meter id proves nothing (anyone can read it off the meter's label).
 /// @dev Every change bumps the consumer's version and emits {RelayPayload} with the bytes the
 /// federation carries. A preferences payload is the consumer's complete preference list at that
 /// version (not a delta): a receiver that missed a version is whole again with the next one.
-contract PPC is AccessControl, IPPC {
+contract PPC is AccessControl, EIP712, IPPC {
     bytes32 public constant DISTRIBUTOR_ROLE = keccak256("DISTRIBUTOR_ROLE");
     bytes32 public constant AUDITOR_ROLE = keccak256("AUDITOR_ROLE");
-    /// The regulator admits distributors and auditors; DEFAULT_ADMIN_ROLE (the federation's
-    /// timelock after handover) appoints the regulator and alone touches routes and the outbox.
+    /// The regulator admits distributors, auditors and installers; DEFAULT_ADMIN_ROLE (the
+    /// federation's timelock after handover) appoints the regulator and alone touches routes and the outbox.
     bytes32 public constant REGULATOR_ROLE = keccak256("REGULATOR_ROLE");
+    bytes32 public constant INSTALLER_ROLE = keccak256("INSTALLER_ROLE");
+    bytes32 public constant METER_BINDING_TYPEHASH =
+        keccak256("MeterBinding(bytes32 meterId,address consumer,uint256 nonce,uint64 expiry)");
     /// Bounds a preferences payload to 18 entries (≈ 3 KB, under the outbox's 16 KiB) and the gas
     /// of applying it on a mirror (≈ 0.5 M gas when every entry is new, under the inbox's 1 M
     /// per-message app gas).
@@ -32,6 +40,11 @@ contract PPC is AccessControl, IPPC {
         bytes32 encryptionKey;
     }
 
+    struct MeterRecord {
+        address deviceKey;
+        uint64 nonce;
+    }
+
     struct Entry {
         bool set;
         bool allowed;
@@ -42,6 +55,9 @@ contract PPC is AccessControl, IPPC {
     address[] private _consumerDB;
     mapping(address consumer => ConsumerRecord) private _consumers;
     mapping(bytes32 meterId => address consumer) private _meterOwner;
+    /// Commissioned meters. `nonce` outlives decommissioning, so a binding signed for an earlier
+    /// installation never becomes valid again.
+    mapping(bytes32 meterId => MeterRecord) private _meters;
     mapping(address consumer => mapping(address utility => mapping(SidegridMessages.Category => Entry))) private _entries;
     /// Utilities (not address(0)) with at least one entry, per consumer, and their index + 1.
     mapping(address consumer => address[]) private _utilities;
@@ -51,26 +67,59 @@ contract PPC is AccessControl, IPPC {
     Route[] private _routes;
 
     /// @param admin Receives DEFAULT_ADMIN_ROLE (outbox, routes; handed to governance after wiring)
-    /// and REGULATOR_ROLE (grants DISTRIBUTOR and AUDITOR).
-    constructor(address admin) {
+    /// and REGULATOR_ROLE (grants DISTRIBUTOR, AUDITOR and INSTALLER).
+    constructor(address admin) EIP712("PPC", "1") {
         _grantRole(DEFAULT_ADMIN_ROLE, admin);
         _grantRole(REGULATOR_ROLE, admin);
         _setRoleAdmin(DISTRIBUTOR_ROLE, REGULATOR_ROLE);
         _setRoleAdmin(AUDITOR_ROLE, REGULATOR_ROLE);
+        _setRoleAdmin(INSTALLER_ROLE, REGULATOR_ROLE);
+    }
+
+    // ---------------------------------------------------------------- commissioning
+
+    /// @inheritdoc IPPC
+    function commissionMeter(bytes32 meterId, address deviceKey) external onlyRole(INSTALLER_ROLE) {
+        _commission(meterId, deviceKey);
+    }
+
+    /// @inheritdoc IPPC
+    function commissionMeters(bytes32[] calldata meterIds, address[] calldata deviceKeys) external onlyRole(INSTALLER_ROLE) {
+        if (meterIds.length != deviceKeys.length) revert PPCLengthMismatch(meterIds.length, deviceKeys.length);
+        for (uint256 i = 0; i < meterIds.length; ++i) _commission(meterIds[i], deviceKeys[i]);
+    }
+
+    /// @inheritdoc IPPC
+    function decommissionMeter(bytes32 meterId) external onlyRole(INSTALLER_ROLE) {
+        MeterRecord storage m = _meters[meterId];
+        address deviceKey = m.deviceKey;
+        if (deviceKey == address(0)) revert PPCMeterNotCommissioned(meterId);
+        address owner = _meterOwner[meterId];
+        if (owner != address(0)) _detach(owner, meterId);
+        m.deviceKey = address(0);
+        ++m.nonce; // bindings signed for this installation die with it
+        emit MeterDecommissioned(meterId, deviceKey, msg.sender);
     }
 
     // ---------------------------------------------------------------- registration
 
     /// @inheritdoc IPPC
-    function consumerRegister(bytes32 meterId, address meterSigner, bytes32 encryptionKey)
+    function consumerRegister(MeterBinding calldata binding, bytes calldata signature, bytes32 encryptionKey)
         external
         returns (uint64 version)
     {
-        if (meterId == bytes32(0) || meterSigner == address(0) || encryptionKey == bytes32(0)) {
-            revert PPCInvalidRegistration(meterId, meterSigner, encryptionKey);
+        if (binding.meterId == bytes32(0) || encryptionKey == bytes32(0)) {
+            revert PPCInvalidRegistration(binding.meterId, encryptionKey);
         }
+        (address deviceKey, bool byInstaller) = _checkBinding(binding, signature);
+        bytes32 meterId = binding.meterId;
         address owner = _meterOwner[meterId];
-        if (owner != address(0) && owner != msg.sender) revert PPCMeterTaken(meterId, owner);
+        if (owner != address(0) && owner != msg.sender) {
+            // A household that moved out without releasing: only an installer may move the meter.
+            if (!byInstaller) revert PPCMeterTaken(meterId, owner);
+            _detach(owner, meterId);
+        }
+        ++_meters[meterId].nonce;
 
         ConsumerRecord storage c = _consumers[msg.sender];
         if (!c.registered) {
@@ -85,10 +134,29 @@ contract PPC is AccessControl, IPPC {
         }
         _meterOwner[meterId] = msg.sender;
         c.meterId = meterId;
-        c.meterSigner = meterSigner;
+        c.meterSigner = deviceKey;
         c.encryptionKey = encryptionKey;
-        emit ConsumerRegistered(msg.sender, meterId, meterSigner, encryptionKey, version);
+        emit ConsumerRegistered(msg.sender, meterId, deviceKey, encryptionKey, version);
         _relayRegistration(msg.sender, version);
+    }
+
+    /// @inheritdoc IPPC
+    function rotateEncryptionKey(bytes32 encryptionKey) external returns (uint64 version) {
+        ConsumerRecord storage c = _registered(msg.sender);
+        if (c.meterId == bytes32(0) || encryptionKey == bytes32(0)) {
+            revert PPCInvalidRegistration(c.meterId, encryptionKey);
+        }
+        c.encryptionKey = encryptionKey;
+        version = ++c.version;
+        emit ConsumerRegistered(msg.sender, c.meterId, c.meterSigner, encryptionKey, version);
+        _relayRegistration(msg.sender, version);
+    }
+
+    /// @inheritdoc IPPC
+    function releaseMeter() external returns (uint64 version) {
+        bytes32 meterId = _registered(msg.sender).meterId;
+        if (meterId == bytes32(0)) revert PPCNoMeter(msg.sender);
+        return _detach(msg.sender, meterId);
     }
 
     // ---------------------------------------------------------------- preferences
@@ -245,6 +313,19 @@ contract PPC is AccessControl, IPPC {
     }
 
     /// @inheritdoc IPPC
+    function meterOf(bytes32 meterId) external view returns (address deviceKey, uint64 nextNonce, address consumer) {
+        MeterRecord storage m = _meters[meterId];
+        return (m.deviceKey, m.nonce, _meterOwner[meterId]);
+    }
+
+    /// @inheritdoc IPPC
+    function meterBindingDigest(MeterBinding calldata binding) public view returns (bytes32) {
+        return _hashTypedDataV4(
+            keccak256(abi.encode(METER_BINDING_TYPEHASH, binding.meterId, binding.consumer, binding.nonce, binding.expiry))
+        );
+    }
+
+    /// @inheritdoc IPPC
     function versionOf(address consumer) external view returns (uint64) {
         return _consumers[consumer].version;
     }
@@ -294,13 +375,53 @@ contract PPC is AccessControl, IPPC {
 
     // ---------------------------------------------------------------- internals
 
-    /// @dev Nobody sets their own DISTRIBUTOR or AUDITOR role: the paper's self-set
-    /// `isDistributor` let any address declare itself a utility.
+    /// @dev Nobody sets their own DISTRIBUTOR, AUDITOR or INSTALLER role: the paper's self-set
+    /// `isDistributor` let any address declare itself a utility (and an installer can move meters).
     function _grantRole(bytes32 role, address account) internal override returns (bool) {
-        if ((role == DISTRIBUTOR_ROLE || role == AUDITOR_ROLE) && account == _msgSender()) {
+        if ((role == DISTRIBUTOR_ROLE || role == AUDITOR_ROLE || role == INSTALLER_ROLE) && account == _msgSender()) {
             revert PPCSelfGrant(account, role);
         }
         return super._grantRole(role, account);
+    }
+
+    function _commission(bytes32 meterId, address deviceKey) private {
+        if (meterId == bytes32(0) || deviceKey == address(0)) revert PPCInvalidCommission(meterId, deviceKey);
+        MeterRecord storage m = _meters[meterId];
+        if (m.deviceKey != address(0)) revert PPCMeterAlreadyCommissioned(meterId, m.deviceKey);
+        m.deviceKey = deviceKey;
+        emit MeterCommissioned(meterId, deviceKey, msg.sender);
+    }
+
+    /// @dev Checks `binding` for the caller (see {consumerRegister}) and emits {MeterBound}; returns
+    /// the meter's device key and whether an installer (not the device) signed.
+    function _checkBinding(MeterBinding calldata binding, bytes calldata signature)
+        private
+        returns (address deviceKey, bool byInstaller)
+    {
+        bytes32 meterId = binding.meterId;
+        MeterRecord storage m = _meters[meterId];
+        deviceKey = m.deviceKey;
+        if (deviceKey == address(0)) revert PPCMeterNotCommissioned(meterId);
+        if (binding.consumer != msg.sender) revert PPCBindingWrongConsumer(meterId, binding.consumer, msg.sender);
+        if (binding.nonce != m.nonce) revert PPCBindingBadNonce(meterId, m.nonce, binding.nonce);
+        if (binding.expiry <= block.timestamp) revert PPCBindingExpired(meterId, binding.expiry, block.timestamp);
+        (address signer, ECDSA.RecoverError err,) = ECDSA.tryRecover(meterBindingDigest(binding), signature);
+        if (err != ECDSA.RecoverError.NoError) signer = address(0);
+        byInstaller = signer != deviceKey && signer != address(0) && hasRole(INSTALLER_ROLE, signer);
+        if (signer != deviceKey && !byInstaller) revert PPCBindingUnauthorizedSigner(meterId, signer);
+        emit MeterBound(meterId, msg.sender, signer, binding.nonce);
+    }
+
+    /// @dev Unbinds `meterId` from `consumer`: the relayed registration no longer names the meter, so
+    /// the mirrors (and the gateways reading them) stop attributing its readings to `consumer`.
+    function _detach(address consumer, bytes32 meterId) private returns (uint64 version) {
+        ConsumerRecord storage c = _consumers[consumer];
+        delete _meterOwner[meterId];
+        c.meterId = bytes32(0);
+        c.meterSigner = address(0);
+        version = ++c.version;
+        emit MeterReleased(consumer, meterId, version);
+        _relayRegistration(consumer, version);
     }
 
     function _apply(address consumer, SidegridMessages.Preference[] memory changed) private returns (uint64 version) {

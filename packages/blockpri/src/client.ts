@@ -1,6 +1,7 @@
 import { getAddress, id, type JsonRpcProvider } from "ethers";
 import { getLogs, latestTimestamp, type RawLog, revertData, type TxReceipt, type TxSender, uncachedRunner } from "@sidegrid/chain";
-import { MissingEventError } from "./errors";
+import { checkMeterBinding, signMeterBinding, type MeterBinding } from "./binding";
+import { InvalidArgumentError, MissingEventError } from "./errors";
 import { PPC__factory, type PPC } from "./generated";
 import { MessageKind, type MessageKindName } from "./messages";
 import {
@@ -28,6 +29,29 @@ const REGISTERED_TOPIC = iface.getEvent("ConsumerRegistered").topicHash;
 export const DISTRIBUTOR_ROLE = id("DISTRIBUTOR_ROLE");
 /** keccak256("AUDITOR_ROLE"). */
 export const AUDITOR_ROLE = id("AUDITOR_ROLE");
+/** keccak256("REGULATOR_ROLE"): admits installers. */
+export const REGULATOR_ROLE = id("REGULATOR_ROLE");
+/** keccak256("INSTALLER_ROLE"): commissions meters, may sign bindings. */
+export const INSTALLER_ROLE = id("INSTALLER_ROLE");
+
+export interface ConsumerRegisterParameters {
+  /** The binding the meter (or an installer) signed for this consumer. */
+  binding: MeterBinding;
+  /** The 65-byte signature over the binding (see signMeterBinding). */
+  signature: string;
+  /** The consumer's X25519 public key, bytes32. */
+  encryptionKey: string;
+}
+
+/** A meter as PPC holds it. */
+export interface MeterRecord {
+  /** The device signing key; undefined if not commissioned. */
+  deviceKey: string | undefined;
+  /** The nonce the meter's next binding must carry. */
+  nextNonce: bigint;
+  /** The household it is bound to; undefined if none. */
+  consumer: string | undefined;
+}
 
 /** One {RelayPayload} event: the bytes the federation carries for one change. */
 export interface RelayPayloadEvent {
@@ -89,7 +113,8 @@ export interface ConsumerPref {
  *
  * @example
  * const pri = new BlockPriClient({ sender: consumer, address: ppc });
- * await pri.consumerRegister({ meterId, meterSigner, encryptionKey });
+ * const binding = await pri.meterBinding({ meterId, consumer });
+ * await pri.consumerRegister({ binding, signature: await signMeterBinding({ signer: device, chainId, ppc, binding }), encryptionKey });
  * await pri.setPreference({ utility, category: "CONSUMPTION", allowed: true, resolution: "DAILY" });
  */
 export class BlockPriClient {
@@ -120,14 +145,28 @@ export class BlockPriClient {
 
   // ------------------------------------------------------------ consumer writes
 
-  /** Binds a meter, its signing key and the caller's X25519 key to the caller (`consumerRegister`). */
-  async consumerRegister(params: { meterId: string; meterSigner: string; encryptionKey: string }): Promise<ChangeResult> {
+  /**
+   * Binds the meter named in a signed binding, its device key and the caller's X25519 key to the
+   * caller (`consumerRegister`). The binding must name the caller and carry the meter's next nonce.
+   */
+  async consumerRegister(params: ConsumerRegisterParameters): Promise<ChangeResult> {
+    const b = checkMeterBinding(params.binding);
     const data = iface.encodeFunctionData("consumerRegister", [
-      checkBytes32("meterId", params.meterId),
-      checkAddress("meterSigner", params.meterSigner),
+      { meterId: b.meterId, consumer: b.consumer, nonce: b.nonce, expiry: b.expiry },
+      params.signature,
       checkBytes32("encryptionKey", params.encryptionKey),
     ]);
     return this.change(data);
+  }
+
+  /** Replaces the caller's X25519 key, keeping the meter (`rotateEncryptionKey`). */
+  async rotateEncryptionKey(encryptionKey: string): Promise<ChangeResult> {
+    return this.change(iface.encodeFunctionData("rotateEncryptionKey", [checkBytes32("encryptionKey", encryptionKey)]));
+  }
+
+  /** Releases the caller's meter when moving out (`releaseMeter`). */
+  async releaseMeter(): Promise<ChangeResult> {
+    return this.change(iface.encodeFunctionData("releaseMeter"));
   }
 
   /** Sets one preference entry of the caller (`setPreference`). */
@@ -189,6 +228,49 @@ export class BlockPriClient {
     return this.send("revokeRole", [AUDITOR_ROLE, checkAddress("account", account)]);
   }
 
+  /** Admits `account` as an installer. Regulator (REGULATOR_ROLE) only. */
+  grantInstaller(account: string): Promise<TxReceipt> {
+    return this.send("grantRole", [INSTALLER_ROLE, checkAddress("account", account)]);
+  }
+
+  /** Withdraws the installer role. Regulator only. */
+  revokeInstaller(account: string): Promise<TxReceipt> {
+    return this.send("revokeRole", [INSTALLER_ROLE, checkAddress("account", account)]);
+  }
+
+  // ------------------------------------------------------------ installer writes
+
+  /** Records an installed meter and its device signing key (`commissionMeter`). Installer only. */
+  commissionMeter(params: { meterId: string; deviceKey: string }): Promise<TxReceipt> {
+    return this.send("commissionMeter", [checkBytes32("meterId", params.meterId), checkAddress("deviceKey", params.deviceKey)]);
+  }
+
+  /**
+   * Commissions the meters among `meters` that are not yet (idempotent), in batches of 100.
+   * Refuses (before sending) a meter already commissioned with another device key.
+   */
+  async commissionMeters(meters: readonly { meterId: string; deviceKey: string }[]): Promise<TxReceipt[]> {
+    const todo: { meterId: string; deviceKey: string }[] = [];
+    for (const m of meters) {
+      const have = await this.meterOf(m.meterId);
+      if (!have.deviceKey) todo.push({ meterId: checkBytes32("meterId", m.meterId), deviceKey: checkAddress("deviceKey", m.deviceKey) });
+      else if (have.deviceKey !== getAddress(m.deviceKey)) {
+        throw new InvalidArgumentError("deviceKey", m.deviceKey, `differs from the key ${have.deviceKey} meter ${m.meterId} is commissioned with`);
+      }
+    }
+    const receipts: TxReceipt[] = [];
+    for (let i = 0; i < todo.length; i += 100) {
+      const batch = todo.slice(i, i + 100);
+      receipts.push(await this.send("commissionMeters", [batch.map((b) => b.meterId), batch.map((b) => b.deviceKey)]));
+    }
+    return receipts;
+  }
+
+  /** Removes a replaced meter (and releases its household) (`decommissionMeter`). Installer only. */
+  decommissionMeter(meterId: string): Promise<TxReceipt> {
+    return this.send("decommissionMeter", [checkBytes32("meterId", meterId)]);
+  }
+
   /** Sets the federation outbox payloads are sent through (address(0) = off). Regulator only. */
   setOutbox(outbox: string): Promise<TxReceipt> {
     return this.send("setOutbox", [checkAddress("outbox", outbox)]);
@@ -236,6 +318,30 @@ export class BlockPriClient {
   async consumerOfMeter(meterId: string): Promise<string | undefined> {
     const a = await this.contract.consumerOfMeter(checkBytes32("meterId", meterId));
     return a === ANY_DISTRIBUTOR ? undefined : getAddress(a);
+  }
+
+  /** `meterId`'s device key, next binding nonce and household. */
+  async meterOf(meterId: string): Promise<MeterRecord> {
+    const [deviceKey, nextNonce, consumer] = await this.contract.meterOf(checkBytes32("meterId", meterId));
+    return {
+      deviceKey: deviceKey === ANY_DISTRIBUTOR ? undefined : getAddress(deviceKey),
+      nextNonce,
+      consumer: consumer === ANY_DISTRIBUTOR ? undefined : getAddress(consumer),
+    };
+  }
+
+  /**
+   * An unsigned binding of `meterId` to `consumer` with the meter's next nonce, valid for
+   * `ttlSeconds` (default 600) from the latest block: what a device or installer then signs.
+   */
+  async meterBinding(params: { meterId: string; consumer: string; ttlSeconds?: number }): Promise<MeterBinding> {
+    const { nextNonce } = await this.meterOf(params.meterId);
+    const now = await latestTimestamp(this.provider);
+    return { meterId: checkBytes32("meterId", params.meterId), consumer: checkAddress("consumer", params.consumer), nonce: nextNonce, expiry: now + (params.ttlSeconds ?? 600) };
+  }
+
+  async isInstaller(account: string): Promise<boolean> {
+    return this.contract.hasRole(INSTALLER_ROLE, checkAddress("account", account));
   }
 
   async versionOf(consumer: string): Promise<bigint> {
@@ -340,7 +446,7 @@ export class BlockPriClient {
     }
   }
 
-  private async send(fn: "grantRole" | "revokeRole" | "setOutbox" | "addRoute" | "removeRoute", args: unknown[]): Promise<TxReceipt> {
+  private async send(fn: "grantRole" | "revokeRole" | "setOutbox" | "addRoute" | "removeRoute" | "commissionMeter" | "commissionMeters" | "decommissionMeter", args: unknown[]): Promise<TxReceipt> {
     return this.sender.sendAndWait({ to: this.address, data: iface.encodeFunctionData(fn as "grantRole", args as [string, string]) });
   }
 
@@ -404,4 +510,35 @@ function relayPayloadsIn(receipt: TxReceipt, address: string): RelayPayloadEvent
   return receipt.logs
     .filter((l) => l.address.toLowerCase() === address.toLowerCase() && l.topics[0] === RELAY_TOPIC)
     .map((l) => parseRelayLog({ topics: l.topics, data: l.data, blockNumber: l.blockNumber, transactionHash: l.transactionHash, index: l.logIndex }));
+}
+
+export interface RegisterWithInstallerParameters {
+  /** PPC as the installer (holds INSTALLER_ROLE; its wallet signs the binding). */
+  installer: BlockPriClient;
+  /** PPC as the household. */
+  consumer: BlockPriClient;
+  meterId: string;
+  /** The meter's device signing key; the meter is commissioned with it if it is not yet. */
+  deviceKey: string;
+  /** The household's X25519 public key, bytes32. */
+  encryptionKey: string;
+}
+
+/**
+ * The installer's on-site flow: commissions the meter (if needed), signs a binding for the household
+ * and the household registers with it.
+ *
+ * @example
+ * await registerWithInstaller({ installer, consumer: alice, meterId, deviceKey: meter.address, encryptionKey });
+ */
+export async function registerWithInstaller(params: RegisterWithInstallerParameters): Promise<ChangeResult> {
+  const { installer, consumer, meterId } = params;
+  const m = await installer.meterOf(meterId);
+  if (!m.deviceKey) await installer.commissionMeter({ meterId, deviceKey: params.deviceKey });
+  else if (m.deviceKey !== getAddress(params.deviceKey)) {
+    throw new InvalidArgumentError("deviceKey", params.deviceKey, `differs from the commissioned key ${m.deviceKey}`);
+  }
+  const binding = await installer.meterBinding({ meterId, consumer: consumer.sender.address });
+  const signature = await signMeterBinding({ signer: installer.sender.wallet, chainId: installer.chainId, ppc: installer.address, binding });
+  return consumer.consumerRegister({ binding, signature, encryptionKey: params.encryptionKey });
 }

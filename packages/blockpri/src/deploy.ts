@@ -13,6 +13,8 @@ export interface DeployBlockPriParameters {
   distributors?: readonly string[];
   /** Courts to admit as auditors. */
   auditors?: readonly string[];
+  /** The utility's installers (they commission meters); never the regulator itself. */
+  installers?: readonly string[];
   /** Federation outbox to send payloads through (omitted = leave as is). */
   outbox?: string;
   /** Destinations of every payload: (chain id, receiving contract), e.g. BlockSEC's PolicyMirror. */
@@ -45,6 +47,9 @@ export async function deployBlockPri(params: DeployBlockPriParameters): Promise<
   }
   for (const a of params.auditors ?? []) {
     if (!(await client.isAuditor(a))) await client.grantAuditor(a);
+  }
+  for (const i of params.installers ?? []) {
+    if (!(await client.isInstaller(i))) await client.grantInstaller(i);
   }
   if (params.outbox !== undefined && (await client.outbox()) !== getAddress(params.outbox)) await client.setOutbox(params.outbox);
   if (params.routes?.length) {

@@ -26,9 +26,10 @@ it("measures BlockPRI gas", async () => {
 
   ops["grantDistributor"] = gas(await admin.grantDistributor(Wallet.createRandom().address));
   const reg = randomRegistration();
-  ops["consumerRegister (first)"] = gas(await alice.consumerRegister(reg));
-  ops["consumerRegister (rotate encryption key)"] = gas(await alice.consumerRegister({ ...reg, encryptionKey: hexlify(randomBytes(32)) }));
-  ops["consumerRegister (move to another meter)"] = gas(await alice.consumerRegister(randomRegistration()));
+  ops["commissionMeter"] = gas(await w.installer.commissionMeter({ meterId: reg.meterId, deviceKey: reg.meterSigner }));
+  ops["consumerRegister (first)"] = gas(await w.register(alice, reg));
+  ops["rotateEncryptionKey"] = gas(await alice.rotateEncryptionKey(hexlify(randomBytes(32))));
+  ops["consumerRegister (move to another meter)"] = gas(await w.register(alice));
   ops["setMonitorConsPref(true) (first)"] = gas(await alice.setMonitorConsPref(true));
   ops["setMonitorTransfPref(true) (first)"] = gas(await alice.setMonitorTransfPref(true));
   ops["setMonitorConsPref(false) (update)"] = gas(await alice.setMonitorConsPref(false));
@@ -42,7 +43,7 @@ it("measures BlockPRI gas", async () => {
     ]),
   );
   ops["clearPreference"] = gas(await alice.clearPreference({ utility: u1, category: "TRADES" }));
-  await bob.consumerRegister(randomRegistration());
+  await w.register(bob);
   const outbox = await deployMockOutbox(w.admin, w.deployments);
   await admin.setOutbox(outbox);
   await admin.addRoute(31002, Wallet.createRandom().address);

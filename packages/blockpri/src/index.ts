@@ -1,9 +1,27 @@
 // Public API of @sidegrid/blockpri. Everything other packages use is exported here by name.
 export { artifactsDir } from "./artifacts";
-export { AUDITOR_ROLE, BlockPriClient, DISTRIBUTOR_ROLE } from "./client";
+export {
+  METER_BINDING_DOMAIN,
+  METER_BINDING_TYPES,
+  meterBindingDigest,
+  meterBindingTypedData,
+  recoverMeterBindingSigner,
+  signMeterBinding,
+} from "./binding";
+export type {
+  MeterBinding,
+  MeterBindingTypedDataParameters,
+  MeterBindingTypedDataReturnType,
+  SignMeterBindingParameters,
+  TypedDataSigner,
+} from "./binding";
+export { AUDITOR_ROLE, BlockPriClient, DISTRIBUTOR_ROLE, INSTALLER_ROLE, REGULATOR_ROLE, registerWithInstaller } from "./client";
 export type {
   BlockPriClientParameters,
   ChangeResult,
+  ConsumerRegisterParameters,
+  MeterRecord,
+  RegisterWithInstallerParameters,
   ConsumerPref,
   IsPermittedParameters,
   PreferenceHistoryEntry,

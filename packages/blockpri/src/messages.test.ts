@@ -59,7 +59,7 @@ describe("permits", () => {
     const w = await setupPri(chain);
     consumer = await w.as(3);
     utility = (await chain.account(1)).wallet.address;
-    await consumer.consumerRegister(randomRegistration());
+    await w.register(consumer);
   });
   afterAll(() => chain.stop());
 

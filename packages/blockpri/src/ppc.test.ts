@@ -1,4 +1,4 @@
-import { ZeroAddress, getAddress, hexlify, id, randomBytes } from "ethers";
+import { ZeroAddress, ZeroHash, getAddress, hexlify, id, randomBytes } from "ethers";
 import { latestTimestamp, startTestChain, type TestChain } from "@sidegrid/chain";
 import { deployBlockPri } from "./deploy";
 import { AUDITOR_ROLE, DISTRIBUTOR_ROLE, type BlockPriClient } from "./client";
@@ -56,7 +56,7 @@ describe("roles", () => {
   });
 
   it("revokes a distributor, which then is never permitted", async () => {
-    await alice.consumerRegister(randomRegistration());
+    await w.register(alice);
     await alice.setMonitorConsPref(true);
     expect(await alice.isPermitted({ consumer: alice.sender.address, utility: util1.sender.address, category: "CONSUMPTION", resolution: "QUARTER_HOURLY" })).toBe(true);
     await admin.revokeDistributor(util1.sender.address);
@@ -67,7 +67,7 @@ describe("roles", () => {
 describe("consumerRegister", () => {
   it("binds a meter and keys to the caller, bumps the version and relays the registration", async () => {
     const reg = randomRegistration();
-    const r = await alice.consumerRegister(reg);
+    const r = await w.register(alice, reg);
     expect(r.version).toBe(1n);
     const expected = { consumer: alice.sender.address, meterId: reg.meterId, meterSigner: getAddress(reg.meterSigner), encryptionKey: reg.encryptionKey };
     expect(await alice.registrationOf(alice.sender.address)).toEqual(expected);
@@ -82,46 +82,39 @@ describe("consumerRegister", () => {
     expect([...log.args]).toEqual([alice.sender.address, reg.meterId, getAddress(reg.meterSigner), reg.encryptionKey, 1n]);
   });
 
-  it("keeps one meter to one consumer", async () => {
+  it("rejects a zero encryption key with the offending values", async () => {
     const reg = randomRegistration();
-    await alice.consumerRegister(reg);
-    const e = await revertOf(bob.consumerRegister({ ...randomRegistration(), meterId: reg.meterId }));
-    expect(e.errorName).toBe("PPCMeterTaken");
-    expect(e.args).toEqual([reg.meterId, alice.sender.address]);
-    expect(await bob.isRegistered(bob.sender.address)).toBe(false);
-  });
-
-  it("rejects zero fields with the offending values", async () => {
-    const reg = randomRegistration();
-    const e = await revertOf(alice.consumerRegister({ ...reg, meterSigner: ZeroAddress }));
+    await w.installer.commissionMeter({ meterId: reg.meterId, deviceKey: reg.meterSigner });
+    const binding = await w.installer.meterBinding({ meterId: reg.meterId, consumer: alice.sender.address });
+    const e = await revertOf(alice.consumerRegister({ binding, signature: "0x", encryptionKey: ZeroHash }));
     expect(e.errorName).toBe("PPCInvalidRegistration");
-    expect(e.args).toEqual([reg.meterId, ZeroAddress, reg.encryptionKey]);
+    expect(e.args).toEqual([reg.meterId, ZeroHash]);
   });
 
-  it("re-registration rotates keys on the same meter, or moves to a free meter and releases the old one", async () => {
+  it("rotates the key on the same meter, or moves to another meter and releases the old one", async () => {
     const reg = randomRegistration();
-    await alice.consumerRegister(reg);
+    await w.register(alice, reg);
     const key2 = hexlify(randomBytes(32));
-    const rotated = await alice.consumerRegister({ ...reg, encryptionKey: key2 });
+    const rotated = await alice.rotateEncryptionKey(key2);
     expect(rotated.version).toBe(2n);
     expect((await alice.registrationOf(alice.sender.address))!.encryptionKey).toBe(key2);
     expect(await alice.consumerCount()).toBe(1); // still one consumer
     const other = randomRegistration();
-    const moved = await alice.consumerRegister(other);
+    const moved = await w.register(alice, other);
     expect(moved.version).toBe(3n);
     const released = moved.receipt.logs.map((l) => PPC__factory.createInterface().parseLog(l)).find((e) => e?.name === "MeterReleased")!;
     expect([...released.args]).toEqual([alice.sender.address, reg.meterId, 3n]);
     expect(await alice.consumerOfMeter(reg.meterId)).toBeUndefined();
     expect(await alice.consumerOfMeter(other.meterId)).toBe(alice.sender.address);
     // The released meter is free for the next occupant.
-    await bob.consumerRegister({ ...randomRegistration(), meterId: reg.meterId });
+    await w.register(bob, reg);
     expect(await alice.consumerOfMeter(reg.meterId)).toBe(bob.sender.address);
   });
 });
 
 describe("preferences", () => {
   beforeEach(async () => {
-    await alice.consumerRegister(randomRegistration());
+    await w.register(alice);
   });
 
   it("requires registration", async () => {
@@ -154,7 +147,7 @@ describe("preferences", () => {
   });
 
   it("only the consumer changes their own preferences", async () => {
-    await bob.consumerRegister(randomRegistration());
+    await w.register(bob);
     await alice.setMonitorConsPref(false);
     const before = await alice.getPreferences(alice.sender.address);
     const aliceVersion = await alice.versionOf(alice.sender.address);
@@ -261,7 +254,7 @@ describe("preferences", () => {
 
 describe("the paper's calls (Figure A1)", () => {
   it("reproduce Figure 10's setup: a distributor, and a consumer who protects himself", async () => {
-    await alice.consumerRegister(randomRegistration());
+    await w.register(alice);
     expect(await alice.getConsumerPrefs(util1.sender.address)).toEqual({ isDistributor: true, canMonitorTransf: false, canMonitorCons: false });
     // consumerRegister leaves everything off, as the paper's ConsumerPref(false, false, false).
     expect(await alice.getConsumerPrefs(alice.sender.address)).toEqual({ isDistributor: false, canMonitorTransf: false, canMonitorCons: false });
@@ -282,8 +275,8 @@ describe("the paper's calls (Figure A1)", () => {
   });
 
   it("getConsumer returns consumers in registration order and names the bad index", async () => {
-    await bob.consumerRegister(randomRegistration());
-    await alice.consumerRegister(randomRegistration());
+    await w.register(bob);
+    await w.register(alice);
     expect([await alice.getConsumer(0), await alice.getConsumer(1)]).toEqual([bob.sender.address, alice.sender.address]);
     const e = await revertOf(alice.getConsumer(2));
     expect(e.errorName).toBe("PPCConsumerIndexOutOfRange");
@@ -311,7 +304,7 @@ describe("federation outbox hook", () => {
       { chainId: 31103n, target: mirrorB },
     ]);
 
-    const r = await alice.consumerRegister(randomRegistration());
+    const r = await w.register(alice);
     const outIface = MockOutbox__factory.createInterface();
     const sent = r.receipt.logs.filter((l) => l.address.toLowerCase() === outbox.toLowerCase()).map((l) => outIface.parseLog(l)!);
     expect(sent.map((s) => [s.args.dstChainId, s.args.dstContract, s.args.srcSender, s.args.payload])).toEqual([

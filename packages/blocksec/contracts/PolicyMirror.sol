@@ -202,7 +202,7 @@ contract PolicyMirror is AccessControl, IFederatedReceiver, IPolicyMirror {
         if (previous != bytes32(0) && previous != reg.meterId && _meterOwner[previous] == consumer) {
             delete _meterOwner[previous];
         }
-        _meterOwner[reg.meterId] = consumer;
+        if (reg.meterId != bytes32(0)) _meterOwner[reg.meterId] = consumer; // zero: meter released
         _bindings[consumer] = Binding(reg.meterId, reg.meterSigner, reg.encryptionKey);
         emit RegistrationMirrored(consumer, version, reg.meterId, reg.meterSigner, reg.encryptionKey);
     }

@@ -1,6 +1,7 @@
 import { ZeroHash, hexlify, randomBytes } from "ethers";
 import { latestTimestamp, startTestChain, type TestChain } from "@sidegrid/chain";
-import { accessEntryHash, verifyAccessChain, type AccessEntry } from "./access";
+import { accessEntryHash, verifyAccessChain } from "./access";
+import type { AccessEntry } from "./types";
 import { auditConsumer, formatAuditReport } from "./audit";
 import type { BlockSecClient } from "./client";
 import { AccessDeniedError } from "./errors";

@@ -1,30 +1,5 @@
 import { AbiCoder, ZeroHash, keccak256 } from "ethers";
-import { AccessCategory, DenyReason, Resolution, type AccessCategoryName, type DenyReasonName, type ResolutionName } from "./types";
-
-/** One entry of a consumer's access chain, as the AccessLedger emits and hashes it. */
-export interface AccessEntry {
-  consumer: string;
-  index: number;
-  requester: string;
-  category: AccessCategoryName;
-  resolution: ResolutionName;
-  /** Unix seconds. */
-  from: number;
-  to: number;
-  granted: boolean;
-  /** NONE when granted. */
-  reason: DenyReasonName;
-  blockNumber: number;
-  /** Unix seconds of the block. */
-  timestamp: number;
-  /** bytes32 X25519 key the grant's key shares go to (zero for the paper's calls). */
-  requesterKey: string;
-  prevHash: string;
-  entryHash: string;
-  /** Where the entry was emitted (absent on copies that do not carry it). */
-  transactionHash?: string;
-  logIndex?: number;
-}
+import { AccessCategory, DenyReason, Resolution, type AccessEntry } from "./types";
 
 const coder = AbiCoder.defaultAbiCoder();
 const ENTRY_TYPES = ["bytes32", "address", "uint64", "address", "uint8", "uint8", "uint64", "uint64", "bool", "uint8", "uint64", "uint64", "bytes32"];

@@ -1,10 +1,13 @@
 import { blockNumber, retryRead, uncachedRunner } from "@sidegrid/chain";
-import { getAddress, type JsonRpcProvider } from "ethers";
-import { verifyAccessChain, type AccessChainProblem, type AccessEntry } from "./access";
-import { readAccessLog, type BlockSecClient } from "./client";
+import { ZeroHash, getAddress, type JsonRpcProvider } from "ethers";
+import { verifyAccessChain, type AccessChainProblem } from "./access";
+import type { AccessEntry } from "./types";
+import { readAccessLog } from "./accessLog";
 import { KeyCustodyClient } from "./custody";
 import { AccessLedger__factory } from "./generated";
-import { checkAddress } from "./types";
+import { checkAddress } from "./validate";
+import { readAccessHeads, type AccessHead, type AccessHeadsSnapshot } from "./accessHeads";
+import { isBlockSecError } from "./errors";
 
 export interface AuditConsumerParameters {
   provider: JsonRpcProvider;
@@ -17,9 +20,87 @@ export interface AuditConsumerParameters {
    * The court's client: when given, the court's read is recorded first (`readAccessLog`), so the
    * consumer sees that a court looked, and the report covers that entry too.
    */
-  recordWith?: BlockSecClient;
+  recordWith?: { readAccessLog(consumer: string): Promise<{ entry: { index: number }; receipt: { transactionHash: string } }> };
   /** BlockSEC's KeyCustody: when given, the report lists the key shares released for each grant. */
   keyCustody?: string;
+  /**
+   * The federation's latest checkpoint of the AccessLedger (read on BlockPRI): when given, each of
+   * `endpoints` is checked against it (see {@link auditCheckpoint}); null: the court looked and the
+   * federation has made none yet (the report says so; nothing fails).
+   */
+  checkpoint?: AccessCheckpointClaim | null;
+  /** BlockSEC nodes to check against the checkpoint (default: `provider` alone). */
+  endpoints?: AuditEndpoint[];
+}
+
+/** A checkpoint of the AccessLedger's heads as the federation finalized it on BlockPRI. */
+export interface AccessCheckpointClaim {
+  /** Its number (0 = the first). */
+  index: number;
+  /** The BlockSEC block whose end state it covers. */
+  secBlock: number;
+  root: string;
+  consumers: number;
+  entries: number;
+  /** Where it was read, for the report (e.g. "AccessCheckpoints 0x… on BlockPRI"). */
+  source?: string;
+  /**
+   * The members whose signed vote transactions for exactly this tuple were checked (so the BlockPRI
+   * node that served it need not be trusted), against the court's list and threshold.
+   */
+  attestation?: { ok: boolean; signers: string[]; threshold: number; problems: string[] };
+}
+
+/** One BlockSEC node a court asks. */
+export interface AuditEndpoint {
+  /** How the report names it (its URL). */
+  label: string;
+  provider: JsonRpcProvider;
+}
+
+/** What one node's events say about the checkpoint. */
+export type EndpointCheckStatus =
+  | "consistent" // its events rebuild the checkpoint's root
+  | "mismatch" // they rebuild another root: the node trims, adds or forks
+  | "behind" // the node has not reached the checkpoint's block
+  | "inconsistent-log" // its events do not even form valid hash chains
+  | "wrong-chain" // another chain id than the audited BlockSEC
+  | "unreachable";
+
+export interface EndpointCheck {
+  endpoint: string;
+  status: EndpointCheckStatus;
+  /** One line for the report. */
+  message: string;
+  chainId?: number;
+  /** The node's latest block. */
+  headBlock?: number;
+  /** Root, consumers and entries the node's events give at the checkpoint's block. */
+  computed?: { root: string; consumers: number; entries: number };
+  /** The old per-node check (events against this node's own state) for the audited consumer. */
+  perNodeVerified?: boolean;
+  /** The audited consumer's head at the checkpoint's block, per this node. */
+  consumerAtCheckpoint?: AccessHead;
+  /** The consumer's entries on this node now, and how many of them are newer than the checkpoint (not covered yet). */
+  consumerCount?: number;
+  newerThanCheckpoint?: number;
+  /**
+   * On a mismatch, when another node matches the checkpoint (so its leaves are the federation's):
+   * every consumer whose leaf differs, and whether the audited consumer is one of them.
+   */
+  differingConsumers?: { consumer: string; here: AccessHead; checkpoint: AccessHead }[];
+  consumerAffected?: boolean;
+}
+
+/** The checkpoint part of an audit. */
+export interface CheckpointAudit {
+  /** Null when the federation has made no checkpoint yet. */
+  checkpoint: AccessCheckpointClaim | null;
+  endpoints: EndpointCheck[];
+  /** Pairs of reachable nodes whose heads at the checkpoint's block differ, with the consumers that differ. */
+  disagreements: { a: string; b: string; consumers: { consumer: string; a: AccessHead; b: AccessHead }[] }[];
+  /** No node mismatches the checkpoint or serves an inconsistent log, and at least one matches it. */
+  ok: boolean;
 }
 
 /** Key shares one member released for one access entry (KeyCustody's `SharesReleased`). */
@@ -55,6 +136,8 @@ export interface AuditReport {
   courtRead?: { index: number; transactionHash: string };
   /** Key shares released per grant, oldest first, when `keyCustody` was given; each must match a granted CONSUMPTION entry. */
   releases?: AuditedRelease[];
+  /** Each node against the federation's checkpoint, when `checkpoint` was given. */
+  checkpoint?: CheckpointAudit;
 }
 
 /**
@@ -74,16 +157,7 @@ export async function auditConsumer(params: AuditConsumerParameters): Promise<Au
     courtRead = { index: g.entry.index, transactionHash: g.receipt.transactionHash };
   }
   const provider = params.provider;
-  const auditedAtBlock = await blockNumber(provider);
-  const ledger = AccessLedger__factory.connect(accessLedger, uncachedRunner(provider));
-  const [headHash, countBig] = await retryRead(() => ledger.accessHead(consumer, { blockTag: auditedAtBlock }));
-  const count = Number(countBig);
-  const hashes: string[] = [];
-  for (let i = 0; i < count; i += 50) {
-    hashes.push(...(await Promise.all(Array.from({ length: Math.min(50, count - i) }, (_, k) => retryRead(() => ledger.entryHashAt(consumer, i + k, { blockTag: auditedAtBlock }))))));
-  }
-  const entries = await readAccessLog(provider, accessLedger, consumer, params.fromBlock ?? 0, auditedAtBlock);
-  const v = verifyAccessChain(entries, { head: headHash, count, hashes });
+  const { auditedAtBlock, head: headHash, count, entries, verification: v } = await verifyOnNode(provider, accessLedger, consumer, params.fromBlock ?? 0);
   let releases: AuditedRelease[] | undefined;
   if (params.keyCustody) {
     const custody = new KeyCustodyClient({ address: params.keyCustody, provider });
@@ -113,6 +187,18 @@ export async function auditConsumer(params: AuditConsumerParameters): Promise<Au
     byRequester.set(e.requester, r);
   }
   const chainId = Number(BigInt((await provider.send("eth_chainId", [])) as string));
+  const checkpoint: CheckpointAudit | undefined = params.checkpoint === null
+    ? { checkpoint: null, endpoints: [], disagreements: [], ok: true }
+    : params.checkpoint
+    ? await auditCheckpoint({
+        checkpoint: params.checkpoint,
+        endpoints: params.endpoints ?? [{ label: "configured node", provider }],
+        accessLedger,
+        consumer,
+        chainId,
+        fromBlock: params.fromBlock ?? 0,
+      })
+    : undefined;
   return {
     consumer,
     accessLedger,
@@ -120,7 +206,7 @@ export async function auditConsumer(params: AuditConsumerParameters): Promise<Au
     auditedAtBlock,
     head: headHash,
     count,
-    ok: v.ok,
+    ok: v.ok && (checkpoint?.ok ?? true),
     entries,
     problems: v.problems,
     summary: {
@@ -130,7 +216,130 @@ export async function auditConsumer(params: AuditConsumerParameters): Promise<Au
     },
     ...(courtRead ? { courtRead } : {}),
     ...(releases ? { releases } : {}),
+    ...(checkpoint ? { checkpoint } : {}),
   };
+}
+
+/** The per-node check: the consumer's events against the head and every entry hash the node's state holds. */
+async function verifyOnNode(provider: JsonRpcProvider, accessLedger: string, consumer: string, fromBlock: number) {
+  const auditedAtBlock = await blockNumber(provider);
+  const ledger = AccessLedger__factory.connect(accessLedger, uncachedRunner(provider));
+  const [head, countBig] = await retryRead(() => ledger.accessHead(consumer, { blockTag: auditedAtBlock }));
+  const count = Number(countBig);
+  const hashes: string[] = [];
+  for (let i = 0; i < count; i += 50) {
+    hashes.push(...(await Promise.all(Array.from({ length: Math.min(50, count - i) }, (_, k) => retryRead(() => ledger.entryHashAt(consumer, i + k, { blockTag: auditedAtBlock }))))));
+  }
+  const entries = await readAccessLog(provider, accessLedger, consumer, fromBlock, auditedAtBlock);
+  return { auditedAtBlock, head, count, entries, verification: verifyAccessChain(entries, { head, count, hashes }) };
+}
+
+
+export interface AuditCheckpointParameters {
+  checkpoint: AccessCheckpointClaim;
+  endpoints: AuditEndpoint[];
+  accessLedger: string;
+  consumer: string;
+  /** BlockSEC's chain id: a node on another chain is reported, not compared. */
+  chainId: number;
+  /** The AccessLedger's deployment block. */
+  fromBlock: number;
+}
+
+/**
+ * Checks each BlockSEC node against the federation's checkpoint: rebuilds every consumer's head at
+ * the checkpoint's block from that node's events and compares the root. A node that serves a
+ * trimmed or forked log (consistent with itself, so the per-node check passes) gives another root.
+ *
+ * @example
+ * const c = await auditCheckpoint({ checkpoint, endpoints, accessLedger, consumer, chainId, fromBlock });
+ * if (!c.ok) process.exitCode = 1;
+ */
+export async function auditCheckpoint(p: AuditCheckpointParameters): Promise<CheckpointAudit & { checkpoint: AccessCheckpointClaim }> {
+  const consumer = checkAddress("consumer", p.consumer);
+  const cp = p.checkpoint;
+  const snaps = new Map<string, AccessHeadsSnapshot>();
+  const checks: EndpointCheck[] = [];
+  for (const ep of p.endpoints) {
+    const check: EndpointCheck = { endpoint: ep.label, status: "unreachable", message: "" };
+    checks.push(check);
+    try {
+      check.chainId = Number(BigInt((await ep.provider.send("eth_chainId", [])) as string));
+      if (check.chainId !== p.chainId) {
+        check.status = "wrong-chain";
+        check.message = `chain ${check.chainId}, not BlockSEC (${p.chainId}): not compared`;
+        continue;
+      }
+      check.headBlock = await blockNumber(ep.provider);
+      const node = await verifyOnNode(ep.provider, p.accessLedger, consumer, p.fromBlock);
+      check.perNodeVerified = node.verification.ok;
+      check.consumerCount = node.count;
+      if (check.headBlock < cp.secBlock) {
+        check.status = "behind";
+        check.message = `at block ${check.headBlock}, before the checkpoint's block ${cp.secBlock}: cannot be compared yet`;
+        continue;
+      }
+      const snap = await readAccessHeads({ provider: ep.provider, accessLedger: p.accessLedger, fromBlock: p.fromBlock, toBlock: cp.secBlock });
+      snaps.set(ep.label, snap);
+      check.computed = { root: snap.root, consumers: snap.consumers, entries: snap.entries };
+      check.consumerAtCheckpoint = headIn(snap, consumer);
+      check.newerThanCheckpoint = node.count - check.consumerAtCheckpoint.count;
+      if (snap.root.toLowerCase() === cp.root.toLowerCase()) {
+        check.status = "consistent";
+        check.message = `consistent with checkpoint #${cp.index} at block ${cp.secBlock} (${cp.consumers} consumers, ${cp.entries} entries)`;
+      } else {
+        check.status = "mismatch";
+        check.message = `TRIMMED OR FORKED: root differs from the federation's checkpoint #${cp.index} at block ${cp.secBlock} (this node: ${snap.consumers} consumers, ${snap.entries} entries; checkpoint: ${cp.consumers} consumers, ${cp.entries} entries)`;
+      }
+    } catch (e) {
+      if (isBlockSecError(e, "ACCESS_LOG_INCONSISTENT")) {
+        check.status = "inconsistent-log";
+        check.message = `its events do not form valid hash chains: ${e.shortMessage}`;
+      } else {
+        check.status = "unreachable";
+        check.message = `no answer: ${((e as Error).message ?? String(e)).split("\n")[0]!.slice(0, 200)}`;
+      }
+    }
+  }
+  // A node that matches the checkpoint holds the federation's leaves: the others are diffed against it.
+  const reference = checks.find((c) => c.status === "consistent");
+  const refSnap = reference ? snaps.get(reference.endpoint) : undefined;
+  for (const c of checks) {
+    if (c.status !== "mismatch" || !refSnap) continue;
+    const diff = diffHeads(snaps.get(c.endpoint)!, refSnap);
+    c.differingConsumers = diff.map((d) => ({ consumer: d.consumer, here: d.a, checkpoint: d.b }));
+    c.consumerAffected = diff.some((d) => d.consumer === consumer);
+    const names = diff.map((d) => `${d.consumer} (${d.a.count} entries here, ${d.b.count} in the checkpoint)`).join(", ");
+    c.message += `; leaves that differ: ${names}${c.consumerAffected ? ": the audited consumer's log is affected" : ""}`;
+  }
+  const labels = [...snaps.keys()];
+  const disagreements: CheckpointAudit["disagreements"] = [];
+  for (let i = 0; i < labels.length; i++) {
+    for (let j = i + 1; j < labels.length; j++) {
+      const a = snaps.get(labels[i]!)!;
+      const b = snaps.get(labels[j]!)!;
+      if (a.root === b.root) continue;
+      disagreements.push({ a: labels[i]!, b: labels[j]!, consumers: diffHeads(a, b) });
+    }
+  }
+  const ok =
+    (cp.attestation?.ok ?? true) && checks.every((c) => c.status !== "mismatch" && c.status !== "inconsistent-log") && checks.some((c) => c.status === "consistent");
+  return { checkpoint: cp, endpoints: checks, disagreements, ok };
+}
+
+function headIn(s: AccessHeadsSnapshot, consumer: string): AccessHead {
+  return s.heads.find((h) => h.consumer === consumer) ?? { consumer, count: 0, head: ZeroHash };
+}
+
+function diffHeads(a: AccessHeadsSnapshot, b: AccessHeadsSnapshot): { consumer: string; a: AccessHead; b: AccessHead }[] {
+  const all = new Set([...a.heads.map((h) => h.consumer), ...b.heads.map((h) => h.consumer)]);
+  const out: { consumer: string; a: AccessHead; b: AccessHead }[] = [];
+  for (const c of [...all].sort((x, y) => (x.toLowerCase() < y.toLowerCase() ? -1 : 1))) {
+    const x = headIn(a, c);
+    const y = headIn(b, c);
+    if (x.count !== y.count || x.head.toLowerCase() !== y.head.toLowerCase()) out.push({ consumer: c, a: x, b: y });
+  }
+  return out;
 }
 
 
@@ -174,10 +383,42 @@ export function formatAuditReport(r: AuditReport): string {
   lines.push(`Summary: ${r.summary.granted} granted, ${r.summary.denied} denied.`);
   for (const q of r.summary.requesters) lines.push(`  ${q.requester}: ${q.granted} granted, ${q.denied} denied`);
   if (r.courtRead) lines.push(`This audit's own read is entry #${r.courtRead.index} (tx ${r.courtRead.transactionHash}).`);
+  if (r.checkpoint) lines.push("", ...formatCheckpointAudit(r.checkpoint));
   return `${lines.join("\n")}\n`;
 }
 
 function range(from: number, to: number): string {
   const d = (s: number) => new Date(s * 1000).toISOString().slice(0, 16).replace("T", " ");
   return from === 0 ? `everything up to ${d(to)}` : `${d(from)} to ${d(to)}`;
+}
+
+/** The checkpoint part of the report: one line per node, then where nodes disagree. */
+function formatCheckpointAudit(c: CheckpointAudit): string[] {
+  const cp = c.checkpoint;
+  if (!cp) return ["No federation checkpoint of the access log yet: nodes not compared (only the per-node check above)."];
+  const lines = [`Federation checkpoint #${cp.index}${cp.source ? ` (${cp.source})` : ""}: BlockSEC block ${cp.secBlock}, ${cp.consumers} consumers, ${cp.entries} entries, root ${cp.root}`];
+  const a = cp.attestation;
+  if (a) {
+    lines.push(
+      a.ok
+        ? `  signed by ${a.signers.length} member(s) (threshold ${a.threshold}): their vote transactions' signatures checked`
+        : `  NOT ATTESTED: ${a.signers.length} member-signed vote(s) for this tuple, ${a.threshold} needed${a.problems.length ? ` (${a.problems.join("; ")})` : ""}`,
+    );
+  }
+  for (const e of c.endpoints) {
+    lines.push(`  ${e.endpoint}: ${e.message}`);
+    if (e.perNodeVerified !== undefined) lines.push(`     per-node check (events against this node's own state): ${e.perNodeVerified ? "verified" : "NOT verified"}`);
+    if (e.newerThanCheckpoint !== undefined && e.consumerAtCheckpoint) {
+      lines.push(`     this consumer: ${e.consumerAtCheckpoint.count} entries at the checkpoint, ${e.newerThanCheckpoint} newer (not yet covered by a checkpoint)`);
+    }
+  }
+  if (c.disagreements.length > 0) {
+    lines.push("Nodes disagree:");
+    for (const d of c.disagreements) {
+      lines.push(`  ${d.a} vs ${d.b}:`);
+      for (const x of d.consumers) lines.push(`    ${x.consumer}: ${x.a.count} entries (head ${x.a.head.slice(0, 10)}…) vs ${x.b.count} entries (head ${x.b.head.slice(0, 10)}…)`);
+    }
+  }
+  lines.push(c.ok ? "Checkpoint: CONSISTENT" : "Checkpoint: NOT CONSISTENT (see above)");
+  return lines;
 }

@@ -1,7 +1,8 @@
 import { getLogs, latestTimestamp, uncachedRunner, type RawLog } from "@sidegrid/chain";
 import { AbiCoder, getAddress, id, keccak256, ZeroHash, type JsonRpcProvider } from "ethers";
 import type { TxReceipt, TxSender } from "@sidegrid/chain";
-import type { AccessEntry } from "./access";
+import type { AccessEntry } from "./types";
+import { DENIED_TOPIC, GRANTED_TOPIC, entryFromLog, readAccessLog } from "./accessLog";
 import { auditConsumer, type AuditReport } from "./audit";
 import { AccessDeniedError, BatchNotFoundError, InvalidArgumentError, MissingEventError } from "./errors";
 import {
@@ -17,21 +18,16 @@ import {
 import { merkleProof, merkleRoot } from "./merkle";
 import { decodeStoredRecords, encodeBatch, recordLeaf, sortRecords } from "./records";
 import {
-  AccessCategory,
   Category,
-  DenyReason,
   Resolution,
   StorageDecision,
-  checkAddress,
-  checkBytes32,
-  enumName,
-  type AccessCategoryName,
   type CategoryName,
   type MeterRecord,
   type ResolutionName,
   type StorageDecisionName,
   type Trade,
 } from "./types";
+import { checkAddress, checkBytes32, enumName } from "./validate";
 
 /** keccak256("FEDERATION_ROLE"): who may call `onFederatedMessage`. */
 export const FEDERATION_ROLE = id("FEDERATION_ROLE");
@@ -47,8 +43,6 @@ const ledgerIface = MeterDataLedger__factory.createInterface();
 const accessIface = AccessLedger__factory.createInterface();
 const tradeIface = TradeLog__factory.createInterface();
 const STORED_TOPIC = ledgerIface.getEvent("RecordsStored").topicHash;
-const GRANTED_TOPIC = accessIface.getEvent("AccessGranted").topicHash;
-const DENIED_TOPIC = accessIface.getEvent("AccessDenied").topicHash;
 const TRADE_KINDS = ["CP", "CC", "AUCTION"] as const;
 
 /** The four BlockSEC contracts. */
@@ -543,58 +537,6 @@ function storedFromLog(l: Pick<RawLog, "topics" | "data" | "blockNumber" | "tran
     blockNumber: l.blockNumber,
     transactionHash: l.transactionHash,
   }));
-}
-
-/**
- * Parses an AccessGranted / AccessDenied log into an entry.
- *
- * @example
- * const entries = receipt.logs.filter((l) => l.topics[0] === grantedTopic).map((l) => entryFromLog({ ...l, index: l.logIndex }));
- */
-export function entryFromLog(l: Pick<RawLog, "topics" | "data" | "blockNumber" | "transactionHash" | "index">): AccessEntry {
-  const ev = accessIface.parseLog({ topics: [...l.topics], data: l.data })!;
-  const granted = ev.name === "AccessGranted";
-  return {
-    consumer: getAddress(ev.args.consumer as string),
-    index: Number(ev.args.index),
-    requester: getAddress(ev.args.requester as string),
-    category: enumName(AccessCategory, "AccessCategory", ev.args.category as bigint) as AccessCategoryName,
-    resolution: enumName(Resolution, "Resolution", ev.args.resolution as bigint),
-    from: Number(ev.args.from),
-    to: Number(ev.args.to),
-    granted,
-    reason: granted ? "NONE" : enumName(DenyReason, "DenyReason", ev.args.reason as bigint),
-    blockNumber: l.blockNumber,
-    timestamp: Number(ev.args.timestamp),
-    requesterKey: ev.args.requesterKey as string,
-    prevHash: ev.args.prevHash as string,
-    entryHash: ev.args.entryHash as string,
-    transactionHash: l.transactionHash,
-    logIndex: l.index,
-  };
-}
-
-/**
- * Reads one consumer's access entries from the AccessLedger's events, in log order.
- *
- * @example
- * const entries = await readAccessLog(provider, accessLedger, consumer);
- */
-export async function readAccessLog(
-  provider: JsonRpcProvider,
-  accessLedger: string,
-  consumer: string,
-  fromBlock = 0,
-  toBlock: number | "latest" = "latest",
-): Promise<AccessEntry[]> {
-  const logs = await getLogs(provider, {
-    address: getAddress(accessLedger),
-    topics: [[GRANTED_TOPIC, DENIED_TOPIC], zeroPad(checkAddress("consumer", consumer))],
-    fromBlock,
-    toBlock,
-  });
-  logs.sort((a, b) => a.blockNumber - b.blockNumber || a.index - b.index);
-  return logs.map(entryFromLog);
 }
 
 function recordTuple(r: MeterRecord) {

@@ -2,11 +2,12 @@
 // keys, released shares. Reads take a provider; writes a TxSender (gateway, member).
 import { Contract, Interface, getAddress, hexlify, toBeHex, zeroPadValue, type JsonRpcProvider } from "ethers";
 import { deployContract, getLogs, readArtifact, uncachedRunner, type Deployments, type TxReceipt, type TxSender } from "@sidegrid/chain";
-import type { AccessEntry } from "./access";
+import type { AccessEntry } from "./types";
 import { artifactsDir as defaultArtifactsDir } from "./artifacts";
 import { InvalidArgumentError } from "./errors";
 import { KeyCustody__factory, type KeyCustody } from "./generated";
-import { AccessCategory, DenyReason, Resolution, checkAddress, enumName, type ResolutionName } from "./types";
+import { AccessCategory, DenyReason, Resolution, type ResolutionName } from "./types";
+import { checkAddress, enumName } from "./validate";
 
 // Untyped view of the ABI: TypeChain's overloads reject plain tuples.
 const iface = new Interface(KeyCustody__factory.abi);

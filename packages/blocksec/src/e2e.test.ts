@@ -3,7 +3,7 @@ import os from "node:os";
 import path from "node:path";
 import { hexlify, randomBytes, Wallet } from "ethers";
 import { Deployments, latestTimestamp, startTestChain, type TestChain } from "@sidegrid/chain";
-import { BlockPriClient, deployBlockPri } from "@sidegrid/blockpri";
+import { BlockPriClient, deployBlockPri, registerWithInstaller } from "@sidegrid/blockpri";
 import { BlockSecClient } from "./client";
 import { deployBlockSec } from "./deploy";
 import { relayPreferences } from "./relay";
@@ -28,7 +28,7 @@ beforeAll(async () => {
   utilityAddr = (await pri.account(1)).wallet.address;
   aliceAddr = (await pri.account(3)).wallet.address;
   const gatewayAddr = (await sec.account(5)).wallet.address;
-  const { ppc: ppcAddr } = await deployBlockPri({ sender: priAdmin, deployments: Deployments.forNetwork(dir, "blockpri", 31116), distributors: [utilityAddr] });
+  const { ppc: ppcAddr } = await deployBlockPri({ sender: priAdmin, deployments: Deployments.forNetwork(dir, "blockpri", 31116), distributors: [utilityAddr], installers: [(await pri.account(9)).wallet.address] });
   const d = await deployBlockSec({
     sender: secAdmin,
     deployments: Deployments.forNetwork(dir, "blocksec", 31117),
@@ -53,7 +53,8 @@ it("relays a preference change end to end: BlockPRI change → relay helper → 
     next = r.nextFromBlock;
     return r;
   };
-  await alicePri.consumerRegister({ meterId: meterId(1), meterSigner: Wallet.createRandom().address, encryptionKey: hexlify(randomBytes(32)) });
+  const installer = ppc.withSender((await pri.account(9)).sender);
+  await registerWithInstaller({ installer, consumer: alicePri, meterId: meterId(1), deviceKey: Wallet.createRandom().address, encryptionKey: hexlify(randomBytes(32)) });
   await alicePri.setPreference({ utility: utilityAddr, category: "CONSUMPTION", allowed: true, resolution: "QUARTER_HOURLY" });
   const first = await relay();
   expect(first.delivered.map((d) => [d.payload.kind, d.payload.version])).toEqual([

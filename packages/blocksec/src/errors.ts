@@ -1,6 +1,6 @@
 import { formatErrorValue, SidegridError, type SidegridErrorOptions } from "@sidegrid/chain";
 
-import type { AccessEntry } from "./access";
+import type { AccessEntry } from "./types";
 import type { AccessCategoryName, DenyReasonName, ResolutionName } from "./types";
 
 /**
@@ -17,7 +17,8 @@ export type BlockSecErrorCode =
   | "DEPLOY_FAILED"
   | "MISSING_EVENT"
   | "BATCH_NOT_FOUND"
-  | "CUSTODY_CRYPTO";
+  | "CUSTODY_CRYPTO"
+  | "ACCESS_LOG_INCONSISTENT";
 
 export type BlockSecErrorOptions = SidegridErrorOptions;
 
@@ -119,4 +120,20 @@ export class CustodyCryptoError extends BlockSecError {
 /** Type guard in the style of ethers' isError: `isBlockSecError(e, "ACCESS_DENIED")`. */
 export function isBlockSecError<C extends BlockSecErrorCode>(e: unknown, code?: C): e is BlockSecError & { code: C } {
   return e instanceof BlockSecError && (code === undefined || e.code === code);
+}
+
+/**
+ * A node's AccessLedger events do not form valid hash chains (an entry out of order, a broken
+ * link, fields that do not hash to the entry's hash): the node serves a log no ledger produced.
+ */
+export class AccessLogInconsistentError extends BlockSecError {
+  override name = "AccessLogInconsistentError";
+  constructor(
+    readonly consumer: string,
+    readonly index: number,
+    readonly blockNumber: number,
+    reason: string,
+  ) {
+    super("ACCESS_LOG_INCONSISTENT", `access entry ${index} of ${consumer} (block ${blockNumber}): ${reason}`);
+  }
 }

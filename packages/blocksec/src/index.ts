@@ -1,10 +1,24 @@
 // Public API of @sidegrid/blocksec. Everything other packages use is exported here by name.
 export { accessEntryHash, verifyAccessChain } from "./access";
-export type { AccessChainHead, AccessChainProblem, AccessChainProblemKind, AccessChainVerification, AccessEntry } from "./access";
+export type { AccessChainHead, AccessChainProblem, AccessChainProblemKind, AccessChainVerification } from "./access";
+export type { AccessEntry } from "./types";
 export { artifactsDir } from "./artifacts";
-export { auditConsumer, formatAuditReport } from "./audit";
-export type { AuditConsumerParameters, AuditReport, AuditedRelease } from "./audit";
-export { AUDITOR_ROLE, BlockSecClient, DISTRIBUTOR_ROLE, FEDERATION_ROLE, GATEWAY_ROLE, entryFromLog, readAccessLog } from "./client";
+export { AccessHeadsTracker, accessHeadLeaf, accessHeadProof, readAccessEntries, readAccessHeads } from "./accessHeads";
+export type { AccessHead, AccessHeadsSnapshot, ReadAccessHeadsParameters } from "./accessHeads";
+export { auditCheckpoint, auditConsumer, formatAuditReport } from "./audit";
+export type {
+  AccessCheckpointClaim,
+  AuditCheckpointParameters,
+  AuditConsumerParameters,
+  AuditEndpoint,
+  AuditReport,
+  AuditedRelease,
+  CheckpointAudit,
+  EndpointCheck,
+  EndpointCheckStatus,
+} from "./audit";
+export { entryFromLog, readAccessLog } from "./accessLog";
+export { AUDITOR_ROLE, BlockSecClient, DISTRIBUTOR_ROLE, FEDERATION_ROLE, GATEWAY_ROLE } from "./client";
 export type {
   AccessGrant,
   AnchorResult,
@@ -38,6 +52,7 @@ export { deployBlockSec } from "./deploy";
 export type { DeployBlockSecParameters, DeployBlockSecReturnType } from "./deploy";
 export {
   AccessDeniedError,
+  AccessLogInconsistentError,
   BatchNotFoundError,
   BlockSecDeployError,
   BlockSecError,

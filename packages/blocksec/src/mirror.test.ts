@@ -150,4 +150,26 @@ describe("isPermitted and storageDecision", () => {
     await w.register(bob, meterId(1));
     expect(await relayer.consumerOfMeter(meterId(1))).toBe(bob);
   });
+
+  it("a registration without a meter (released, or moved to the next household by an installer) drops the old binding", async () => {
+    const bob = await w.addr(A.bob);
+    const zero = `0x${"00".repeat(32)}`;
+    const release = (consumer: string) => {
+      const version = (w.versions.get(consumer) ?? 0n) + 1n;
+      w.versions.set(consumer, version);
+      return relayer.deliverPreferences(FAKE_PRI_CHAIN_ID, FAKE_PPC, encodeRegistrationPayload({ registration: { consumer, meterId: zero, meterSigner: ZeroAddress, encryptionKey: zero }, version }));
+    };
+    await w.register(alice, meterId(1));
+    // The installer's move relays bob's binding and alice's release; bob's may arrive first.
+    await w.register(bob, meterId(1));
+    await release(alice);
+    expect(await relayer.consumerOfMeter(meterId(1))).toBe(bob);
+    expect(await relayer.registrationOf(alice)).toBeUndefined();
+    expect(await relayer.consumerOfMeter(zero)).toBeUndefined();
+    expect(await relayer.storageDecision({ consumer: alice, meterId: meterId(1), utility: utilityA, category: "CONSUMPTION", resolution: "DAILY" })).toBe("METER_NOT_BOUND");
+    // In the other order the release frees the meter until bob's binding lands.
+    await w.register(alice, meterId(2));
+    await release(alice);
+    expect(await relayer.consumerOfMeter(meterId(2))).toBeUndefined();
+  });
 });

@@ -1,7 +1,8 @@
 import { AbiCoder, getAddress, getBytes, hexlify, keccak256, type BytesLike } from "ethers";
 import { InvalidArgumentError, MalformedRecordsError } from "./errors";
 import { merkleRoot } from "./merkle";
-import { Category, Resolution, checkAddress, checkBytes32, enumName, type MeterRecord } from "./types";
+import { Category, Resolution, type MeterRecord } from "./types";
+import { checkAddress, checkBytes32, enumName } from "./validate";
 
 // The packed batch MeterDataLedger.anchorBatch takes (IMeterDataLedger.sol), as data: encoder and
 // decoder are both driven by these tables. Big-endian throughout.

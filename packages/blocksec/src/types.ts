@@ -1,5 +1,3 @@
-import { getAddress, isAddress, isHexString } from "ethers";
-import { InvalidArgumentError } from "./errors";
 
 // These mirror SidegridMessages.sol (in @sidegrid/chain) and the BlockSEC interfaces. BlockPRI's
 // client has the same Category/Resolution; they are repeated here because the chain packages do
@@ -56,21 +54,27 @@ export interface Trade {
   settledAt: number;
 }
 
-export function enumName<T extends Record<string, number>>(table: T, what: string, value: number | bigint): keyof T & string {
-  const n = Number(value);
-  const name = Object.keys(table).find((k) => table[k] === n);
-  if (name === undefined) throw new InvalidArgumentError(what, value, `is not a ${what} value`);
-  return name;
-}
-
-/** Checks an address argument and returns it checksummed. */
-export function checkAddress(argument: string, value: string): string {
-  if (typeof value !== "string" || !isAddress(value)) throw new InvalidArgumentError(argument, value, "is not an address");
-  return getAddress(value);
-}
-
-/** Checks a bytes32 argument and returns it lower-case. */
-export function checkBytes32(argument: string, value: string): string {
-  if (typeof value !== "string" || !isHexString(value, 32)) throw new InvalidArgumentError(argument, value, "is not 32 bytes of hex");
-  return value.toLowerCase();
+/** One entry of a consumer's access chain, as the AccessLedger emits and hashes it. */
+export interface AccessEntry {
+  consumer: string;
+  index: number;
+  requester: string;
+  category: AccessCategoryName;
+  resolution: ResolutionName;
+  /** Unix seconds. */
+  from: number;
+  to: number;
+  granted: boolean;
+  /** NONE when granted. */
+  reason: DenyReasonName;
+  blockNumber: number;
+  /** Unix seconds of the block. */
+  timestamp: number;
+  /** bytes32 X25519 key the grant's key shares go to (zero for the paper's calls). */
+  requesterKey: string;
+  prevHash: string;
+  entryHash: string;
+  /** Where the entry was emitted (absent on copies that do not carry it). */
+  transactionHash?: string;
+  logIndex?: number;
 }

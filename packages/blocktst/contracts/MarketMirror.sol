@@ -60,7 +60,9 @@ contract MarketMirror is AccessControl, IMarketMirror {
 
     function _applyRegistration(bytes calldata payload) private {
         (SidegridMessages.Registration memory reg, uint64 version) = SidegridMessages.decodeRegistration(payload);
-        if (reg.consumer == address(0) || reg.meterSigner == address(0)) {
+        // A registration without a meter (released, moved to the next household) clears the signer:
+        // the old household no longer confirms deliveries with that meter.
+        if (reg.consumer == address(0) || (reg.meterSigner == address(0) && reg.meterId != bytes32(0))) {
             revert MirrorInvalidRegistration(reg.consumer, reg.meterSigner);
         }
         uint64 held = _registrationVersion[reg.consumer];

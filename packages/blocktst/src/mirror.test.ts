@@ -1,7 +1,7 @@
 // The BlockPRI mirror on BlockTST: only the federation role, only from the configured source,
 // never older versions, a preference set replaces the previous one, and the data-sharing discount
 // follows it.
-import { Wallet, ZeroAddress, id } from "ethers";
+import { Wallet, ZeroAddress, ZeroHash, id } from "ethers";
 import { BlockTstClient } from "./client";
 import { Category, ONE, ROLES, Resolution } from "./constants";
 import { encodeRegistrationPayload, encodeTradePayload, type Preference } from "./messages";
@@ -80,6 +80,15 @@ describe("registrations", () => {
     }
     await relayer.relayMessage(BLOCKPRI.chainId, BLOCKPRI.ppc, encodeRegistrationPayload(reg(k2), 6n));
     expect(await consumer.meterSignerOf(consumer.address)).toBe(k2);
+    // The household moved out (released, or an installer moved the meter): no meter, no signer.
+    const released = { ...reg(ZeroAddress), meterId: ZeroHash };
+    await relayer.relayMessage(BLOCKPRI.chainId, BLOCKPRI.ppc, encodeRegistrationPayload(released, 7n));
+    expect(await consumer.meterSignerOf(consumer.address)).toBe(ZeroAddress);
+    // A meter without a signer is still malformed.
+    expect(await revertOf(() => relayer.relayMessage(BLOCKPRI.chainId, BLOCKPRI.ppc, encodeRegistrationPayload(reg(ZeroAddress), 8n)))).toEqual({
+      errorName: "MirrorInvalidRegistration",
+      args: [consumer.address, ZeroAddress],
+    });
   });
 });
 

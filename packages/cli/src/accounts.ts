@@ -6,11 +6,11 @@ import nacl from "tweetnacl";
 import { NETWORK_NAMES, devPrivateKey, operatorKey, type SidegridConfig } from "@sidegrid/chain";
 import { CliError } from "./errors";
 
-export const ROLES = ["utility", "company", "court", "gateway", "prosumer", "trader"] as const;
+export const ROLES = ["utility", "company", "court", "gateway", "prosumer", "trader", "installer"] as const;
 export type RoleName = (typeof ROLES)[number];
 
 /** anvil mnemonic index per role (0 is the operator; 20.. are federation members). */
-const ROLE_INDEX: Record<RoleName, number> = { utility: 1, company: 2, court: 3, gateway: 4, prosumer: 5, trader: 6 };
+const ROLE_INDEX: Record<RoleName, number> = { utility: 1, company: 2, court: 3, gateway: 4, prosumer: 5, trader: 6, installer: 7 };
 /** Consumer of simulated meter n: index CONSUMER_BASE + n; its meter's signing key: METER_BASE + n. */
 const CONSUMER_BASE = 30;
 const METER_BASE = 60;
@@ -54,7 +54,7 @@ export interface ConsumerKeys {
   /** The consumer's wallet. */
   privateKey: string;
   address: string;
-  /** The meter's EIP-712 signing key (delivery confirmations on BlockTST). */
+  /** The meter's device key: commissioned on BlockPRI, signs bindings and delivery confirmations. */
   meterKey: string;
   meterSigner: string;
   /** X25519 key pair the gateway encrypts this consumer's readings to. */

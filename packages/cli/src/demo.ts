@@ -1,6 +1,7 @@
 // `sidegrid demo`: the seed paper's three scenarios, the peg and a revocation, played with real
 // transactions on a running system (`sidegrid up`). Every step returns what it did (tx hashes,
 // prices, decisions) so `--json` and the scenario tests can check the outcome, not the narration.
+import fs from "node:fs";
 import path from "node:path";
 import { MaxUint256, Wallet, formatEther, hexlify, parseEther } from "ethers";
 import { connectNetwork, operatorKey, sleep, type ConnectedNetwork, type NetworkName, type SidegridConfig } from "@sidegrid/chain";
@@ -8,7 +9,7 @@ import { BlockPriClient, type SetPreferenceParameters } from "@sidegrid/blockpri
 import { AccessDeniedError, BlockSecClient, KeyCustodyClient, Resolution as SecResolution, recordLeaf, verifyMerkleProof, type AccessEntry, type AuditReport } from "@sidegrid/blocksec";
 import { BlockTstClient, MarketMirror__factory, ONE, TABLE3 } from "@sidegrid/blocktst";
 import { TokenPeg__factory, WrappedToken__factory } from "@sidegrid/federation";
-import { consumerDataKeys, meterIdToBytes32, openReadingPayload, payloadKeyId, readGranted, signRequest } from "@sidegrid/meter-gateway";
+import { consumerDataKeys, meterIdToBytes32, meterSimulatorControl, openReadingPayload, payloadKeyId, readGranted, signRequest, type SpawnedMeterSimulator } from "@sidegrid/meter-gateway";
 import { allLocal, boxPublicKeyHex, consumerKeys, roleKey, walletBoxKeys, type ConsumerKeys, type RoleName } from "./accounts";
 import { readDeployment, type SystemDeployment } from "./deploy-system";
 import { CliError } from "./errors";
@@ -225,13 +226,20 @@ export async function runDemo(cfg: SidegridConfig, opts: DemoOptions): Promise<D
     say("");
     say("Scenario (i) — consumers register their meters on BlockPRI and decide who may monitor what");
     const consumers: DemoConsumer[] = [];
+    // Each household asks its meter for a binding (the button and display of a real meter): the
+    // simulator's control API, authenticated with its token.
+    const simStateFile = path.join(cfg.dataDir, "meters", "state.json");
+    if (!fs.existsSync(simStateFile)) throw new CliError("NOT_RUNNING", "the meter simulator is not running: run `sidegrid up` again");
+    const meterControl = meterSimulatorControl(JSON.parse(fs.readFileSync(simStateFile, "utf8")) as SpawnedMeterSimulator);
     for (const h of homes) {
       const ppc = new BlockPriClient({ sender: (await a.on("blockpri", h.keys.privateKey)).sender, address: d.blockpri.ppc });
       const meterId = meterIdToBytes32(h.keys.meter);
       const existing = await ppc.registrationOf(h.keys.address);
       let registerTx: string | null = null;
       if (!existing || existing.meterId !== meterId || existing.meterSigner !== h.keys.meterSigner) {
-        registerTx = (await ppc.consumerRegister({ meterId, meterSigner: h.keys.meterSigner, encryptionKey: boxPublicKeyHex(h.keys) })).receipt.transactionHash;
+        const binding = await ppc.meterBinding({ meterId, consumer: h.keys.address });
+        const { signature } = await meterControl.requestBinding(h.keys.meter, { consumer: h.keys.address, nonce: binding.nonce, expiry: binding.expiry, chainId: ppc.chainId, ppc: ppc.address });
+        registerTx = (await ppc.consumerRegister({ binding, signature, encryptionKey: boxPublicKeyHex(h.keys) })).receipt.transactionHash;
       }
       const txs = [(await ppc.setPreferences(h.prefs)).receipt.transactionHash];
       txs.push((await ppc.setMonitorTransfPref(h.trades)).receipt.transactionHash);

@@ -8,7 +8,7 @@ import { NETWORK_NAMES, Deployments, connectNetwork, type ConnectedNetwork, type
 import { deployBlockPri } from "@sidegrid/blockpri";
 import { deployBlockSec, deployKeyCustody } from "@sidegrid/blocksec";
 import { deployBlockTst } from "@sidegrid/blocktst";
-import { handOverAdmin, wireSidegrid, type WireSidegridReturnType } from "@sidegrid/federation";
+import { deployAccessCheckpoints, handOverAdmin, wireSidegrid, type WireSidegridReturnType } from "@sidegrid/federation";
 import { memberKeys, roleKey } from "./accounts";
 import { CliError } from "./errors";
 import type { Ui } from "./ui";
@@ -23,15 +23,20 @@ export interface DeployedContract {
 export interface SystemDeployment {
   version: 1;
   networks: Record<NetworkName, { chainId: number; rpcUrl: string }>;
-  accounts: { operator: string; utility: string; company: string; court: string; gateway: string };
+  accounts: { operator: string; utility: string; company: string; court: string; gateway: string; installer: string };
   blockpri: { ppc: string; startBlock: number };
   blocksec: { policyMirror: string; meterDataLedger: string; accessLedger: string; tradeLog: string; keyCustody: string; startBlock: number };
   blocktst: { token: string; mirror: string; market: string; auction: string };
   federation: WireSidegridReturnType;
   /** Per chain: the timelock that alone holds DEFAULT_ADMIN_ROLE after `up`, and its governor (m-of-n members). */
   governance: { network: NetworkName; governor: string; timelock: string; minDelaySec: number }[];
+  /** AccessCheckpoints on BlockPRI and how often (BlockSEC blocks) the members checkpoint (absent in older deployments). */
+  checkpoints?: { accessCheckpoints: string; intervalBlocks: number };
   contracts: DeployedContract[];
 }
+
+/** BlockSEC blocks between AccessLedger checkpoints (local chains mine a block per transaction). */
+export const CHECKPOINT_INTERVAL_BLOCKS = 10;
 
 export function deploymentFile(cfg: SidegridConfig): string {
   return path.join(cfg.dataDir, "deployment.json");
@@ -70,7 +75,8 @@ export function closeAll(nets: Record<NetworkName, ConnectedNetwork>): void {
 /**
  * Deploys BlockPRI's PPC, BlockSEC's four contracts, BlockTST's token, mirror, market and auction,
  * then the federation (outbox, inbox, peg on each chain) wired to them, with roles: the utility and
- * the company are distributors, the court an auditor, the gateway stores for the utility.
+ * the company are distributors, the court an auditor, the installer commissions meters, the gateway
+ * stores for the utility.
  */
 export async function deploySystem(cfg: SidegridConfig, ui: Ui): Promise<SystemDeployment> {
   const nets = await connectAll(cfg, ui);
@@ -85,12 +91,13 @@ export async function deploySystem(cfg: SidegridConfig, ui: Ui): Promise<SystemD
       company: addr(roleKey(cfg, "company")),
       court: addr(roleKey(cfg, "court")),
       gateway: addr(roleKey(cfg, "gateway")),
+      installer: addr(roleKey(cfg, "installer")),
     };
     const distributors = [accounts.utility, accounts.company];
     // After the first `up` the deployer holds no FEDERATION_ROLE (handed over): the inbox is the relayer.
     const inboxOf = (n: NetworkName) => deps[n].get("FederationInbox")?.address;
     const relayerOf = (n: NetworkName) => (inboxOf(n) ? { relayer: inboxOf(n)! } : {});
-    const pri = await ui.step("deploying BlockPRI: PPC", () => deployBlockPri({ sender: nets.blockpri.sender, deployments: deps.blockpri, distributors, auditors: [accounts.court] }), (r) => r.ppc);
+    const pri = await ui.step("deploying BlockPRI: PPC", () => deployBlockPri({ sender: nets.blockpri.sender, deployments: deps.blockpri, distributors, auditors: [accounts.court], installers: [accounts.installer] }), (r) => r.ppc);
     const sec = await ui.step(
       "deploying BlockSEC: PolicyMirror, MeterDataLedger, AccessLedger, TradeLog",
       () =>
@@ -143,6 +150,18 @@ export async function deploySystem(cfg: SidegridConfig, ui: Ui): Promise<SystemD
         }),
       (r) => r.keyCustody,
     );
+    const checkpoints = await ui.step(
+      "deploying BlockPRI: AccessCheckpoints (the federation's checkpoints of BlockSEC's access log)",
+      () =>
+        deployAccessCheckpoints({
+          sender: nets.blockpri.sender,
+          deployments: deps.blockpri,
+          memberSets: fed.chains.find((c) => c.name === "blockpri")!.inbox,
+          secChainId: nets.blocksec.chainId,
+          accessLedger: sec.accessLedger,
+        }),
+      (r) => r.address,
+    );
     const contracts: DeployedContract[] = [
       { network: "blockpri", name: "PPC", address: pri.ppc },
       { network: "blocksec", name: "PolicyMirror", address: sec.policyMirror },
@@ -150,6 +169,7 @@ export async function deploySystem(cfg: SidegridConfig, ui: Ui): Promise<SystemD
       { network: "blocksec", name: "AccessLedger", address: sec.accessLedger },
       { network: "blocksec", name: "TradeLog", address: sec.tradeLog },
       { network: "blocksec", name: "KeyCustody", address: custody.keyCustody },
+      { network: "blockpri", name: "AccessCheckpoints", address: checkpoints.address },
       { network: "blocktst", name: "SmartGridToken", address: tst.token },
       { network: "blocktst", name: "MarketMirror", address: tst.mirror },
       { network: "blocktst", name: "EnergyMarket", address: tst.market },
@@ -189,6 +209,7 @@ export async function deploySystem(cfg: SidegridConfig, ui: Ui): Promise<SystemD
       blocktst: { token: tst.token, mirror: tst.mirror, market: tst.market, auction: tst.auction },
       federation: fed,
       governance,
+      checkpoints: { accessCheckpoints: checkpoints.address, intervalBlocks: CHECKPOINT_INTERVAL_BLOCKS },
       contracts,
     };
     fs.mkdirSync(cfg.dataDir, { recursive: true });

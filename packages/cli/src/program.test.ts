@@ -4,7 +4,7 @@ import path from "node:path";
 import { PassThrough } from "node:stream";
 import { Wallet } from "ethers";
 import { connectNetwork, devPrivateKey, freePort, isAlive, loadConfig, rpcCall, startAnvil } from "@sidegrid/chain";
-import { BlockPriClient } from "@sidegrid/blockpri";
+import { BlockPriClient, registerWithInstaller } from "@sidegrid/blockpri";
 import { BlockSecClient } from "@sidegrid/blocksec";
 import { validateGatewayConfig } from "@sidegrid/meter-gateway";
 import type { SystemDeployment } from "./deploy-system";
@@ -80,6 +80,10 @@ describe("sidegrid up / status / down", () => {
       for (let i = 0; i < 3; i++) await rpcCall(url, "evm_mine");
       const height = BigInt(await rpcCall<string>(url, "eth_blockNumber"));
       expect(height).toBeGreaterThanOrEqual(3n);
+      // Members send on BlockPRI too (checkpoint votes, and the operator tops their gas up), so the
+      // deployment records, not the height, tell a redeploy.
+      const deploymentRecords = () => fs.readdirSync(path.join(dir, "data", "deployments")).map((f) => fs.readFileSync(path.join(dir, "data", "deployments", f), "utf8"));
+      const records = deploymentRecords();
 
       const state = JSON.parse(fs.readFileSync(path.join(dir, "data", "state.json"), "utf8")) as SystemState;
       const pids = state.processes.map((p) => p.pid);
@@ -94,7 +98,8 @@ describe("sidegrid up / status / down", () => {
       const again = await sidegrid(["-q", "-c", file, "up", "--json"]);
       expect(again.code).toBe(0);
       // Same chain, same contracts: nothing was redeployed.
-      expect(BigInt(await rpcCall<string>(url, "eth_blockNumber"))).toBe(height);
+      expect(BigInt(await rpcCall<string>(url, "eth_blockNumber"))).toBeGreaterThanOrEqual(height);
+      expect(deploymentRecords()).toEqual(records);
       expect(JSON.parse(again.out).contracts).toEqual(upJson.contracts);
     } finally {
       await sidegrid(["-q", "-c", file, "down"]);
@@ -131,6 +136,7 @@ describe("up on existing (non-local) networks", () => {
     // Funded anvil accounts stand in for keys from a secret store.
     const env: Record<string, string> = { SIDEGRID_PRIVATE_KEY: devPrivateKey(0) };
     ["UTILITY", "COMPANY", "COURT", "GATEWAY", "PROSUMER", "TRADER"].forEach((r, i) => (env[`SIDEGRID_${r}_PRIVATE_KEY`] = devPrivateKey(1 + i)));
+    env.SIDEGRID_INSTALLER_PRIVATE_KEY = devPrivateKey(10);
     [7, 8, 9].forEach((k, i) => (env[`SIDEGRID_MEMBER_KEY_${i}`] = devPrivateKey(k)));
     try {
       const missing = await sidegrid(["-q", "-c", file, "up"], { SIDEGRID_PRIVATE_KEY: devPrivateKey(0) });
@@ -166,7 +172,10 @@ describe("up on existing (non-local) networks", () => {
       const sec = await connectNetwork({ config: cfg, network: "blocksec", privateKey: devPrivateKey(0) });
       try {
         const consumer = new BlockPriClient({ sender: pri.sender, address: d.blockpri.ppc });
-        await consumer.consumerRegister({ meterId: `0x${"11".repeat(32)}`, meterSigner: pri.wallet.address, encryptionKey: `0x${"22".repeat(32)}` });
+        const installerNet = await connectNetwork({ config: cfg, network: "blockpri", privateKey: devPrivateKey(10) });
+        const installer = new BlockPriClient({ sender: installerNet.sender, address: d.blockpri.ppc });
+        await registerWithInstaller({ installer, consumer, meterId: `0x${"11".repeat(32)}`, deviceKey: new Wallet(devPrivateKey(13)).address, encryptionKey: `0x${"22".repeat(32)}` });
+        installerNet.provider.destroy();
         await consumer.setPreference({ utility: d.accounts.utility, category: "CONSUMPTION", allowed: true, resolution: "DAILY" });
         const mirror = new BlockSecClient({ sender: sec.sender, addresses: d.blocksec });
         let permitted = false;

@@ -133,9 +133,10 @@ export function buildProgram(io: CliIo): Command {
     .requiredOption("--consumer <address>", "the consumer's wallet address")
     .option("--record", "log the court's own read on the AccessLedger (a transaction by the court)")
     .option("--json", "print the audit report as JSON")
-    .action(async (opts: { consumer: string; record?: boolean; json?: boolean }) => {
+    .option("--rpc <url>", "a BlockSEC node to compare against the federation's checkpoint on BlockPRI (repeatable; default: the configured node)", (v: string, acc: string[]) => [...acc, v], [] as string[])
+    .action(async (opts: { consumer: string; record?: boolean; json?: boolean; rpc: string[] }) => {
       const { cfg } = ctx();
-      const report = await runAudit(cfg, { consumer: opts.consumer, record: Boolean(opts.record) });
+      const report = await runAudit(cfg, { consumer: opts.consumer, record: Boolean(opts.record), rpcs: opts.rpc });
       io.stdout(opts.json ? JSON.stringify(report, (_k, v) => (typeof v === "bigint" ? v.toString() : v), 2) : formatAuditReport(report).trimEnd());
       if (!report.ok) process.exitCode = 1;
     });

@@ -3,17 +3,19 @@
 // <dataDir>/logs and is recorded in the state file, so `down` stops exactly these.
 import fs from "node:fs";
 import path from "node:path";
-import { NETWORK_NAMES, stopPid, type SidegridConfig } from "@sidegrid/chain";
+import { NETWORK_NAMES, connectNetwork, stopPid, type SidegridConfig } from "@sidegrid/chain";
+import { BlockPriClient } from "@sidegrid/blockpri";
 import { spawnMember, waitForMember, writeMemberConfigs } from "@sidegrid/federation";
-import { gatewayConfigForSimulator, spawnGateway, spawnMeterSimulator, type SpawnedMeterSimulator } from "@sidegrid/meter-gateway";
-import { memberKeys, roleKey } from "./accounts";
+import { gatewayConfigForSimulator, meterIdToBytes32, spawnGateway, spawnMeterSimulator, type SpawnedMeterSimulator } from "@sidegrid/meter-gateway";
+import { consumerKeys, memberKeys, roleKey } from "./accounts";
 import type { SystemDeployment } from "./deploy-system";
 import { isOurs, writeState, type ProcessRecord, type SystemState } from "./system";
 import type { Ui } from "./ui";
 
 /** What the meters need to continue where they left off after a restart (same keys, same history). */
 interface MetersMemo {
-  masterKeyHex: string;
+  /** Written by earlier versions; moved to the 0600 key file on the next start. */
+  masterKeyHex?: string;
   simStartMs: number;
   realStartMs: number;
   speed: number;
@@ -77,6 +79,18 @@ export async function startServices(cfg: SidegridConfig, deployment: SystemDeplo
       startBlock: deployment.blocksec.startBlock,
       pollMs: 200,
     },
+    // Every member votes the AccessLedger heads' root on BlockPRI (courts compare nodes against it).
+    ...(deployment.checkpoints
+      ? {
+          checkpointer: {
+            accessCheckpoints: deployment.checkpoints.accessCheckpoints,
+            accessLedger: deployment.blocksec.accessLedger,
+            startBlock: deployment.blocksec.startBlock,
+            intervalBlocks: deployment.checkpoints.intervalBlocks,
+            pollMs: 500,
+          },
+        }
+      : {}),
   });
   for (let i = 0; i < fedCfg.members.length; i++) {
     const name = `member-${i}`;
@@ -100,8 +114,10 @@ export async function startServices(cfg: SidegridConfig, deployment: SystemDeplo
   if (cfg.services.meters === 0) return { started, reused };
 
   // Simulated Pi meters.
-  let sim: Pick<SpawnedMeterSimulator, "host" | "port" | "count" | "firstMeterId" | "clock" | "masterKeyHex">;
+  let sim: Pick<SpawnedMeterSimulator, "host" | "port" | "count" | "firstMeterId" | "clock" | "masterKeyFile">;
   const simState = path.join(cfg.dataDir, "meters", "state.json");
+  const masterKeyFile = path.join(cfg.dataDir, "meters", "master.key");
+  const deviceKeysFile = path.join(cfg.dataDir, "meters", "device-keys.json");
   const meters = running("meters");
   if (meters && fs.existsSync(simState)) {
     sim = JSON.parse(fs.readFileSync(simState, "utf8")) as SpawnedMeterSimulator;
@@ -113,11 +129,15 @@ export async function startServices(cfg: SidegridConfig, deployment: SystemDeplo
     const continued = memo ? memo.simStartMs + (now - memo.realStartMs) * memo.speed : now - SIM_LEAD_MS;
     const simStartMs = capAtReal ? Math.min(continued, now) : continued;
     const installedAtMs = memo?.installedAtMs ?? simStartMs - INSTALLED_HOURS_AGO * 3600_000;
+    const count = memo?.count ?? cfg.services.meters;
+    if (memo?.masterKeyHex && !fs.existsSync(masterKeyFile)) writeSecret(masterKeyFile, memo.masterKeyHex);
+    // The meters' device keys (the keys the installer commissions): the meters sign bindings with them.
+    writeSecret(deviceKeysFile, JSON.stringify(Object.fromEntries(simulatedMeterIds(count).map((id) => [id, consumerKeys(id).meterKey]))));
     const spawned = await ui.step(
       `starting ${cfg.services.meters} simulated Pi meters (OSGP over TCP, clock ×${cfg.services.meterSpeed})`,
       () =>
         spawnMeterSimulator({
-          count: memo?.count ?? cfg.services.meters,
+          count,
           speed: memo?.speed ?? cfg.services.meterSpeed,
           simStartMs,
           capAtReal,
@@ -125,12 +145,12 @@ export async function startServices(cfg: SidegridConfig, deployment: SystemDeplo
           controlPort: 0,
           stateFile: simState,
           logFile: path.join(logs, "meters.log"),
-          ...(memo ? { masterKeyHex: memo.masterKeyHex } : {}),
+          masterKeyFile,
+          deviceKeysFile,
         }),
       (s) => `${s.host}:${s.port}`,
     );
     const next: MetersMemo = {
-      masterKeyHex: spawned.masterKeyHex,
       simStartMs: spawned.clock.simStartMs,
       realStartMs: spawned.clock.realStartMs,
       speed: spawned.clock.speed,
@@ -142,6 +162,8 @@ export async function startServices(cfg: SidegridConfig, deployment: SystemDeplo
     sim = spawned;
     record({ name: "meters", kind: "meters", pid: spawned.pid, url: `tcp://${spawned.host}:${spawned.port}`, startedAt: new Date().toISOString() });
   }
+
+  await commissionMeters(cfg, deployment, sim, ui);
 
   // The gateway follows the simulator: a restarted simulator means a new clock in its config.
   if (running("gateway") && !started.includes("meters")) {
@@ -177,4 +199,34 @@ export async function startServices(cfg: SidegridConfig, deployment: SystemDeplo
   );
   record({ name: "gateway", kind: "gateway", pid: gw.pid, url: gw.url, startedAt: new Date().toISOString() });
   return { started, reused };
+}
+
+/** Simulated meter ids: the simulator numbers its meters 1..count. */
+function simulatedMeterIds(count: number): number[] {
+  return Array.from({ length: count }, (_, i) => i + 1);
+}
+
+function writeSecret(file: string, content: string): void {
+  fs.mkdirSync(path.dirname(file), { recursive: true });
+  fs.writeFileSync(file, content, { mode: 0o600 });
+  fs.chmodSync(file, 0o600);
+}
+
+/**
+ * The utility's installer records every simulated meter's device key on BlockPRI (idempotent): only
+ * then can a household bind the meter, with a binding the meter itself signs.
+ */
+async function commissionMeters(cfg: SidegridConfig, deployment: SystemDeployment, sim: { count: number; firstMeterId: number }, ui: Ui): Promise<void> {
+  const ids = Array.from({ length: sim.count }, (_, i) => sim.firstMeterId + i);
+  const net = await connectNetwork({ config: cfg, network: "blockpri", privateKey: roleKey(cfg, "installer") });
+  try {
+    const installer = new BlockPriClient({ sender: net.sender, address: deployment.blockpri.ppc });
+    await ui.step(
+      `commissioning ${ids.length} meters on BlockPRI (installer ${net.wallet.address.slice(0, 10)}…)`,
+      () => installer.commissionMeters(ids.map((id) => ({ meterId: meterIdToBytes32(id), deviceKey: consumerKeys(id).meterSigner }))),
+      (r) => (r.length ? `${r.length} transaction(s)` : "already commissioned"),
+    );
+  } finally {
+    net.provider.destroy();
+  }
 }

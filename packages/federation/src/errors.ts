@@ -16,6 +16,8 @@ export type FederationErrorCode =
   | "CUSTODY_MISCONFIGURED"
   | "CUSTODY_REGISTRATION_FAILED"
   | "CUSTODY_RELEASE_FAILED"
+  | "CHECKPOINT_MISCONFIGURED"
+  | "CHECKPOINT_VOTE_FAILED"
   | "GOVERNANCE_FAILED";
 
 export type FederationErrorOptions = SidegridErrorOptions;
@@ -159,6 +161,34 @@ export class CustodyReleaseError extends FederationError {
     options: FederationErrorOptions = {},
   ) {
     super("CUSTODY_RELEASE_FAILED", `release for ${consumer} entry ${entryIndex}: ${message}`, options);
+  }
+}
+
+/**
+ * The federation file's `checkpointer` section and AccessCheckpoints disagree on what is attested
+ * (BlockSEC's chain id or AccessLedger): a member would vote roots of another ledger.
+ */
+export class CheckpointMisconfiguredError extends FederationError {
+  override name = "CheckpointMisconfiguredError";
+  constructor(
+    readonly field: "secChainId" | "accessLedger",
+    readonly configured: string | number,
+    readonly onChain: string | number,
+  ) {
+    super("CHECKPOINT_MISCONFIGURED", `checkpointer ${field} is ${configured} but AccessCheckpoints attests ${onChain}`);
+  }
+}
+
+/** A checkpoint vote failed for a reason that may pass (node down, not mined, unexpected revert); retried. */
+export class CheckpointVoteError extends FederationError {
+  override name = "CheckpointVoteError";
+  constructor(
+    readonly secBlock: number,
+    message: string,
+    readonly revert: string | undefined = undefined,
+    options: FederationErrorOptions = {},
+  ) {
+    super("CHECKPOINT_VOTE_FAILED", `vote for BlockSEC block ${secBlock}: ${message}`, options);
   }
 }
 

@@ -3,7 +3,12 @@ import * as api from "./index";
 describe("public API", () => {
   it("exports exactly these names", () => {
     expect(Object.keys(api).sort()).toEqual([
+      "AccessCheckpointsClient",
+      "AccessCheckpoints__factory",
       "CANCEL_TYPES",
+      "CheckpointMisconfiguredError",
+      "CheckpointVoteError",
+      "Checkpointer",
       "CustodyMisconfiguredError",
       "CustodyRegistrationError",
       "CustodyReleaseError",
@@ -41,7 +46,9 @@ describe("public API", () => {
       "artifactsDir",
       "cancelDigest",
       "cancelGovernance",
+      "checkpointsRevert",
       "decodePegPayload",
+      "deployAccessCheckpoints",
       "deployFederation",
       "deployGovernance",
       "deployRelayLoad",

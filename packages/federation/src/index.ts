@@ -1,5 +1,7 @@
 // Public API of @sidegrid/federation. Everything other packages use is exported here by name.
 export { artifactsDir } from "./artifacts";
+export { AccessCheckpointsClient, checkpointsRevert, deployAccessCheckpoints } from "./checkpoints";
+export type { AccessCheckpoint, AccessCheckpointsClientParameters, CheckpointAttestation, CheckpointVote, DeployAccessCheckpointsParameters } from "./checkpoints";
 export { parseMemberArgs, runMemberCli } from "./cli";
 export { FEDERATION_ROLE, deployFederation } from "./deploy";
 export type {
@@ -9,6 +11,8 @@ export type {
   FederationChainSetup,
 } from "./deploy";
 export {
+  CheckpointMisconfiguredError,
+  CheckpointVoteError,
   CustodyMisconfiguredError,
   CustodyRegistrationError,
   CustodyReleaseError,
@@ -81,6 +85,7 @@ export type { FederationMessage, GovernanceProposal } from "./messages";
 export { DEFAULT_TUNING, loadMemberConfig, localMemberKeys, writeMemberConfigs } from "./member/config";
 export type {
   EventSourceConfig,
+  FederationCheckpointerConfig,
   FederationConfigFile,
   FederationCustodyConfig,
   FederationMemberEntry,
@@ -95,10 +100,13 @@ export { memberBinPath, spawnMember, waitForMember } from "./member/spawn";
 export type { SpawnMemberParameters } from "./member/spawn";
 export { spawnFederation } from "./member/processes";
 export type { CustodianStats, CustodyOutcome, CustodySkipReason } from "./member/custodian";
+export { Checkpointer } from "./member/checkpointer";
+export type { CheckpointVoteOutcome, CheckpointerDeps, CheckpointerStats } from "./member/checkpointer";
 export type { MemberProcesses, SpawnFederationParameters } from "./member/processes";
 export { MemberStore } from "./member/store";
 export type { StoredMessage } from "./member/store";
 export {
+  AccessCheckpoints__factory,
   FederationGovernor__factory,
   FederationInbox__factory,
   FederationOutbox__factory,

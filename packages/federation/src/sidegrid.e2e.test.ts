@@ -3,7 +3,7 @@
 import fs from "node:fs";
 import { MaxUint256, Wallet, hexlify, parseEther, randomBytes } from "ethers";
 import { Deployments, sleep, startTestChain, type TestChain, type TxSender } from "@sidegrid/chain";
-import { BlockPriClient, deployBlockPri } from "@sidegrid/blockpri";
+import { BlockPriClient, deployBlockPri, signMeterBinding } from "@sidegrid/blockpri";
 import { BlockSecClient, deployBlockSec } from "@sidegrid/blocksec";
 import { BlockTstClient, MarketMirror__factory, deployBlockTst } from "@sidegrid/blocktst";
 import type { DeployFederationReturnType } from "./deploy";
@@ -51,7 +51,7 @@ beforeAll(async () => {
   admins = await Promise.all(chains.map(async (c) => (await c.account(0)).sender));
   dir = tmpDir("sidegrid");
   const deps = IDS.map((id, i) => Deployments.forNetwork(dir, ["blockpri", "blocksec", "blocktst"][i]!, id));
-  pri = await deployBlockPri({ sender: admins[0]!, deployments: deps[0]!, distributors: [utility] });
+  pri = await deployBlockPri({ sender: admins[0]!, deployments: deps[0]!, distributors: [utility], installers: [(await chains[0]!.account(9)).wallet.address] });
   sec = await deployBlockSec({ sender: admins[1]!, deployments: deps[1]!, distributors: [utility] });
   tst = await deployBlockTst({ sender: admins[2]!, deployments: deps[2]! });
   const keys = localMemberKeys(3);
@@ -100,7 +100,11 @@ describe("the federation wired to BlockPRI, BlockSEC and BlockTST", () => {
     const mirror = new BlockSecClient({ sender: admins[1]!, addresses: sec });
     const marketMirror = MarketMirror__factory.connect(tst.mirror, chains[2]!.provider);
     const now = async () => (await chains[2]!.provider.getBlock("latest"))!.timestamp;
-    await ppc.consumerRegister({ meterId: hexlify(randomBytes(32)), meterSigner: meter.address, encryptionKey: hexlify(randomBytes(32)) });
+    // The installer commissions the meter; the household binds it with the meter's own signature.
+    const meterId = hexlify(randomBytes(32));
+    await new BlockPriClient({ sender: (await chains[0]!.account(9)).sender, address: pri.ppc }).commissionMeter({ meterId, deviceKey: meter.address });
+    const binding = await ppc.meterBinding({ meterId, consumer: consumer.address });
+    await ppc.consumerRegister({ binding, signature: await signMeterBinding({ signer: meter, chainId: ppc.chainId, ppc: pri.ppc, binding }), encryptionKey: hexlify(randomBytes(32)) });
     await ppc.setPreference({ utility, category: "CONSUMPTION", allowed: true, resolution: "HOURLY" });
     await ppc.setMonitorTransfPref(true);
     await waitFor("grant on BlockSEC", () => mirror.isPermitted({ consumer: consumer.address, utility, category: "CONSUMPTION", resolution: "HOURLY" }));

@@ -10,7 +10,7 @@ import { SimClock } from "./clock";
 import type { GatewayConfig } from "./config";
 import { startMeterSimulator, type MeterSimulator } from "./simulator";
 import { validateGatewayConfig } from "./config";
-import { gatewayConfigForSimulator, spawnGateway, spawnMeterSimulator } from "./spawn";
+import { gatewayConfigForSimulator, meterSimulatorControl, readSecretFile, spawnGateway, spawnMeterSimulator } from "./spawn";
 import { GatewayStore } from "./store";
 import { startSidegridFixture, type SidegridFixture } from "./test-utils/fixture";
 
@@ -132,10 +132,11 @@ describe("gateway crash (kill -9) in the middle of a 10,000-reading run", () => 
     const sp = await spawnMeterSimulator({ count: 10, seed: "up", speed: 60, controlPort: 0, stateFile, detached: false });
     try {
       expect(sp).toMatchObject({ count: 10, firstMeterId: 1, addressed: true, clock: { speed: 60 } });
-      expect(sp.masterKeyHex).toMatch(/^[0-9a-f]{32}$/);
-      const status = (await (await fetch(`${sp.controlUrl}/meters/3`)).json()) as { meterId: number };
+      expect(readSecretFile(sp.masterKeyFile!)).toMatch(/^[0-9a-f]{32}$/);
+      const control = meterSimulatorControl(sp);
+      const status = await control.request<{ meterId: number }>("GET", "/meters/3");
       expect(status.meterId).toBe(3);
-      const changed = (await (await fetch(`${sp.controlUrl}/meters/3/behaviour`, { method: "POST", body: JSON.stringify({ silent: true }) })).json()) as { behaviour: { silent: boolean } };
+      const changed = await control.request<{ behaviour: { silent: boolean } }>("POST", "/meters/3/behaviour", { silent: true });
       expect(changed.behaviour).toEqual({ silent: true });
       const cfg = gatewayConfigForSimulator({ dataDir: dir, redisUrl: REDIS, blocksec: { rpcUrl: fx.sec.node.url, chainId: 31504, addresses: fx.addresses, privateKey: fx.gatewayKey }, simulator: sp });
       expect(validateGatewayConfig(cfg)).toMatchObject({ simulator: { port: sp.port, count: 10 }, poll: { intervalMs: 15_000 }, clock: sp.clock });

@@ -130,9 +130,9 @@ export { GridAggregator } from "./realtime";
 export type { GridPeriod, GridSnapshot } from "./realtime";
 export { Category, RESOLUTIONS_FINE_TO_COARSE, RESOLUTION_NAMES, Resolution, periodOf, resolutionOfInterval } from "./resolution";
 export { simulatorMasterKey, startMeterSimulator } from "./simulator";
-export type { MeterEndpoint, MeterSimulator, StartMeterSimulatorParameters } from "./simulator";
-export { GATEWAY_BIN, METERS_BIN, gatewayConfigForSimulator, spawnGateway, spawnMeterSimulator, writeGatewayConfig } from "./spawn";
-export type { GatewayConfigForSimulatorParameters, SpawnGatewayParameters, SpawnMeterSimulatorParameters, SpawnedGateway, SpawnedMeterSimulator, SpawnedProcess } from "./spawn";
+export type { MeterBindingRequest, MeterEndpoint, MeterSimulator, StartMeterSimulatorParameters } from "./simulator";
+export { GATEWAY_BIN, METERS_BIN, gatewayConfigForSimulator, meterSimulatorControl, readSecretFile, spawnGateway, spawnMeterSimulator, writeGatewayConfig } from "./spawn";
+export type { GatewayConfigForSimulatorParameters, MeterSimulatorControl, SpawnGatewayParameters, SpawnMeterSimulatorParameters, SpawnedGateway, SpawnedMeterSimulator, SpawnedProcess } from "./spawn";
 export { GatewayStore, newMeterState } from "./store";
 export type { AcceptedRegisters, Alert, AlertKind, AnchorInfo, BatchRecord, MeterState, OpenAggregate, OutboxRecord, StoredKeyPublication } from "./store";
 export {

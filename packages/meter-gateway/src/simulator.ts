@@ -3,8 +3,10 @@
 //   (see framing.ts). Scales to thousands of meters on one socket.
 // - one port per meter (`basePort`): meter with index i (ids firstMeterId + i) listens on
 //   basePort + i and needs no address frame, like a Pi meter on its own IP.
-// An optional HTTP control port lets another process inspect meters and inject faults.
-import { createHash } from "node:crypto";
+// An optional HTTP control port lets another process inspect meters, inject faults and ask a meter
+// for a signed binding (the button on a real meter). It serves register values, so it listens on
+// loopback only and answers only a caller with its bearer token.
+import { createHash, randomBytes, timingSafeEqual } from "node:crypto";
 import http from "node:http";
 import net from "node:net";
 import { SimClock, type Clock, type SimClockParameters, type SimClockState } from "./clock";
@@ -12,6 +14,9 @@ import { InvalidArgumentError } from "./errors";
 import { ADDRESS_FRAME_NAK, FrameReader, decodeAddressFrame } from "./framing";
 import { SimulatedMeter, type MeterBehaviour, type MeterSuiteName, type SimulatedMeterParameters, type SimulatedMeterStatus } from "./meter";
 import type { LoadProfileKind } from "./profiles";
+import { Wallet } from "ethers";
+import { signMeterBinding } from "@sidegrid/blockpri";
+import { meterIdToBytes32 } from "./blocksec";
 
 export interface StartMeterSimulatorParameters {
   /** Number of meters. */
@@ -40,8 +45,23 @@ export interface StartMeterSimulatorParameters {
   installedAtMs?: number;
   /** Initial misbehaviour per meter id. */
   behaviours?: Record<number, MeterBehaviour>;
-  /** Start the HTTP control API on this port (0 = a free one). */
+  /** Start the HTTP control API on this port (0 = a free one), on 127.0.0.1 whatever `host` is. */
   controlPort?: number;
+  /** Bearer token the control API requires (default: 32 random bytes, hex; see `controlToken`). */
+  controlToken?: string;
+  /** Device signing keys (private keys) by meter id: the keys an installer commissioned on BlockPRI. */
+  deviceKeys?: ReadonlyMap<number, string>;
+  /** Where refused control requests are reported (default: stderr, i.e. the simulator's log). */
+  controlLog?: (line: string) => void;
+}
+
+/** What POST /meters/:id/binding takes: the binding to sign, minus the meter id, and the PPC domain. */
+export interface MeterBindingRequest {
+  consumer: string;
+  nonce: string | number;
+  expiry: number;
+  chainId: string | number;
+  ppc: string;
 }
 
 export interface MeterEndpoint {
@@ -61,6 +81,8 @@ export interface MeterSimulator {
   readonly meters: readonly SimulatedMeter[];
   /** URL of the control API when started with `controlPort`. */
   readonly controlUrl: string | undefined;
+  /** The bearer token of the control API (undefined without `controlPort`). */
+  readonly controlToken: string | undefined;
   meter(meterId: number): SimulatedMeter;
   endpoints(): MeterEndpoint[];
   setBehaviour(meterId: number, behaviour: MeterBehaviour): void;
@@ -183,6 +205,7 @@ export async function startMeterSimulator(params: StartMeterSimulatorParameters)
     masterKey,
     meters,
     controlUrl: undefined,
+    controlToken: undefined,
     meter(meterId: number) {
       const m = byId.get(meterId);
       if (!m) throw new InvalidArgumentError("meterId", meterId, `a simulated meter id (${firstMeterId}..${firstMeterId + count - 1})`);
@@ -202,53 +225,88 @@ export async function startMeterSimulator(params: StartMeterSimulatorParameters)
 
   let control: http.Server | undefined;
   if (params.controlPort !== undefined) {
-    control = await startControlServer(sim, host, params.controlPort);
-    (sim as { controlUrl: string | undefined }).controlUrl = `http://${host}:${(control.address() as net.AddressInfo).port}`;
+    const token = params.controlToken ?? randomBytes(32).toString("hex");
+    if (token.length < 16) throw new InvalidArgumentError("controlToken", "(hidden)", "at least 16 characters");
+    const log = params.controlLog ?? ((line: string) => process.stderr.write(`${line}\n`));
+    control = await startControlServer(sim, params.controlPort, { token, deviceKeys: params.deviceKeys ?? new Map(), log });
+    Object.assign(sim, { controlUrl: `http://${CONTROL_HOST}:${(control.address() as net.AddressInfo).port}`, controlToken: token });
   }
   return sim;
 }
 
+const CONTROL_HOST = "127.0.0.1";
+
+function tokenMatches(header: string | undefined, token: string): boolean {
+  const m = /^Bearer (.+)$/.exec(header ?? "");
+  if (!m) return false;
+  const a = Buffer.from(m[1]!);
+  const b = Buffer.from(token);
+  return a.length === b.length && timingSafeEqual(a, b);
+}
+
 /**
- * Control API of a simulator process (JSON over HTTP):
- * GET /meters → statuses; GET /meters/:id → status; POST /meters/:id/behaviour {MeterBehaviour};
- * GET /clock → SimClock state.
+ * Control API of a simulator process (JSON over HTTP, `Authorization: Bearer <token>` on every
+ * request, 401 otherwise): GET /meters → statuses; GET /meters/:id → status; POST
+ * /meters/:id/behaviour {MeterBehaviour}; POST /meters/:id/binding {MeterBindingRequest} →
+ * {meterId, deviceKey, signature}; GET /clock → SimClock state.
  */
-function startControlServer(sim: MeterSimulator, host: string, port: number): Promise<http.Server> {
+function startControlServer(
+  sim: MeterSimulator,
+  port: number,
+  auth: { token: string; deviceKeys: ReadonlyMap<number, string>; log: (line: string) => void },
+): Promise<http.Server> {
   const server = http.createServer((req, res) => {
     const send = (status: number, body: unknown) => {
-      res.writeHead(status, { "content-type": "application/json" });
+      res.writeHead(status, { "content-type": "application/json", ...(status === 401 ? { "www-authenticate": "Bearer" } : {}) });
       res.end(JSON.stringify(body));
     };
     const url = new URL(req.url ?? "/", "http://x");
+    if (!tokenMatches(req.headers.authorization, auth.token)) {
+      // Visible in the simulator's log: someone asked for a household's registers without the token.
+      auth.log(`control: refused ${req.method} ${url.pathname} from ${req.socket.remoteAddress ?? "?"}: ${req.headers.authorization ? "wrong" : "no"} bearer token`);
+      req.resume();
+      return send(401, { error: "unauthorized" });
+    }
     const parts = url.pathname.split("/").filter(Boolean);
     let body = "";
     req.on("data", (c) => (body += c));
     req.on("end", () => {
-      try {
-        if (req.method === "GET" && parts.length === 1 && parts[0] === "meters") {
-          const limit = Number(url.searchParams.get("limit") ?? 1000);
-          return send(200, sim.meters.slice(0, limit).map((m) => m.status()));
-        }
-        if (req.method === "GET" && parts.length === 1 && parts[0] === "clock") {
-          const c = sim.clock as SimClock;
-          return send(200, { now: c.now(), ...(typeof c.state === "function" ? c.state() : {}) } as SimClockState & { now: number });
-        }
-        if (parts[0] === "meters" && parts.length >= 2) {
-          const m = sim.meter(Number(parts[1]));
-          if (req.method === "GET" && parts.length === 2) return send(200, m.status() satisfies SimulatedMeterStatus);
-          if (req.method === "POST" && parts[2] === "behaviour") {
-            m.setBehaviour(JSON.parse(body || "{}") as MeterBehaviour);
-            return send(200, m.status());
+      void (async () => {
+        try {
+          if (req.method === "GET" && parts.length === 1 && parts[0] === "meters") {
+            const limit = Number(url.searchParams.get("limit") ?? 1000);
+            return send(200, sim.meters.slice(0, limit).map((m) => m.status()));
           }
+          if (req.method === "GET" && parts.length === 1 && parts[0] === "clock") {
+            const c = sim.clock as SimClock;
+            return send(200, { now: c.now(), ...(typeof c.state === "function" ? c.state() : {}) } as SimClockState & { now: number });
+          }
+          if (parts[0] === "meters" && parts.length >= 2) {
+            const m = sim.meter(Number(parts[1]));
+            if (req.method === "GET" && parts.length === 2) return send(200, m.status() satisfies SimulatedMeterStatus);
+            if (req.method === "POST" && parts[2] === "behaviour") {
+              m.setBehaviour(JSON.parse(body || "{}") as MeterBehaviour);
+              return send(200, m.status());
+            }
+            if (req.method === "POST" && parts[2] === "binding") {
+              const key = auth.deviceKeys.get(m.meterId);
+              if (!key) return send(404, { error: `meter ${m.meterId} has no device key` });
+              const r = JSON.parse(body || "{}") as MeterBindingRequest;
+              const device = new Wallet(key);
+              const binding = { meterId: meterIdToBytes32(m.meterId), consumer: r.consumer, nonce: BigInt(r.nonce), expiry: Number(r.expiry) };
+              const signature = await signMeterBinding({ signer: device, chainId: BigInt(r.chainId), ppc: r.ppc, binding });
+              return send(200, { meterId: binding.meterId, deviceKey: device.address, signature });
+            }
+          }
+          send(404, { error: "not found" });
+        } catch (e) {
+          send(400, { error: (e as Error).message });
         }
-        send(404, { error: "not found" });
-      } catch (e) {
-        send(400, { error: (e as Error).message });
-      }
+      })();
     });
   });
   return new Promise((resolve, reject) => {
     server.once("error", reject);
-    server.listen(port, host, () => resolve(server));
+    server.listen(port, CONTROL_HOST, () => resolve(server));
   });
 }

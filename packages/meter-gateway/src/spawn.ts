@@ -25,7 +25,10 @@ export interface SpawnedMeterSimulator extends SpawnedProcess {
   firstMeterId: number;
   addressed: boolean;
   clock: SimClockState;
-  masterKeyHex: string;
+  /** The 0600 file holding the meters' OSGP master key (never the key itself: state files are world-readable). */
+  masterKeyFile: string | null;
+  /** The 0600 file holding the control API's bearer token (null without a control port). */
+  controlTokenFile: string | null;
 }
 
 export interface SpawnedGateway extends SpawnedProcess {
@@ -63,7 +66,12 @@ export interface SpawnMeterSimulatorParameters extends SpawnCommon {
   capacity?: number;
   maxRecordsPerRead?: number;
   controlPort?: number;
-  masterKeyHex?: string;
+  /** The OSGP master key file (0600), read or created with a random key (default: master.key beside the state file). */
+  masterKeyFile?: string;
+  /** Where the control API's bearer token is written (default: control.token beside the state file). */
+  controlTokenFile?: string;
+  /** {"<meter id>": "0x<device private key>"} (0600): the keys the meters sign bindings with. */
+  deviceKeysFile?: string;
 }
 
 async function launch<T>(bin: string, args: string[], common: SpawnCommon, name: string): Promise<T & SpawnedProcess> {
@@ -103,7 +111,7 @@ async function launch<T>(bin: string, args: string[], common: SpawnCommon, name:
  * Spawns a simulator process (`sidegrid-meters`) and waits until it listens.
  * @example
  * const sim = await spawnMeterSimulator({ count: 10, stateFile: ".sidegrid/meters.json" });
- * // { pid, host: "127.0.0.1", port: 40123, masterKeyHex, clock, ... }
+ * // { pid, host: "127.0.0.1", port: 40123, masterKeyFile, controlTokenFile, clock, ... }
  */
 export function spawnMeterSimulator(p: SpawnMeterSimulatorParameters): Promise<SpawnedMeterSimulator> {
   const args = ["--count", String(p.count)];
@@ -122,7 +130,9 @@ export function spawnMeterSimulator(p: SpawnMeterSimulatorParameters): Promise<S
   opt("--capacity", p.capacity);
   opt("--max-records", p.maxRecordsPerRead);
   opt("--control-port", p.controlPort);
-  opt("--master-key", p.masterKeyHex);
+  opt("--master-key-file", p.masterKeyFile ?? path.join(path.dirname(p.stateFile), "master.key"));
+  opt("--control-token-file", p.controlTokenFile);
+  opt("--device-keys-file", p.deviceKeysFile);
   if (p.manual) args.push("--manual");
   return launch<Omit<SpawnedMeterSimulator, "pid">>(METERS_BIN, args, p, "meters");
 }
@@ -162,7 +172,7 @@ export interface GatewayConfigForSimulatorParameters {
   redisUrl: string;
   blocksec: GatewayConfig["blocksec"];
   blockpri?: GatewayConfig["blockpri"];
-  simulator: Pick<SpawnedMeterSimulator, "host" | "port" | "count" | "firstMeterId" | "clock" | "masterKeyHex">;
+  simulator: Pick<SpawnedMeterSimulator, "host" | "port" | "count" | "firstMeterId" | "clock" | "masterKeyFile">;
   operators?: string[];
   /** Poll interval in real ms (default: one simulated 15-minute interval, at least 1 s). */
   pollIntervalMs?: number;
@@ -170,8 +180,8 @@ export interface GatewayConfigForSimulatorParameters {
 }
 
 /**
- * A gateway configuration for the meters of a (spawned) simulator: same clock, same master key,
- * one addressed port. What `sidegrid up` needs besides the BlockSEC deployment.
+ * A gateway configuration for the meters of a (spawned) simulator: same clock, the master key read
+ * from the simulator's key file (the config is written 0600), one addressed port. What `sidegrid up` needs besides the BlockSEC deployment.
  * @example
  * const sim = await spawnMeterSimulator({ count: 10, stateFile });
  * const config = gatewayConfigForSimulator({ dataDir, redisUrl, blocksec, simulator: sim });
@@ -184,7 +194,7 @@ export function gatewayConfigForSimulator(p: GatewayConfigForSimulatorParameters
     redisUrl: p.redisUrl,
     blocksec: p.blocksec,
     ...(p.blockpri ? { blockpri: p.blockpri } : {}),
-    masterKeyHex: p.simulator.masterKeyHex,
+    ...(p.simulator.masterKeyFile ? { masterKeyHex: readSecretFile(p.simulator.masterKeyFile) } : {}),
     simulator: { host: p.simulator.host, port: p.simulator.port, count: p.simulator.count, firstMeterId: p.simulator.firstMeterId },
     clock: p.simulator.clock,
     poll: { intervalMs: p.pollIntervalMs ?? simIntervalReal },
@@ -192,5 +202,46 @@ export function gatewayConfigForSimulator(p: GatewayConfigForSimulatorParameters
     ingest: { driftThresholdMs: Math.max(300_000, 60_000 * p.simulator.clock.speed) },
     ...(p.operators ? { operators: p.operators } : {}),
     ...(p.httpPort !== undefined ? { http: { port: p.httpPort } } : {}),
+  };
+}
+
+/**
+ * The trimmed content of a secret file (key, token); refuses a file others can read.
+ * @example
+ * const token = readSecretFile(sim.controlTokenFile!);
+ */
+export function readSecretFile(file: string): string {
+  const mode = fs.statSync(file).mode & 0o777;
+  if (mode & 0o077) throw new GatewayError("INVALID_CONFIG", `${file} is readable by others (mode ${mode.toString(8)}): chmod 600 it`);
+  return fs.readFileSync(file, "utf8").trim();
+}
+
+export interface MeterSimulatorControl {
+  /** GET/POST a control path (e.g. "/meters/3") with the bearer token; the parsed JSON body. */
+  request<T>(method: "GET" | "POST", pathname: string, body?: unknown): Promise<T>;
+  /** Asks meter `meterId` to sign a binding for `consumer` (the button on a real meter). */
+  requestBinding(meterId: number, r: { consumer: string; nonce: bigint; expiry: number; chainId: bigint; ppc: string }): Promise<{ meterId: string; deviceKey: string; signature: string }>;
+}
+
+/**
+ * A client of a spawned simulator's control API, authenticated with the token from its 0600 file.
+ * @example
+ * const control = meterSimulatorControl(JSON.parse(fs.readFileSync(stateFile, "utf8")));
+ * const { signature } = await control.requestBinding(3, { consumer, nonce, expiry, chainId, ppc });
+ */
+export function meterSimulatorControl(sim: Pick<SpawnedMeterSimulator, "controlUrl" | "controlTokenFile">): MeterSimulatorControl {
+  if (!sim.controlUrl || !sim.controlTokenFile) throw new GatewayError("INVALID_CONFIG", "the simulator runs without a control API");
+  const base = sim.controlUrl;
+  const token = readSecretFile(sim.controlTokenFile);
+  const request = async <T>(method: "GET" | "POST", pathname: string, body?: unknown): Promise<T> => {
+    const res = await fetch(`${base}${pathname}`, { method, headers: { authorization: `Bearer ${token}`, "content-type": "application/json" }, ...(body !== undefined ? { body: JSON.stringify(body) } : {}) });
+    const json = (await res.json()) as T & { error?: string };
+    if (!res.ok) throw new GatewayError(res.status === 401 ? "AUTH_FAILED" : "METER_REJECTED", `simulator control ${method} ${pathname}: ${res.status} ${json.error ?? ""}`);
+    return json;
+  };
+  return {
+    request,
+    requestBinding: (meterId, r) =>
+      request("POST", `/meters/${meterId}/binding`, { consumer: r.consumer, nonce: r.nonce.toString(), expiry: r.expiry, chainId: r.chainId.toString(), ppc: r.ppc }),
   };
 }

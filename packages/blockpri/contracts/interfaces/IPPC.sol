@@ -23,11 +23,28 @@ interface IPPC {
         address target;
     }
 
-    /// @notice `consumer` bound `meterId` (first registration or a re-registration).
+    /// @notice A household's proof that it may bind `meterId`: EIP-712 typed data (domain "PPC", "1",
+    /// this chain, this contract) signed by the meter's device key (the button on the meter) or by
+    /// an installer. `nonce` is the meter's next binding nonce ({meterOf}); `expiry` is unix seconds.
+    struct MeterBinding {
+        bytes32 meterId;
+        address consumer;
+        uint256 nonce;
+        uint64 expiry;
+    }
+
+    /// @notice `installer` commissioned `meterId` with its device signing key `deviceKey`.
+    event MeterCommissioned(bytes32 indexed meterId, address indexed deviceKey, address indexed installer);
+    /// @notice `installer` decommissioned `meterId` (replaced); its household, if any, was released.
+    event MeterDecommissioned(bytes32 indexed meterId, address deviceKey, address indexed installer);
+    /// @notice `consumer` bound `meterId` with a binding `signer` signed (the device key or an installer).
+    event MeterBound(bytes32 indexed meterId, address indexed consumer, address indexed signer, uint256 nonce);
+    /// @notice `consumer` bound `meterId` (first registration or a re-registration), or rotated the key.
     event ConsumerRegistered(
         address indexed consumer, bytes32 indexed meterId, address meterSigner, bytes32 encryptionKey, uint64 version
     );
-    /// @notice `consumer` released `meterId` by re-registering with another meter.
+    /// @notice `consumer` no longer holds `meterId`: released it, moved to another meter, or an
+    /// installer moved it to the next household or decommissioned it.
     event MeterReleased(address indexed consumer, bytes32 indexed meterId, uint64 version);
     /// @notice `consumer` set the entries in `changed` (their full new values) at `version`.
     event PreferencesChanged(address indexed consumer, uint64 indexed version, SidegridMessages.Preference[] changed);
@@ -50,7 +67,26 @@ interface IPPC {
     /// @notice `meterId` is bound to another consumer, `owner`.
     error PPCMeterTaken(bytes32 meterId, address owner);
     /// @notice A registration field is zero.
-    error PPCInvalidRegistration(bytes32 meterId, address meterSigner, bytes32 encryptionKey);
+    error PPCInvalidRegistration(bytes32 meterId, bytes32 encryptionKey);
+    /// @notice A commissioning field is zero.
+    error PPCInvalidCommission(bytes32 meterId, address deviceKey);
+    /// @notice `meterId` already has device key `deviceKey`: decommission it first.
+    error PPCMeterAlreadyCommissioned(bytes32 meterId, address deviceKey);
+    /// @notice `meterId` has no device key: no installer commissioned it (or it was decommissioned).
+    error PPCMeterNotCommissioned(bytes32 meterId);
+    /// @notice The binding names `consumer`, but `caller` presented it.
+    error PPCBindingWrongConsumer(bytes32 meterId, address consumer, address caller);
+    /// @notice The binding's nonce is not the meter's next one (`expected`): replayed or stale.
+    error PPCBindingBadNonce(bytes32 meterId, uint256 expected, uint256 nonce);
+    /// @notice The binding expired at `expiry` (now `now`).
+    error PPCBindingExpired(bytes32 meterId, uint64 expiry, uint256 now);
+    /// @notice The binding was signed by `signer` (address(0): malformed signature), neither the
+    /// meter's device key nor an installer.
+    error PPCBindingUnauthorizedSigner(bytes32 meterId, address signer);
+    /// @notice {commissionMeters} got `meters` meter ids and `keys` device keys.
+    error PPCLengthMismatch(uint256 meters, uint256 keys);
+    /// @notice `consumer` holds no meter to release.
+    error PPCNoMeter(address consumer);
     /// @notice Consumption allowed at resolution NONE, or a trades entry with a resolution.
     error PPCInvalidResolution(SidegridMessages.Category category, bool allowed, SidegridMessages.Resolution resolution);
     /// @notice The expiry is not in the future.
@@ -76,15 +112,41 @@ interface IPPC {
     /// @notice A route needs a chain id and a target contract.
     error PPCInvalidRoute(uint256 chainId, address target);
 
-    /// @notice Binds `meterId`, the meter's signing key and the caller's X25519 key to the caller.
-    /// @dev One meter, one consumer. A registered consumer may call again: to rotate the meter
-    /// signer or the encryption key (same meter), or to move to another free meter (the old one is
-    /// released). Every call bumps the consumer's version and relays the registration.
-    /// @param meterId The meter's identifier.
-    /// @param meterSigner The meter's secp256k1 signing key as an address (delivery confirmations).
+    /// @notice Records `meterId` as installed with the device signing key `deviceKey` (installer).
+    /// @dev Refused for a meter that is already commissioned: {decommissionMeter} it first.
+    function commissionMeter(bytes32 meterId, address deviceKey) external;
+
+    /// @notice {commissionMeter} for several meters at once (a roll-out); all or none.
+    function commissionMeters(bytes32[] calldata meterIds, address[] calldata deviceKeys) external;
+
+    /// @notice Removes a replaced meter's device key (installer). Its household, if any, is
+    /// released (and the release relayed); outstanding bindings for it become invalid.
+    function decommissionMeter(bytes32 meterId) external;
+
+    /// @notice Binds the meter named in `binding`, its device key and the caller's X25519 key to the
+    /// caller. The paper's call, now with proof that the caller is the meter's household.
+    /// @dev Requires: the meter is commissioned; `binding.consumer` is the caller; `binding.nonce` is
+    /// the meter's next nonce (each binding is used once); `binding.expiry` is in the future;
+    /// `signature` is by the device key or an INSTALLER. A meter bound to another consumer moves only
+    /// with an installer's binding (the old consumer is released). The recorded meter signer is the
+    /// commissioned device key. A registered consumer binding another meter releases the old one.
+    /// Every call bumps the caller's version and relays the registration.
+    /// @param binding The {MeterBinding} the meter (or installer) signed.
+    /// @param signature The 65-byte ECDSA signature over the binding's EIP-712 digest.
     /// @param encryptionKey The consumer's X25519 public key.
     /// @return version The consumer's new version.
-    function consumerRegister(bytes32 meterId, address meterSigner, bytes32 encryptionKey) external returns (uint64 version);
+    function consumerRegister(MeterBinding calldata binding, bytes calldata signature, bytes32 encryptionKey)
+        external
+        returns (uint64 version);
+
+    /// @notice Replaces the caller's X25519 key, keeping the meter.
+    /// @return version The caller's new version.
+    function rotateEncryptionKey(bytes32 encryptionKey) external returns (uint64 version);
+
+    /// @notice Releases the caller's meter (moving out): the relayed registration names no meter,
+    /// so the caller stops receiving its data. The next household binds it with a fresh binding.
+    /// @return version The caller's new version.
+    function releaseMeter() external returns (uint64 version);
 
     /// @notice Sets one entry of the caller's preferences.
     /// @param utility The distributor the entry is for; address(0) = the default for any distributor.
@@ -150,6 +212,13 @@ interface IPPC {
 
     /// @notice The consumer bound to `meterId` (address(0) if none).
     function consumerOfMeter(bytes32 meterId) external view returns (address);
+
+    /// @notice `meterId`'s device key (address(0) if not commissioned), the nonce its next binding
+    /// must carry, and its household (address(0) if none).
+    function meterOf(bytes32 meterId) external view returns (address deviceKey, uint64 nextNonce, address consumer);
+
+    /// @notice The EIP-712 digest a device key or installer signs for `binding`.
+    function meterBindingDigest(MeterBinding calldata binding) external view returns (bytes32);
 
     /// @notice `consumer`'s version: bumped by every registration and preference change.
     function versionOf(address consumer) external view returns (uint64);

@@ -4,7 +4,7 @@ import path from "node:path";
 import { hexlify, randomBytes, Wallet } from "ethers";
 import { ContractRevertError, Deployments, deployContract, readArtifact, type TestChain, type TxSender } from "@sidegrid/chain";
 import { artifactsDir } from "../artifacts";
-import { BlockPriClient } from "../client";
+import { BlockPriClient, registerWithInstaller, type ChangeResult } from "../client";
 import { deployBlockPri } from "../deploy";
 
 export interface PriWorld {
@@ -12,12 +12,16 @@ export interface PriWorld {
   dir: string;
   deployments: Deployments;
   admin: TxSender;
-  /** Client per dev account: 0 admin, 1–2 utilities, 3–6 consumers, 7 court, 8 stranger. */
+  /** Client per dev account: 0 admin, 1–2 utilities, 3–6 consumers, 7 court, 8 stranger, 9 installer. */
   as: (i: number) => Promise<BlockPriClient>;
   ppc: string;
+  /** Account 9, holding INSTALLER_ROLE. */
+  installer: BlockPriClient;
+  /** Commissions `reg`'s meter (device key `reg.meterSigner`) and registers `consumer` with an installer-signed binding. */
+  register: (consumer: BlockPriClient, reg?: { meterId: string; meterSigner: string; encryptionKey: string }) => Promise<ChangeResult>;
 }
 
-/** Deploys PPC on `chain` with accounts 1 and 2 as distributors and 7 as auditor. */
+/** Deploys PPC on `chain` with accounts 1 and 2 as distributors, 7 as auditor and 9 as installer. */
 export async function setupPri(chain: TestChain): Promise<PriWorld> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "blockpri-"));
   const admin = (await chain.account(0)).sender;
@@ -25,8 +29,13 @@ export async function setupPri(chain: TestChain): Promise<PriWorld> {
   const u1 = (await chain.account(1)).wallet.address;
   const u2 = (await chain.account(2)).wallet.address;
   const court = (await chain.account(7)).wallet.address;
-  const { ppc } = await deployBlockPri({ sender: admin, deployments, distributors: [u1, u2], auditors: [court] });
+  const installerAccount = (await chain.account(9)).sender;
+  const { ppc } = await deployBlockPri({ sender: admin, deployments, distributors: [u1, u2], auditors: [court], installers: [installerAccount.address] });
+  const installer = new BlockPriClient({ sender: installerAccount, address: ppc });
   return {
+    installer,
+    register: (consumer, reg = randomRegistration()) =>
+      registerWithInstaller({ installer, consumer, meterId: reg.meterId, deviceKey: reg.meterSigner, encryptionKey: reg.encryptionKey }),
     chain,
     dir,
     deployments,

@@ -25,7 +25,7 @@ interface IMarketMirror is IFederatedReceiver {
     error MirrorUnexpectedSource(uint256 srcChainId, address srcSender);
     /// @notice The payload's kind is neither preferences nor registration.
     error MirrorUnknownMessageKind(uint8 kind);
-    /// @notice A registration with a zero consumer or meter signer.
+    /// @notice A registration with a zero consumer, or a meter without a signer.
     error MirrorInvalidRegistration(address consumer, address meterSigner);
     /// @notice A preferences payload for the zero address.
     error MirrorInvalidConsumer(address consumer);

@@ -89,7 +89,7 @@ export async function measureOperationGas(w: BenchWorld, ctx: OperationGasContex
   const median = (xs: number[]) => percentile([...xs].sort((a, b) => a - b), 50);
 
   // BlockPRI: the consumers' own transactions.
-  add("consumerRegister (meter, signer, X25519 key)", "PPC", median(ctx.consenting.map((c) => c.registerGas)), "transaction", `median of ${ctx.consenting.length}; sends 2 relay messages`);
+  add("consumerRegister (signed meter binding, X25519 key)", "PPC", median(ctx.consenting.map((c) => c.registerGas)), "transaction", `median of ${ctx.consenting.length}; sends 2 relay messages`);
   add("setPreference (consent to a utility, QUARTER_HOURLY)", "PPC", median(ctx.consenting.map((c) => c.preferenceGas)), "transaction", "first entry; sends 2 relay messages");
 
   // BlockSEC: anchoring 1,000 records of 144-byte payloads, 10 meters × 100 (issue 4's figure).

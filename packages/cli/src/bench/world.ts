@@ -6,7 +6,7 @@ import path from "node:path";
 import nacl from "tweetnacl";
 import { Wallet, getAddress, hexlify, parseEther, randomBytes } from "ethers";
 import { Deployments, TxSender, deployContract, devPrivateKey, readArtifact, sleep, startTestChain, type TestChain } from "@sidegrid/chain";
-import { BlockPriClient, deployBlockPri, encodePreferencesPayload, encodeRegistrationPayload } from "@sidegrid/blockpri";
+import { BlockPriClient, deployBlockPri, encodePreferencesPayload, encodeRegistrationPayload, signMeterBinding, type MeterBinding } from "@sidegrid/blockpri";
 import { BlockSecClient, PolicyMirror__factory, deployBlockSec, deployKeyCustody, type BlockSecAddresses } from "@sidegrid/blocksec";
 import { deployBlockTst, type DeployBlockTstReturnType } from "@sidegrid/blocktst";
 import { artifactsDir as fedArtifacts, localMemberKeys, spawnFederation, wireSidegrid, type DeployFederationReturnType, type MemberProcesses } from "@sidegrid/federation";
@@ -45,6 +45,8 @@ export interface BenchWorld {
   sec: TestChain;
   tst: TestChain;
   admins: { pri: TxSender; sec: TxSender; tst: TxSender };
+  /** BlockPRI as the utility's installer: commissions meters, signs households' bindings. */
+  installer: BlockPriClient;
   deployments: { pri: Deployments; sec: Deployments; tst: Deployments };
   ppc: string;
   secAddresses: BlockSecAddresses;
@@ -102,7 +104,11 @@ export async function startBenchWorld(p: { dir: string; cleanup: Cleanup; log: L
   const gateways = (["e2eGateway", "figure9Gateway", "apiGateway", "gasGateway"] as const).map((r) => ({ gateway: new Wallet(key(r)).address, utility: utility.address }));
 
   const t0 = Date.now();
-  const { ppc } = await deployBlockPri({ sender: admins.pri, deployments: deployments.pri, distributors: [utility.address], auditors: [court.address] });
+  // The installer that commissions the bench's meters: its own funded account (no nonce races).
+  const installerWallet = new Wallet(hexlify(randomBytes(32)), pri!.provider);
+  await admins.pri.sendMany([{ to: installerWallet.address, value: parseEther("10") }]);
+  const { ppc } = await deployBlockPri({ sender: admins.pri, deployments: deployments.pri, distributors: [utility.address], auditors: [court.address], installers: [installerWallet.address] });
+  const installer = new BlockPriClient({ sender: await TxSender.create(installerWallet, pri!.provider, { network: "blockpri" }), address: ppc });
   const secD = await deployBlockSec({
     sender: admins.sec,
     deployments: deployments.sec,
@@ -146,6 +152,7 @@ export async function startBenchWorld(p: { dir: string; cleanup: Cleanup; log: L
     sec: sec!,
     tst: tst!,
     admins,
+    installer,
     deployments,
     ppc,
     secAddresses,
@@ -189,6 +196,14 @@ export async function registerConsumers(w: BenchWorld, specs: readonly { meterId
   for (let i = 0; i < created.length; i += 400) {
     await w.admins.pri.sendMany(created.slice(i, i + 400).map((c) => ({ to: c.wallet.address, value: parseEther("1") })));
   }
+  // The bench's households confirm deliveries with their own wallet: it stands for the meter's
+  // device key here. Bindings are signed up front, before the workers load the node.
+  await w.installer.commissionMeters(created.map((c) => ({ meterId: meterIdToBytes32(c.meterId), deviceKey: c.wallet.address })));
+  const signed: { binding: MeterBinding; signature: string }[] = [];
+  for (const c of created) {
+    const binding = await w.installer.meterBinding({ meterId: meterIdToBytes32(c.meterId), consumer: c.wallet.address, ttlSeconds: 3600 });
+    signed.push({ binding, signature: await signMeterBinding({ signer: w.installer.sender.wallet, chainId: w.installer.chainId, ppc: w.ppc, binding }) });
+  }
   const out: BenchConsumer[] = new Array(created.length);
   let next = 0;
   const worker = async () => {
@@ -197,7 +212,7 @@ export async function registerConsumers(w: BenchWorld, specs: readonly { meterId
       const c = created[i]!;
       const sender = await TxSender.create(c.wallet, w.pri.provider, { network: "blockpri" });
       const client = new BlockPriClient({ sender, address: w.ppc });
-      const reg = await client.consumerRegister({ meterId: meterIdToBytes32(c.meterId), meterSigner: c.wallet.address, encryptionKey: hexlify(c.keys.publicKey) });
+      const reg = await client.consumerRegister({ ...signed[i]!, encryptionKey: hexlify(c.keys.publicKey) });
       const pref = c.permit ? await client.setPreference({ utility: w.utility.address, category: "CONSUMPTION", allowed: true, resolution: "QUARTER_HOURLY" }) : undefined;
       out[i] = {
         wallet: c.wallet,

@@ -126,6 +126,23 @@ describe("member configuration", () => {
     }
   });
 
+  it("carries an optional checkpointer section, validated", () => {
+    const file = path.join(dir, "checkpointer.json");
+    const checkpointer = { accessCheckpoints: Wallet.createRandom().address, accessLedger: Wallet.createRandom().address, startBlock: 5, intervalBlocks: 10 };
+    writeMemberConfigs({ file, deployment, networks, memberKeys: keys, checkpointer });
+    expect(loadMemberConfig(file, 1).checkpointer).toEqual(checkpointer);
+    for (const [bad, msg] of [
+      [{ ...checkpointer, accessCheckpoints: "0x12" }, "checkpointer.accessCheckpoints must be an address"],
+      [{ ...checkpointer, intervalBlocks: 0 }, "checkpointer.intervalBlocks must be a positive integer"],
+      [{ ...checkpointer, startBlock: -1 }, "checkpointer.startBlock must be a non-negative integer"],
+      [{ ...checkpointer, pollMs: 0 }, "checkpointer.pollMs must be a positive integer (ms)"],
+      [{ ...checkpointer, chain: "blocktst" }, 'checkpointer.chain must name one of the chains (got "blocktst")'],
+    ] as const) {
+      writeMemberConfigs({ file, deployment, networks, memberKeys: keys, checkpointer: bad as never });
+      expect(() => loadMemberConfig(file, 0)).toThrow(msg);
+    }
+  });
+
   it("parses the member command line", () => {
     expect(parseMemberArgs(["--member", "2", "--config", "f.json"])).toEqual({ member: 2, config: "f.json" });
     expect(() => parseMemberArgs(["--member", "x", "--config", "f.json"])).toThrow('--member must be a member index (0, 1, ...), got "x"');

@@ -94,6 +94,31 @@ export interface FederationConfigFile {
   tuning?: Partial<MemberTuning>;
   /** Key custody on BlockSEC: with it every member releases its key shares on logged grants. */
   custody?: FederationCustodyConfig;
+  /** Checkpoints of BlockSEC's AccessLedger on BlockPRI: with it every member votes the heads' root. */
+  checkpointer?: FederationCheckpointerConfig;
+}
+
+/**
+ * The federation file's `checkpointer` section: every member follows BlockSEC's AccessLedger events
+ * and, every `intervalBlocks` BlockSEC blocks, votes the root of all consumers' heads on BlockPRI's
+ * AccessCheckpoints. Every member must use the same interval and confirmations.
+ */
+export interface FederationCheckpointerConfig {
+  /** AccessCheckpoints on BlockPRI. */
+  accessCheckpoints: string;
+  /** BlockSEC's AccessLedger (checked against what AccessCheckpoints attests). */
+  accessLedger: string;
+  /** The AccessLedger's deployment block on BlockSEC. */
+  startBlock: number;
+  /** Checkpoint the latest multiple of this at or below BlockSEC's head minus confirmations. */
+  intervalBlocks: number;
+  /** Blocks to wait on BlockSEC (default: that chain's `confirmations`). */
+  confirmations?: number;
+  /** How often to poll, in ms (default 1000). */
+  pollMs?: number;
+  /** The name in `chains[]` of BlockSEC (default "blocksec") and of the chain holding AccessCheckpoints (default "blockpri"). */
+  secChain?: string;
+  chain?: string;
 }
 
 /**
@@ -132,6 +157,7 @@ export interface MemberConfig {
   eventSources: EventSourceConfig[];
   tuning: MemberTuning;
   custody?: FederationCustodyConfig;
+  checkpointer?: FederationCheckpointerConfig;
 }
 
 /**
@@ -172,6 +198,7 @@ export function loadMemberConfig(file: string, index: number, env: NodeJS.Proces
     eventSources: cfg.eventSources ?? [],
     tuning: { ...DEFAULT_TUNING, ...cfg.tuning },
     ...(cfg.custody ? { custody: cfg.custody } : {}),
+    ...(cfg.checkpointer ? { checkpointer: cfg.checkpointer } : {}),
   };
 }
 
@@ -234,7 +261,24 @@ function validateFile(file: string, raw: unknown): FederationConfigFile {
     const chain = c.chain ?? "blocksec";
     if (!names.has(chain as string)) bad(`custody.chain must name one of the chains (got ${JSON.stringify(chain)})`);
   }
+  if (r.checkpointer !== undefined) validateCheckpointer(r.checkpointer, names, bad);
   return r as unknown as FederationConfigFile;
+}
+
+function validateCheckpointer(raw: unknown, names: Set<string>, bad: (msg: string) => never): void {
+  if (typeof raw !== "object" || raw === null || Array.isArray(raw)) bad("checkpointer must be an object");
+  const c = raw as Record<string, unknown>;
+  for (const k of ["accessCheckpoints", "accessLedger"]) {
+    if (typeof c[k] !== "string" || !/^0x[0-9a-fA-F]{40}$/.test(c[k] as string)) bad(`checkpointer.${k} must be an address`);
+  }
+  const int = (k: string, min: number) => typeof c[k] === "number" && Number.isInteger(c[k]) && (c[k] as number) >= min;
+  if (!int("startBlock", 0)) bad("checkpointer.startBlock must be a non-negative integer");
+  if (!int("intervalBlocks", 1)) bad("checkpointer.intervalBlocks must be a positive integer");
+  if (c.confirmations !== undefined && !int("confirmations", 0)) bad("checkpointer.confirmations must be a non-negative integer");
+  if (c.pollMs !== undefined && !int("pollMs", 1)) bad("checkpointer.pollMs must be a positive integer (ms)");
+  for (const [k, d] of [["secChain", "blocksec"], ["chain", "blockpri"]] as const) {
+    if (!names.has((c[k] ?? d) as string)) bad(`checkpointer.${k} must name one of the chains (got ${JSON.stringify(c[k] ?? d)})`);
+  }
 }
 
 /**
@@ -268,6 +312,7 @@ export interface WriteMemberConfigsParameters {
   eventSources?: EventSourceConfig[];
   tuning?: Partial<MemberTuning>;
   custody?: FederationCustodyConfig;
+  checkpointer?: FederationCheckpointerConfig;
 }
 
 /**
@@ -305,6 +350,7 @@ export function writeMemberConfigs(params: WriteMemberConfigsParameters): Federa
     ...(params.eventSources ? { eventSources: params.eventSources } : {}),
     ...(params.tuning ? { tuning: params.tuning } : {}),
     ...(params.custody ? { custody: params.custody } : {}),
+    ...(params.checkpointer ? { checkpointer: params.checkpointer } : {}),
   };
   const deployed = params.deployment.members.map((m) => m.toLowerCase());
   cfg.members.forEach((m, i) => {

@@ -17,6 +17,9 @@ export interface MemberMetrics {
   custodyGrants: Counter<"outcome" | "reason">;
   custodyKeysReleased: Counter;
   custodyErrors: Counter;
+  checkpointVotes: Counter<"outcome">;
+  checkpointCursor: Gauge;
+  checkpointErrors: Counter;
 }
 
 export function createMemberMetrics(member: number): MemberMetrics {
@@ -50,5 +53,8 @@ export function createMemberMetrics(member: number): MemberMetrics {
     }),
     custodyKeysReleased: new Counter({ name: "federation_custody_keys_released_total", help: "Epoch-key shares released to grantees", ...r }),
     custodyErrors: new Counter({ name: "federation_custody_errors_total", help: "Custodian polls that failed and will be retried (see /health custody.lastError)", ...r }),
+    checkpointVotes: new Counter({ name: "federation_checkpoint_votes_total", help: "AccessLedger checkpoint votes: voted, finalized (this vote made it), covered (a checkpoint at or past the block exists), not-member", labelNames: ["outcome"], ...r }),
+    checkpointCursor: new Gauge({ name: "federation_checkpoint_cursor_block", help: "Last BlockSEC block the checkpointer folded into its heads", ...r }),
+    checkpointErrors: new Counter({ name: "federation_checkpoint_errors_total", help: "Checkpointer polls that failed and will be retried (see /health checkpointer.lastError)", ...r }),
   };
 }

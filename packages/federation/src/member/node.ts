@@ -17,6 +17,7 @@ import {
 } from "../messages";
 import { EquivocationError, MemberStartError } from "../errors";
 import type { EventSourceConfig, MemberChainConfig, MemberConfig } from "./config";
+import { Checkpointer, type CheckpointerStats } from "./checkpointer";
 import { Custodian, type CustodianStats } from "./custodian";
 import { createMemberMetrics, type MemberMetrics } from "./metrics";
 import { PeerExchange, SIGNATURES_PATH, authenticatePush, type SignatureItem } from "./peers";
@@ -146,6 +147,8 @@ export interface MemberHealth {
   peers: { address: string; url: string; up: boolean; queued: number }[];
   /** The custodian's progress (key shares released on grants), when custody is configured. */
   custody?: CustodianStats;
+  /** The checkpointer's progress (AccessLedger roots voted on BlockPRI), when configured. */
+  checkpointer?: CheckpointerStats;
 }
 
 export type MemberLogger = (level: "info" | "warn" | "error", msg: string, fields?: Record<string, unknown>) => void;
@@ -195,6 +198,7 @@ class MemberNode {
   private store!: MemberStore;
   private peers!: PeerExchange;
   private custodian: Custodian | undefined;
+  private checkpointer: Checkpointer | undefined;
   private server: http.Server | undefined;
   private resendTimer: NodeJS.Timeout | undefined;
   private reconcileTimer: NodeJS.Timeout | undefined;
@@ -285,6 +289,7 @@ class MemberNode {
       void this.reconcile().finally(() => (reconciling = false));
     }, Math.max(1000, this.cfg.tuning.resendMs * 2));
     if (this.cfg.custody) await this.startCustodian();
+    if (this.cfg.checkpointer) await this.startCheckpointer();
     this.log("info", "member started", { address: this.me, url: this.cfg.url, resumed: stored.length, custody: Boolean(this.custodian) });
   }
 
@@ -310,6 +315,33 @@ class MemberNode {
       onError: () => this.metrics.custodyErrors.inc(),
     });
     await this.custodian.start();
+  }
+
+  /** AccessLedger checkpoints: reads BlockSEC, votes on BlockPRI through the member's BlockPRI sender. */
+  private async startCheckpointer(): Promise<void> {
+    const c = this.cfg.checkpointer!;
+    const find = (name: string) => {
+      const cs = [...this.chains.values()].find((x) => x.cfg.name === name);
+      if (!cs) throw new MemberStartError(this.cfg.index, `checkpointer names chain "${name}", which is not configured`);
+      return cs;
+    };
+    const sec = find(c.secChain ?? "blocksec");
+    const pri = find(c.chain ?? "blockpri");
+    this.checkpointer = new Checkpointer({
+      config: c,
+      secChainId: sec.cfg.chainId,
+      secConfirmations: sec.cfg.confirmations,
+      secProvider: sec.provider,
+      priProvider: pri.provider,
+      address: this.me,
+      store: this.store,
+      sender: () => pri.sender,
+      log: this.log,
+      onOutcome: (o) => this.metrics.checkpointVotes.inc({ outcome: o.status }),
+      onCursor: (b) => this.metrics.checkpointCursor.set(b),
+      onError: () => this.metrics.checkpointErrors.inc(),
+    });
+    await this.checkpointer.start();
   }
 
   private listen(): Promise<void> {
@@ -1065,6 +1097,7 @@ class MemberNode {
       signatures: { own: this.ownSigs, peer: this.peerSigs },
       peers: this.peers.peerStatus(),
       ...(this.custodian ? { custody: { ...this.custodian.stats } } : {}),
+      ...(this.checkpointer ? { checkpointer: { ...this.checkpointer.stats } } : {}),
     };
   }
 
@@ -1079,6 +1112,7 @@ class MemberNode {
     }
     await Promise.all(this.polls.values());
     await this.custodian?.stop();
+    await this.checkpointer?.stop();
     this.peers.stop();
     await new Promise<void>((resolve) => {
       if (!this.server) return resolve();

@@ -3,7 +3,7 @@
 import path from "node:path";
 import { freePort, isAlive, stopPid } from "@sidegrid/chain";
 import type { DeployFederationReturnType } from "../deploy";
-import { writeMemberConfigs, type EventSourceConfig, type FederationCustodyConfig, type MemberTuning } from "./config";
+import { writeMemberConfigs, type EventSourceConfig, type FederationCheckpointerConfig, type FederationCustodyConfig, type MemberTuning } from "./config";
 import { spawnMember, waitForMember } from "./spawn";
 
 /** The running member processes of {@link spawnFederation}. */
@@ -30,6 +30,8 @@ export interface SpawnFederationParameters {
   eventSources?: EventSourceConfig[];
   /** Key custody: the members release key shares on logged grants. */
   custody?: FederationCustodyConfig;
+  /** AccessLedger checkpoints: the members vote BlockSEC's heads root on BlockPRI. */
+  checkpointer?: FederationCheckpointerConfig;
   /** Per member start timeout (default 20 s). */
   startTimeoutMs?: number;
 }
@@ -60,6 +62,7 @@ export async function spawnFederation(params: SpawnFederationParameters): Promis
     ...(params.tuning ? { tuning: params.tuning } : {}),
     ...(params.eventSources ? { eventSources: params.eventSources } : {}),
     ...(params.custody ? { custody: params.custody } : {}),
+    ...(params.checkpointer ? { checkpointer: params.checkpointer } : {}),
   });
   const urls = cfg.members.map((m) => m.url);
   const logFile = (i: number) => path.join(params.dir, `member-${i}.log`);

@@ -203,7 +203,7 @@ export class ApiChainOps {
   /** Relays a consumer-signed PPC transaction (setPreference(s)/clearPreference/consumerRegister). */
   async relayPreferences(consumer: string, signedTx: string): Promise<RelayedTx> {
     const pri = this.pri();
-    checkSigned(signedTx, consumer, pri.address, pri.chainId, ["setPreference", "setPreferences", "clearPreference", "consumerRegister", "setMonitorConsPref", "setMonitorTransfPref"], ppcIface);
+    checkSigned(signedTx, consumer, pri.address, pri.chainId, ["setPreference", "setPreferences", "clearPreference", "consumerRegister", "rotateEncryptionKey", "releaseMeter", "setMonitorConsPref", "setMonitorTransfPref"], ppcIface);
     const hash = await sendRaw(pri.provider, "BlockPRI", signedTx);
     const r = await waitReceipt(pri.provider, hash, 30_000, "BlockPRI");
     return { txHash: hash, blockNumber: Number(BigInt(r.blockNumber)), status: BigInt(r.status) === 1n ? 1 : 0 };

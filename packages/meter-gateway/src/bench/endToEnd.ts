@@ -7,7 +7,7 @@
 import fs from "node:fs";
 import path from "node:path";
 import { startGateway, type Gateway } from "../gateway";
-import { spawnMeterSimulator, type SpawnedMeterSimulator } from "../spawn";
+import { readSecretFile, spawnMeterSimulator, type SpawnedMeterSimulator } from "../spawn";
 import { summarize, type LatencySummary } from "./stats";
 import type { GatewayConfig } from "../config";
 
@@ -91,7 +91,7 @@ export async function runEndToEndBench(p: RunEndToEndBenchParameters): Promise<R
         redisUrl: p.redisUrl,
         queuePrefix: p.queuePrefix ?? `bench-e2e-${process.pid}-${Date.now()}`,
         blocksec: { rpcUrl: p.blocksec.rpcUrl, chainId: p.blocksec.chainId, addresses: p.blocksec.addresses, privateKey: p.blocksec.gatewayKey, ...(p.blocksec.startBlock !== undefined ? { startBlock: p.blocksec.startBlock } : {}) },
-        masterKeyHex: sim.masterKeyHex,
+        ...(sim.masterKeyFile ? { masterKeyHex: readSecretFile(sim.masterKeyFile) } : {}),
         simulator: { host: sim.host, port: sim.port, count: p.meters, ...(p.firstMeterId !== undefined ? { firstMeterId: p.firstMeterId } : {}) },
         clock: sim.clock,
         poll: { intervalMs: interval, concurrency: p.concurrency ?? 48, maxRecords: 128, maxPages: 2, timeoutMs: 5000 },

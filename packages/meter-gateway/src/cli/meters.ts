@@ -1,11 +1,16 @@
 // sidegrid-meters: runs a Pi-meter simulator process.
 //   sidegrid-meters --count 10 [--seed s] [--port 4059 | --base-port 40000] [--speed 60]
 //                   [--sim-start 2025-06-01T00:00:00Z] [--installed-hours-ago 24] [--interval 900]
-//                   [--prosumers 0.3] [--capacity 192] [--control-port 0] [--master-key hex]
-//                   [--state-file meters.json]
-// Prints one JSON line {pid, host, port, controlUrl, count, firstMeterId, seed, clock, masterKeyHex}
-// (also written to --state-file) and runs until SIGTERM/SIGINT.
+//                   [--prosumers 0.3] [--capacity 192] [--control-port 0]
+//                   [--master-key-file master.key] [--control-token-file control.token]
+//                   [--device-keys-file device-keys.json] [--state-file meters.json]
+// Prints one JSON line {pid, host, port, controlUrl, count, firstMeterId, seed, clock,
+// masterKeyFile, controlTokenFile} (also written to --state-file) and runs until SIGTERM/SIGINT.
+// Secrets never reach the state file, the log or the command line: the master key is read from
+// (or, the first time, generated into) a 0600 key file; the control token is written to a 0600 file.
+import { randomBytes } from "node:crypto";
 import fs from "node:fs";
+import path from "node:path";
 import { parseArgs } from "node:util";
 import { SimClock } from "../clock";
 import { startMeterSimulator } from "../simulator";
@@ -30,7 +35,9 @@ export async function main(argv = process.argv.slice(2)): Promise<void> {
       capacity: { type: "string" },
       "max-records": { type: "string" },
       "control-port": { type: "string" },
-      "master-key": { type: "string" },
+      "master-key-file": { type: "string" },
+      "control-token-file": { type: "string" },
+      "device-keys-file": { type: "string" },
       "state-file": { type: "string" },
     },
   });
@@ -41,6 +48,13 @@ export async function main(argv = process.argv.slice(2)): Promise<void> {
   };
   const simStart = values["sim-start"] === undefined ? Date.now() : /^\d+$/.test(values["sim-start"]) ? Number(values["sim-start"]) : Date.parse(values["sim-start"]);
   const clock = new SimClock({ simStartMs: simStart, speed: num("speed", values.speed), manual: values.manual ?? false, capAtReal: values["cap-at-real"] ?? false });
+  const stateDir = values["state-file"] ? path.dirname(values["state-file"]) : process.cwd();
+  const masterKeyFile = values["master-key-file"];
+  const masterKey = masterKeyFile ? readOrCreateKeyFile(masterKeyFile, 16) : undefined;
+  const controlTokenFile = values["control-port"] !== undefined ? (values["control-token-file"] ?? path.join(stateDir, "control.token")) : undefined;
+  const controlToken = randomBytes(32).toString("hex");
+  if (controlTokenFile) writeSecretFile(controlTokenFile, controlToken);
+  const deviceKeys = values["device-keys-file"] ? readDeviceKeys(values["device-keys-file"]) : undefined;
   const sim = await startMeterSimulator({
     count: num("count", values.count),
     seed: values.seed!,
@@ -55,7 +69,9 @@ export async function main(argv = process.argv.slice(2)): Promise<void> {
     ...(values.capacity !== undefined ? { capacity: num("capacity", values.capacity) } : {}),
     ...(values["max-records"] !== undefined ? { maxRecordsPerRead: num("max-records", values["max-records"]) } : {}),
     ...(values["control-port"] !== undefined ? { controlPort: num("control-port", values["control-port"]) } : {}),
-    ...(values["master-key"] !== undefined ? { masterKey: new Uint8Array(Buffer.from(values["master-key"].replace(/^0x/, ""), "hex")) } : {}),
+    ...(masterKey ? { masterKey } : {}),
+    ...(controlTokenFile ? { controlToken } : {}),
+    ...(deviceKeys ? { deviceKeys } : {}),
   });
   const info = {
     pid: process.pid,
@@ -67,7 +83,8 @@ export async function main(argv = process.argv.slice(2)): Promise<void> {
     seed: values.seed,
     addressed: values["base-port"] === undefined,
     clock: clock.state(),
-    masterKeyHex: Buffer.from(sim.masterKey).toString("hex"),
+    masterKeyFile: masterKeyFile ? path.resolve(masterKeyFile) : null,
+    controlTokenFile: controlTokenFile ? path.resolve(controlTokenFile) : null,
   };
   if (values["state-file"]) {
     fs.writeFileSync(`${values["state-file"]}.tmp`, JSON.stringify(info, null, 2));
@@ -80,4 +97,30 @@ export async function main(argv = process.argv.slice(2)): Promise<void> {
   };
   process.once("SIGTERM", () => void stop());
   process.once("SIGINT", () => void stop());
+}
+
+/** Writes `content` to `file` readable by its owner only (also when the file already existed). */
+function writeSecretFile(file: string, content: string): void {
+  fs.mkdirSync(path.dirname(file), { recursive: true });
+  fs.writeFileSync(file, content, { mode: 0o600 });
+  fs.chmodSync(file, 0o600);
+}
+
+/** The hex key in `file`, or a fresh random key of `bytes` bytes written there (0600). */
+function readOrCreateKeyFile(file: string, bytes: number): Uint8Array {
+  if (fs.existsSync(file)) {
+    fs.chmodSync(file, 0o600);
+    const hex = fs.readFileSync(file, "utf8").trim().replace(/^0x/, "");
+    if (!/^([0-9a-fA-F]{32}|[0-9a-fA-F]{64})$/.test(hex)) throw new Error(`${file} does not hold a 16- or 32-byte hex key`);
+    return new Uint8Array(Buffer.from(hex, "hex"));
+  }
+  const key = randomBytes(bytes);
+  writeSecretFile(file, key.toString("hex"));
+  return new Uint8Array(key);
+}
+
+/** {"<meter id>": "0x<private key>"} → Map. */
+function readDeviceKeys(file: string): Map<number, string> {
+  const raw = JSON.parse(fs.readFileSync(file, "utf8")) as Record<string, string>;
+  return new Map(Object.entries(raw).map(([id, key]) => [Number(id), key]));
 }

@@ -5,7 +5,7 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import nacl from "tweetnacl";
-import { BlockPriClient, deployBlockPri, type SetPreferenceParameters } from "@sidegrid/blockpri";
+import { BlockPriClient, deployBlockPri, signMeterBinding, type MeterBinding, type SetPreferenceParameters } from "@sidegrid/blockpri";
 import { BlockSecClient, deployBlockSec, relayPreferences, type BlockSecAddresses } from "@sidegrid/blocksec";
 import { Deployments, TxSender, devPrivateKey, startTestChain, type TestChain } from "@sidegrid/chain";
 import { Wallet, hexlify, parseEther } from "ethers";
@@ -53,7 +53,10 @@ export async function startSidegridFixture(p: { priChainId: number; secChainId: 
   const court = new Wallet(devPrivateKey(3), sec.provider);
   const gatewayKey = devPrivateKey(1);
   const gatewayAddress = new Wallet(gatewayKey).address;
-  const { ppc } = await deployBlockPri({ sender: priAdminAcc.sender, deployments: Deployments.forNetwork(dir, "blockpri", p.priChainId), distributors: [utility.address], auditors: [court.address] });
+  // The utility's installer commissions the meters and signs each household's binding.
+  const installerAcc = await pri.account(8);
+  const { ppc } = await deployBlockPri({ sender: priAdminAcc.sender, deployments: Deployments.forNetwork(dir, "blockpri", p.priChainId), distributors: [utility.address], auditors: [court.address], installers: [installerAcc.wallet.address] });
+  const installer = new BlockPriClient({ sender: installerAcc.sender, address: ppc });
   const secDeploy = await deployBlockSec({
     sender: secAdminAcc.sender,
     deployments: Deployments.forNetwork(dir, "blocksec", p.secChainId),
@@ -87,12 +90,19 @@ export async function startSidegridFixture(p: { priChainId: number; secChainId: 
     async addConsumers(meterIds) {
       const created = meterIds.map((meterId) => ({ meterId, wallet: Wallet.createRandom().connect(pri.provider) as unknown as Wallet, keys: nacl.box.keyPair() }));
       await funder.sendMany(created.map((c) => ({ to: c.wallet.address, value: parseEther("1") })));
+      // The household's wallet stands for its meter's device key (as the registered signer before).
+      await installer.commissionMeters(created.map((c) => ({ meterId: meterIdToBytes32(c.meterId), deviceKey: c.wallet.address })));
+      const signed = new Map<number, { binding: MeterBinding; signature: string }>();
+      for (const c of created) {
+        const binding = await installer.meterBinding({ meterId: meterIdToBytes32(c.meterId), consumer: c.wallet.address, ttlSeconds: 3600 });
+        signed.set(c.meterId, { binding, signature: await signMeterBinding({ signer: installerAcc.wallet, chainId: installer.chainId, ppc, binding }) });
+      }
       const out: FixtureConsumer[] = [];
       await Promise.all(
         created.map(async (c) => {
           const sender = await TxSender.create(c.wallet, pri.provider, { network: "blockpri" });
           const client = new BlockPriClient({ sender, address: ppc });
-          await client.consumerRegister({ meterId: meterIdToBytes32(c.meterId), meterSigner: c.wallet.address, encryptionKey: hexlify(c.keys.publicKey) });
+          await client.consumerRegister({ ...signed.get(c.meterId)!, encryptionKey: hexlify(c.keys.publicKey) });
           const fc = { meterId: c.meterId, wallet: c.wallet, address: c.wallet.address, keys: c.keys, pri: client };
           consumers.set(c.meterId, fc);
           out.push(fc);
