@@ -97,9 +97,10 @@ export const ABSTRACT_OBJECTS: Readonly<Record<string, string>> = {
  * describeObis("1.0.1.8.0.255") // { name: "active energy import (+A)", unit: 30 }
  */
 export function describeObis(obis: string): RegisterInfo | undefined {
-  const abstract = ABSTRACT_OBJECTS[obis];
+  const [a, , c, d, e, f] = obis.split(".");
+  // Abstract objects: the channel (B) does not change what they are (Kamstrup sends the clock as 0.1.1.0.0.255).
+  const abstract = a === "0" ? ABSTRACT_OBJECTS[`0.0.${c}.${d}.${e}.${f}`] : undefined;
   if (abstract) return { name: abstract, unit: 255 };
-  const [a, , c, d, e] = obis.split(".");
   if (a !== "1") return undefined;
   return REGISTERS[`${c}.${d}.${e}`];
 }
