@@ -1,7 +1,7 @@
 // One call from captured bytes to every layer: HDLC frame or IP wrapper (or a bare APDU), the APDU,
 // the deciphered APDU when keys are given, and registers keyed by OBIS for pushes.
 import { type Apdu, decodeApdu } from "./apdu";
-import { dataToJson } from "./axdr";
+import { type CosemDateTime, dataToJson, formatDateTime } from "./axdr";
 import { type AnyCipheredApdu, decipherApdu, isCipheredApdu } from "./ciphering";
 import { type HdlcAddress, type HdlcControl, type HdlcParameters, decodeHdlcFrame, decodeHdlcParameters, splitLlc } from "./hdlc";
 import { bytesToHex } from "./hex";
@@ -101,6 +101,7 @@ export function dlmsToJson(value: unknown): unknown {
       return { type: o.type, value: dataToJson(o as never) };
     }
     const out: Record<string, unknown> = {};
+    if ("clockStatus" in o && "deviation" in o) out.iso = formatDateTime(o as unknown as CosemDateTime);
     for (const [k, v] of Object.entries(o)) {
       if ((k === "hcs" || k === "fcs") && typeof v === "number") out[k] = `0x${v.toString(16).padStart(4, "0")}`;
       else out[k] = dlmsToJson(v);
