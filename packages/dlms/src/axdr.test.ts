@@ -92,6 +92,10 @@ describe("A-XDR data", () => {
     expect(codes("0184ffffffff")).toBe("TRUNCATED");
     expect(codes("0910")).toBe("TRUNCATED");
     expect(codes("0101".repeat(40) + "00")).toBe("TOO_DEEP");
+    // compact arrays whose elements take no bytes (null-data, empty arrays) would loop or explode
+    expect(codes("130003ffff")).toBe("BAD_FORMAT"); // elements of type null-data
+    expect(codes("1301ffff01ffff0001ff")).toBe("BAD_FORMAT"); // array(65535, array(65535, null-data))
+    expect(codes("1301000012020001ff")).toBe("BAD_FORMAT"); // array(0, ...)
     expect(() => encodeData({ type: "unsigned", value: 256 })).toThrow(expect.objectContaining({ code: "INVALID_ARGUMENT" }));
   });
 });

@@ -259,6 +259,8 @@ function decodeTyped(r: Reader, type: DataTypeName, depth: number): DlmsData {
     }
     case "compact-array": {
       const description = readTypeDescription(r, depth + 1);
+      // Every element must take at least one byte, or a short capture could describe billions of them.
+      if (!takesBytes(description)) throw new FieldValueError("BAD_FORMAT", "compact-array type description", DATA_TAGS[description.type], "a type whose values take at least one byte");
       const len = readLength(r, "compact-array contents length");
       const sub = new Reader(r.bytes, r.pos, r.pos + len);
       r.need(len, "compact-array contents");
@@ -287,6 +289,13 @@ function readTypeDescription(r: Reader, depth: number): TypeDescription {
     return { type: "structure", elements };
   }
   return { type: name };
+}
+
+function takesBytes(d: TypeDescription): boolean {
+  if (d.type === "null-data") return false;
+  if (d.type === "array") return d.count > 0 && takesBytes(d.element);
+  if (d.type === "structure") return d.elements.length > 0 && d.elements.every(takesBytes);
+  return true;
 }
 
 function decodeDescribed(r: Reader, d: TypeDescription, depth: number): DlmsData {
