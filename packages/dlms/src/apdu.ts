@@ -865,6 +865,17 @@ function writeApdu(w: Writer, a: Apdu): void {
   }
 }
 
+/** The unsigned big-endian bytes of an INTEGER as this codec reads them back (1..4 bytes). */
+function berInt(n: number): Uint8Array {
+  if (!Number.isInteger(n) || n < 0 || n > 0xffffffff) throw new InvalidArgumentError("INTEGER", n, "0..2^32-1");
+  const out: number[] = [];
+  do {
+    out.unshift(n % 256);
+    n = Math.floor(n / 256);
+  } while (n > 0);
+  return Uint8Array.from(out);
+}
+
 function writeAcse(w: Writer, apdu: Aarq | Aare | ReleaseApdu): void {
   const a = apdu;
   const body = sub((b) => {
@@ -873,7 +884,7 @@ function writeAcse(w: Writer, apdu: Aarq | Aare | ReleaseApdu): void {
       if (ctx < 1) throw new InvalidArgumentError("applicationContext", a.applicationContext, CONTEXTS.join(" | "));
       tlv(b, 0xa1, sub((x) => tlv(x, 0x06, Uint8Array.from([...OID_PREFIX_CONTEXT, ctx]))));
     } else if (a.reason !== null) {
-      b.u8(0x80).u8(1).u8(a.reason);
+      tlv(b, 0x80, berInt(a.reason));
     }
     const mech = (tag: number, m: Mechanism | null) => {
       if (m === null) return;
@@ -888,8 +899,9 @@ function writeAcse(w: Writer, apdu: Aarq | Aare | ReleaseApdu): void {
       if (a.callingAuthenticationValue) tlv(b, 0xac, sub((x) => tlv(x, 0x80, a.callingAuthenticationValue!)));
     }
     if (a.type === "aare") {
-      tlv(b, 0xa2, Uint8Array.of(0x02, 0x01, a.result));
-      tlv(b, 0xa3, Uint8Array.of(a.resultSourceDiagnostic.source === "acse-service-user" ? 0xa1 : 0xa2, 0x03, 0x02, 0x01, a.resultSourceDiagnostic.value));
+      tlv(b, 0xa2, sub((x) => tlv(x, 0x02, berInt(a.result))));
+      const diag = sub((x) => tlv(x, 0x02, berInt(a.resultSourceDiagnostic.value)));
+      tlv(b, 0xa3, sub((x) => tlv(x, a.resultSourceDiagnostic.source === "acse-service-user" ? 0xa1 : 0xa2, diag)));
       if (a.respondingApTitle) tlv(b, 0xa4, sub((x) => tlv(x, 0x04, a.respondingApTitle!)));
       if (a.mechanism !== null) b.bytes([0x88, 0x02, 0x07, 0x80]);
       mech(0x89, a.mechanism);

@@ -1,8 +1,8 @@
 // Ciphered APDUs: glo-xxx (the sender's system title comes from the association, e.g. the AARE's
 // responding-AP-title) and general-glo-ciphering (carries the system title itself).
 import { APDU_TAGS, type Apdu, CIPHERED_TAGS, type CipheredApdu, type CipheredApduType, type GeneralGloCiphering, decodeApdu } from "./apdu";
-import { InvalidArgumentError, MissingKeyError } from "./errors";
-import { type SecurityKeys, protect, unprotect } from "./security";
+import { FieldValueError, InvalidArgumentError, MissingKeyError } from "./errors";
+import { SYSTEM_TITLE_SIZE, type SecurityKeys, protect, unprotect } from "./security";
 
 export type AnyCipheredApdu = CipheredApdu | GeneralGloCiphering;
 
@@ -29,6 +29,8 @@ export function decipherApdu(apdu: AnyCipheredApdu, p: DecipherApduParameters): 
 export function decipherApduBytes(apdu: AnyCipheredApdu, p: DecipherApduParameters): Uint8Array {
   const systemTitle = "systemTitle" in apdu ? apdu.systemTitle : p.systemTitle;
   if (systemTitle === undefined) throw new MissingKeyError("systemTitle");
+  // A general-glo-ciphering APDU carries its own title: a wrong length is a malformed APDU, not a bad argument.
+  if (systemTitle.length !== SYSTEM_TITLE_SIZE) throw new FieldValueError("BAD_FORMAT", "system-title length", systemTitle.length, `${SYSTEM_TITLE_SIZE}`);
   return unprotect({
     securityControl: apdu.securityControl,
     invocationCounter: apdu.invocationCounter,

@@ -12,6 +12,9 @@ describe("registers", () => {
     expect(reading("1.0.1.8.0.255", { type: "double-long-unsigned", value: 12 }, { scaler: 3, unit: 30 })).toMatchObject({ value: 12000, unit: "Wh" });
     expect(reading("1.0.14.7.0.255", { type: "long-unsigned", value: 5001 }, { scaler: -2, unit: 44 })).toMatchObject({ value: 50.01, unit: "Hz" });
     expect(reading("1.0.13.7.0.255", { type: "long", value: -980 }, { scaler: -3, unit: 255 })).toMatchObject({ value: -0.98, unit: "" });
+    // Found by the 1M fuzz run: a scaler of -128 must not throw (toFixed allows 100 digits at most).
+    expect(reading("1.0.1.7.0.255", { type: "double-long-unsigned", value: 5 }, { scaler: -128, unit: 27 })).toMatchObject({ value: 5e-128, scaler: -128 });
+    expect(reading("1.0.1.7.0.255", { type: "double-long-unsigned", value: 5 }, { scaler: 127, unit: 27 })).toMatchObject({ value: 5e127 });
     expect(reading("1.0.9.7.0.255", { type: "double-long-unsigned", value: 10 })).toMatchObject({ unit: "VA" });
     expect(reading("0.0.96.1.0.255", { type: "octet-string", value: new Uint8Array([0x01, 0xff]) })).toMatchObject({ value: "01ff", raw: null });
   });

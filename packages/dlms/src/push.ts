@@ -59,8 +59,9 @@ const isObis = (d: DlmsData | undefined): d is { type: "octet-string"; value: Ui
 const NUMERIC = new Set(["double-long", "double-long-unsigned", "integer", "long", "unsigned", "long-unsigned", "long64", "long64-unsigned", "float32", "float64", "enum", "bcd"]);
 
 function scale(raw: number, scaler: number): number {
-  const v = raw * 10 ** scaler;
-  return scaler < 0 ? Number(v.toFixed(-scaler)) : v;
+  // Dividing keeps 2307 × 10^-1 at 230.7; 15 significant digits drop binary noise for any i8 scaler.
+  if (scaler === 0) return raw;
+  return Number((scaler < 0 ? raw / 10 ** -scaler : raw * 10 ** scaler).toPrecision(15));
 }
 
 function text(d: DlmsData): string | null {
