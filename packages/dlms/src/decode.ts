@@ -40,7 +40,8 @@ export interface DecodeDlmsReturnType {
 
 /**
  * Decodes a capture: `7E...7E` as an HDLC frame, `00 01 ...` as an IP-wrapper frame, anything else
- * as a bare APDU. A segmented HDLC frame yields no APDU (feed frames to `HdlcReassembler`).
+ * as a bare APDU. A segmented HDLC frame, or a continuation segment (I frame without the LLC
+ * header), yields no APDU: feed such frames to `HdlcReassembler` and decode the joined APDU.
  * @example
  * decodeDlms(hexToBytes("7ea027010201105a87e6e7000f4000000009...7e")).registers
  * // { "1.0.1.7.0.255": { value: 1320, raw: 1320, scaler: 0, unit: "W", name: "active power import (+P)" } }

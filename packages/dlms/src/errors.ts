@@ -12,7 +12,6 @@ export type DlmsErrorCode =
   | "BAD_ADDRESS"
   | "BAD_HCS"
   | "BAD_FCS"
-  | "BAD_LLC"
   | "SEGMENT_OVERFLOW"
   | "BAD_WRAPPER_VERSION"
   | "UNKNOWN_TAG"
@@ -97,11 +96,11 @@ export class BadChecksumError extends DlmsError {
   }
 }
 
-/** A field holds a value the format does not allow (flag, frame format, address, LLC, wrapper version...). */
+/** A field holds a value the format does not allow (flag, frame format, address, wrapper version...). */
 export class FieldValueError extends DlmsError {
   override name = "FieldValueError";
   constructor(
-    code: "BAD_FLAG" | "BAD_FORMAT" | "BAD_ADDRESS" | "BAD_LLC" | "BAD_WRAPPER_VERSION" | "BAD_LENGTH_ENCODING",
+    code: "BAD_FLAG" | "BAD_FORMAT" | "BAD_ADDRESS" | "BAD_WRAPPER_VERSION" | "BAD_LENGTH_ENCODING",
     readonly field: string,
     readonly value: number,
     readonly expected: string,
