@@ -79,6 +79,10 @@ export interface FuzzStats {
   /** Mutated ciphered APDUs (authenticating SC) that opened with the key. */
   forgeriesAccepted: number;
   slowestMs: number;
+  /** The input that took longest (hex), to replay it when the time looks like more than a GC pause. */
+  slowestInput: string;
+  /** Inputs that took over 10 ms (GC pauses and a busy machine show up here too). */
+  over10ms: number;
 }
 
 function mutate(src: Uint8Array, rnd: () => number): Uint8Array {
@@ -160,7 +164,7 @@ export function runFuzz(p: { frames: number; seed: number }): FuzzStats {
   const rnd = prng(p.seed);
   const corpus = fuzzCorpus();
   const originals = new Set(corpus.map((c) => cipheredFingerprint(tryApdu(c))).filter((x): x is string => x !== null));
-  const stats: FuzzStats = { frames: 0, decoded: 0, typedErrors: {}, unexpected: 0, unexpectedSamples: [], roundTripMismatches: 0, forgeriesAccepted: 0, slowestMs: 0 };
+  const stats: FuzzStats = { frames: 0, decoded: 0, typedErrors: {}, unexpected: 0, unexpectedSamples: [], roundTripMismatches: 0, forgeriesAccepted: 0, slowestMs: 0, slowestInput: "", over10ms: 0 };
   const reassembler = new HdlcReassembler(4096);
   for (let i = 0; i < p.frames; i++) {
     const input = mutate(corpus[i % corpus.length], rnd);
@@ -211,7 +215,12 @@ export function runFuzz(p: { frames: number; seed: number }): FuzzStats {
       const f = decodeHdlcFrame(input, { onBadChecksum: "report" });
       reassembler.push(f);
     });
-    stats.slowestMs = Math.max(stats.slowestMs, performance.now() - t0);
+    const ms = performance.now() - t0;
+    if (ms > 10) stats.over10ms++;
+    if (ms > stats.slowestMs) {
+      stats.slowestMs = ms;
+      stats.slowestInput = bytesToHex(input);
+    }
   }
   return stats;
 }
