@@ -5,7 +5,7 @@
 //   positional: values only; the list is known by its length and version string     (Kaifa KFM_001)
 // Push lists are data too: each known list is a row in HAN_PUSH_LISTS.
 import { type DlmsData, decodeDateTime, formatDateTime } from "./axdr";
-import { formatObis, describeObis, UNITS } from "./obis";
+import { type RegisterInfo, formatObis, describeObis, UNITS } from "./obis";
 
 export interface RegisterReading {
   /** Physical value (raw × 10^scaler) for numbers; text, ISO date-time or hex for the rest. */
@@ -86,17 +86,34 @@ function text(d: DlmsData): string | null {
  * reading("1.0.32.7.0.255", { type: "long-unsigned", value: 2301 }, { scaler: -1, unit: 35 }) // { value: 230.1, raw: 2301, scaler: -1, unit: "V", ... }
  */
 export function reading(obis: string, value: DlmsData, scalerUnit?: { scaler: number; unit: number }, defaults: Readonly<Record<string, number>> = {}): RegisterReading {
-  const info = describeObis(obis);
-  const [, , c, d] = obis.split(".");
+  const { info, cd } = lookup(obis);
   const unitCode = scalerUnit?.unit ?? info?.unit;
   const unit = unitCode === undefined ? null : UNITS[unitCode] ?? null;
-  const name = info ? { name: info.name } : {};
-  if (NUMERIC.has(value.type) && (typeof (value as { value: unknown }).value === "number" || typeof (value as { value: unknown }).value === "bigint")) {
-    const raw = Number((value as { value: number | bigint }).value);
-    const scaler = scalerUnit?.scaler ?? defaults[`${c}.${d}`] ?? 0;
-    return { value: scale(raw, scaler), raw, scaler, unit, ...name };
+  let out: RegisterReading;
+  const v = (value as { value?: unknown }).value;
+  if (NUMERIC.has(value.type) && (typeof v === "number" || typeof v === "bigint")) {
+    const raw = Number(v);
+    const scaler = scalerUnit?.scaler ?? defaults[cd] ?? 0;
+    out = { value: scale(raw, scaler), raw, scaler, unit };
+  } else {
+    out = { value: text(value), raw: null, scaler: 0, unit: info && unitCode !== 255 ? unit : null };
   }
-  return { value: text(value), raw: null, scaler: 0, unit: info && unitCode !== 255 ? unit : null, ...name };
+  if (info) out.name = info.name;
+  return out;
+}
+
+// Register lookups by OBIS text, memoised: a push repeats the same codes every few seconds. Bounded,
+// because the codes come from the wire.
+const LOOKUPS = new Map<string, { info: RegisterInfo | undefined; cd: string }>();
+function lookup(obis: string): { info: RegisterInfo | undefined; cd: string } {
+  let e = LOOKUPS.get(obis);
+  if (e === undefined) {
+    if (LOOKUPS.size >= 4096) LOOKUPS.clear();
+    const [, , c, d] = obis.split(".");
+    e = { info: describeObis(obis), cd: `${c}.${d}` };
+    LOOKUPS.set(obis, e);
+  }
+  return e;
 }
 
 function scalerUnitOf(d: DlmsData | undefined): { scaler: number; unit: number } | undefined {
