@@ -84,3 +84,18 @@ describe("general-glo-ciphering capture", () => {
     expect(isDlmsError(e, "UNSUPPORTED_SECURITY")).toBe(true);
   });
 });
+
+describe("what the codec does not protect against (documented limits)", () => {
+  it("a replayed authenticated APDU opens again: the caller must reject invocation counters it has seen", () => {
+    const a = decodeApdu(hexToBytes(GGC));
+    if (a.type !== "general-glo-ciphering") throw new Error("shape");
+    const first = decipherApduBytes(a, { ek: KEY, ak: KEY });
+    expect(decipherApduBytes(a, { ek: KEY, ak: KEY })).toEqual(first);
+  });
+  it("encryption-only (SC 0x20) has no tag: a flipped ciphertext bit flips the plaintext bit, undetected", () => {
+    const info = protect({ securityControl: 0x20, systemTitle: ST, invocationCounter: 1, ek: EK, plaintext: PLAIN });
+    info[info.length - 2] ^= 0x01; // the attribute id byte of the get-request
+    const opened = unprotect({ securityControl: 0x20, systemTitle: ST, invocationCounter: 1, ek: EK, information: info });
+    expect(opened[opened.length - 2]).toBe(PLAIN[PLAIN.length - 2] ^ 0x01);
+  });
+});

@@ -135,5 +135,17 @@ describe("segmentation", () => {
     const f = decodeHdlcFrame(segmentHdlc({ dst: hdlcAddress(16), src: hdlcAddress(1), info: new Uint8Array(300), maxInfo: 128, ns: 0, nr: 0 })[0]);
     r.push(f);
     expect(() => r.push(f)).toThrow(expect.objectContaining({ code: "SEGMENT_OVERFLOW", limit: 200, actual: 256 }));
+    expect(r.pending).toBe(0);
+  });
+  it("keeps at most maxPending unfinished messages when a peer cycles addresses", () => {
+    const r = new HdlcReassembler(1024, 4);
+    for (let client = 1; client <= 100; client++) {
+      r.push(decodeHdlcFrame(segmentHdlc({ dst: hdlcAddress(1), src: hdlcAddress(client), info: new Uint8Array(20), maxInfo: 10, ns: 0, nr: 0 })[0]));
+    }
+    expect(r.pending).toBe(4);
+    expect(r.evicted).toBe(96);
+    // The newest message still completes.
+    const last = segmentHdlc({ dst: hdlcAddress(1), src: hdlcAddress(100), info: new Uint8Array(20), maxInfo: 10, ns: 0, nr: 0 })[1];
+    expect(r.push(decodeHdlcFrame(last))?.length).toBe(20);
   });
 });

@@ -292,18 +292,32 @@ export function encodeHdlcParameters(p: HdlcParameters): Uint8Array {
 
 /**
  * Joins the information fields of segmented I/UI frames (segmentation bit set on all but the last)
- * into one message, per source/destination pair. A limit bounds memory against a peer that never
- * sends the last segment.
+ * into one message, per source/destination pair. Memory is bounded twice over: a message may not
+ * exceed `maxMessageSize` (SEGMENT_OVERFLOW), and at most `maxPending` unfinished messages are kept
+ * (the oldest is dropped and counted in `evicted`), so a peer cycling addresses cannot grow the table.
  */
 export class HdlcReassembler {
   private parts = new Map<string, { chunks: Uint8Array[]; size: number }>();
-  constructor(readonly maxMessageSize = 0x10000) {}
+  /** Unfinished messages dropped to make room for newer ones. */
+  evicted = 0;
+  constructor(
+    readonly maxMessageSize = 0x10000,
+    readonly maxPending = 16,
+  ) {}
 
   /** Feeds one decoded frame; returns the whole information field when the frame completes a message. */
   push(frame: HdlcFrame): Uint8Array | undefined {
     if (frame.control.type !== "I" && frame.control.type !== "UI") return undefined;
     const key = `${frame.src.upper}/${frame.src.lower}>${frame.dst.upper}/${frame.dst.lower}`;
-    const entry = this.parts.get(key) ?? { chunks: [], size: 0 };
+    let entry = this.parts.get(key);
+    if (entry === undefined) {
+      if (!frame.segmented) return frame.info;
+      if (this.parts.size >= this.maxPending) {
+        this.parts.delete(this.parts.keys().next().value as string);
+        this.evicted++;
+      }
+      entry = { chunks: [], size: 0 };
+    }
     entry.size += frame.info.length;
     if (entry.size > this.maxMessageSize) {
       this.parts.delete(key);
@@ -315,7 +329,6 @@ export class HdlcReassembler {
       return undefined;
     }
     this.parts.delete(key);
-    if (entry.chunks.length === 1) return entry.chunks[0];
     const out = new Uint8Array(entry.size);
     let p = 0;
     for (const c of entry.chunks) {
