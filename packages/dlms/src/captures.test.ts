@@ -6,7 +6,7 @@ import { decodeDlms, dlmsToJson } from "./decode";
 import { decodeHdlcFrame, encodeHdlcFrame } from "./hdlc";
 import { bytesToHex, hexToBytes } from "./hex";
 import { encodeWrapper } from "./wrapper";
-import { AARE_FRAME, GET_RESPONSE, GLO_GET_REQUEST, KAIFA_LIST1, KAIFA_LIST2, KAIFA_LIST3, KAMSTRUP_LIST2, KAMSTRUP_LIST3, UDP_GGC, UI_PUSH } from "./test-utils/captures";
+import { AARE_FRAME, GET_RESPONSE, PROFILE_BUFFER, GLO_GET_REQUEST, KAIFA_LIST1, KAIFA_LIST2, KAIFA_LIST3, KAMSTRUP_LIST2, KAMSTRUP_LIST3, UDP_GGC, UI_PUSH } from "./test-utils/captures";
 
 const reencode = (h: string) => {
   const f = decodeHdlcFrame(hexToBytes(h));
@@ -134,4 +134,19 @@ describe("association, GET and ciphering captures", () => {
     const d = decodeDlms(hexToBytes(GLO_GET_REQUEST), { ek: hexToBytes("000102030405060708090a0b0c0d0e0f"), ak: hexToBytes("d0d1d2d3d4d5d6d7d8d9dadbdcdddedf"), systemTitle: hexToBytes("4d4d4d0000bc614e") });
     expect(d.plain).toMatchObject({ type: "get-request-normal", attribute: { classId: 8, obis: "0.0.1.0.0.255", attribute: 2 } });
   });
+
+  it("a load profile buffer keyed by its capture objects (dlms-cosem tests/test_parsers.py)", () => {
+    const columns = ["0.0.1.0.0.255", "0.0.96.10.1.255", "1.0.1.8.0.255", "1.0.2.8.0.255"];
+    const d = decodeDlms(hexToBytes(`c401c100${PROFILE_BUFFER}`), { profileColumns: columns });
+    expect(d.profile).toHaveLength(4);
+    expect(d.profile![0]).toEqual({
+      "0.0.1.0.0.255": { value: "2019-12-31T23:00:00.00+01:00", raw: null, scaler: 0, unit: null, name: "clock" },
+      "0.0.96.10.1.255": { value: 6, raw: 6, scaler: 0, unit: null },
+      "1.0.1.8.0.255": { value: 1517, raw: 1517, scaler: 0, unit: "Wh", name: "active energy import (+A)" },
+      "1.0.2.8.0.255": { value: 1620, raw: 1620, scaler: 0, unit: "Wh", name: "active energy export (-A)" },
+    });
+    // Later rows leave the clock out (null-data): the capture period gives their time.
+    expect(d.profile![1]["0.0.1.0.0.255"]).toMatchObject({ value: null });
+  });
 });
+

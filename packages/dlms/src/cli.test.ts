@@ -1,5 +1,5 @@
 import { EXIT_BAD_CHECK, EXIT_BAD_INPUT, runCli } from "./cli";
-import { AARE_FRAME, GLO_GET_REQUEST, KAIFA_LIST1, UDP_GGC } from "./test-utils/captures";
+import { AARE_FRAME, GLO_GET_REQUEST, KAIFA_LIST1, PROFILE_BUFFER, UDP_GGC } from "./test-utils/captures";
 
 // The AARQ frame dlms-cosem captured (tests/test_hdlc/test_hdlc.py, TestInformationRequestFrame) is
 // exactly what `dlms encode aarq` builds with its defaults for server 1/17.
@@ -51,6 +51,12 @@ describe("dlms CLI", () => {
     expect(d.plain.type).toBe("data-notification");
     const g = JSON.parse((await runCli(["decode", GLO_GET_REQUEST, "--ek", "000102030405060708090a0b0c0d0e0f", "--ak", "d0d1d2d3d4d5d6d7d8d9dadbdcdddedf", "--system-title", "4d4d4d0000bc614e"])).stdout);
     expect(g.plain).toMatchObject({ type: "get-request-normal", attribute: { obis: "0.0.1.0.0.255" } });
+  });
+
+  it("decode --columns keys a profile buffer's rows by OBIS", async () => {
+    const d = JSON.parse((await runCli(["decode", `c401c100${PROFILE_BUFFER}`, "--columns", "0.0.1.0.0.255,0.0.96.10.1.255,1-0:1.8.0,1-0:2.8.0"])).stdout);
+    expect(d.profile).toHaveLength(4);
+    expect(d.profile[3]["1.0.2.8.0.255"]).toMatchObject({ value: 1620, unit: "Wh" });
   });
 
   it("exits 1 on a bad FCS or GCM tag, 2 on malformed input, with the error code on stderr", async () => {

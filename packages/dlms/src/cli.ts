@@ -97,12 +97,14 @@ function buildProgram(write: (s: string) => void): Command {
     .option("--ek <hex>", "global encryption key (16 bytes) to open ciphered APDUs")
     .option("--ak <hex>", "authentication key (16 bytes)")
     .option("--system-title <hex>", "the sender's system title (8 bytes), for glo-xxx APDUs")
+    .option("--columns <obis,...>", "capture objects of a profile: a get-response with its buffer is printed as rows keyed by these OBIS codes")
     .option("--json", "JSON output (the default and only format)")
-    .action((hex: string, o: { ek?: string; ak?: string; systemTitle?: string }) => {
+    .action((hex: string, o: { ek?: string; ak?: string; systemTitle?: string; columns?: string }) => {
       const d = decodeDlms(parseHex("capture", hex), {
         ...(o.ek ? { ek: parseHex("--ek", o.ek, 16) } : {}),
         ...(o.ak ? { ak: parseHex("--ak", o.ak, 16) } : {}),
         ...(o.systemTitle ? { systemTitle: parseHex("--system-title", o.systemTitle, 8) } : {}),
+        ...(o.columns ? { profileColumns: o.columns.split(",").map((c) => formatObis(parseObis(c))) } : {}),
       });
       write(`${JSON.stringify(dlmsToJson(d), null, 2)}\n`);
     });

@@ -5,13 +5,15 @@ import { type CosemDateTime, dataToJson, formatDateTime } from "./axdr";
 import { type AnyCipheredApdu, decipherApdu, isCipheredApdu } from "./ciphering";
 import { type HdlcAddress, type HdlcControl, type HdlcParameters, decodeHdlcFrame, decodeHdlcParameters, splitLlc } from "./hdlc";
 import { bytesToHex } from "./hex";
-import { type ExtractRegistersReturnType, extractRegisters } from "./push";
+import { type ExtractRegistersReturnType, type RegisterReading, decodeProfileBuffer, extractRegisters } from "./push";
 import type { SecurityKeys } from "./security";
 import { type WrapperHeader, decodeWrapper } from "./wrapper";
 
 export interface DecodeDlmsOptions extends SecurityKeys {
   /** The sender's system title for glo-xxx APDUs (general-glo-ciphering carries its own). */
   systemTitle?: Uint8Array;
+  /** OBIS codes of a profile's capture objects: a get-response carrying its buffer becomes `profile` rows. */
+  profileColumns?: readonly string[];
 }
 
 export interface DecodedHdlc {
@@ -36,6 +38,8 @@ export interface DecodeDlmsReturnType {
   plain?: Apdu;
   registers?: ExtractRegistersReturnType["registers"];
   pushList?: string;
+  /** Profile buffer rows keyed by OBIS (with `profileColumns`). */
+  profile?: Record<string, RegisterReading>[];
 }
 
 /**
@@ -70,6 +74,9 @@ export function decodeDlms(bytes: Uint8Array, options: DecodeDlmsOptions = {}): 
   if (ciphered && options.ek) {
     out.plain = decipherApdu(ciphered, options);
     inner = out.plain;
+  }
+  if (options.profileColumns && inner.type === "get-response-normal" && "data" in inner.result) {
+    out.profile = decodeProfileBuffer(inner.result.data, options.profileColumns);
   }
   if (inner.type === "data-notification") {
     const regs = extractRegisters(inner.body);

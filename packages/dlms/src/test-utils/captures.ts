@@ -21,3 +21,5 @@ export const AARE_FRAME = "7ea0382102233034e7e6e7006129a109060760857405080101a20
 export const GET_RESPONSE = "c401c1000600001391";
 /** Green Book example via pwitab/dlms-cosem tests/test_security.py — glo-get-request, EK 000102..0f, AK d0..df, system title 4d4d4d0000bc614e. */
 export const GLO_GET_REQUEST = "c81e3001234567411312ff935a47566827c467bc7d825c3be4a77c3fcc056b6b";
+/** pwitab/dlms-cosem tests/test_parsers.py — a profile buffer (clock, status 0.0.96.10.1.255, 1.8.0, 2.8.0), here inside a get-response-normal. */
+export const PROFILE_BUFFER = "01040204090c07e30c1f0217000000ffc400110606000005ed0600000654020400110606000005ed0600000654020400110606000005ed0600000654020400110606000005ed0600000654";
