@@ -1,7 +1,7 @@
 // xDLMS APDUs (Green Book 9.5, A-XDR) and the ACSE APDUs around them (AARQ/AARE/RLRQ/RLRE, BER).
 // `decodeApdu` turns bytes into a tagged object whose `type` is the APDU name in kebab case;
 // `encodeApdu` is its inverse for every type it produces.
-import { type CosemDateTime, type DlmsData, DATE_TIME_LAYOUT, decodeData, decodeDateTime, encodeDateTime, readLength, writeData, writeLength } from "./axdr";
+import { type CosemDateTime, type DlmsData, decodeData, decodeDateTime, encodeDateTime, readLength, writeData, writeLength } from "./axdr";
 import { FieldValueError, InvalidArgumentError, TrailingBytesError, UnknownTagError } from "./errors";
 import { Reader, Writer, compileLayout } from "./layout";
 import { formatObis, parseObis } from "./obis";
@@ -912,6 +912,3 @@ function writeAcse(w: Writer, apdu: Aarq | Aare | ReleaseApdu): void {
   w.u8(APDU_TAGS[a.type]);
   writeLength(w, body.length).bytes(body);
 }
-
-/** Size of the date-time octet string in a data-notification. */
-export const DATE_TIME_SIZE = DATE_TIME_LAYOUT.size;
