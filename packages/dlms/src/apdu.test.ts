@@ -105,6 +105,16 @@ describe("xDLMS APDUs", () => {
     });
   });
 
+  it("event-notification-request and the ACTION pblock forms round-trip", () => {
+    // Event: the disconnect control's output state (class 70, 0.0.96.3.10.255 attribute 2) became false.
+    expect(rt("c2010c07ea0c0304090000ffff8800004600006003" + "0aff020300")).toMatchObject({
+      type: "event-notification-request", attribute: { classId: 70, obis: "0.0.96.3.10.255", attribute: 2 }, value: { type: "boolean", value: false },
+    });
+    expect(rt("c304c1000f0000280000ff0101000000010401020304")).toMatchObject({ type: "action-request-with-first-pblock", block: { lastBlock: true, blockNumber: 1, rawData: Uint8Array.of(1, 2, 3, 4) } });
+    expect(rt("c306c1000000000202aabb")).toMatchObject({ type: "action-request-with-pblock", block: { lastBlock: false, blockNumber: 2 } });
+    expect(rt("c702c1010000000100")).toMatchObject({ type: "action-response-with-pblock", block: { lastBlock: true, blockNumber: 1, rawData: new Uint8Array(0) } });
+  });
+
   it("exception-response and set-response", () => {
     expect(rt("d80102")).toEqual({ type: "exception-response", stateError: 1, serviceError: 2, invocationCounter: null });
     expect(rt("d8010600000064")).toMatchObject({ serviceError: 6, invocationCounter: 100 });

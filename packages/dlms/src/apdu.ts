@@ -238,9 +238,19 @@ export type XdlmsApdu =
   | { type: "action-request-normal"; invoke: InvokeIdAndPriority; method: MethodDescriptor; parameters: DlmsData | null }
   | { type: "action-request-next-pblock"; invoke: InvokeIdAndPriority; blockNumber: number }
   | { type: "action-request-with-list"; invoke: InvokeIdAndPriority; methods: MethodDescriptor[]; parameters: DlmsData[] }
+  | { type: "action-request-with-first-pblock"; invoke: InvokeIdAndPriority; method: MethodDescriptor; block: DataBlock }
+  | { type: "action-request-with-pblock"; invoke: InvokeIdAndPriority; block: DataBlock }
   | { type: "action-response-normal"; invoke: InvokeIdAndPriority; result: number; returnParameters: GetDataResult | null }
   | { type: "action-response-with-list"; invoke: InvokeIdAndPriority; results: { result: number; returnParameters: GetDataResult | null }[] }
   | { type: "action-response-next-pblock"; invoke: InvokeIdAndPriority; blockNumber: number }
+  | { type: "action-response-with-pblock"; invoke: InvokeIdAndPriority; block: DataBlock }
+  | {
+      type: "event-notification-request";
+      /** The optional time octet string as sent (12 bytes when it is a date-time). */
+      time: Uint8Array | null;
+      attribute: AttributeDescriptor;
+      value: DlmsData;
+    }
   | {
       type: "data-notification";
       /** Long-Invoke-Id-And-Priority as sent (bits 0-23 id, 28 self-descriptive, 29 processing-option, 30 confirmed, 31 priority). */
@@ -286,6 +296,7 @@ export const APDU_TAGS = {
   "initiate-response": 0x08,
   "confirmed-service-error": 0x0e,
   "data-notification": 0x0f,
+  "event-notification-request": 0xc2,
   aarq: 0x60,
   aare: 0x61,
   rlrq: 0x62,
@@ -356,6 +367,11 @@ function readApdu(r: Reader): Apdu {
       return readSetResponse(r);
     case 0xc3:
       return readActionRequest(r);
+    case 0xc2: {
+      const time = readPresence(r, "time") ? readOctets(r, "time") : null;
+      const attribute = readAttribute(r);
+      return { type: "event-notification-request", time, attribute, value: decodeData(r) };
+    }
     case 0xc7:
       return readActionResponse(r);
     case 0xd8: {
@@ -530,6 +546,12 @@ function readActionRequest(r: Reader): XdlmsApdu {
       const methods = times(readCount(r, "method count"), () => readMethod(r));
       return { type: "action-request-with-list", invoke, methods, parameters: times(readCount(r, "parameter count"), () => decodeData(r)) };
     }
+    case 4: {
+      const method = readMethod(r);
+      return { type: "action-request-with-first-pblock", invoke, method, block: readDataBlock(r) };
+    }
+    case 6:
+      return { type: "action-request-with-pblock", invoke, block: readDataBlock(r) };
     default:
       throw new UnknownTagError("action-request choice", choice);
   }
@@ -546,6 +568,8 @@ function readActionResponse(r: Reader): XdlmsApdu {
   switch (choice) {
     case 1:
       return { type: "action-response-normal", invoke, ...readActionResult(r) };
+    case 2:
+      return { type: "action-response-with-pblock", invoke, block: readDataBlock(r) };
     case 3:
       return { type: "action-response-with-list", invoke, results: times(readCount(r, "result count"), () => readActionResult(r)) };
     case 4:
@@ -829,6 +853,29 @@ function writeApdu(w: Writer, a: Apdu): void {
       for (const m of a.methods) writeDescriptor(w, m.classId, m.obis, m.method);
       writeLength(w, a.parameters.length);
       for (const p of a.parameters) writeData(w, p);
+      return;
+    case "action-request-with-first-pblock":
+      w.u8(0xc3).u8(4);
+      writeInvoke(w, a.invoke);
+      writeDescriptor(w, a.method.classId, a.method.obis, a.method.method);
+      writeBlock(w, a.block);
+      return;
+    case "action-request-with-pblock":
+      w.u8(0xc3).u8(6);
+      writeInvoke(w, a.invoke);
+      writeBlock(w, a.block);
+      return;
+    case "action-response-with-pblock":
+      w.u8(0xc7).u8(2);
+      writeInvoke(w, a.invoke);
+      writeBlock(w, a.block);
+      return;
+    case "event-notification-request":
+      w.u8(0xc2);
+      if (a.time === null) w.u8(0);
+      else writeOctets(w.u8(1), a.time);
+      writeDescriptor(w, a.attribute.classId, a.attribute.obis, a.attribute.attribute);
+      writeData(w, a.value);
       return;
     case "action-response-normal":
       w.u8(0xc7).u8(1);

@@ -34,6 +34,12 @@ describe("dlms CLI", () => {
     expect((await runCli(["encode", "rlrq", "--apdu"])).stdout.trim()).toBe("6203800100");
   });
 
+  it("encode get --ek ... reproduces the Green Book glo-get-request", async () => {
+    const keys = ["--ek", "000102030405060708090a0b0c0d0e0f", "--ak", "d0d1d2d3d4d5d6d7d8d9dadbdcdddedf", "--system-title", "4d4d4d0000bc614e", "--ic", "0x01234567"];
+    expect((await runCli(["encode", "get", "--apdu", "--obis", "0.0.1.0.0.255", "--class", "8", "--invoke-byte", "0", ...keys])).stdout.trim()).toBe(GLO_GET_REQUEST);
+    expect((await runCli(["encode", "get", "--apdu", "--obis", "0.0.1.0.0.255", "--ek", "00".repeat(16)])).exitCode).toBe(EXIT_BAD_INPUT);
+  });
+
   it("decode prints hdlc, apdu and registers for a HAN push", async () => {
     const r = await runCli(["decode", KAIFA_LIST1, "--json"]);
     expect(r.exitCode).toBe(0);

@@ -3,6 +3,7 @@
 // `runCli` (argv in, output and exit code out) so tests run it in-process.
 import { Command, CommanderError } from "commander";
 import { type Apdu, type ApplicationContext, CONFORMANCE_BITS, type ConformanceBit, conformance, encodeApdu } from "./apdu";
+import { cipherApdu } from "./ciphering";
 import { decodeDlms, dlmsToJson } from "./decode";
 import { InvalidArgumentError, InvalidHexError, isDlmsError } from "./errors";
 import { type HdlcAddress, LLC_COMMAND, encodeHdlcFrame, encodeHdlcParameters, hdlcAddress } from "./hdlc";
@@ -55,11 +56,19 @@ interface FramingOptions {
   nr: string;
   wrapper?: boolean;
   apdu?: boolean;
+  ek?: string;
+  ak?: string;
+  systemTitle?: string;
+  ic?: string;
 }
 
 /** Frames a client APDU: HDLC I frame with the LLC command header (default), IP wrapper, or bare. */
 function frameApdu(apdu: Apdu, o: FramingOptions): Uint8Array {
-  const bytes = encodeApdu(apdu);
+  let bytes = encodeApdu(apdu);
+  if (o.ek !== undefined) {
+    if (o.ak === undefined || o.systemTitle === undefined || o.ic === undefined) throw new InvalidArgumentError("--ek", "(set)", "--ak, --system-title and --ic with it");
+    bytes = encodeApdu(cipherApdu({ plaintext: bytes, ek: parseHex("--ek", o.ek, 16), ak: parseHex("--ak", o.ak, 16), systemTitle: parseHex("--system-title", o.systemTitle, 8), invocationCounter: parseNumber("--ic", o.ic, 0xffffffff) }));
+  }
   if (o.apdu) return bytes;
   const client = parseNumber("--client", o.client, 0x7f);
   if (o.wrapper) return encodeWrapper({ sourcePort: client, destinationPort: parseServer(o.server).upper, apdu: bytes });
@@ -80,12 +89,22 @@ function addFraming(c: Command, withApdu: boolean): Command {
     c.option("--ns <n>", "N(S) of the I frame", "0")
       .option("--nr <n>", "N(R) of the I frame", "0")
       .option("--wrapper", "IP wrapper (IEC 62056-47) instead of HDLC")
-      .option("--apdu", "the bare APDU, no framing");
+      .option("--apdu", "the bare APDU, no framing")
+      .option("--ek <hex>", "cipher as glo-xxx (SC 0x30, suite 0) with this encryption key; needs --ak, --system-title, --ic")
+      .option("--ak <hex>", "authentication key")
+      .option("--system-title <hex>", "our system title (8 bytes)")
+      .option("--ic <n>", "invocation counter (never reuse one with the same key)");
   }
   return c;
 }
 
-const invoke = (o: { invokeId: string }) => ({ invokeId: parseNumber("--invoke-id", o.invokeId, 15), confirmed: true, highPriority: true });
+/** Invoke-Id-And-Priority from --invoke-id (confirmed, high priority) or a raw --invoke-byte. */
+const invoke = (o: { invokeId: string; invokeByte?: string }) => {
+  if (o.invokeByte === undefined) return { invokeId: parseNumber("--invoke-id", o.invokeId, 15), confirmed: true, highPriority: true };
+  const b = parseNumber("--invoke-byte", o.invokeByte, 0xff);
+  if (b & 0x30) throw new InvalidArgumentError("--invoke-byte", o.invokeByte, "bits 4 and 5 clear (reserved)");
+  return { invokeId: b & 0x0f, confirmed: (b & 0x40) !== 0, highPriority: (b & 0x80) !== 0 };
+};
 
 function buildProgram(write: (s: string) => void): Command {
   const program = new Command("dlms").description("DLMS/COSEM codec: HDLC, IP wrapper, xDLMS/ACSE APDUs, A-XDR, glo-ciphering, OBIS registers").showHelpAfterError(false).exitOverride();
@@ -154,9 +173,10 @@ function buildProgram(write: (s: string) => void): Command {
     .requiredOption("--obis <code>", "logical name, e.g. 1.0.1.8.0.255 or 1-0:1.8.0*255")
     .option("--class <n>", "interface class id (3 register, 7 profile generic, 8 clock, 1 data)", "3")
     .option("--attribute <n>", "attribute index (2 value, 3 scaler_unit)", "2")
-    .option("--invoke-id <n>", "invoke id 0..15", "1")
+    .option("--invoke-id <n>", "invoke id 0..15 (confirmed, high priority)", "1")
+    .option("--invoke-byte <n>", "the raw Invoke-Id-And-Priority byte instead, e.g. 0x41")
     .option("--next <block>", "get-request-next for this block number instead")
-    .action((o: FramingOptions & { obis: string; class: string; attribute: string; invokeId: string; next?: string }) => {
+    .action((o: FramingOptions & { obis: string; class: string; attribute: string; invokeId: string; invokeByte?: string; next?: string }) => {
       const apdu: Apdu = o.next !== undefined
         ? { type: "get-request-next", invoke: invoke(o), blockNumber: parseNumber("--next", o.next, 0xffffffff) }
         : { type: "get-request-normal", invoke: invoke(o), attribute: { classId: parseNumber("--class", o.class, 0xffff), obis: formatObis(parseObis(o.obis)), attribute: parseNumber("--attribute", o.attribute, 127) }, accessSelection: null };

@@ -46,6 +46,9 @@ export function fuzzCorpus(): Uint8Array[] {
     { type: "get-response-with-datablock", invoke, lastBlock: false, blockNumber: 1, result: { rawData: new Uint8Array(40).fill(6) } },
     { type: "get-response-with-list", invoke, results: [{ data: { type: "compact-array", description: { type: "structure", elements: [{ type: "long-unsigned" }, { type: "long64" }] }, value: [{ type: "structure", value: [{ type: "long-unsigned", value: 1 }, { type: "long64", value: -5n }] }] } }, { dataAccessResult: 3 }] },
     { type: "exception-response", stateError: 1, serviceError: 6, invocationCounter: 9 },
+    { type: "event-notification-request", time: new Uint8Array(12).fill(0xff), attribute: { classId: 70, obis: "0.0.96.3.10.255", attribute: 2 }, value: { type: "boolean", value: true } },
+    { type: "action-request-with-first-pblock", invoke, method: { classId: 18, obis: "0.0.44.0.0.255", method: 2 }, block: { lastBlock: false, blockNumber: 1, rawData: new Uint8Array(30).fill(9) } },
+    { type: "set-request-with-datablock", invoke, block: { lastBlock: true, blockNumber: 3, rawData: new Uint8Array(5) } },
     { type: "rlrq", reason: 0, userInformation: null },
   ];
   for (const a of apdus) {

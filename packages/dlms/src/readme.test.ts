@@ -17,8 +17,8 @@ describe("the dlms README's CLI block, from the repository root", () => {
   const withHex = block.map((l) => l.split(/\s+#\s+/, 2) as [string, string | undefined]).filter((p): p is [string, string] => p[1] !== undefined);
 
   it("has the commands the README shows", () => {
-    expect(block.length).toBe(11);
-    expect(withHex.length).toBe(8);
+    expect(block.length).toBe(12);
+    expect(withHex.length).toBe(9);
   });
 
   it.each(withHex)("%s prints %s", (command, expected) => {
