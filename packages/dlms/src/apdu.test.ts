@@ -1,4 +1,5 @@
-import { type Apdu, conformance, decodeApdu, encodeApdu } from "./apdu";
+import { decodeApdu, encodeApdu } from "./apdu";
+import { type Apdu, conformance } from "./apduTypes";
 import { isDlmsError } from "./errors";
 import { bytesToHex, hexToBytes } from "./hex";
 

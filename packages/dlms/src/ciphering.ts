@@ -1,6 +1,7 @@
 // Ciphered APDUs: glo-xxx (the sender's system title comes from the association, e.g. the AARE's
 // responding-AP-title) and general-glo-ciphering (carries the system title itself).
-import { APDU_TAGS, type Apdu, CIPHERED_TAGS, type CipheredApdu, type CipheredApduType, type GeneralGloCiphering, decodeApdu } from "./apdu";
+import { decodeApdu } from "./apdu";
+import { APDU_TAGS, type Apdu, CIPHERED_TAGS, type CipheredApdu, type CipheredApduType, type GeneralGloCiphering } from "./apduTypes";
 import { FieldValueError, InvalidArgumentError, MissingKeyError } from "./errors";
 import { SYSTEM_TITLE_SIZE, type SecurityKeys, protect, unprotect } from "./security";
 

@@ -2,7 +2,8 @@
 // `dlms`: decode captures and build the frames a client sends. Hex in, JSON or hex out. The logic is
 // `runCli` (argv in, output and exit code out) so tests run it in-process.
 import { Command, CommanderError } from "commander";
-import { type Apdu, type ApplicationContext, CONFORMANCE_BITS, type ConformanceBit, conformance, encodeApdu } from "./apdu";
+import { encodeApdu } from "./apdu";
+import { type Apdu, type ApplicationContext, CONFORMANCE_BITS, type ConformanceBit, conformance } from "./apduTypes";
 import { cipherApdu } from "./ciphering";
 import { decodeDlms, dlmsToJson } from "./decode";
 import { InvalidArgumentError, InvalidHexError, isDlmsError } from "./errors";

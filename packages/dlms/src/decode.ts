@@ -1,6 +1,7 @@
 // One call from captured bytes to every layer: HDLC frame or IP wrapper (or a bare APDU), the APDU,
 // the deciphered APDU when keys are given, and registers keyed by OBIS for pushes.
-import { type Apdu, decodeApdu } from "./apdu";
+import { decodeApdu } from "./apdu";
+import { type Apdu } from "./apduTypes";
 import { type CosemDateTime, dataToJson, formatDateTime } from "./axdr";
 import { type AnyCipheredApdu, decipherApdu, isCipheredApdu } from "./ciphering";
 import { type HdlcAddress, type HdlcControl, type HdlcParameters, decodeHdlcFrame, decodeHdlcParameters, splitLlc } from "./hdlc";

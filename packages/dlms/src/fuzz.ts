@@ -2,7 +2,8 @@
 // decoder throws anything but a DlmsError, no decode round trip changes meaning, and no mutated
 // ciphered APDU with an authenticating security control byte opens (a forgery).
 // `runFuzz` is used by fuzz.test.ts (a short run in jest) and fuzzRun.ts (`pnpm fuzz`, 1M frames).
-import { type Apdu, decodeApdu, encodeApdu } from "./apdu";
+import { decodeApdu, encodeApdu } from "./apdu";
+import { type Apdu } from "./apduTypes";
 import { decodeData } from "./axdr";
 import { cipherApdu } from "./ciphering";
 import { decodeDlms } from "./decode";

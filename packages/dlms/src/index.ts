@@ -1,13 +1,12 @@
 // Public API of @sidegrid/dlms. Everything other packages use is exported here by name.
+export { decodeApdu, encodeApdu } from "./apdu";
 export {
   APDU_TAGS,
   CIPHERED_TAGS,
   CONFORMANCE_BITS,
   DATA_ACCESS_RESULTS,
   conformance,
-  decodeApdu,
-  encodeApdu,
-} from "./apdu";
+} from "./apduTypes";
 export type {
   AccessSelection,
   Aare,
@@ -32,7 +31,7 @@ export type {
   MethodDescriptor,
   ReleaseApdu,
   XdlmsApdu,
-} from "./apdu";
+} from "./apduTypes";
 export {
   DATA_TAGS,
   DATE_TIME_LAYOUT,
