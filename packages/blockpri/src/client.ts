@@ -1,3 +1,6 @@
+// The typed client of BlockPRI's PPC: every function of the contract, its events and its errors.
+// Longer than 500 lines on purpose: one class per contract, so a PPC call is always found here;
+// the EIP-712 meter binding it signs and checks lives in binding.ts.
 import { getAddress, id, type JsonRpcProvider } from "ethers";
 import { getLogs, latestTimestamp, type RawLog, revertData, type TxReceipt, type TxSender, uncachedRunner } from "@sidegrid/chain";
 import { checkMeterBinding, signMeterBinding, type MeterBinding } from "./binding";

@@ -1,3 +1,6 @@
+// The typed client of BlockSEC's ledgers (PolicyMirror, MeterDataLedger, AccessLedger, TradeLog).
+// Longer than 500 lines on purpose: one class for the ledgers a gateway, a utility and a court use
+// together; the access log's decoding is in accessLog.ts, the court's audit in audit.ts.
 import { getLogs, latestTimestamp, uncachedRunner, type RawLog } from "@sidegrid/chain";
 import { AbiCoder, getAddress, id, keccak256, ZeroHash, type JsonRpcProvider } from "ethers";
 import type { TxReceipt, TxSender } from "@sidegrid/chain";

@@ -1,3 +1,6 @@
+// The typed client of BlockTST (SGT, EnergyMarket, EnergyAuction, MarketMirror). Longer than 500
+// lines on purpose: one class per chain's market, so every trading call is found in one place;
+// the auction's clearing rule and the delivery signature are in auction.ts and delivery.ts.
 import { Interface, getAddress, type InterfaceAbi, type JsonRpcProvider } from "ethers";
 import type { TxReceipt, TxSender } from "@sidegrid/chain";
 import type { AuctionOrderOutcome } from "./auction";

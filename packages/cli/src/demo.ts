@@ -1,6 +1,7 @@
 // `sidegrid demo`: the seed paper's three scenarios, the peg and a revocation, played with real
 // transactions on a running system (`sidegrid up`). Every step returns what it did (tx hashes,
 // prices, decisions) so `--json` and the scenario tests can check the outcome, not the narration.
+// Longer than 500 lines on purpose: the scenarios read top to bottom as the paper tells them.
 import fs from "node:fs";
 import path from "node:path";
 import { MaxUint256, Wallet, formatEther, hexlify, parseEther } from "ethers";
