@@ -4,7 +4,6 @@ pragma solidity ^0.8.24;
 import {SidegridMessages} from "@sidegrid/chain/contracts/libraries/SidegridMessages.sol";
 import {IAccessLedger} from "./interfaces/IAccessLedger.sol";
 import {IPolicyMirror} from "./interfaces/IPolicyMirror.sol";
-import {ITradeLog} from "./interfaces/ITradeLog.sol";
 
 /// @title AccessLedger
 /// @notice Records every request for a consumer's data, granted or denied, in a per-consumer hash
@@ -19,7 +18,6 @@ contract AccessLedger is IAccessLedger {
     uint64 public constant CURRENT_WINDOW = 900;
 
     IPolicyMirror public immutable mirror;
-    ITradeLog public immutable tradeLog;
 
     struct Head {
         bytes32 hash;
@@ -30,10 +28,8 @@ contract AccessLedger is IAccessLedger {
     mapping(address consumer => mapping(uint256 index => bytes32)) private _entryHashes;
 
     /// @param mirror_ BlockSEC's PolicyMirror (roles and preferences).
-    /// @param tradeLog_ BlockSEC's TradeLog (read by {getTransLog}).
-    constructor(IPolicyMirror mirror_, ITradeLog tradeLog_) {
+    constructor(IPolicyMirror mirror_) {
         mirror = mirror_;
-        tradeLog = tradeLog_;
     }
 
     /// @inheritdoc IAccessLedger
@@ -82,14 +78,10 @@ contract AccessLedger is IAccessLedger {
     }
 
     /// @inheritdoc IAccessLedger
-    function getTransLog(address consumer)
-        external
-        returns (bool granted, uint64 index, SidegridMessages.Trade[] memory trades)
-    {
-        (granted, index) = _record(
+    function getTransLog(address consumer) external returns (bool granted, uint64 index) {
+        return _record(
             consumer, AccessCategory.TRADES, SidegridMessages.Resolution.NONE, 0, uint64(block.timestamp), bytes32(0)
         );
-        if (granted) trades = tradeLog.tradesOf(consumer);
     }
 
     /// @inheritdoc IAccessLedger

@@ -8,14 +8,17 @@ import {IMeterDataLedger} from "./interfaces/IMeterDataLedger.sol";
 import {IPolicyMirror} from "./interfaces/IPolicyMirror.sol";
 
 /// @title KeyCustody
-/// @notice Epoch keys of BlockSEC's meter records in the federation's threshold custody, and the
-/// releases of their shares on logged grants. Nobody administers it: the member sets come from
+/// @notice Epoch keys of BlockSEC's sealed records in the federation's threshold custody, and the
+/// releases of their shares on logged grants. A key at a consumption resolution seals readings of
+/// that resolution; a key at resolution NONE seals the household's trades (category TRADES, whose
+/// preferences carry no resolution). Nobody administers it: the member sets come from
 /// BlockSEC's FederationInbox, gateways from the MeterDataLedger, grants from the AccessLedger and
 /// consent from the PolicyMirror, all fixed at construction.
 /// @dev A release is checked here, not only by the members: the entry must be the one hashed into
-/// the consumer's access chain, granted, for CONSUMPTION, still permitted now (a revocation or an
-/// expiry stops further releases), and every key must lie inside the grant's range at a
-/// resolution no finer than granted. A member releases once per entry.
+/// the consumer's access chain, granted, for CONSUMPTION or TRADES, still permitted now (a
+/// revocation or an expiry stops further releases), and every key must lie inside the grant's
+/// range and be of the grant's category: a trade key for a TRADES grant, a reading key no finer
+/// than granted for a CONSUMPTION grant. A member releases once per entry.
 contract KeyCustody is IKeyCustody {
     uint256 public constant EPK_SIZE = 32;
     uint256 public constant CONSUMER_BOX_SIZE = 48; // 32-byte key + 16-byte tag
@@ -68,8 +71,8 @@ contract KeyCustody is IKeyCustody {
         for (uint256 i = 0; i < keys.length; ++i) {
             KeyPublication calldata k = keys[i];
             if (
-                k.consumer == address(0) || k.resolution == uint8(SidegridMessages.Resolution.NONE)
-                    || k.resolution > uint8(type(SidegridMessages.Resolution).max) || k.epochStart >= k.epochEnd
+                k.consumer == address(0) || k.resolution > uint8(type(SidegridMessages.Resolution).max)
+                    || k.epochStart >= k.epochEnd
             ) revert CustodyInvalidKeyRecord(k.consumer, k.keyId);
             if (k.envelope.length != expected) revert CustodyEnvelopeLength(k.consumer, k.keyId, expected, k.envelope.length);
             KeyInfo storage slot = _keys[k.consumer][k.keyId];
@@ -84,8 +87,12 @@ contract KeyCustody is IKeyCustody {
         address consumer = entry.consumer;
         bytes32 stored = accessLedger.entryHashAt(consumer, entry.index);
         if (stored == bytes32(0) || stored != accessLedger.computeEntryHash(entry)) revert ReleaseUnknownEntry(consumer, entry.index);
-        if (!entry.granted || entry.category != IAccessLedger.AccessCategory.CONSUMPTION) revert ReleaseNotGranted(consumer, entry.index);
-        if (!mirror.isPermitted(consumer, entry.requester, SidegridMessages.Category.CONSUMPTION, entry.resolution, block.timestamp)) {
+        bool trades = entry.category == IAccessLedger.AccessCategory.TRADES;
+        if (!entry.granted || !(trades || entry.category == IAccessLedger.AccessCategory.CONSUMPTION)) {
+            revert ReleaseNotGranted(consumer, entry.index);
+        }
+        SidegridMessages.Category category = trades ? SidegridMessages.Category.TRADES : SidegridMessages.Category.CONSUMPTION;
+        if (!mirror.isPermitted(consumer, entry.requester, category, entry.resolution, block.timestamp)) {
             revert ReleaseConsentWithdrawn(consumer, entry.index);
         }
         if (_released[consumer][entry.index][msg.sender]) revert ReleaseDuplicate(consumer, entry.index, msg.sender);
@@ -98,7 +105,10 @@ contract KeyCustody is IKeyCustody {
         for (uint256 i = 0; i < keyIds.length; ++i) {
             KeyInfo memory k = _keys[consumer][keyIds[i]];
             if (k.epochEnd == 0) revert ReleaseUnknownKey(consumer, keyIds[i]);
-            if (k.resolution > uint8(entry.resolution) || k.epochStart > to || k.epochEnd <= entry.from) {
+            bool wrongKind = trades
+                ? k.resolution != uint8(SidegridMessages.Resolution.NONE)
+                : (k.resolution == uint8(SidegridMessages.Resolution.NONE) || k.resolution > uint8(entry.resolution));
+            if (wrongKind || k.epochStart > to || k.epochEnd <= entry.from) {
                 revert ReleaseOutsideGrant(consumer, entry.index, keyIds[i]);
             }
             if (k.setIndex != checkedSet) {

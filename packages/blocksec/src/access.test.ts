@@ -1,3 +1,4 @@
+import { AccessLedger__factory } from "./generated";
 import { ZeroHash, hexlify, randomBytes } from "ethers";
 import { latestTimestamp, startTestChain, type TestChain } from "@sidegrid/chain";
 import { accessEntryHash, verifyAccessChain } from "./access";
@@ -125,13 +126,18 @@ describe("the paper's entry points", () => {
     expect((await court.accessLog(bob)).length).toBe(2);
   });
 
-  it("getTransLog returns the trade log to a permitted distributor", async () => {
+  it("getTransLog records a TRADES request and returns no trades, not even through eth_call", async () => {
     const tstMarket = "0x000000000000000000000000000000000000beef";
     await admin.setTradeSource(31160, tstMarket);
     await admin.deliverTrade(31160, tstMarket, encodeTradePayload({ tradeId: 1n, buyer: alice, seller: bob, kind: "CP", quantityWh: 50n, amount: 30n * 10n ** 18n, unitPrice: 6n * 10n ** 17n, settledAt: await now() }));
     const g = await utilB.getTransLog(alice);
-    expect(g.entry.granted).toBe(true);
-    expect(g.trades.map((t) => [t.tradeId, t.buyer, t.seller, t.amount])).toEqual([[1n, alice, bob, 30n * 10n ** 18n]]);
+    expect(g.entry).toMatchObject({ category: "TRADES", resolution: "NONE", granted: true, requester: utilB.sender.address });
+    expect(g).not.toHaveProperty("trades");
+    // The read a utility could try without leaving a record: the call's return data is the decision only.
+    const iface = AccessLedger__factory.createInterface();
+    const raw = await utilB.provider.call({ from: utilB.sender.address, to: utilB.addresses.accessLedger, data: iface.encodeFunctionData("getTransLog", [alice]) });
+    expect(iface.decodeFunctionResult("getTransLog", raw).toArray()).toEqual([true, BigInt(g.entry.index + 1)]);
+    expect((raw.length - 2) / 2).toBe(64);
     expect((await denied(utilB.getTransLog(bob))).reason).toBe("NOT_PERMITTED");
   });
 });

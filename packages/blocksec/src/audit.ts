@@ -134,7 +134,7 @@ export interface AuditReport {
   };
   /** The entry recording this audit's own read, when `recordWith` was given. */
   courtRead?: { index: number; transactionHash: string };
-  /** Key shares released per grant, oldest first, when `keyCustody` was given; each must match a granted CONSUMPTION entry. */
+  /** Key shares released per grant, oldest first, when `keyCustody` was given; each must match a granted CONSUMPTION or TRADES entry. */
   releases?: AuditedRelease[];
   /** Each node against the federation's checkpoint, when `checkpoint` was given. */
   checkpoint?: CheckpointAudit;
@@ -173,8 +173,8 @@ export async function auditConsumer(params: AuditConsumerParameters): Promise<Au
     const byIndex = new Map(entries.map((e) => [e.index, e]));
     for (const r of releases) {
       const e = byIndex.get(r.entryIndex);
-      if (!e || !e.granted || e.category !== "CONSUMPTION" || e.requester !== r.requester) {
-        v.problems.push({ kind: "release-without-grant", index: r.entryIndex, message: `member ${r.member} released ${r.keyIds.length} key share(s) for entry #${r.entryIndex}, which is not a granted consumption entry of ${r.requester} (tx ${r.transactionHash})` });
+      if (!e || !e.granted || (e.category !== "CONSUMPTION" && e.category !== "TRADES") || e.requester !== r.requester) {
+        v.problems.push({ kind: "release-without-grant", index: r.entryIndex, message: `member ${r.member} released ${r.keyIds.length} key share(s) for entry #${r.entryIndex}, which is not a granted consumption or trades entry of ${r.requester} (tx ${r.transactionHash})` });
         v.ok = false;
       }
     }
@@ -370,7 +370,7 @@ export function formatAuditReport(r: AuditReport): string {
     lines.push(`#${e.index}  ${when}  ${e.requester} asked for ${what}: ${decision}`);
     lines.push(`     block ${e.blockNumber}, tx ${e.transactionHash ?? "?"}, entry ${e.entryHash}`);
     const rel = r.releases?.filter((x) => x.entryIndex === e.index) ?? [];
-    if (r.releases && e.granted && e.category === "CONSUMPTION") {
+    if (r.releases && e.granted && (e.category === "CONSUMPTION" || e.category === "TRADES")) {
       lines.push(rel.length ? `     key shares released by ${rel.length} member(s): ${rel.map((x) => `${x.member} (${x.keyIds.length} key${x.keyIds.length === 1 ? "" : "s"}, tx ${x.transactionHash.slice(0, 12)}…)`).join(", ")}` : "     no key shares released (yet)");
     }
   }

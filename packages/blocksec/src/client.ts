@@ -2,7 +2,7 @@
 // Longer than 500 lines on purpose: one class for the ledgers a gateway, a utility and a court use
 // together; the access log's decoding is in accessLog.ts, the court's audit in audit.ts.
 import { getLogs, latestTimestamp, uncachedRunner, type RawLog } from "@sidegrid/chain";
-import { AbiCoder, getAddress, id, keccak256, ZeroHash, type JsonRpcProvider } from "ethers";
+import { AbiCoder, getAddress, id, keccak256, ZeroHash, zeroPadValue, type JsonRpcProvider } from "ethers";
 import type { TxReceipt, TxSender } from "@sidegrid/chain";
 import type { AccessEntry } from "./types";
 import { DENIED_TOPIC, GRANTED_TOPIC, entryFromLog, readAccessLog } from "./accessLog";
@@ -414,10 +414,13 @@ export class BlockSecClient {
     return this.accessCall(accessIface.encodeFunctionData("getCurrentEnergyUsage", [checkAddress("consumer", consumer)]));
   }
 
-  /** The paper's `getTransLog`: the consumer's trade log; throws on denial. */
-  async getTransLog(consumer: string): Promise<AccessGrant & { trades: Trade[] }> {
-    const grant = await this.accessCall(accessIface.encodeFunctionData("getTransLog", [checkAddress("consumer", consumer)]));
-    return { ...grant, trades: await this.tradesOf(consumer) };
+  /**
+   * The paper's `getTransLog`: a recorded request for the consumer's whole trade log; throws on
+   * denial. It returns no trades (the chain holds them sealed): to read them, request TRADES with
+   * {@link requestAccess} and a requester key, and open the released keys.
+   */
+  getTransLog(consumer: string): Promise<AccessGrant> {
+    return this.accessCall(accessIface.encodeFunctionData("getTransLog", [checkAddress("consumer", consumer)]));
   }
 
   /** A court's recorded read of the access log; throws on denial (not an auditor). */
@@ -462,19 +465,33 @@ export class BlockSecClient {
 
   // ------------------------------------------------------------ trade log
 
-  /** The consumer's logged trades (ledger state, public like the trades on BlockTST). */
-  async tradesOf(consumer: string): Promise<Trade[]> {
-    const list = await this.trades.tradesOf(checkAddress("consumer", consumer));
-    return list.map((t) => ({
-      tradeId: t.tradeId,
-      buyer: getAddress(t.buyer),
-      seller: getAddress(t.seller),
-      kind: TRADE_KINDS[Number(t.kind)] ?? "CP",
-      quantityWh: t.quantityWh,
-      amount: t.amount,
-      unitPrice: t.unitPrice,
-      settledAt: Number(t.settledAt),
-    }));
+  /**
+   * Settled trades relayed from BlockTST, oldest first, optionally only those with `party` as
+   * buyer or seller. They name trading accounts and are as public as on BlockTST; a household's
+   * trades under her own identity are read through the AccessLedger instead (sealed records).
+   */
+  async relayedTrades(options: { fromBlock?: number; toBlock?: number | "latest"; party?: string } = {}): Promise<(Trade & { blockNumber: number })[]> {
+    const relayed = tradeIface.getEvent("TradeRelayed");
+    const party = options.party === undefined ? null : zeroPadValue(checkAddress("party", options.party), 32);
+    const base = { address: this.addresses.tradeLog, fromBlock: options.fromBlock ?? 0, toBlock: options.toBlock ?? "latest" };
+    const queries = party === null ? [[relayed.topicHash]] : [[relayed.topicHash, null, party], [relayed.topicHash, null, null, party]];
+    const seen = new Map<string, RawLog>();
+    for (const topics of queries) for (const l of await getLogs(this.provider, { ...base, topics })) seen.set(`${l.blockNumber}:${l.index}`, l);
+    const logs = [...seen.values()].sort((a, b) => a.blockNumber - b.blockNumber || a.index - b.index);
+    return logs.map((l) => {
+      const t = tradeIface.parseLog(l)!.args.trade as unknown as { tradeId: bigint; buyer: string; seller: string; kind: bigint; quantityWh: bigint; amount: bigint; unitPrice: bigint; settledAt: bigint };
+      return {
+        tradeId: t.tradeId,
+        buyer: getAddress(t.buyer),
+        seller: getAddress(t.seller),
+        kind: TRADE_KINDS[Number(t.kind)] ?? "CP",
+        quantityWh: t.quantityWh,
+        amount: t.amount,
+        unitPrice: t.unitPrice,
+        settledAt: Number(t.settledAt),
+        blockNumber: l.blockNumber,
+      };
+    });
   }
 
   // ------------------------------------------------------------ internals

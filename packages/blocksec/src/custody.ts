@@ -67,15 +67,18 @@ export interface KeyCustodyClientParameters {
 
 /**
  * KeyCustody's release rule, for the members and the readers that must agree with it: a key is
- * covered by a grant when its resolution is set and no finer than the grant's, and its epoch meets
+ * covered by a grant when it is of the grant's kind (a trade key, resolution NONE, for a TRADES
+ * grant; a reading key no finer than granted for a CONSUMPTION grant) and its epoch meets
  * [from, min(to, timestamp)].
  * @example
  * const covered = published.filter((k) => keyCoveredByGrant(k, entry));
  */
-export function keyCoveredByGrant(k: Pick<PublishedKey, "resolution" | "epochStart" | "epochEnd">, entry: Pick<AccessEntry, "resolution" | "from" | "to" | "timestamp">): boolean {
+export function keyCoveredByGrant(k: Pick<PublishedKey, "resolution" | "epochStart" | "epochEnd">, entry: Pick<AccessEntry, "category" | "resolution" | "from" | "to" | "timestamp">): boolean {
   const to = Math.min(entry.to, entry.timestamp);
   const res = Resolution[k.resolution];
-  return res > 0 && res <= Resolution[entry.resolution] && k.epochStart <= to && k.epochEnd > entry.from;
+  // Trade keys (resolution NONE) open only for TRADES grants; reading keys only for CONSUMPTION.
+  const kind = entry.category === "TRADES" ? res === 0 : entry.category === "CONSUMPTION" && res > 0 && res <= Resolution[entry.resolution];
+  return kind && k.epochStart <= to && k.epochEnd > entry.from;
 }
 
 /** The contract's `Entry` tuple of an access entry. */

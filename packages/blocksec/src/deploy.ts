@@ -42,7 +42,7 @@ export async function deployBlockSec(params: DeployBlockSecParameters): Promise<
   const dir = params.artifactsDir ?? defaultArtifactsDir;
   const admin = sender.address;
   const mirror = await deployContract({ sender, deployments, artifact: readArtifact(dir, "PolicyMirror"), key: "PolicyMirror", args: [admin] });
-  const trades = await deployContract({ sender, deployments, artifact: readArtifact(dir, "TradeLog"), key: "TradeLog", args: [admin, mirror.address] });
+  const trades = await deployContract({ sender, deployments, artifact: readArtifact(dir, "TradeLog"), key: "TradeLog", args: [admin] });
   const ledger = await deployContract({
     sender,
     deployments,
@@ -55,7 +55,7 @@ export async function deployBlockSec(params: DeployBlockSecParameters): Promise<
     deployments,
     artifact: readArtifact(dir, "AccessLedger"),
     key: "AccessLedger",
-    args: [mirror.address, trades.address],
+    args: [mirror.address],
   });
   const addresses: BlockSecAddresses = {
     policyMirror: getAddress(mirror.address),

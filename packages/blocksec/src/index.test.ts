@@ -37,7 +37,6 @@ describe("public API", () => {
     "SHARE_BOX_SIZE",
     "SHARE_SIZE",
     "StorageDecision",
-    "TradeDropReason",
     "TradeLog__factory",
     "accessEntryHash",
     "accessHeadLeaf",

@@ -80,7 +80,7 @@ export type { EncodedBatch } from "./records";
 export { relayPreferences } from "./relay";
 export { decodeTradePayload, encodeTradePayload } from "./trades";
 export type { RelayOutcome, RelayPayloadLike, RelayPayloadSource, RelayPreferencesParameters, RelayPreferencesReturnType } from "./relay";
-export { AccessCategory, Category, DenyReason, Resolution, StorageDecision, TradeDropReason } from "./types";
+export { AccessCategory, Category, DenyReason, Resolution, StorageDecision } from "./types";
 export type {
   AccessCategoryName,
   CategoryName,
@@ -89,7 +89,6 @@ export type {
   ResolutionName,
   StorageDecisionName,
   Trade,
-  TradeDropReasonName,
 } from "./types";
 export { AccessLedger__factory, KeyCustody__factory, MeterDataLedger__factory, PolicyMirror__factory, TradeLog__factory } from "./generated";
 export type { AccessLedger, KeyCustody, MeterDataLedger, PolicyMirror, TradeLog } from "./generated";

@@ -1,5 +1,6 @@
 import { latestTimestamp, startTestChain, type TestChain } from "@sidegrid/chain";
 import type { BlockSecClient } from "./client";
+import type { FunctionFragment } from "ethers";
 import { TradeLog__factory } from "./generated";
 import { decodeTradePayload, encodeTradePayload } from "./trades";
 import { A, meterId, revertOf, setupSec, type SecWorld } from "./test-utils/world";
@@ -43,23 +44,22 @@ it("round-trips the trade payload", async () => {
   expect(decodeTradePayload(encodeTradePayload(t))).toEqual(t);
 });
 
-it("logs a relayed trade for each party that permits trade monitoring and drops it, with the reason, for the others", async () => {
+it("accepts a relayed trade once and announces it, keeping no per-household log and no getter by party", async () => {
   const t = await trade(1n, alice, bob);
   const r = await relayer.deliverTrade(TST_CHAIN_ID, MARKET, encodeTradePayload(t));
-  const events = r.logs.map((l) => iface.parseLog(l)!).map((e) => [e.name, e.args.consumer, e.args.tradeId, e.name === "TradeLogged" ? e.args.asBuyer : Number(e.args.reason)]);
-  expect(events).toEqual([
-    ["TradeLogged", alice, 1n, true],
-    ["TradeDropped", bob, 1n, 1], // NOT_PERMITTED
-  ]);
-  expect(await relayer.tradesOf(alice)).toEqual([t]);
-  expect(await relayer.tradesOf(bob)).toEqual([]);
-  const unregistered = await relayer.deliverTrade(TST_CHAIN_ID, MARKET, encodeTradePayload(await trade(2n, carol, bob)));
-  expect(unregistered.logs.map((l) => iface.parseLog(l)!).map((e) => [e.name, e.args.consumer, Number(e.args.reason)])).toEqual([
-    ["TradeDropped", carol, 2], // NOT_REGISTERED
-    ["TradeDropped", bob, 1],
-  ]);
-  expect(await relayer.trades.isKnown(2n)).toBe(true);
-  expect(await relayer.trades.tradeCount(alice)).toBe(1n);
+  const events = r.logs.map((l) => iface.parseLog(l)!);
+  expect(events.map((e) => [e.name, e.args.tradeId, e.args.buyer, e.args.seller])).toEqual([["TradeRelayed", 1n, alice, bob]]);
+  expect(await relayer.trades.isKnown(1n)).toBe(true);
+  expect(await relayer.trades.isKnown(2n)).toBe(false);
+  // Attack 5 of the consent issue: no function of the contract returns trades by party.
+  const fns = iface.fragments.filter((f): f is FunctionFragment => f.type === "function");
+  expect(fns.filter((f) => f.outputs.some((o) => o.baseType === "tuple" || o.baseType === "array")).map((f) => f.name)).toEqual([]);
+  expect(fns.filter((f) => /trade/i.test(f.name)).map((f) => f.format("sighash")).sort()).toEqual(["setTradeSource(uint256,address)", "tradeSource()"]);
+  await relayer.deliverTrade(TST_CHAIN_ID, MARKET, encodeTradePayload(await trade(2n, carol, alice)));
+  const ofAlice = await relayer.relayedTrades({ party: alice });
+  expect(ofAlice.map((x) => [x.tradeId, x.buyer, x.seller])).toEqual([[1n, alice, bob], [2n, carol, alice]]);
+  expect((await relayer.relayedTrades({ party: bob })).map((x) => x.tradeId)).toEqual([1n]);
+  expect((await relayer.relayedTrades()).map((x) => ({ ...x, blockNumber: 0 }))[0]).toEqual({ ...t, blockNumber: 0 });
 });
 
 it("refuses duplicates, other sources and other message kinds", async () => {

@@ -23,9 +23,6 @@ export type DenyReasonName = keyof typeof DenyReason;
 export const StorageDecision = { PERMITTED: 0, METER_NOT_BOUND: 1, NOT_A_DISTRIBUTOR: 2, NOT_PERMITTED: 3 } as const;
 export type StorageDecisionName = keyof typeof StorageDecision;
 
-/** ITradeLog.DropReason. */
-export const TradeDropReason = { NONE: 0, NOT_PERMITTED: 1, NOT_REGISTERED: 2 } as const;
-export type TradeDropReasonName = keyof typeof TradeDropReason;
 
 /** One meter reading as anchored: the logical record a Merkle leaf commits to. */
 export interface MeterRecord {

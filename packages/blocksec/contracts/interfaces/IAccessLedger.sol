@@ -105,11 +105,12 @@ interface IAccessLedger {
     /// consumer's preference; it is recorded, and it releases no stored data.
     function getCurrentEnergyUsage(address consumer) external returns (bool granted, uint64 index);
 
-    /// @notice The paper's call: a distributor asks for `consumer`'s trade log. Recorded; granted
-    /// as {requestAccess} for TRADES; returns the trades when granted (empty when denied).
-    function getTransLog(address consumer)
-        external
-        returns (bool granted, uint64 index, SidegridMessages.Trade[] memory trades);
+    /// @notice The paper's call: a distributor asks for `consumer`'s whole trade log. Recorded;
+    /// granted as {requestAccess} for TRADES. It returns no trades: they are sealed records in the
+    /// MeterDataLedger whose keys the federation releases on this entry (as for readings), so an
+    /// `eth_call` of it yields nothing but the decision. {requestAccess} with TRADES does the same
+    /// for a range, with the requester's key for the release.
+    function getTransLog(address consumer) external returns (bool granted, uint64 index);
 
     /// @notice `consumer`'s chain head and entry count.
     function accessHead(address consumer) external view returns (bytes32 head, uint64 count);

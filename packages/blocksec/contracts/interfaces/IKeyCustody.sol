@@ -28,6 +28,7 @@ interface IKeyCustody {
     struct KeyPublication {
         address consumer;
         uint32 keyId;
+        /// The readings' resolution; NONE for a key that seals the household's trades.
         uint8 resolution;
         uint40 epochStart;
         uint40 epochEnd;
