@@ -66,7 +66,7 @@ async function prefs(consumer: string, resolution: "QUARTER_HOURLY" | "DAILY" | 
 }
 
 const keys: { pub: KeyPublication; dataKey: Uint8Array }[] = [];
-async function makeKey(consumer: string, keyId: number, resolution: "QUARTER_HOURLY" | "DAILY", epochStart: number, n = 3): Promise<{ pub: KeyPublication; dataKey: Uint8Array }> {
+async function makeKey(consumer: string, keyId: number, resolution: "QUARTER_HOURLY" | "DAILY" | "NONE", epochStart: number, n = 3): Promise<{ pub: KeyPublication; dataKey: Uint8Array }> {
   const dataKey = newEpochDataKey();
   const { envelope, commitment } = await sealEpochKey({ dataKey, context: { consumer, keyId }, consumerKey: randomBytes(32), custodyKeys: custodyKeys().slice(0, n).map((k) => k.publicKey), threshold: 2 });
   return { pub: { consumer, keyId, resolution, epochStart, epochEnd: epochStart + DAY, commitment, envelope: hexlify(envelope) }, dataKey };
@@ -137,9 +137,9 @@ describe("publishing keys", () => {
     // An envelope made for two members where the set has three: 32 + 48 + 2·49 bytes, 3·49 expected.
     const short = await makeKey(alice, 12, "QUARTER_HOURLY", day0, 2);
     expect(shape(await revertOf(gw.publishKeys(0, [short.pub])))).toEqual(["CustodyEnvelopeLength", alice, 12, 227, 178]);
-    expect(shape(await revertOf(gw.publishKeys(0, [{ ...k.pub, resolution: "NONE" }])))).toEqual(["CustodyInvalidKeyRecord", alice, 11]);
     expect(shape(await revertOf(gw.publishKeys(0, [{ ...k.pub, epochEnd: k.pub.epochStart }])))).toEqual(["CustodyInvalidKeyRecord", alice, 11]);
-    keys.push(k, await makeKey(alice, 13, "QUARTER_HOURLY", day0 + DAY), await makeKey(alice, 14, "DAILY", day0));
+    // Key 17 seals her trades of day0 (resolution NONE: the TRADES category has none).
+    keys.push(k, await makeKey(alice, 13, "QUARTER_HOURLY", day0 + DAY), await makeKey(alice, 14, "DAILY", day0), await makeKey(alice, 17, "NONE", day0));
     await gw.publishKeys(0, keys.map((x) => x.pub));
     expect(shape(await revertOf(gw.publishKeys(0, [k.pub])))).toEqual(["CustodyKeyExists", alice, 11]);
     // The same id twice in one publication is refused as well: a key is never replaced.
@@ -147,7 +147,7 @@ describe("publishing keys", () => {
     expect(shape(await revertOf(gw.publishKeys(0, [twice.pub, twice.pub])))).toEqual(["CustodyKeyExists", alice, 15]);
     const info = await memberClients[0]!.contract.keyOf(alice, 13);
     expect([info.resolution, info.epochStart, info.epochEnd, info.setIndex]).toEqual([4n, BigInt(day0 + DAY), BigInt(day0 + 2 * DAY), 0n]);
-    expect((await gw.publishedKeys({ consumer: alice })).map((x) => x.keyId)).toEqual([11, 13, 14]);
+    expect((await gw.publishedKeys({ consumer: alice })).map((x) => x.keyId)).toEqual([11, 13, 14, 17]);
   });
 });
 
@@ -201,11 +201,13 @@ describe("releasing shares", () => {
     expect(keyCoveredByGrant(tomorrow.pub, open)).toBe(false);
     // The custodian's own filter agrees with the contract.
     const byId = (id: number) => ({ ...keys.find((x) => x.pub.keyId === id)!.pub });
-    expect([11, 13, 14].map((id) => keyCoveredByGrant(byId(id), daily))).toEqual([false, false, true]);
-    expect([11, 13, 14].map((id) => keyCoveredByGrant(byId(id), grant))).toEqual([true, false, true]);
+    expect([11, 13, 14, 17].map((id) => keyCoveredByGrant(byId(id), daily))).toEqual([false, false, true, false]);
+    expect([11, 13, 14, 17].map((id) => keyCoveredByGrant(byId(id), grant))).toEqual([true, false, true, false]);
+    // No consumption grant opens a trade key, however fine.
+    expect(shape(await revertOf(release(1, open, [17])))).toEqual(["ReleaseOutsideGrant", alice, open.index, 17]);
   });
 
-  it("never for a denied entry, an altered or unknown entry, a non-consumption grant, or by a non-member", async () => {
+  it("never for a denied entry, an altered or unknown entry, a grant of another kind, or by a non-member", async () => {
     let denied: AccessEntry | undefined;
     await utilitySec.requestAccess({ consumer: carol, category: "CONSUMPTION", resolution: "DAILY", from: day0, to: day0 + DAY, requesterKey: hexlify(requester.publicKey) }).catch((e: unknown) => {
       if (e instanceof AccessDeniedError) denied = e.entry;
@@ -217,13 +219,39 @@ describe("releasing shares", () => {
     const altered = { ...grant, requesterKey: hexlify(deriveCustodyKeyPair(randomBytes(32)).publicKey) };
     expect(shape(await revertOf(release(1, altered, [11])))).toEqual(["ReleaseUnknownEntry", alice, grant.index]);
     expect(shape(await revertOf(release(1, { ...grant, index: 999 }, [11])))).toEqual(["ReleaseUnknownEntry", alice, 999]);
-    // A granted read of her trades is logged like any grant, and opens no consumption key.
-    await prefs(alice, "QUARTER_HOURLY", true, true);
-    const trades = (await utilitySec.requestAccess({ consumer: alice, category: "TRADES", resolution: "NONE", from: day0, to: day0 + DAY - 1, requesterKey: hexlify(requester.publicKey) })).entry;
-    expect([trades.granted, trades.category]).toEqual([true, "TRADES"]);
-    expect(shape(await revertOf(release(1, trades, [11])))).toEqual(["ReleaseNotGranted", alice, trades.index]);
+    // The real-time view is granted to any distributor and releases nothing stored.
+    const current = (await utilitySec.getCurrentEnergyUsage(alice)).entry;
+    expect([current.granted, current.category]).toEqual([true, "CURRENT_CONSUMPTION"]);
+    expect(shape(await revertOf(release(1, current, [])))).toEqual(["ReleaseNotGranted", alice, current.index]);
     const outsider = await as(A.outsider);
     expect(shape(await revertOf(outsider.releaseShares(grant, [11], new Uint8Array(32 + 49))))).toEqual(["CustodyNotMember", outsiderAddress, 0]);
+  });
+
+  it("her trades: a TRADES grant opens her trade keys in range and no reading key, and stops when she withdraws", async () => {
+    const noTrades = (await utilitySec.requestAccess({ consumer: alice, category: "TRADES", resolution: "NONE", from: day0, to: day0 + DAY - 1, requesterKey: hexlify(requester.publicKey) }).catch((e: unknown) => e)) as AccessDeniedError;
+    expect([noTrades instanceof AccessDeniedError, noTrades.entry.reason]).toEqual([true, "NOT_PERMITTED"]);
+    expect(shape(await revertOf(release(1, noTrades.entry, [17])))).toEqual(["ReleaseNotGranted", alice, noTrades.entry.index]);
+    await prefs(alice, "QUARTER_HOURLY", true, true);
+    const trades = (await utilitySec.requestAccess({ consumer: alice, category: "TRADES", resolution: "NONE", from: day0, to: day0 + DAY - 1, requesterKey: hexlify(requester.publicKey) })).entry;
+    expect([trades.granted, trades.category, trades.resolution]).toEqual([true, "TRADES", "NONE"]);
+    expect(shape(await revertOf(release(1, trades, [11])))).toEqual(["ReleaseOutsideGrant", alice, trades.index, 11]);
+    const byId = (id: number) => ({ ...keys.find((x) => x.pub.keyId === id)!.pub });
+    expect([11, 13, 14, 17].map((id) => keyCoveredByGrant(byId(id), trades))).toEqual([false, false, false, true]);
+    await release(0, trades, [17]);
+    await release(1, trades, [17]);
+    const rel = await memberClients[0]!.releases({ consumer: alice, entryIndex: trades.index });
+    const shares = rel.map((r) => openReleasedShares({ consumer: alice, entryIndex: trades.index, keyIds: r.keyIds, shares: r.shares, secretKey: requester.secretKey }).get(17)!);
+    const k = keys.find((x) => x.pub.keyId === 17)!;
+    expect(await combineShares(shares, 2, k.pub.commitment)).toEqual(k.dataKey);
+    // Her trade key of another day stays shut to this grant.
+    const later = await makeKey(alice, 18, "NONE", day0 + DAY);
+    keys.push(later);
+    await (await as(A.gateway)).publishKeys(0, [later.pub]);
+    const again = (await utilitySec.requestAccess({ consumer: alice, category: "TRADES", resolution: "NONE", from: day0, to: day0 + DAY - 1, requesterKey: hexlify(requester.publicKey) })).entry;
+    expect(shape(await revertOf(release(1, again, [18])))).toEqual(["ReleaseOutsideGrant", alice, again.index, 18]);
+    // Trade monitoring withdrawn (consumption still allowed): no more releases on the standing grant.
+    await prefs(alice, "QUARTER_HOURLY");
+    expect(shape(await revertOf(release(2, trades, [17])))).toEqual(["ReleaseConsentWithdrawn", alice, trades.index]);
   });
 
   it("never after the consumer withdrew her consent, though the grant stands in the ledger", async () => {

@@ -118,7 +118,7 @@ describe("the federation wired to BlockPRI, BlockSEC and BlockTST", () => {
     expect(await mirror.isPermitted({ consumer: consumer.address, utility, category: "CONSUMPTION", resolution: "DAILY" })).toBe(false);
   });
 
-  it("relays a settled trade from BlockTST's market to BlockSEC's trade log", async () => {
+  it("relays a settled trade from BlockTST's market to BlockSEC's TradeLog", async () => {
     const buyer = (await chains[2]!.account(3)).sender; // same key as the registered consumer
     const seller = (await chains[2]!.account(4)).sender;
     const b = new BlockTstClient({ sender: buyer, addresses: tst });
@@ -130,8 +130,8 @@ describe("the federation wired to BlockPRI, BlockSEC and BlockTST", () => {
     const confirmed = await b.confirmDelivery(bought.tradeId, 2_000n, sig);
     expect(confirmed.trade?.tradeId).toBe(bought.tradeId);
     const log = new BlockSecClient({ sender: admins[1]!, addresses: sec });
-    await waitFor("trade logged on BlockSEC", async () => (await log.tradesOf(buyer.address)).some((t) => t.tradeId === bought.tradeId));
-    const [t] = (await log.tradesOf(buyer.address)).filter((x) => x.tradeId === bought.tradeId);
+    await waitFor("trade relayed to BlockSEC", async () => (await log.relayedTrades({ party: buyer.address })).some((t) => t.tradeId === bought.tradeId));
+    const [t] = (await log.relayedTrades({ party: buyer.address })).filter((x) => x.tradeId === bought.tradeId);
     expect([t!.seller, t!.quantityWh, t!.amount]).toEqual([seller.address, 2_000n, confirmed.paid]);
   });
 

@@ -30,7 +30,8 @@ import type { RelaySender } from "./wire";
 /** Why a grant releases nothing (persisted with its marker, logged, counted). */
 export type CustodySkipReason =
   | "not-granted"
-  | "not-consumption"
+  /** A grant of a kind that releases no stored data (the court's log read, the real-time view). */
+  | "not-sealed-data"
   | "no-requester-key"
   | "entry-mismatch"
   | "no-consent-at-grant"
@@ -234,7 +235,7 @@ export class Custodian {
     const skip = (reason: CustodySkipReason, detail?: string): CustodyOutcome => ({ status: "skipped", reason, ...(detail ? { detail } : {}) });
     const fail = (msg: string, revert?: string, cause?: unknown) => new CustodyReleaseError(entry.consumer, entry.index, msg, revert, cause === undefined ? {} : { cause });
     if (!entry.granted) return skip("not-granted");
-    if (entry.category !== "CONSUMPTION") return skip("not-consumption");
+    if (entry.category !== "CONSUMPTION" && entry.category !== "TRADES") return skip("not-sealed-data");
     if (ZERO_KEY.test(entry.requesterKey)) return skip("no-requester-key");
     // The log is only a claim: the ledger's hash chain holds the entry that was decided.
     const onChain = await this.call(this.d.config.accessLedger, accessIface.encodeFunctionData("entryHashAt", [entry.consumer, entry.index]), "latest");
@@ -314,7 +315,8 @@ export class Custodian {
   }
 
   private async permitted(entry: AccessEntry, at: number, blockTag: number | "latest"): Promise<boolean> {
-    const data = mirrorIface.encodeFunctionData("isPermitted", [entry.consumer, entry.requester, Category.CONSUMPTION, Resolution[entry.resolution], at]);
+    const category = entry.category === "TRADES" ? Category.TRADES : Category.CONSUMPTION;
+    const data = mirrorIface.encodeFunctionData("isPermitted", [entry.consumer, entry.requester, category, Resolution[entry.resolution], at]);
     return AbiCoder.defaultAbiCoder().decode(["bool"], await this.call(this.d.config.policyMirror, data, blockTag))[0] as boolean;
   }
 
