@@ -171,7 +171,7 @@ export class Anchorer {
     try {
       // Consent may have been revoked since ingest: such records are dropped, never sent.
       let t = Date.now();
-      const verdicts = await Promise.all(batch.map((r) => this.o.policy.permits(r.consumer, r.resolution)));
+      const verdicts = await Promise.all(batch.map((r) => this.o.policy.permitsRecord(r.consumer, r.category, r.resolution)));
       const send = batch.filter((_, i) => verdicts[i]);
       const drop = batch.filter((_, i) => !verdicts[i]);
       if (drop.length) {

@@ -26,7 +26,9 @@ export type GatewayErrorCode =
   | "CUSTODY_UNAVAILABLE"
   | "GRANT_NOT_RELEASED"
   | "TX_REJECTED"
-  | "CHAIN_UNAVAILABLE";
+  | "CHAIN_UNAVAILABLE"
+  | "LINK_REFUSED"
+  | "LINK_CONFLICT";
 
 export type GatewayErrorOptions = SidegridErrorOptions;
 
@@ -285,4 +287,19 @@ function formatValue(value: unknown): string {
   if (typeof value === "bigint") return `${value}n`;
   if (typeof value === "number" || typeof value === "boolean" || value === null || value === undefined) return String(value);
   return typeof value;
+}
+
+/**
+ * A trading-account link the gateway refuses: not signed by the account (LINK_REFUSED), or the
+ * account belongs to another household here (LINK_CONFLICT).
+ */
+export class TradingAccountLinkError extends GatewayError {
+  override name = "TradingAccountLinkError";
+  constructor(
+    code: "LINK_REFUSED" | "LINK_CONFLICT",
+    readonly account: string,
+    reason: string,
+  ) {
+    super(code, `trading account ${account}: ${reason}`);
+  }
 }

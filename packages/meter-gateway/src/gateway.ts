@@ -29,6 +29,7 @@ import { pollMeter } from "./poll";
 import { MeterPoller } from "./poller";
 import { GridAggregator } from "./realtime";
 import { GatewayStore } from "./store";
+import { TradeSealer } from "./trades";
 
 export interface StartGatewayParameters {
   config: GatewayConfig;
@@ -62,6 +63,8 @@ export interface Gateway {
   /** Epoch keys in federation custody (absent without `blocksec.addresses.keyCustody`). */
   readonly epochKeys: EpochKeys | undefined;
   readonly keyPublisher: KeyPublisher | undefined;
+  /** Seals the households' relayed trades into their trade logs (absent without key custody). */
+  readonly trades: TradeSealer | undefined;
   readonly poller: MeterPoller;
   readonly policy: CachedPolicy;
   readonly policySource: BlockSecPolicySource;
@@ -156,6 +159,22 @@ export async function startGateway(params: StartGatewayParameters): Promise<Gate
     onError: (e) => log(`anchor: ${(e as Error).message.split("\n")[0]}`),
   });
   await anchorer.start();
+  const trades = epochKeys
+    ? new TradeSealer({
+        sec,
+        store,
+        policy,
+        epochKeys,
+        meterIds: meters.map((m) => m.meterId),
+        gateway: sender.address,
+        chainId: cfg.blocksec.chainId,
+        fromBlock: cfg.blocksec.startBlock ?? 0,
+        pollMs: cfg.policy?.pollMs ?? 1000,
+        onEnqueued: () => anchorer?.wake(),
+        onError: (e) => log(`trade log: ${(e as Error).message.split("\n")[0]}`),
+      })
+    : undefined;
+  trades?.start();
   const recovered = anchorer.stats.recovered;
   if (recovered) log(`recovered ${recovered} anchored records from BlockSEC`);
 
@@ -270,6 +289,7 @@ export async function startGateway(params: StartGatewayParameters): Promise<Gate
     operators: cfg.operators ?? [],
     ...(cfg.auth?.maxSkewMs !== undefined ? { maxSkewMs: cfg.auth.maxSkewMs } : {}),
     ...(cfg.http?.portal !== false ? { portalDir: PORTAL_DIR } : {}),
+    ...(trades ? { tradingAccounts: trades } : {}),
   });
   const server = http.createServer(app);
   const host = cfg.http?.host ?? "127.0.0.1";
@@ -310,6 +330,7 @@ export async function startGateway(params: StartGatewayParameters): Promise<Gate
     anchorer,
     epochKeys,
     keyPublisher,
+    trades,
     poller,
     policy,
     policySource,
@@ -346,6 +367,7 @@ export async function startGateway(params: StartGatewayParameters): Promise<Gate
       await new Promise((r) => server.close(r));
       server.closeAllConnections?.();
       await poller.close();
+      await trades?.stop();
       if (options.drain) await anchorer!.drain();
       await anchorer!.stop();
       epochKeys?.clear();

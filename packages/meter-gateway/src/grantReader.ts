@@ -20,7 +20,7 @@ import {
   type StoredRecord,
 } from "@sidegrid/blocksec";
 import { GrantNotReleasedError, InvalidArgumentError, PayloadError } from "./errors";
-import { CONTENT_AGGREGATE, openReadingPayload, payloadKeyId, type Aggregate } from "./payload";
+import { CONTENT_AGGREGATE, openReadingPayload, openTradePayload, payloadKeyId, type Aggregate, type SealedTrade } from "./payload";
 import type { MeterReading } from "@sidegrid/osgp-codec";
 
 export interface ReadGrantedParameters {
@@ -98,7 +98,7 @@ export async function readGranted(p: ReadGrantedParameters): Promise<ReadGranted
   const t2 = Date.now();
 
   const records = (await retryRead(() => p.sec.storedRecords({ consumer: entry.consumer, fromBlock: p.fromBlock ?? 0 }))).filter(
-    (s) => s.record.category === "CONSUMPTION" && RES[s.record.resolution] <= RES[entry.resolution] && s.record.periodStart >= entry.from && s.record.periodStart <= Math.min(entry.to, entry.timestamp),
+    (s) => s.record.category === "CONSUMPTION" && RES[s.record.resolution] > 0 && RES[s.record.resolution] <= RES[entry.resolution] && s.record.periodStart >= entry.from && s.record.periodStart <= Math.min(entry.to, entry.timestamp),
   );
   const readings: GrantedReading[] = [];
   let unopened = 0;
@@ -149,6 +149,81 @@ export async function readGranted(p: ReadGrantedParameters): Promise<ReadGranted
     unopened,
     timings: { requestMs: t1 - t0, releaseMs: t2 - t1, openMs: Date.now() - t2 },
   };
+}
+
+export interface GrantedTrade extends SealedTrade {
+  meterId: number;
+  keyId: number;
+  batchId: string;
+  leafIndex: number;
+  blockNumber: number;
+  /** The record's leaf is in its batch, whose root the ledger holds. */
+  proven: boolean;
+}
+
+export interface ReadGrantedTradesReturnType {
+  entry: AccessEntry;
+  keys: ReadGrantedReturnType["keys"];
+  trades: GrantedTrade[];
+  /** Trade records in range that did not open. */
+  unopened: number;
+}
+
+/**
+ * Reads a consumer's trade log as a grantee: a logged TRADES request (or an existing granted
+ * entry), the federation's release of her trade keys in range, then her sealed trades, each proven
+ * against its batch. Her trades live nowhere else in the clear with her identity attached.
+ * @example
+ * const r = await readGrantedTrades({ sec: utilitySec, custody, secretKey, consumer, from, to });
+ * r.trades[0].amount;
+ */
+export async function readGrantedTrades(p: Omit<ReadGrantedParameters, "resolution">): Promise<ReadGrantedTradesReturnType> {
+  if (!(p.secretKey instanceof Uint8Array) || p.secretKey.length !== 32) throw new InvalidArgumentError("secretKey", p.secretKey, "32 bytes (X25519)");
+  const requesterKey = hexlify(nacl.box.keyPair.fromSecretKey(p.secretKey).publicKey);
+  let entry: AccessEntry;
+  if (p.entryIndex === undefined) {
+    entry = (await p.sec.requestAccess({ consumer: p.consumer, category: "TRADES", resolution: "NONE", from: p.from, to: p.to, requesterKey })).entry;
+  } else {
+    const found = (await retryRead(() => p.sec.accessLog(p.consumer, p.fromBlock ?? 0))).find((e) => e.index === p.entryIndex);
+    if (!found || !found.granted || found.category !== "TRADES") throw new InvalidArgumentError("entryIndex", p.entryIndex, `a granted TRADES entry of ${p.consumer}'s access chain`);
+    if (found.requesterKey.toLowerCase() !== requesterKey.toLowerCase()) throw new InvalidArgumentError("secretKey", "(hidden)", `does not match the key recorded in entry ${p.entryIndex}`);
+    entry = found;
+  }
+  const { keys, releasedBy } = await waitForShares({ ...p, resolution: "NONE" }, entry);
+  const records = (await retryRead(() => p.sec.storedRecords({ consumer: entry.consumer, fromBlock: p.fromBlock ?? 0 }))).filter(
+    (s) => s.record.category === "TRADES" && s.record.periodStart >= entry.from && s.record.periodStart <= Math.min(entry.to, entry.timestamp),
+  );
+  const trades: GrantedTrade[] = [];
+  let unopened = 0;
+  const roots = new Map<string, Promise<{ leaves: string[]; ok: boolean }>>();
+  for (const s of records) {
+    const payload = Buffer.from(s.record.payload.slice(2), "hex");
+    let keyId: number | null = null;
+    try {
+      keyId = payloadKeyId(payload);
+    } catch {
+      /* counted below */
+    }
+    const key = keyId === null ? undefined : keys.get(keyId);
+    if (keyId === null || !key) {
+      unopened++;
+      continue;
+    }
+    const meterId = Number(BigInt(s.record.meterId));
+    let t: SealedTrade;
+    try {
+      t = openTradePayload(payload, key, { meterId, sequence: Number(s.record.sequence), resolution: 0 });
+    } catch (e) {
+      if (e instanceof PayloadError) {
+        unopened++;
+        continue;
+      }
+      throw e;
+    }
+    trades.push({ ...t, meterId, keyId, batchId: s.batchId, leafIndex: s.leafIndex, blockNumber: s.blockNumber, proven: await proveStored(p.sec, s, roots) });
+  }
+  trades.sort((a, b) => a.settledAt - b.settledAt || (a.tradeId < b.tradeId ? -1 : a.tradeId > b.tradeId ? 1 : 0));
+  return { entry, keys: [...releasedBy.entries()].map(([keyId, v]) => ({ ...v, keyId, opened: keys.has(keyId) })), trades, unopened };
 }
 
 /** Waits until every key the grant covers (published by the grant's block) has m shares; returns the combined keys. */

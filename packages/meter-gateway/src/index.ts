@@ -64,6 +64,7 @@ export {
   MeterTimeoutError,
   NotFoundError,
   PayloadError,
+  TradingAccountLinkError,
   TransactionRejectedError,
   UnknownAdapterError,
   UnknownMeterError,
@@ -93,6 +94,7 @@ export {
   CONTENT_AGGREGATE,
   CONTENT_RAW_COMPACT,
   CONTENT_RAW_RECORD,
+  CONTENT_TRADE,
   PAYLOAD_HEADER_SIZE,
   PAYLOAD_V2,
   PAYLOAD_V2_HEADER_SIZE,
@@ -100,10 +102,13 @@ export {
   compactRawRecord,
   compactRecordSize,
   decodeAggregate,
+  decodeSealedTrade,
   encodeAggregate,
+  encodeSealedTrade,
   expandRawRecord,
   newDataKey,
   openReadingPayload,
+  openTradePayload,
   payloadKeyId,
   recordNonce,
   recordNonceV2,
@@ -114,9 +119,11 @@ export { EpochKeys } from "./epochKeys";
 export type { CustodySetView, EpochKey, EpochKeySource, EpochKeysOptions } from "./epochKeys";
 export { KeyPublisher, toKeyPublication } from "./keyPublisher";
 export type { KeyPublisherOptions, KeyPublisherStats } from "./keyPublisher";
-export { consumerDataKeys, readGranted } from "./grantReader";
-export type { GrantedReading, ReadGrantedParameters, ReadGrantedReturnType } from "./grantReader";
-export type { Aggregate, DataKey, OpenedPayload, PayloadContext } from "./payload";
+export { consumerDataKeys, readGranted, readGrantedTrades } from "./grantReader";
+export type { GrantedReading, GrantedTrade, ReadGrantedParameters, ReadGrantedReturnType, ReadGrantedTradesReturnType } from "./grantReader";
+export type { Aggregate, DataKey, OpenedPayload, PayloadContext, SealedTrade } from "./payload";
+export { TRADE_SEQUENCE_BASE, TradeSealer, tradingAccountLinkMessage } from "./trades";
+export type { TradeSealerOptions, TradeSealerStats } from "./trades";
 export { CachedPolicy } from "./policy";
 export type { CachedPolicyOptions, MeterBinding, PolicyChange, PolicySource } from "./policy";
 export { pollMeter } from "./poll";
@@ -134,7 +141,7 @@ export type { MeterBindingRequest, MeterEndpoint, MeterSimulator, StartMeterSimu
 export { GATEWAY_BIN, METERS_BIN, gatewayConfigForSimulator, meterSimulatorControl, readSecretFile, spawnGateway, spawnMeterSimulator, writeGatewayConfig } from "./spawn";
 export type { GatewayConfigForSimulatorParameters, MeterSimulatorControl, SpawnGatewayParameters, SpawnMeterSimulatorParameters, SpawnedGateway, SpawnedMeterSimulator, SpawnedProcess } from "./spawn";
 export { GatewayStore, newMeterState } from "./store";
-export type { AcceptedRegisters, Alert, AlertKind, AnchorInfo, BatchRecord, MeterState, OpenAggregate, OutboxRecord, StoredKeyPublication } from "./store";
+export type { AcceptedRegisters, Alert, AlertKind, AnchorInfo, BatchRecord, MeterState, OpenAggregate, OutboxRecord, StoredKeyPublication, TradingAccountLink } from "./store";
 export {
   CURRENT_READING_TABLE_ID,
   IDENTIFICATION_LAYOUT,

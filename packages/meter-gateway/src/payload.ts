@@ -7,7 +7,8 @@
 //   1      1     content type: 0x01 raw 144-byte ET160 record, 0x02 aggregate (96 bytes),
 //                0x03 compact raw record (80/96/112 bytes for 1/2/3 phases: the ET160 record without
 //                its meter id and sequence, which the ledger fields carry, its absent phases and
-//                its 24 reserved zero bytes)
+//                its 24 reserved zero bytes), 0x04 one side of a settled trade (164 bytes, below;
+//                category TRADES, resolution NONE, sealed under the household's trade epoch key)
 //   2      4     keyId (uint32, big-endian): the epoch key on KeyCustody, per consumer
 //   6      n+16  NaCl secretbox(plaintext, nonce, epochKey),
 //                nonce = SHA-512("sidegrid/payload/v2" ‖ meterId u32 ‖ sequence u64 ‖ resolution u8 ‖ content type u8 ‖ keyId u32)[0..24]
@@ -26,6 +27,7 @@
 // The record nonce derives from the record's own ledger fields (meter, sequence, resolution), so a
 // payload moved to another leaf does not open, and no nonce bytes are stored.
 import { createHash, createPublicKey, diffieHellman, generateKeyPairSync } from "node:crypto";
+import { getAddress } from "ethers";
 import nacl from "tweetnacl";
 import { READING_RECORD_SIZE, compileLayout, decodeReadingRecord, type LayoutValues, type MeterReading } from "@sidegrid/osgp-codec";
 import { InvalidArgumentError, PayloadError } from "./errors";
@@ -36,6 +38,7 @@ export const PAYLOAD_V2 = 2;
 export const CONTENT_RAW_RECORD = 0x01;
 export const CONTENT_AGGREGATE = 0x02;
 export const CONTENT_RAW_COMPACT = 0x03;
+export const CONTENT_TRADE = 0x04;
 export const PAYLOAD_HEADER_SIZE = 82;
 export const PAYLOAD_V2_HEADER_SIZE = 6;
 /** Bytes of the largest compact raw record (three phases); one phase: 80. */
@@ -278,4 +281,93 @@ export function decodeAggregate(bytes: Uint8Array): Aggregate {
   if (v.version !== 1) throw new PayloadError(`aggregate version ${v.version}`);
   const { version: _v, reserved: _r, ...rest } = v;
   return rest as Aggregate;
+}
+
+// One side of a settled trade, as a household's gateway seals it (content type 0x04), big-endian:
+//   0 u8 format (1) | 1 u8 side (0 buyer, 1 seller) | 2 u8 kind (0 CP, 1 CC, 2 AUCTION) | 3 u8 zero |
+//   4 u64 settledAt (s) | 12 account (20) | 32 counterparty (20) | 52 u256 tradeId |
+//   84 u128 quantityWh | 100 u256 amount (SGT wei) | 132 u256 unitPrice (SGT wei per unit)
+export const TRADE_PLAINTEXT_SIZE = 164;
+const TRADE_KINDS = ["CP", "CC", "AUCTION"] as const;
+
+/** One side of a settled trade in a household's sealed trade log. */
+export interface SealedTrade {
+  side: "BUYER" | "SELLER";
+  kind: (typeof TRADE_KINDS)[number];
+  tradeId: bigint;
+  /** Unix seconds. */
+  settledAt: number;
+  /** The household's account in the trade (a trading account or her own). */
+  account: string;
+  counterparty: string;
+  quantityWh: bigint;
+  amount: bigint;
+  unitPrice: bigint;
+}
+
+function putUint(out: Uint8Array, at: number, size: number, v: bigint, field: string): void {
+  if (v < 0n || v >= 1n << BigInt(size * 8)) throw new InvalidArgumentError(field, v, `an unsigned ${size * 8}-bit integer`);
+  for (let i = size - 1; i >= 0; i--, v >>= 8n) out[at + i] = Number(v & 0xffn);
+}
+
+function getUint(b: Uint8Array, at: number, size: number): bigint {
+  let v = 0n;
+  for (let i = 0; i < size; i++) v = (v << 8n) | BigInt(b[at + i]!);
+  return v;
+}
+
+function addressBytes(a: string, field: string): Uint8Array {
+  if (!/^0x[0-9a-fA-F]{40}$/.test(a)) throw new InvalidArgumentError(field, a, "a 20-byte address");
+  return new Uint8Array(Buffer.from(a.slice(2), "hex"));
+}
+
+/** The 164-byte plaintext of one side of a trade. */
+export function encodeSealedTrade(t: SealedTrade): Uint8Array {
+  const out = new Uint8Array(TRADE_PLAINTEXT_SIZE);
+  out[0] = 1;
+  out[1] = t.side === "BUYER" ? 0 : t.side === "SELLER" ? 1 : (() => { throw new InvalidArgumentError("side", t.side, "BUYER or SELLER"); })();
+  const kind = TRADE_KINDS.indexOf(t.kind);
+  if (kind < 0) throw new InvalidArgumentError("kind", t.kind, "CP, CC or AUCTION");
+  out[2] = kind;
+  putUint(out, 4, 8, BigInt(t.settledAt), "settledAt");
+  out.set(addressBytes(t.account, "account"), 12);
+  out.set(addressBytes(t.counterparty, "counterparty"), 32);
+  putUint(out, 52, 32, t.tradeId, "tradeId");
+  putUint(out, 84, 16, t.quantityWh, "quantityWh");
+  putUint(out, 100, 32, t.amount, "amount");
+  putUint(out, 132, 32, t.unitPrice, "unitPrice");
+  return out;
+}
+
+/** The inverse of {@link encodeSealedTrade}; addresses come back checksummed. */
+export function decodeSealedTrade(b: Uint8Array): SealedTrade {
+  if (b.length !== TRADE_PLAINTEXT_SIZE) throw new PayloadError(`trade of ${b.length} bytes, expected ${TRADE_PLAINTEXT_SIZE}`);
+  if (b[0] !== 1) throw new PayloadError(`trade format ${b[0]}`);
+  if (b[1]! > 1 || b[2]! > 2 || b[3] !== 0) throw new PayloadError(`trade with side ${b[1]}, kind ${b[2]}`);
+  const addr = (at: number) => getAddress(`0x${Buffer.from(b.subarray(at, at + 20)).toString("hex")}`);
+  return {
+    side: b[1] === 0 ? "BUYER" : "SELLER",
+    kind: TRADE_KINDS[b[2]!]!,
+    settledAt: Number(getUint(b, 4, 8)),
+    account: addr(12),
+    counterparty: addr(32),
+    tradeId: getUint(b, 52, 32),
+    quantityWh: getUint(b, 84, 16),
+    amount: getUint(b, 100, 32),
+    unitPrice: getUint(b, 132, 32),
+  };
+}
+
+/**
+ * Opens a sealed trade (v2, content type 0x04) with its epoch key and its record's ledger fields.
+ * @example
+ * const t = openTradePayload(payload, epochKey, { meterId, sequence, resolution: 0 });
+ */
+export function openTradePayload(payload: Uint8Array, dataKey: Uint8Array, ctx: PayloadContext): SealedTrade {
+  if (!(payload instanceof Uint8Array) || payload.length < PAYLOAD_V2_HEADER_SIZE + 16) throw new PayloadError(`${payload?.length ?? 0} bytes is shorter than a payload`);
+  if (payload[0] !== PAYLOAD_V2 || payload[1] !== CONTENT_TRADE) throw new PayloadError(`not a sealed trade (version ${payload[0]}, content type ${payload[1]})`);
+  const keyId = new DataView(payload.buffer, payload.byteOffset, payload.length).getUint32(2);
+  const plaintext = nacl.secretbox.open(payload.subarray(PAYLOAD_V2_HEADER_SIZE), recordNonceV2(ctx, CONTENT_TRADE, keyId), dataKey);
+  if (!plaintext) throw new PayloadError("ciphertext does not authenticate (wrong key, or not this record's payload)");
+  return decodeSealedTrade(plaintext);
 }

@@ -48,6 +48,7 @@ export class CachedPolicy {
   private readonly now: () => number;
   private readonly bindings = new Map<number, Entry<MeterBinding | null>>();
   private readonly resolutions = new Map<string, Entry<Resolution>>();
+  private readonly trades = new Map<string, Entry<boolean>>();
   private readonly consumerEpoch = new Map<string, number>();
   private globalEpoch = 0;
   private readonly unsubscribe: () => void;
@@ -71,11 +72,13 @@ export class CachedPolicy {
       this.globalEpoch++;
       this.bindings.clear();
       this.resolutions.clear();
+      this.trades.clear();
     } else {
       for (const c of change.consumers) {
         const k = c.toLowerCase();
         this.consumerEpoch.set(k, (this.consumerEpoch.get(k) ?? 0) + 1);
         this.resolutions.delete(k);
+        this.trades.delete(k);
       }
       // A registration change may move a meter between consumers: drop meter bindings too.
       this.bindings.clear();
@@ -122,6 +125,24 @@ export class CachedPolicy {
     if (resolution === Resolution.NONE) return false;
     const finest = await this.storageResolution(consumer);
     return finest !== Resolution.NONE && resolution <= finest;
+  }
+
+  /** Whether the consumer lets this utility keep her trade log now (category TRADES). */
+  tradesPermitted(consumer: string): Promise<boolean> {
+    const k = consumer.toLowerCase();
+    const epoch = this.globalEpoch * 1_000_000 + (this.consumerEpoch.get(k) ?? 0);
+    const e = this.trades.get(k);
+    if (e && e.epoch === epoch && this.now() - e.at < this.ttlMs) return e.value;
+    const value = this.source.isPermitted(consumer, this.utility, Category.TRADES, Resolution.NONE);
+    const entry = { value, at: this.now(), epoch };
+    this.trades.set(k, entry);
+    value.catch(() => this.trades.get(k) === entry && this.trades.delete(k));
+    return value;
+  }
+
+  /** Whether an outbox record of `category` at `resolution` may be stored now. */
+  permitsRecord(consumer: string, category: Category, resolution: Resolution): Promise<boolean> {
+    return category === Category.TRADES ? this.tradesPermitted(consumer) : this.permits(consumer, resolution);
   }
 
   close(): void {

@@ -159,7 +159,16 @@ export const keys = {
   meta: (name: string) => `meta!${name}`,
   key: (c: string, keyId: number) => `k!${c.toLowerCase()}!${hex8(keyId)}`,
   keyPending: (c: string, keyId: number) => `kq!${c.toLowerCase()}!${hex8(keyId)}`,
+  tradingAccount: (account: string) => `ta!${account.toLowerCase()}`,
+  consumerAccount: (c: string, account: string) => `tc!${c.toLowerCase()}!${account.toLowerCase()}`,
 };
+
+/** A trading account a household linked to herself at this gateway (known here only, never on chain). */
+export interface TradingAccountLink {
+  consumer: string;
+  account: string;
+  linkedAt: number;
+}
 
 export function newMeterState(meterId: number): MeterState {
   return {
@@ -411,6 +420,55 @@ export class GatewayStore {
 
   putMeta(name: string, value: unknown): Promise<void> {
     return this.db.put(keys.meta(name), value);
+  }
+
+  /**
+   * Commits sealed trade records with their key publications and the trade cursor, atomically:
+   * a crash re-reads the same trades and finds them here (same meter and sequence), never half.
+   */
+  async commitTrades(params: { records: OutboxRecord[]; keys: StoredKeyPublication[]; cursor: number; cursorName: string }): Promise<number> {
+    const ops: Op[] = [{ type: "put", key: keys.meta(params.cursorName), value: params.cursor }];
+    for (const k of params.keys) {
+      ops.push({ type: "put", key: keys.key(k.consumer, k.keyId), value: k });
+      ops.push({ type: "put", key: keys.keyPending(k.consumer, k.keyId), value: 1 });
+    }
+    const fresh: OutboxRecord[] = [];
+    for (const r of params.records) {
+      if ((await this.db.get(keys.record(r.meterId, r.sequence))) !== undefined) continue;
+      fresh.push(r);
+      ops.push({ type: "put", key: keys.record(r.meterId, r.sequence), value: r });
+      ops.push({ type: "put", key: r.queueKey, value: keys.record(r.meterId, r.sequence) });
+      ops.push({ type: "put", key: keys.consumer(r.consumer, r.periodStart, r.meterId, r.sequence), value: 1 });
+    }
+    await this.db.batch(ops as never);
+    for (const r of fresh) this.pendingIndex.set(keys.record(r.meterId, r.sequence), r);
+    return fresh.length;
+  }
+
+  async putTradingAccount(link: TradingAccountLink): Promise<void> {
+    await this.db.batch([
+      { type: "put", key: keys.tradingAccount(link.account), value: link },
+      { type: "put", key: keys.consumerAccount(link.consumer, link.account), value: 1 },
+    ] as never);
+  }
+
+  async deleteTradingAccount(link: Pick<TradingAccountLink, "consumer" | "account">): Promise<void> {
+    await this.db.batch([
+      { type: "del", key: keys.tradingAccount(link.account) },
+      { type: "del", key: keys.consumerAccount(link.consumer, link.account) },
+    ] as never);
+  }
+
+  async tradingAccount(account: string): Promise<TradingAccountLink | undefined> {
+    return (await this.db.get(keys.tradingAccount(account))) as TradingAccountLink | undefined;
+  }
+
+  async tradingAccountsOf(consumer: string): Promise<TradingAccountLink[]> {
+    const prefix = `tc!${consumer.toLowerCase()}!`;
+    const ids: string[] = [];
+    for await (const k of this.db.keys({ gte: prefix, lt: `${prefix}~` })) ids.push(keys.tradingAccount(k.slice(prefix.length)));
+    if (ids.length === 0) return [];
+    return ((await this.db.getMany(ids)) as (TradingAccountLink | undefined)[]).filter((x): x is TradingAccountLink => !!x);
   }
 
   /** Every record of the store (tests, audits): pending and anchored counts. */

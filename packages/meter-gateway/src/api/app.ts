@@ -7,9 +7,9 @@ import { getAddress } from "ethers";
 import type { GatewayMetrics } from "../metrics";
 import type { QueueDepth } from "../poller";
 import type { GridAggregator } from "../realtime";
-import { RESOLUTION_NAMES } from "../resolution";
-import type { Alert, AlertKind, GatewayStore, OutboxRecord } from "../store";
-import { ForbiddenError, GatewayError, NotFoundError, ValidationError, isGatewayError, type GatewayErrorCode } from "../errors";
+import { Category, RESOLUTION_NAMES } from "../resolution";
+import type { Alert, AlertKind, GatewayStore, OutboxRecord, TradingAccountLink } from "../store";
+import { CustodyUnavailableError, ForbiddenError, GatewayError, NotFoundError, ValidationError, isGatewayError, type GatewayErrorCode } from "../errors";
 import { type NonceStore, verifySignedRequest, AUTH_HEADERS } from "./auth";
 import { rpcFailure, type AccessRequestInput, type ApiChainOps, type PreferenceInput } from "./chainOps";
 import * as S from "./schemas";
@@ -42,6 +42,20 @@ export interface ApiDependencies {
   maxSkewMs?: number;
   /** Serve the portal's static files from this directory. */
   portalDir?: string;
+  /** Households' trading accounts (absent when the gateway seals no trades: no key custody). */
+  tradingAccounts?: TradingAccounts;
+}
+
+/** What the API needs of the trade sealer. */
+export interface TradingAccounts {
+  link(consumer: string, account: string, signature: string): Promise<TradingAccountLink>;
+  unlink(consumer: string, account: string): Promise<boolean>;
+  accountsOf(consumer: string): Promise<TradingAccountLink[]>;
+}
+
+function tradingAccounts(d: ApiDependencies): TradingAccounts {
+  if (!d.tradingAccounts) throw new CustodyUnavailableError("this gateway seals no trades (it has no KeyCustody configured)");
+  return d.tradingAccounts;
 }
 
 interface Call {
@@ -186,6 +200,47 @@ export const ROUTES: Route[] = [
   },
   {
     method: "get",
+    path: "/v1/consumers/{address}/trading-accounts",
+    summary: "The trading accounts the consumer linked to her household here (known to this gateway only)",
+    tag: "consumer",
+    auth: true,
+    roles: "the consumer",
+    params: S.consumerParams,
+    response: { type: "object", properties: { accounts: { type: "array", items: { type: "object" } } } },
+    authorize: self,
+    handler: async (c, d) => ({ accounts: await tradingAccounts(d).accountsOf(getAddress(c.params.address)) }),
+  },
+  {
+    method: "post",
+    path: "/v1/consumers/{address}/trading-accounts",
+    summary: "Link a BlockTST trading account to the consumer's household, so that her trades under it go into her sealed trade log where she permits trade monitoring; the account signs the link message",
+    tag: "consumer",
+    auth: true,
+    roles: "the consumer",
+    params: S.consumerParams,
+    body: S.tradingAccountBody,
+    response: { type: "object" },
+    authorize: self,
+    handler: async (c, d) => {
+      const b = c.body as { account: string; signature: string };
+      return tradingAccounts(d).link(c.caller, b.account, b.signature);
+    },
+  },
+  {
+    method: "post",
+    path: "/v1/consumers/{address}/trading-accounts/unlink",
+    summary: "Unlink a trading account: later trades under it are no longer sealed into her log",
+    tag: "consumer",
+    auth: true,
+    roles: "the consumer",
+    params: S.consumerParams,
+    body: S.unlinkAccountBody,
+    response: { type: "object", properties: { unlinked: { type: "boolean" } } },
+    authorize: self,
+    handler: async (c, d) => ({ unlinked: await tradingAccounts(d).unlink(c.caller, (c.body as { account: string }).account) }),
+  },
+  {
+    method: "get",
     path: "/v1/consumers/{address}/access-log",
     summary: "Who asked for the consumer's data, granted or denied (BlockSEC AccessLedger)",
     tag: "consumer",
@@ -240,7 +295,7 @@ export const ROUTES: Route[] = [
       const entry = await d.chain.verifiedEntry(getAddress(c.params.address), Number(c.params.index));
       if (!entry) throw new NotFoundError(`access entry ${c.params.index} of ${c.params.address}`);
       if (!entry.granted || entry.requester !== c.caller) throw new ForbiddenError(c.caller, `use access entry ${entry.index} (${entry.granted ? "granted to another requester" : `denied: ${entry.reason}`})`);
-      if (entry.category === "CONSUMPTION" && !(await d.chain.permitsNow(entry))) throw new ForbiddenError(c.caller, `use access entry ${entry.index}: the consumer's consent no longer holds`);
+      if ((entry.category === "CONSUMPTION" || entry.category === "TRADES") && !(await d.chain.permitsNow(entry))) throw new ForbiddenError(c.caller, `use access entry ${entry.index}: the consumer's consent no longer holds`);
       const { keys, releases } = await d.chain.grantKeys(entry);
       return { entry, readings: await grantedReadings(d, entry), keys, releases };
     },
@@ -311,11 +366,12 @@ export const ROUTES: Route[] = [
 ];
 
 async function grantedReadings(d: ApiDependencies, entry: { consumer: string; category: string; resolution: string; from: number; to: number; timestamp: number }) {
-  if (entry.category !== "CONSUMPTION") return [];
+  if (entry.category !== "CONSUMPTION" && entry.category !== "TRADES") return [];
   const recs = await d.store.consumerRecords(entry.consumer, entry.from * 1000, Math.min(entry.to, entry.timestamp) * 1000 + 1, 5000);
   const max = RES_ORDER.indexOf(entry.resolution);
-  // Anchored only (what BlockSEC holds), and no finer than granted.
-  return recordViews(d, recs.filter((r) => r.status === "anchored" && r.resolution <= max));
+  // Anchored only (what BlockSEC holds), of the granted category, and readings no finer than granted.
+  const trades = entry.category === "TRADES";
+  return recordViews(d, recs.filter((r) => r.status === "anchored" && (trades ? r.category === Category.TRADES : r.category === Category.CONSUMPTION && r.resolution <= max)));
 }
 
 function jsonSafe(o: unknown): unknown {
@@ -388,6 +444,8 @@ const HTTP_STATUS: Partial<Record<GatewayErrorCode, number>> = {
   LEDGER_FAILED: 502,
   CHAIN_UNAVAILABLE: 503,
   CUSTODY_UNAVAILABLE: 503,
+  LINK_REFUSED: 403,
+  LINK_CONFLICT: 409,
 };
 
 /** Socket-level failures and ethers' own network/timeout codes. */

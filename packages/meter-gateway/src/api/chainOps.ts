@@ -251,7 +251,8 @@ export class ApiChainOps {
 
   /** Whether the consent behind a CONSUMPTION grant still holds now (revocations and expiries end it). */
   permitsNow(entry: AccessEntry): Promise<boolean> {
-    return this.o.sec.isPermitted({ consumer: entry.consumer, utility: entry.requester, category: "CONSUMPTION", resolution: entry.resolution, at: Math.floor(Date.now() / 1000) });
+    const category = entry.category === "TRADES" ? "TRADES" : "CONSUMPTION";
+    return this.o.sec.isPermitted({ consumer: entry.consumer, utility: entry.requester, category, resolution: entry.resolution, at: Math.floor(Date.now() / 1000) });
   }
 
   /** The epoch keys a grant covers and the members' releases for it (empty without KeyCustody). */

@@ -146,3 +146,20 @@ export const readingRecord = {
   },
   required: ["meterId", "sequence", "consumer", "periodStart", "resolution", "payload", "status"],
 } as const;
+
+export const tradingAccountBody = {
+  type: "object",
+  properties: {
+    account: { ...ADDRESS, description: "the BlockTST trading account" },
+    signature: { type: "string", pattern: "^0x[0-9a-fA-F]{130}$", description: "the account's EIP-191 signature of the link message (tradingAccountLinkMessage)" },
+  },
+  required: ["account", "signature"],
+  additionalProperties: false,
+} as const;
+
+export const unlinkAccountBody = {
+  type: "object",
+  properties: { account: ADDRESS },
+  required: ["account"],
+  additionalProperties: false,
+} as const;

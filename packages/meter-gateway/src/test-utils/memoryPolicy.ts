@@ -7,6 +7,8 @@ export class MemoryPolicySource implements PolicySource {
   readonly bindings = new Map<number, MeterBinding>();
   /** consumer (lower) → utility (lower) → finest permitted consumption resolution. */
   readonly grants = new Map<string, Map<string, Resolution>>();
+  /** "consumer|utility" (lower) of households that let the utility monitor their trades. */
+  readonly trades = new Set<string>();
   calls = 0;
   private readonly listeners = new Set<(c: PolicyChange) => void>();
 
@@ -22,6 +24,13 @@ export class MemoryPolicySource implements PolicySource {
     this.emit({ consumers: [consumer] });
   }
 
+  allowTrades(consumer: string, utility: string, allowed: boolean): void {
+    const k = `${consumer.toLowerCase()}|${utility.toLowerCase()}`;
+    if (allowed) this.trades.add(k);
+    else this.trades.delete(k);
+    this.emit({ consumers: [consumer] });
+  }
+
   async bindingOfMeter(meterId: number): Promise<MeterBinding | null> {
     this.calls++;
     return this.bindings.get(meterId) ?? null;
@@ -29,6 +38,7 @@ export class MemoryPolicySource implements PolicySource {
 
   async isPermitted(consumer: string, utility: string, category: Category, resolution: Resolution): Promise<boolean> {
     this.calls++;
+    if (category === 1) return resolution === Resolution.NONE && this.trades.has(`${consumer.toLowerCase()}|${utility.toLowerCase()}`);
     if (category !== 0 || resolution === Resolution.NONE) return false;
     const r = this.grants.get(consumer.toLowerCase())?.get(utility.toLowerCase()) ?? Resolution.NONE;
     return resolution <= r;
