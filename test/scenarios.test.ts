@@ -62,8 +62,8 @@ describe("scenario (ii): CP and CC trades on BlockTST with meter-confirmed deliv
     expect(report.scenario2.table3Reproduced).toBe(true);
   });
 
-  it("logs a trade on BlockSEC only for a buyer who lets utilities monitor trades", () => {
-    expect(report.scenario2.trades.map((t) => t.loggedOnBlockSec)).toEqual([false, false, true, true]);
+  it("seals a trade into the buyer's trade log on BlockSEC only when she lets utilities monitor trades", () => {
+    expect(report.scenario2.trades.map((t) => t.sealedOnBlockSec)).toEqual([false, false, true, true]);
   });
 });
 
@@ -88,8 +88,11 @@ describe("scenario (iii): monitoring, a denied read, the stored structure and a 
 
   it("shows Alice's stored structure: destination, value in SGT and the OSGP table (Figure 11)", () => {
     const f = report.scenario3.figure11;
-    expect(f.trades.map((t) => t.valueSgt)).toEqual(expect.arrayContaining(["30", "10"]));
-    expect(f.trades.every((t) => /^0x[0-9a-fA-F]{40}$/.test(t.destination))).toBe(true);
+    // Her trades as the utility opened them after a TRADES grant and the federation's release.
+    const mine = report.scenario2.trades.filter((t) => t.dataSharing).map((t) => t.tradeId);
+    expect(f.trades.filter((t) => mine.includes(t.tradeId)).map((t) => t.valueSgt)).toEqual(["30", "10"]);
+    expect(f.trades.every((t) => /^0x[0-9a-fA-F]{40}$/.test(t.destination) && t.proven)).toBe(true);
+    expect(f.tradeGrant.keysReleased).toBeGreaterThan(0);
     expect(f.osgpRecords.length).toBeGreaterThan(0);
     for (const r of f.osgpRecords) {
       expect(r.resolution).toBe("QUARTER_HOURLY");
@@ -100,7 +103,7 @@ describe("scenario (iii): monitoring, a denied read, the stored structure and a 
 
   it("lets a court see both the granted and the denied attempts, with the hash chain verified", () => {
     const [alice, carol] = report.scenario3.audit;
-    expect(alice).toMatchObject({ consumer: "Alice", ok: true, granted: 1, denied: 0 });
+    expect(alice).toMatchObject({ consumer: "Alice", ok: true, granted: 2, denied: 0 }); // her readings and her trades
     expect(carol).toMatchObject({ consumer: "Carol", ok: true, granted: 0, denied: 1 });
     expect(carol!.courtReadTx).toMatch(/^0x[0-9a-f]{64}$/);
   });

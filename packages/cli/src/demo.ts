@@ -10,7 +10,7 @@ import { BlockPriClient, type SetPreferenceParameters } from "@sidegrid/blockpri
 import { AccessDeniedError, BlockSecClient, KeyCustodyClient, Resolution as SecResolution, recordLeaf, verifyMerkleProof, type AccessEntry, type AuditReport } from "@sidegrid/blocksec";
 import { BlockTstClient, MarketMirror__factory, ONE, TABLE3 } from "@sidegrid/blocktst";
 import { TokenPeg__factory, WrappedToken__factory } from "@sidegrid/federation";
-import { consumerDataKeys, meterIdToBytes32, meterSimulatorControl, openReadingPayload, payloadKeyId, readGranted, signRequest, type SpawnedMeterSimulator } from "@sidegrid/meter-gateway";
+import { TRADE_SEQUENCE_BASE, consumerDataKeys, meterIdToBytes32, meterSimulatorControl, openReadingPayload, payloadKeyId, readGranted, readGrantedTrades, signRequest, type SpawnedMeterSimulator } from "@sidegrid/meter-gateway";
 import { allLocal, boxPublicKeyHex, consumerKeys, roleKey, walletBoxKeys, type ConsumerKeys, type RoleName } from "./accounts";
 import { readDeployment, type SystemDeployment } from "./deploy-system";
 import { CliError } from "./errors";
@@ -48,8 +48,8 @@ export interface DemoTrade {
   tradeId: string;
   buyTx: string;
   confirmTx: string;
-  /** On BlockSEC's TradeLog: only when the buyer lets utilities monitor trades. */
-  loggedOnBlockSec: boolean;
+  /** Sealed into the buyer's trade log on BlockSEC: only when she lets utilities monitor trades. */
+  sealedOnBlockSec: boolean;
 }
 
 export interface DemoAccess {
@@ -84,7 +84,7 @@ export interface DemoReport {
       keyReleaseMs: number;
     };
     denial: DemoAccess;
-    figure11: { consumer: string; trades: { destination: string; valueSgt: string; tradeId: string }[]; osgpRecords: { sequence: number; resolution: string; ciphertext: string; osgpPlaintext: string | null }[] };
+    figure11: { consumer: string; trades: { destination: string; valueSgt: string; tradeId: string; proven: boolean }[]; tradeGrant: { index: number; keysReleased: number }; osgpRecords: { sequence: number; resolution: string; ciphertext: string; osgpPlaintext: string | null }[] };
     audit: { consumer: string; ok: boolean; granted: number; denied: number; entries: number; courtReadTx: string | null }[];
   };
   scenario4: {
@@ -304,34 +304,48 @@ export async function runDemo(cfg: SidegridConfig, opts: DemoOptions): Promise<D
         tradeId: bought.tradeId.toString(),
         buyTx: bought.receipt.transactionHash,
         confirmTx: confirmed.receipt.transactionHash,
-        loggedOnBlockSec: false,
+        sealedOnBlockSec: false,
       };
       trades.push(t);
       say(`  situation ${row.situation}: D ${row.demand} / G ${row.generation}, ${row.kind}, sharing ${row.dataSharing ? "on " : "off"} → ${row.units} kWh for ${t.priceSgt} SGT (paper: ${t.expectedSgt})  buy ${t.buyTx.slice(0, 12)}…`);
     }
-    // Settled trades travel to BlockSEC's TradeLog through the federation; the log keeps a party's
-    // trades only if that party lets utilities monitor trades (Alice does, Carol does not).
-    const loggedFor = async (h: typeof alice) => (await utilitySec.tradesOf(h.keys.address)).map((l) => l.tradeId.toString());
+    // Settled trades travel to BlockSEC's TradeLog through the federation, as public there as on
+    // BlockTST. A household's own trade log is sealed: her gateway seals each of her trades under
+    // her trade epoch key and anchors it, only if she lets utilities monitor trades (Alice does,
+    // Carol does not). Nobody reads it without a logged TRADES grant and the federation's release.
+    const sealedFor = async (h: typeof alice) =>
+      (await utilitySec.storedRecords({ consumer: h.keys.address, fromBlock: d.blocksec.startBlock }))
+        .filter((r) => r.record.category === "TRADES")
+        .map((r) => ((BigInt(r.record.sequence) - BigInt(TRADE_SEQUENCE_BASE)) / 2n).toString());
     await waitFor(
-      "the federation to log Alice's trades on BlockSEC",
+      "the gateway to seal and anchor Alice's trades on BlockSEC",
       async () => {
-        const logged = await loggedFor(alice);
-        return trades.filter((t) => t.dataSharing).every((t) => logged.includes(t.tradeId));
+        const sealed = await sealedFor(alice);
+        return trades.filter((t) => t.dataSharing).every((t) => sealed.includes(t.tradeId));
       },
       timeout,
     );
-    // Lanes deliver in order: Carol's earlier trades have been delivered too, and dropped.
-    const carolLogged = await loggedFor(carol);
-    const aliceLogged = await loggedFor(alice);
-    for (const t of trades) t.loggedOnBlockSec = (t.dataSharing ? aliceLogged : carolLogged).includes(t.tradeId);
+    // Carol's trades reached BlockSEC's TradeLog too (the lanes deliver in order), and were sealed nowhere.
+    await waitFor(
+      "the federation to relay Carol's trades to BlockSEC",
+      async () => {
+        const relayed = (await utilitySec.relayedTrades({ party: carol.keys.address, fromBlock: d.blocksec.startBlock })).map((t) => t.tradeId.toString());
+        return trades.filter((t) => !t.dataSharing).every((t) => relayed.includes(t.tradeId));
+      },
+      timeout,
+    );
+    const carolSealed = await sealedFor(carol);
+    const aliceSealed = await sealedFor(alice);
+    for (const t of trades) t.sealedOnBlockSec = (t.dataSharing ? aliceSealed : carolSealed).includes(t.tradeId);
     const table3Reproduced = trades.every((t) => t.matchesPaper);
     say(`  Table 3 reproduced: ${table3Reproduced ? "yes (30 / 20 / 30 / 10 SGT)" : "NO"}`);
-    say(`  BlockSEC TradeLog: Alice's ${trades.filter((t) => t.dataSharing && t.loggedOnBlockSec).length} trade(s) logged (she shares trades); Carol's ${trades.filter((t) => !t.dataSharing && !t.loggedOnBlockSec).length} dropped (she does not)`);
+    say(`  BlockSEC: Alice's ${trades.filter((t) => t.dataSharing && t.sealedOnBlockSec).length} trade(s) sealed into her trade log (she shares trades); Carol's ${trades.filter((t) => !t.dataSharing && !t.sealedOnBlockSec).length} sealed nowhere (she does not)`);
 
     // ---------------------------------------------------------------- scenario (iii)
     say("");
     say("Scenario (iii) — the utility monitors consenting consumers; BlockSEC stores only what the PPC permits");
-    const stored = async (c: string) => utilitySec.storedRecords({ consumer: c, fromBlock: d.blocksec.startBlock });
+    // Readings only: her sealed trades are in the same ledger under category TRADES.
+    const stored = async (c: string) => (await utilitySec.storedRecords({ consumer: c, fromBlock: d.blocksec.startBlock })).filter((s) => s.record.category === "CONSUMPTION");
     const anchoredForConsenting: { consumer: string; records: number }[] = [];
     await waitFor(
       "the gateway to anchor readings of Alice, Bob and Dave (meters report every 15 simulated minutes)",
@@ -410,12 +424,24 @@ export async function runDemo(cfg: SidegridConfig, opts: DemoOptions): Promise<D
     say(`  utility → Carol: DENIED (${denial.reason}) — the attempt itself is recorded: entry #${denial.index}, tx ${denial.txHash.slice(0, 12)}…  (paper, Figure 10)`);
 
     // Figure 11: what BlockSEC holds for Alice — trades (destination, value in SGT) and OSGP tables.
-    const aliceTrades = await utilitySec.tradesOf(alice.keys.address);
+    // Her trades are read as her readings are: a logged TRADES grant, then the federation's release.
+    const tradeRead = await readGrantedTrades({
+      sec: utilitySec,
+      custody,
+      secretKey: walletBoxKeys(key("utility")).secretKey,
+      consumer: alice.keys.address,
+      from: 0,
+      to: Math.floor(Date.now() / 1000),
+      fromBlock: d.blocksec.startBlock,
+      timeoutMs: timeout,
+    });
+    const aliceTrades = tradeRead.trades;
     // Alice opens her own records with her key: her envelopes of the epoch keys on KeyCustody.
     const aliceKeys = await consumerDataKeys({ custody, consumer: alice.keys.address, secretKey: alice.keys.box.secretKey, fromBlock: d.blocksec.startBlock });
     const figure11 = {
       consumer: alice.keys.address,
-      trades: aliceTrades.map((t) => ({ destination: t.seller, valueSgt: sgt(t.amount), tradeId: t.tradeId.toString() })),
+      trades: aliceTrades.map((t) => ({ destination: t.counterparty, valueSgt: sgt(t.amount), tradeId: t.tradeId.toString(), proven: t.proven })),
+      tradeGrant: { index: tradeRead.entry.index, keysReleased: tradeRead.keys.filter((k) => k.opened).length },
       osgpRecords: onChain.slice(0, 3).map((s) => {
         let plain: string | null = null;
         try {
@@ -432,8 +458,9 @@ export async function runDemo(cfg: SidegridConfig, opts: DemoOptions): Promise<D
         return { sequence: Number(s.record.sequence), resolution: s.record.resolution, ciphertext: s.record.payload, osgpPlaintext: plain };
       }),
     };
-    say(`  Figure 11 — stored for Alice: ${figure11.trades.length} trade(s) and ${onChain.length} encrypted OSGP table(s)`);
-    for (const t of figure11.trades) say(`    trade #${t.tradeId}  destination ${t.destination}  value ${t.valueSgt} SGT`);
+    say(`  Figure 11 — stored for Alice: ${figure11.trades.length} sealed trade(s) and ${onChain.length} encrypted OSGP table(s)`);
+    say(`    her trades, read by the utility on TRADES grant #${tradeRead.entry.index} (${figure11.tradeGrant.keysReleased} trade key(s) released by the federation):`);
+    for (const t of figure11.trades) say(`    trade #${t.tradeId}  destination ${t.destination}  value ${t.valueSgt} SGT  proven against its anchored root: ${t.proven ? "yes" : "NO"}`);
     for (const r of figure11.osgpRecords.slice(0, 1)) {
       say(`    record #${r.sequence} (${r.resolution}) on chain: ${r.ciphertext.slice(0, 42)}… (${(r.ciphertext.length - 2) / 2} bytes)`);
       if (r.osgpPlaintext) say(`      opened by Alice with her own key: ${(r.osgpPlaintext.length - 2) / 2}-byte OSGP ${r.resolution === "QUARTER_HOURLY" ? "ET160 record" : "aggregate"} ${r.osgpPlaintext.slice(0, 42)}…`);
@@ -513,7 +540,7 @@ export async function runDemo(cfg: SidegridConfig, opts: DemoOptions): Promise<D
     };
     report.ok =
       table3Reproduced &&
-      trades.every((t) => t.loggedOnBlockSec === t.dataSharing) &&
+      trades.every((t) => t.sealedOnBlockSec === t.dataSharing) &&
       refusingConsumerRecords === 0 &&
       grant.granted &&
       grant.readings > 0 &&
