@@ -183,8 +183,8 @@ it("measures BlockSEC gas", async () => {
   ops["readAccessLog (court)"] = g(await court.readAccessLog(alice));
   const market = "0x000000000000000000000000000000000000bEEF";
   await relayer.setTradeSource(31160, market);
-  ops["trade relayed, logged for 1 party"] = g(await relayer.deliverTrade(31160, market, encodeTradePayload({ tradeId: 1n, buyer: bob, seller: alice, kind: "CP", quantityWh: 50n, amount: 30n, unitPrice: 1n, settledAt: t })));
-  ops["trade relayed, dropped for both"] = g(await relayer.deliverTrade(31160, market, encodeTradePayload({ tradeId: 2n, buyer: alice, seller: Wallet.createRandom().address, kind: "CC", quantityWh: 50n, amount: 30n, unitPrice: 1n, settledAt: t })));
+  ops["trade relayed (first)"] = g(await relayer.deliverTrade(31160, market, encodeTradePayload({ tradeId: 1n, buyer: bob, seller: alice, kind: "CP", quantityWh: 50n, amount: 30n, unitPrice: 1n, settledAt: t })));
+  ops["trade relayed (later)"] = g(await relayer.deliverTrade(31160, market, encodeTradePayload({ tradeId: 2n, buyer: alice, seller: Wallet.createRandom().address, kind: "CC", quantityWh: 50n, amount: 30n, unitPrice: 1n, settledAt: t })));
   ops["getTransLog granted (recorded, no trades returned)"] = g(await utilA.getTransLog(bob));
   results.operations = ops;
   results.paperSetTransLogPerRecord = PAPER_SET_TRANS_LOG;
