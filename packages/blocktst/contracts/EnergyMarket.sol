@@ -33,7 +33,13 @@ contract EnergyMarket is AccessControl, EIP712, ReentrancyGuardTransient, IEnerg
     bytes32 public constant AUCTION_ROLE = keccak256("AUCTION_ROLE");
     /// Admits distributors; ORACLE, AUCTION, price rule and outbox stay with DEFAULT_ADMIN_ROLE (governance).
     bytes32 public constant REGULATOR_ROLE = keccak256("REGULATOR_ROLE");
+    /// Certifies trading accounts' delivery keys; admitted by REGULATOR_ROLE, like distributors.
+    bytes32 public constant INSTALLER_ROLE = keccak256("INSTALLER_ROLE");
     bytes32 public constant DELIVERY_TYPEHASH = keccak256("DeliveryConfirmation(uint256 tradeId,uint256 deliveredWh)");
+    bytes32 public constant TRADING_ACCOUNT_TYPEHASH =
+        keccak256("TradingAccount(address account,address deliverySigner,uint64 expiresAt)");
+    bytes32 public constant DISCOUNT_VOUCHER_TYPEHASH =
+        keccak256("DiscountVoucher(address account,address distributor,uint64 expiresAt)");
     uint64 public constant MAX_DELIVERY_WINDOW = 30 days;
 
     IERC20 public immutable token;
@@ -50,6 +56,8 @@ contract EnergyMarket is AccessControl, EIP712, ReentrancyGuardTransient, IEnerg
     mapping(uint256 tradeId => EscrowTrade) private _trades;
     mapping(uint256 interval => uint256) private _gridState; // demand << 128 | generation
     uint256 private _lastPublished;
+
+    mapping(address account => TradingAccount) private _accounts;
 
     address public outbox;
     uint256 public outboxDestChainId;
@@ -72,6 +80,7 @@ contract EnergyMarket is AccessControl, EIP712, ReentrancyGuardTransient, IEnerg
         _grantRole(DEFAULT_ADMIN_ROLE, admin);
         _grantRole(REGULATOR_ROLE, admin);
         _setRoleAdmin(DISTRIBUTOR_ROLE, REGULATOR_ROLE);
+        _setRoleAdmin(INSTALLER_ROLE, REGULATOR_ROLE);
         token = token_;
         mirror = mirror_;
         intervalSeconds = intervalSeconds_;
@@ -100,7 +109,7 @@ contract EnergyMarket is AccessControl, EIP712, ReentrancyGuardTransient, IEnerg
 
     /// @inheritdoc IEnergyMarket
     function buyEnergy(address seller, uint256 quantityWh) external nonReentrant returns (uint256) {
-        return _buy(seller, quantityWh, type(uint256).max);
+        return _buy(seller, quantityWh, type(uint256).max, false);
     }
 
     /// @inheritdoc IEnergyMarket
@@ -109,19 +118,31 @@ contract EnergyMarket is AccessControl, EIP712, ReentrancyGuardTransient, IEnerg
         nonReentrant
         returns (uint256)
     {
-        return _buy(seller, quantityWh, maxAmount);
+        return _buy(seller, quantityWh, maxAmount, false);
     }
 
-    function _buy(address seller, uint256 quantityWh, uint256 maxAmount) private returns (uint256 tradeId) {
+    /// @inheritdoc IEnergyMarket
+    function buyEnergyWithVoucher(
+        address seller,
+        uint256 quantityWh,
+        uint256 maxAmount,
+        uint64 voucherExpiresAt,
+        bytes calldata voucherSignature
+    ) external nonReentrant returns (uint256) {
+        _checkVoucher(msg.sender, seller, voucherExpiresAt, voucherSignature);
+        return _buy(seller, quantityWh, maxAmount, true);
+    }
+
+    function _buy(address seller, uint256 quantityWh, uint256 maxAmount, bool voucher) private returns (uint256 tradeId) {
         address buyer = msg.sender;
         if (quantityWh == 0) revert MarketZeroQuantity();
         if (seller == buyer) revert MarketSelfTrade(buyer);
         Offer memory offer = _offers[seller];
         if (quantityWh > offer.quantityWh) revert MarketInsufficientOffer(seller, quantityWh, offer.quantityWh);
-        address meterSigner = mirror.meterSignerOf(buyer);
+        address meterSigner = _confirmingKey(buyer);
         if (meterSigner == address(0)) revert MarketMeterNotRegistered(buyer);
 
-        (uint256 price, SidegridMessages.TradeKind kind,,) = _price(buyer, seller, offer.unitPrice);
+        (uint256 price, SidegridMessages.TradeKind kind,,) = _price(buyer, seller, offer.unitPrice, voucher);
         uint256 amount = PriceRule.amountFor(price, quantityWh);
         if (amount == 0) revert MarketZeroAmount(price, quantityWh);
         if (amount > maxAmount) revert MarketAmountAboveLimit(amount, maxAmount);
@@ -242,10 +263,70 @@ contract EnergyMarket is AccessControl, EIP712, ReentrancyGuardTransient, IEnerg
         if (ob != address(0)) ITradeOutbox(ob).send(outboxDestChainId, outboxDestContract, payload);
     }
 
+    // ---------------------------------------------------------------- trading accounts
+
+    /// @inheritdoc IEnergyMarket
+    function registerTradingAccount(address deliverySigner, uint64 expiresAt, bytes calldata installerSignature) external {
+        if (deliverySigner == address(0) || deliverySigner == msg.sender) revert MarketInvalidDeliverySigner(deliverySigner);
+        if (expiresAt <= block.timestamp) revert MarketExpired(expiresAt, block.timestamp);
+        (address installer, ECDSA.RecoverError err,) =
+            ECDSA.tryRecoverCalldata(tradingAccountDigest(msg.sender, deliverySigner, expiresAt), installerSignature);
+        if (err != ECDSA.RecoverError.NoError) installer = address(0);
+        if (!hasRole(INSTALLER_ROLE, installer)) revert MarketNotCertifiedByInstaller(installer);
+        _accounts[msg.sender] = TradingAccount({deliverySigner: deliverySigner, expiresAt: expiresAt, installer: installer});
+        emit TradingAccountRegistered(msg.sender, deliverySigner, installer, expiresAt);
+    }
+
+    /// @inheritdoc IEnergyMarket
+    function closeTradingAccount() external {
+        delete _accounts[msg.sender];
+        emit TradingAccountClosed(msg.sender, msg.sender);
+    }
+
+    /// @inheritdoc IEnergyMarket
+    function revokeTradingAccount(address account) external onlyRole(REGULATOR_ROLE) {
+        delete _accounts[account];
+        emit TradingAccountClosed(account, msg.sender);
+    }
+
+    /// @inheritdoc IEnergyMarket
+    function tradingAccountOf(address account) external view returns (TradingAccount memory) {
+        return _accounts[account];
+    }
+
+    /// @inheritdoc IEnergyMarket
+    function tradingAccountDigest(address account, address deliverySigner, uint64 expiresAt) public view returns (bytes32) {
+        return _hashTypedDataV4(keccak256(abi.encode(TRADING_ACCOUNT_TYPEHASH, account, deliverySigner, expiresAt)));
+    }
+
+    /// @inheritdoc IEnergyMarket
+    function discountVoucherDigest(address account, address distributor, uint64 expiresAt) public view returns (bytes32) {
+        return _hashTypedDataV4(keccak256(abi.encode(DISCOUNT_VOUCHER_TYPEHASH, account, distributor, expiresAt)));
+    }
+
+    /// The key that confirms deliveries to `buyer`: a certified trading account's delivery key, or
+    /// else the meter signer of the BlockPRI registration mirrored here (the household trading
+    /// under her own identity, by her choice).
+    function _confirmingKey(address buyer) private view returns (address) {
+        TradingAccount memory a = _accounts[buyer];
+        if (a.deliverySigner != address(0) && a.expiresAt > block.timestamp) return a.deliverySigner;
+        return mirror.meterSignerOf(buyer);
+    }
+
+    function _checkVoucher(address account, address seller, uint64 expiresAt, bytes calldata signature) private view {
+        if (!hasRole(DISTRIBUTOR_ROLE, seller)) revert MarketVoucherNotForCompany(seller);
+        if (expiresAt <= block.timestamp) revert MarketExpired(expiresAt, block.timestamp);
+        (address signer, ECDSA.RecoverError err,) =
+            ECDSA.tryRecoverCalldata(discountVoucherDigest(account, seller, expiresAt), signature);
+        if (err != ECDSA.RecoverError.NoError) signer = address(0);
+        if (signer != seller) revert MarketInvalidVoucher(seller, signer);
+    }
+
     // ---------------------------------------------------------------- price rule
 
-    /// Unit price for `buyer` buying from `seller` whose offer asks `offerPrice` (0 = the rule).
-    function _price(address buyer, address seller, uint256 offerPrice)
+    /// Unit price for `buyer` buying from `seller` whose offer asks `offerPrice` (0 = the rule);
+    /// `voucher`: the buyer holds the company's valid discount voucher.
+    function _price(address buyer, address seller, uint256 offerPrice, bool voucher)
         private
         view
         returns (uint256 price, SidegridMessages.TradeKind kind, bool discounted, uint256 rulePrice)
@@ -257,8 +338,11 @@ contract EnergyMarket is AccessControl, EIP712, ReentrancyGuardTransient, IEnerg
             // company monitor their consumption (as mirrored from BlockPRI).
             kind = SidegridMessages.TradeKind.CC;
             discounted = p.discount != 0
-                && mirror.permits(
-                    buyer, seller, SidegridMessages.Category.CONSUMPTION, p.discountResolution, block.timestamp
+                && (
+                    voucher
+                        || mirror.permits(
+                            buyer, seller, SidegridMessages.Category.CONSUMPTION, p.discountResolution, block.timestamp
+                        )
                 );
             rulePrice = PriceRule.unitPrice(p.base, p.k, p.discount, demand, generation, discounted);
             price = rulePrice;
@@ -273,7 +357,23 @@ contract EnergyMarket is AccessControl, EIP712, ReentrancyGuardTransient, IEnerg
 
     /// @inheritdoc IEnergyMarket
     function quote(address buyer, address seller, uint256 quantityWh) external view returns (Quote memory q) {
-        (q.unitPrice, q.kind, q.discounted, q.rulePrice) = _price(buyer, seller, _offers[seller].unitPrice);
+        return _quote(buyer, seller, quantityWh, false);
+    }
+
+    /// @inheritdoc IEnergyMarket
+    function quoteWithVoucher(
+        address buyer,
+        address seller,
+        uint256 quantityWh,
+        uint64 voucherExpiresAt,
+        bytes calldata voucherSignature
+    ) external view returns (Quote memory) {
+        _checkVoucher(buyer, seller, voucherExpiresAt, voucherSignature);
+        return _quote(buyer, seller, quantityWh, true);
+    }
+
+    function _quote(address buyer, address seller, uint256 quantityWh, bool voucher) private view returns (Quote memory q) {
+        (q.unitPrice, q.kind, q.discounted, q.rulePrice) = _price(buyer, seller, _offers[seller].unitPrice, voucher);
         q.amount = PriceRule.amountFor(q.unitPrice, quantityWh);
         (q.demand, q.generation, q.interval) = gridStateAt(currentInterval());
     }

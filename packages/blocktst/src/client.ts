@@ -1,8 +1,8 @@
 // The typed client of BlockTST (SGT, EnergyMarket, EnergyAuction, MarketMirror). Longer than 500
 // lines on purpose: one class per chain's market, so every trading call is found in one place;
 // the auction's clearing rule and the delivery signature are in auction.ts and delivery.ts.
-import { Interface, getAddress, type InterfaceAbi, type JsonRpcProvider } from "ethers";
-import type { TxReceipt, TxSender } from "@sidegrid/chain";
+import { Interface, MaxUint256, getAddress, type InterfaceAbi, type JsonRpcProvider } from "ethers";
+import { revertData, type TxReceipt, type TxSender } from "@sidegrid/chain";
 import type { AuctionOrderOutcome } from "./auction";
 import { bidEscrow } from "./auction";
 import { ROLES, Side, type TradeKind, type TradeStatus } from "./constants";
@@ -74,6 +74,23 @@ export interface BuyEnergyOptions {
   maxAmount?: bigint;
   /** Approve the market for exactly the quoted amount (or maxAmount) first. */
   approve?: boolean;
+  /** The company's discount voucher for this account (buyEnergyWithVoucher). */
+  voucher?: DiscountVoucher;
+}
+
+/** A company's signed discount voucher for one trading account (see signDiscountVoucher). */
+export interface DiscountVoucher {
+  /** Unix seconds. */
+  expiresAt: bigint | number;
+  signature: string;
+}
+
+/** A trading account's certificate on the market. */
+export interface TradingAccountInfo {
+  /** Zero address when the account has none (never registered, closed or revoked). */
+  deliverySigner: string;
+  expiresAt: number;
+  installer: string;
 }
 
 export interface BuyEnergyReturnType {
@@ -262,8 +279,18 @@ export class BlockTstClient {
   }
 
   /** What buying `quantityWh` from `seller` costs `buyer` (default: this client) now. */
-  async quote(seller: string, quantityWh: bigint, buyer: string = this.address): Promise<Quote> {
-    const q = await this.market.quote(buyer, seller, quantityWh);
+  async quote(seller: string, quantityWh: bigint, buyer: string = this.address, voucher?: DiscountVoucher): Promise<Quote> {
+    let q;
+    try {
+      q = voucher
+        ? await this.market.quoteWithVoucher(buyer, seller, quantityWh, BigInt(voucher.expiresAt), voucher.signature)
+        : await this.market.quote(buyer, seller, quantityWh);
+    } catch (e) {
+      // An invalid voucher is a revert of the view: name the custom error as a transaction would.
+      const data = revertData(e);
+      if (data !== undefined) throw this.sender.decodeRevert(data);
+      throw e;
+    }
     return {
       unitPrice: q.unitPrice,
       amount: q.amount,
@@ -281,12 +308,14 @@ export class BlockTstClient {
     if (quantityWh <= 0n) throw new InvalidArgumentError("quantityWh", quantityWh, "must be positive");
     let limit = options.maxAmount;
     if (options.approve) {
-      const amount = limit ?? (await this.quote(seller, quantityWh)).amount;
+      const amount = limit ?? (await this.quote(seller, quantityWh, this.address, options.voucher)).amount;
       await this.approve("market", amount);
       limit = amount;
     }
-    const data =
-      limit === undefined
+    const v = options.voucher;
+    const data = v
+      ? marketIface.encodeFunctionData("buyEnergyWithVoucher", [seller, quantityWh, limit ?? MaxUint256, BigInt(v.expiresAt), v.signature])
+      : limit === undefined
         ? marketIface.encodeFunctionData("buyEnergy", [seller, quantityWh])
         : marketIface.encodeFunctionData("buyEnergyWithLimit", [seller, quantityWh, limit]);
     const receipt = await this.send(this.addresses.market, data);
@@ -300,6 +329,35 @@ export class BlockTstClient {
       deadline: ev.args.deadline as bigint,
       receipt,
     };
+  }
+
+  /**
+   * Registers this client's account as a trading account whose deliveries `deliverySigner` (a
+   * meter's delivery key) confirms, with an installer's certificate (signTradingAccountCertificate).
+   */
+  registerTradingAccount(p: { deliverySigner: string; expiresAt: bigint | number; signature: string }): Promise<TxReceipt> {
+    return this.send(this.addresses.market, marketIface.encodeFunctionData("registerTradingAccount", [p.deliverySigner, BigInt(p.expiresAt), p.signature]));
+  }
+
+  /** Gives up this account's delivery key. */
+  closeTradingAccount(): Promise<TxReceipt> {
+    return this.send(this.addresses.market, marketIface.encodeFunctionData("closeTradingAccount"));
+  }
+
+  /** Removes an account's delivery key (REGULATOR_ROLE). */
+  revokeTradingAccount(account: string): Promise<TxReceipt> {
+    return this.send(this.addresses.market, marketIface.encodeFunctionData("revokeTradingAccount", [account]));
+  }
+
+  /** The account's certificate on the market. */
+  async tradingAccountOf(account: string = this.address): Promise<TradingAccountInfo> {
+    const a = await this.market.tradingAccountOf(account);
+    return { deliverySigner: a.deliverySigner, expiresAt: Number(a.expiresAt), installer: a.installer };
+  }
+
+  /** Admits an installer, who certifies trading accounts' delivery keys (REGULATOR_ROLE). */
+  grantInstaller(account: string): Promise<TxReceipt> {
+    return this.send(this.addresses.market, marketIface.encodeFunctionData("grantRole", [ROLES.INSTALLER, account]));
   }
 
   /** Signs a delivery confirmation with a meter key for this client's market and chain. */

@@ -15,6 +15,8 @@ export const ROLES = {
   DISTRIBUTOR: id("DISTRIBUTOR_ROLE"),
   ORACLE: id("ORACLE_ROLE"),
   AUCTION: id("AUCTION_ROLE"),
+  INSTALLER: id("INSTALLER_ROLE"),
+  REGULATOR: id("REGULATOR_ROLE"),
 } as const;
 
 /** SidegridMessages.TradeKind. */

@@ -11,6 +11,7 @@ describe("public API", () => {
       "Category",
       "DEFAULT_PRICE_PARAMS",
       "DELIVERY_TYPES",
+      "DISCOUNT_VOUCHER_TYPES",
       "EnergyAuction__factory",
       "EnergyMarket__factory",
       "EventMissingError",
@@ -26,6 +27,7 @@ describe("public API", () => {
       "Side",
       "SmartGridToken__factory",
       "TABLE3",
+      "TRADING_ACCOUNT_TYPES",
       "TradeKind",
       "TradeStatus",
       "WH_PER_UNIT",
@@ -36,6 +38,7 @@ describe("public API", () => {
       "clearAuction",
       "decodeTradePayload",
       "deliveryDigest",
+      "deliveryKeyOf",
       "deployBlockTst",
       "encodePreferencesPayload",
       "encodeRegistrationPayload",
@@ -43,6 +46,8 @@ describe("public API", () => {
       "isBlockTstError",
       "marketDomain",
       "signDeliveryConfirmation",
+      "signDiscountVoucher",
+      "signTradingAccountCertificate",
       "unitPrice",
     ]);
   });

@@ -18,18 +18,25 @@ export type {
   PlaceOrderReturnType,
   Quote,
   RefundReturnType,
+  DiscountVoucher,
+  TradingAccountInfo,
   SettledTradesParameters,
 } from "./client";
 export { Category, HOUR_SECONDS, ONE, ROLES, Resolution, Side, TradeKind, TradeStatus, WH_PER_UNIT } from "./constants";
 export {
   DELIVERY_TYPES,
+  DISCOUNT_VOUCHER_TYPES,
   MARKET_DOMAIN_NAME,
   MARKET_DOMAIN_VERSION,
+  TRADING_ACCOUNT_TYPES,
   deliveryDigest,
+  deliveryKeyOf,
   marketDomain,
   signDeliveryConfirmation,
+  signDiscountVoucher,
+  signTradingAccountCertificate,
 } from "./delivery";
-export type { DeliveryConfirmationParameters, SignDeliveryConfirmationParameters } from "./delivery";
+export type { DeliveryConfirmationParameters, DiscountVoucherParameters, SignDeliveryConfirmationParameters, TradingAccountCertificateParameters } from "./delivery";
 export { BLOCKTST_DEFAULTS, deployBlockTst } from "./deploy";
 export type { DeployBlockTstParameters, DeployBlockTstReturnType } from "./deploy";
 export { BlockTstDeployError, BlockTstError, EventMissingError, InvalidArgumentError, isBlockTstError } from "./errors";

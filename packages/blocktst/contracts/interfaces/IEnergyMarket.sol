@@ -58,6 +58,19 @@ interface IEnergyMarket {
     }
 
     /// @notice `seller` offers `quantityWh` at `unitPrice` per kWh (0 = the rule's price).
+    /// @notice A household's trading account, certified by an installer: its delivery key belongs
+    /// to a real meter, which the certificate does not name.
+    struct TradingAccount {
+        address deliverySigner;
+        uint64 expiresAt;
+        address installer;
+    }
+
+    /// @notice `account` trades with delivery confirmed by `deliverySigner` until `expiresAt`.
+    event TradingAccountRegistered(address indexed account, address indexed deliverySigner, address indexed installer, uint64 expiresAt);
+    /// @notice `account` no longer has a delivery key: closed by itself or revoked by the regulator (`by`).
+    event TradingAccountClosed(address indexed account, address by);
+
     event OfferPublished(address indexed seller, uint256 quantityWh, uint256 unitPrice);
     /// @notice `seller` withdrew their offer.
     event OfferCancelled(address indexed seller);
@@ -135,6 +148,16 @@ interface IEnergyMarket {
     error MarketInvalidDeliveryWindow(uint64 window);
     /// @notice An outbox needs a destination chain and contract.
     error MarketInvalidOutbox(address outbox, uint256 destChainId, address destContract);
+    /// @notice A delivery key must be set and differ from the account itself.
+    error MarketInvalidDeliverySigner(address deliverySigner);
+    /// @notice The certificate or voucher expired (or expires now).
+    error MarketExpired(uint64 expiresAt, uint256 timestamp);
+    /// @notice The trading-account certificate is not signed by an INSTALLER_ROLE holder (`signer`, 0 if malformed).
+    error MarketNotCertifiedByInstaller(address signer);
+    /// @notice A discount voucher is only for a company's offer (a DISTRIBUTOR seller).
+    error MarketVoucherNotForCompany(address seller);
+    /// @notice The voucher is not signed by the seller for this account (`signer`, 0 if malformed).
+    error MarketInvalidVoucher(address seller, address signer);
 
     /// @notice Publishes or replaces the caller's offer (the paper's name and meaning).
     /// @param quantityWh Energy on offer, in Wh.
@@ -153,6 +176,38 @@ interface IEnergyMarket {
 
     /// @notice {buyEnergy} that reverts if the trade would cost more than `maxAmount`.
     function buyEnergyWithLimit(address seller, uint256 quantityWh, uint256 maxAmount) external returns (uint256 tradeId);
+
+    /// @notice Buys from a company with its discount voucher for the caller: an EIP-712
+    /// `DiscountVoucher(account, distributor, expiresAt)` the seller signed after checking, off
+    /// chain, that the household lets it monitor her consumption. No public link to her identity.
+    function buyEnergyWithVoucher(address seller, uint256 quantityWh, uint256 maxAmount, uint64 voucherExpiresAt, bytes calldata voucherSignature)
+        external
+        returns (uint256 tradeId);
+
+    /// @notice Registers the caller as a trading account with a meter's delivery key, certified by
+    /// an installer's EIP-712 `TradingAccount(account, deliverySigner, expiresAt)` signature.
+    function registerTradingAccount(address deliverySigner, uint64 expiresAt, bytes calldata installerSignature) external;
+
+    /// @notice The caller gives up its delivery key (open trades keep the key they were bought with).
+    function closeTradingAccount() external;
+
+    /// @notice The regulator removes an account's delivery key (a stolen key, a meter taken out).
+    function revokeTradingAccount(address account) external;
+
+    /// @notice The account's certificate (deliverySigner 0 if none).
+    function tradingAccountOf(address account) external view returns (TradingAccount memory);
+
+    /// @notice The price `buyer` would pay with the seller's voucher; reverts if the voucher is invalid.
+    function quoteWithVoucher(address buyer, address seller, uint256 quantityWh, uint64 voucherExpiresAt, bytes calldata voucherSignature)
+        external
+        view
+        returns (Quote memory);
+
+    /// @notice The EIP-712 digest an installer signs for a trading account.
+    function tradingAccountDigest(address account, address deliverySigner, uint64 expiresAt) external view returns (bytes32);
+
+    /// @notice The EIP-712 digest a company signs as a discount voucher.
+    function discountVoucherDigest(address account, address distributor, uint64 expiresAt) external view returns (bytes32);
 
     /// @notice Settles `tradeId` with the buyer's meter's EIP-712 signature over
     /// `DeliveryConfirmation(tradeId, deliveredWh)`: the seller gets the delivered share of the

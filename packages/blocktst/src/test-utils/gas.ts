@@ -7,7 +7,7 @@ import { Wallet } from "ethers";
 import { devPrivateKey, type TxReceipt } from "@sidegrid/chain";
 import { clearAuction, type AuctionOrder } from "../auction";
 import { Category, HOUR_SECONDS, ONE, Resolution } from "../constants";
-import { signDeliveryConfirmation } from "../delivery";
+import { deliveryKeyOf, signDeliveryConfirmation, signDiscountVoucher, signTradingAccountCertificate } from "../delivery";
 import { EnergyAuction__factory } from "../generated";
 import { latestTimestamp, setupFixture, type Fixture } from "./fixture";
 
@@ -32,6 +32,8 @@ const COMPANY = 1;
 const PROSUMER = 2;
 const BUYER = 3;
 const TRADERS = [1, 2, 3, 4, 5, 6, 7, 8];
+const INSTALLER = 0; // the admin also installs here
+const TRADING_ACCOUNT = 6; // an auction trader too, later: not registered as a household
 const auctionIface = EnergyAuction__factory.createInterface();
 
 /** Deterministic pseudo-random numbers (a 32-bit LCG): the same books on every run. */
@@ -72,6 +74,17 @@ export async function measureGas(chainId: number, sizes: readonly number[], maxO
       signDeliveryConfirmation({ meterKey: f.meterKey(BUYER), chainId: f.chainId, market: f.addresses.market, tradeId: id, deliveredWh: wh });
     market["confirmDelivery (full)"] = g((await prosumer.confirmDelivery(cp1.tradeId, 50_000n, sign(cp1.tradeId, 50_000n))).receipt);
     market["confirmDelivery (partial)"] = g((await prosumer.confirmDelivery(cc.tradeId, 20_000n, sign(cc.tradeId, 20_000n))).receipt);
+    // A trading account: certified once, then it buys like anyone; a CC purchase with a voucher.
+    const account = await f.client(TRADING_ACCOUNT);
+    await admin.grantInstaller(admin.address);
+    await account.approve("market", 10n ** 30n);
+    const expiresAt = Number(await latestTimestamp(f.chain)) + 86_400;
+    const deliverySigner = deliveryKeyOf(f.meterKey(BUYER)).address;
+    const certificate = signTradingAccountCertificate({ installerKey: devPrivateKey(INSTALLER), chainId: f.chainId, market: f.addresses.market, account: account.address, deliverySigner, expiresAt });
+    market.registerTradingAccount = g(await account.registerTradingAccount({ deliverySigner, expiresAt, signature: certificate }));
+    market["buyEnergy CP (trading account)"] = g((await account.buyEnergy(prosumer.address, 50_000n)).receipt);
+    const voucher = { expiresAt, signature: signDiscountVoucher({ distributorKey: devPrivateKey(COMPANY), chainId: f.chainId, market: f.addresses.market, account: account.address, expiresAt }) };
+    market["buyEnergyWithVoucher CC (trading account)"] = g((await account.buyEnergy(company.address, 50_000n, { voucher })).receipt);
     await f.chain.increaseTime(7300);
     market.refund = g((await admin.refund(cp2.tradeId)).receipt);
     market.cancelOffer = g(await company.cancelOffer());
