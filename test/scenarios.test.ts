@@ -62,6 +62,13 @@ describe("scenario (ii): CP and CC trades on BlockTST with meter-confirmed deliv
     expect(report.scenario2.table3Reproduced).toBe(true);
   });
 
+  it("lets Bob trade from a certified trading account that no BlockTST log ties to his identity, and seals the trade into his own log", () => {
+    const t = report.scenario2.tradingAccount;
+    expect(t).toMatchObject({ household: "Bob", identityOnBlockTst: false, sealedInHisLog: true, certifiedBy: d.accounts.installer });
+    expect(t.account).not.toBe(consumerKeys(2).address);
+    expect(t.deliverySigner).not.toBe(consumerKeys(2).meterSigner);
+  });
+
   it("seals a trade into the buyer's trade log on BlockSEC only when she lets utilities monitor trades", () => {
     expect(report.scenario2.trades.map((t) => t.sealedOnBlockSec)).toEqual([false, false, true, true]);
   });

@@ -167,6 +167,18 @@ describe("a utility asking for the trades of a household that refuses trade moni
   });
 });
 
+describe("an observer of BlockTST, and a granted utility", () => {
+  it("sees Bob's demo trade under his trading account only; the utility with a TRADES grant reads it from his sealed log", async () => {
+    const t = report.scenario2.tradingAccount;
+    expect(t.identityOnBlockTst).toBe(false);
+    const relayed = await utilitySec.relayedTrades({ party: t.account, fromBlock: d.blocksec.startBlock });
+    expect(relayed.map((x) => x.tradeId.toString())).toContain(t.tradeId);
+    expect(await utilitySec.relayedTrades({ party: bob.address, fromBlock: d.blocksec.startBlock })).toEqual([]);
+    const read = await readGrantedTrades({ sec: utilitySec, custody, secretKey: walletBoxKeys(roleKey(cfg, "utility")).secretKey, consumer: bob.address, from: 0, to: now(), fromBlock: d.blocksec.startBlock, timeoutMs: 60_000 });
+    expect(read.trades.filter((x) => x.tradeId.toString() === t.tradeId).map((x) => [x.side, x.account, x.proven])).toEqual([["BUYER", t.account, true]]);
+  });
+});
+
 describe("someone linking a trading account to a household at the gateway", () => {
   const path = (c: string) => `/v1/consumers/${c}/trading-accounts`;
   async function post(signer: Wallet, consumer: string, body: unknown): Promise<{ status: number; body: { error?: { code: string } } & Record<string, unknown> }> {
@@ -195,6 +207,7 @@ describe("someone linking a trading account to a household at the gateway", () =
     expect([taken.status, taken.body.error?.code]).toEqual([409, "LINK_CONFLICT"]);
     const listPath = path(bob.address);
     const res = await fetch(`${gatewayUrl}${listPath}`, { headers: await signRequest({ signer: bobWallet(), method: "GET", path: listPath }) });
-    expect(((await res.json()) as { accounts: { account: string }[] }).accounts.map((a) => a.account)).toEqual([account.address]);
+    // His demo trading account and this one.
+    expect(((await res.json()) as { accounts: { account: string }[] }).accounts.map((a) => a.account).sort()).toEqual([account.address, report.scenario2.tradingAccount.account].sort());
   });
 });

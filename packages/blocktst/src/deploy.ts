@@ -34,6 +34,8 @@ export interface DeployBlockTstParameters {
   relayer?: string;
   /** Companies granted DISTRIBUTOR on the market (their trades are CC). */
   distributors?: readonly string[];
+  /** Installers who certify trading accounts' delivery keys (INSTALLER_ROLE on the market). */
+  installers?: readonly string[];
   /**
    * Local chain (faucet on, deployer may also be minter). Default: chain id 31337, 1337 or
    * 31000–31999 (the Sidegrid local range).
@@ -149,6 +151,7 @@ export async function deployBlockTst(params: DeployBlockTstParameters): Promise<
   await ensureRole(mkt, market.address, ROLES.AUCTION, auction.address, marketIface, "market auction role");
   await ensureRole(mkt, market.address, ROLES.ORACLE, getAddress(params.oracle ?? me), marketIface, "market oracle");
   for (const dist of params.distributors ?? []) await ensureRole(mkt, market.address, ROLES.DISTRIBUTOR, getAddress(dist), marketIface, "market distributor");
+  for (const inst of params.installers ?? []) await ensureRole(mkt, market.address, ROLES.INSTALLER, getAddress(inst), marketIface, "market installer");
   const want = params.priceParams ?? p0;
   const have = await mkt.priceParams();
   if (have.base !== want.base || have.k !== want.k || have.discount !== want.discount || Number(have.discountResolution) !== want.discountResolution) {

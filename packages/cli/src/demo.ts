@@ -4,13 +4,13 @@
 // Longer than 500 lines on purpose: the scenarios read top to bottom as the paper tells them.
 import fs from "node:fs";
 import path from "node:path";
-import { MaxUint256, Wallet, formatEther, hexlify, parseEther } from "ethers";
+import { MaxUint256, Wallet, concat, formatEther, getBytes, hexlify, keccak256, parseEther, toUtf8Bytes } from "ethers";
 import { connectNetwork, operatorKey, sleep, type ConnectedNetwork, type NetworkName, type SidegridConfig } from "@sidegrid/chain";
 import { BlockPriClient, type SetPreferenceParameters } from "@sidegrid/blockpri";
 import { AccessDeniedError, BlockSecClient, KeyCustodyClient, Resolution as SecResolution, recordLeaf, verifyMerkleProof, type AccessEntry, type AuditReport } from "@sidegrid/blocksec";
-import { BlockTstClient, MarketMirror__factory, ONE, TABLE3 } from "@sidegrid/blocktst";
+import { BlockTstClient, MarketMirror__factory, ONE, TABLE3, deliveryKeyOf, signTradingAccountCertificate } from "@sidegrid/blocktst";
 import { TokenPeg__factory, WrappedToken__factory } from "@sidegrid/federation";
-import { TRADE_SEQUENCE_BASE, consumerDataKeys, meterIdToBytes32, meterSimulatorControl, openReadingPayload, payloadKeyId, readGranted, readGrantedTrades, signRequest, type SpawnedMeterSimulator } from "@sidegrid/meter-gateway";
+import { TRADE_SEQUENCE_BASE, tradingAccountLinkMessage, consumerDataKeys, meterIdToBytes32, meterSimulatorControl, openReadingPayload, payloadKeyId, readGranted, readGrantedTrades, signRequest, type SpawnedMeterSimulator } from "@sidegrid/meter-gateway";
 import { allLocal, boxPublicKeyHex, consumerKeys, roleKey, walletBoxKeys, type ConsumerKeys, type RoleName } from "./accounts";
 import { readDeployment, type SystemDeployment } from "./deploy-system";
 import { CliError } from "./errors";
@@ -52,6 +52,22 @@ export interface DemoTrade {
   sealedOnBlockSec: boolean;
 }
 
+/** Bob's trade under a trading account that nothing public ties to his BlockPRI identity. */
+export interface DemoTradingAccount {
+  household: string;
+  account: string;
+  deliverySigner: string;
+  certifiedBy: string;
+  tradeId: string;
+  registerTx: string | null;
+  buyTx: string;
+  confirmTx: string;
+  /** Whether any log or calldata of those transactions names his BlockPRI wallet or meter signer. */
+  identityOnBlockTst: boolean;
+  /** Sealed into his own trade log on BlockSEC by his gateway (he linked the account there). */
+  sealedInHisLog: boolean;
+}
+
 export interface DemoAccess {
   requester: string;
   consumer: string;
@@ -67,7 +83,7 @@ export interface DemoReport {
   durationMs: number;
   networks: Record<NetworkName, { chainId: number; rpcUrl: string }>;
   scenario1: { consumers: DemoConsumer[]; relayedToBlockSecMs: number; relayedToBlockTstMs: number };
-  scenario2: { trades: DemoTrade[]; table3Reproduced: boolean };
+  scenario2: { trades: DemoTrade[]; table3Reproduced: boolean; tradingAccount: DemoTradingAccount };
   scenario3: {
     anchoredForConsenting: { consumer: string; records: number }[];
     refusingConsumerRecords: number;
@@ -163,8 +179,8 @@ function households(d: SystemDeployment): { name: string; keys: ConsumerKeys; pr
       name: "Bob",
       keys: consumerKeys(2),
       prefs: [{ utility, category: "CONSUMPTION", allowed: true, resolution: "HOURLY" }],
-      trades: false,
-      shares: "hourly consumption with the utility",
+      trades: true,
+      shares: "hourly consumption with the utility; trades (from a trading account)",
     },
     {
       name: "Carol",
@@ -339,6 +355,51 @@ export async function runDemo(cfg: SidegridConfig, opts: DemoOptions): Promise<D
     for (const t of trades) t.sealedOnBlockSec = (t.dataSharing ? aliceSealed : carolSealed).includes(t.tradeId);
     const table3Reproduced = trades.every((t) => t.matchesPaper);
     say(`  Table 3 reproduced: ${table3Reproduced ? "yes (30 / 20 / 30 / 10 SGT)" : "NO"}`);
+
+    // Bob trades under a trading account: his meter's delivery key, certified by the installer
+    // without naming meter or household, confirms; his gateway alone knows the account is his.
+    const bobAccountKey = keccak256(concat([getBytes(bob.keys.privateKey), toUtf8Bytes("sidegrid demo trading account")]));
+    await topUp(operator.tst, [new Wallet(bobAccountKey).address]);
+    const bobTst = await tstOf(bobAccountKey);
+    if ((await bobTst.balanceOf()) < 20n * ONE) await bobTst.faucet(20n * ONE);
+    const delivery = deliveryKeyOf(bob.keys.meterKey);
+    let accountRegisterTx: string | null = null;
+    const held = await bobTst.tradingAccountOf();
+    if (held.deliverySigner !== delivery.address || held.expiresAt < Date.now() / 1000 + 3600) {
+      const expiresAt = Math.floor(Date.now() / 1000) + 365 * 86_400;
+      const signature = signTradingAccountCertificate({ installerKey: key("installer"), chainId: (await bobTst.provider.getNetwork()).chainId, market: tstAddrs.market, account: bobTst.address, deliverySigner: delivery.address, expiresAt });
+      accountRegisterTx = (await bobTst.registerTradingAccount({ deliverySigner: delivery.address, expiresAt, signature })).transactionHash;
+    }
+    const linkPath = `/v1/consumers/${bob.keys.address}/trading-accounts`;
+    const linkBody = JSON.stringify({ account: bobTst.address, signature: await new Wallet(bobAccountKey).signMessage(tradingAccountLinkMessage({ consumer: bob.keys.address, account: bobTst.address, gateway: d.accounts.gateway, chainId: d.networks.blocksec.chainId })) });
+    const linked = await fetch(`${gatewayUrl}${linkPath}`, { method: "POST", headers: { ...(await signRequest({ signer: new Wallet(bob.keys.privateKey), method: "POST", path: linkPath, body: linkBody })), "content-type": "application/json" }, body: linkBody });
+    if (!linked.ok) throw new CliError("DEMO_FAILED", `the gateway refused Bob's trading-account link: ${linked.status} ${await linked.text()}`);
+    await prosumer.sellEnergy(2_000n, 0n);
+    const bobBought = await bobTst.buyEnergy(prosumer.address, 2_000n, { approve: true });
+    const bobConfirmed = await bobTst.confirmDelivery(bobBought.tradeId, 2_000n, await bobTst.signDelivery(delivery.privateKey, bobBought.tradeId, 2_000n));
+    const hunted = [bob.keys.address, bob.keys.meterSigner].map((x) => x.slice(2).toLowerCase());
+    let identityOnBlockTst = false;
+    for (const r of [bobBought.receipt, bobConfirmed.receipt]) {
+      const tx = await bobTst.provider.getTransaction(r.transactionHash);
+      const text = [tx?.data ?? "", ...r.logs.flatMap((l) => [...l.topics, l.data])].join("").toLowerCase();
+      if (hunted.some((h) => text.includes(h))) identityOnBlockTst = true;
+    }
+    const bobTradeId = bobBought.tradeId.toString();
+    await waitFor("the gateway to seal Bob's trade into his trade log", async () => (await sealedFor(bob)).includes(bobTradeId), timeout);
+    const tradingAccount: DemoTradingAccount = {
+      household: "Bob",
+      account: bobTst.address,
+      deliverySigner: delivery.address,
+      certifiedBy: (await bobTst.tradingAccountOf()).installer,
+      tradeId: bobTradeId,
+      registerTx: accountRegisterTx,
+      buyTx: bobBought.receipt.transactionHash,
+      confirmTx: bobConfirmed.receipt.transactionHash,
+      identityOnBlockTst,
+      sealedInHisLog: true,
+    };
+    say(`  Bob trades from account ${bobTst.address} (delivery key ${delivery.address.slice(0, 10)}…, certified by the installer): trade #${bobTradeId}, 2 kWh`);
+    say(`    his BlockPRI wallet or meter signer in that trade's calldata or logs on BlockTST: ${identityOnBlockTst ? "FOUND" : "none"}; sealed into his own trade log on BlockSEC by his gateway: yes`);
     say(`  BlockSEC: Alice's ${trades.filter((t) => t.dataSharing && t.sealedOnBlockSec).length} trade(s) sealed into her trade log (she shares trades); Carol's ${trades.filter((t) => !t.dataSharing && !t.sealedOnBlockSec).length} sealed nowhere (she does not)`);
 
     // ---------------------------------------------------------------- scenario (iii)
@@ -531,7 +592,7 @@ export async function runDemo(cfg: SidegridConfig, opts: DemoOptions): Promise<D
       durationMs: 0,
       networks: d.networks,
       scenario1: { consumers, relayedToBlockSecMs, relayedToBlockTstMs },
-      scenario2: { trades, table3Reproduced },
+      scenario2: { trades, table3Reproduced, tradingAccount },
       scenario3: { anchoredForConsenting, refusingConsumerRecords, grant, denial, figure11, audit },
       scenario4: {
         peg: { amountSgt: sgt(amount), lockTx: lock.transactionHash, mintedOnBlockPriMs, burnTx: burn.transactionHash, releasedOnBlockTstMs, roundTripOk },
@@ -541,6 +602,7 @@ export async function runDemo(cfg: SidegridConfig, opts: DemoOptions): Promise<D
     report.ok =
       table3Reproduced &&
       trades.every((t) => t.sealedOnBlockSec === t.dataSharing) &&
+      !tradingAccount.identityOnBlockTst &&
       refusingConsumerRecords === 0 &&
       grant.granted &&
       grant.readings > 0 &&

@@ -113,7 +113,7 @@ export async function deploySystem(cfg: SidegridConfig, ui: Ui): Promise<SystemD
     );
     const tst = await ui.step(
       "deploying BlockTST: SGT, MarketMirror, EnergyMarket, EnergyAuction",
-      () => deployBlockTst({ sender: nets.blocktst.sender, deployments: deps.blocktst, distributors: [accounts.company], ...relayerOf("blocktst") }),
+      () => deployBlockTst({ sender: nets.blocktst.sender, deployments: deps.blocktst, distributors: [accounts.company], installers: [accounts.installer], ...relayerOf("blocktst") }),
       (r) => r.market,
     );
     const { keys } = memberKeys(cfg, cfg.services.members);
