@@ -84,7 +84,10 @@ describe("a granted utility reads plaintext", () => {
     const e = alices.entry;
     expect(e).toMatchObject({ granted: true, consumer: alice.address, requester: d.accounts.utility, resolution: "QUARTER_HOURLY" });
     expect(e.to).toBeLessThanOrEqual(e.timestamp);
-    const stored = (await utilitySec.storedRecords({ consumer: alice.address, fromBlock: d.blocksec.startBlock })).filter((s) => s.record.periodStart >= e.from && s.record.periodStart <= e.to);
+    // Her readings (her sealed trades are TRADES records of the same ledger, opened by a TRADES grant).
+    const stored = (await utilitySec.storedRecords({ consumer: alice.address, fromBlock: d.blocksec.startBlock })).filter(
+      (s) => s.record.category === "CONSUMPTION" && s.record.periodStart >= e.from && s.record.periodStart <= e.to,
+    );
     expect(stored.length).toBeGreaterThan(0);
     expect(alices.unopened).toBe(0);
     expect(alices.readings.length).toBe(stored.length);
@@ -255,7 +258,7 @@ describe("a court sees, for each grant, which keys were released by whom", () =>
     expect(report.ok).toBe(true);
     const releases = report.releases ?? [];
     expect(releases.length).toBeGreaterThanOrEqual(6);
-    const granted = new Map(report.entries.filter((e) => e.granted && e.category === "CONSUMPTION").map((e) => [e.index, e]));
+    const granted = new Map(report.entries.filter((e) => e.granted && (e.category === "CONSUMPTION" || e.category === "TRADES")).map((e) => [e.index, e]));
     for (const r of releases) {
       expect(granted.get(r.entryIndex)?.requester).toBe(r.requester);
       expect(d.federation.members).toContain(r.member);

@@ -121,6 +121,22 @@ describe("a utility, or anyone, reading BlockSEC without a grant", () => {
   });
 });
 
+describe("a household reading her own trade log at her gateway", () => {
+  it("gets her sealed trades apart from her readings, and nobody else gets them", async () => {
+    const get = async (signer: Wallet, p: string) => {
+      const res = await fetch(`${gatewayUrl}${p}`, { headers: await signRequest({ signer, method: "GET", path: p }) });
+      return { status: res.status, body: (await res.json()) as { trades?: { category: string; resolution: string }[]; readings?: { category: string }[] } };
+    };
+    const mine = await get(new Wallet(alice.privateKey), `/v1/consumers/${alice.address}/trades`);
+    expect(mine.status).toBe(200);
+    expect(mine.body.trades!.length).toBeGreaterThanOrEqual(2);
+    expect(mine.body.trades!.every((t) => t.category === "TRADES" && t.resolution === "NONE")).toBe(true);
+    const readings = await get(new Wallet(alice.privateKey), `/v1/consumers/${alice.address}/readings`);
+    expect(readings.body.readings!.every((r) => r.category === "CONSUMPTION")).toBe(true);
+    expect((await get(new Wallet(carol.privateKey), `/v1/consumers/${alice.address}/trades`)).status).toBe(403);
+  });
+});
+
 describe("a utility asking for the trades of a household that refuses trade monitoring", () => {
   it("finds Carol's trades sealed nowhere, is denied, and the court sees the attempt", async () => {
     const hers = report.scenario2.trades.filter((t) => !t.dataSharing).map((t) => t.tradeId);

@@ -114,7 +114,24 @@ export const ROUTES: Route[] = [
     handler: async (c, d) => {
       const q = c.query as { from?: number; to?: number; limit?: number };
       const recs = await d.store.consumerRecords(c.params.address, q.from ?? 0, q.to ?? Number.MAX_SAFE_INTEGER, q.limit ?? 1000);
-      return { readings: await recordViews(d, recs) };
+      return { readings: await recordViews(d, recs.filter((r) => r.category === Category.CONSUMPTION)) };
+    },
+  },
+  {
+    method: "get",
+    path: "/v1/consumers/{address}/trades",
+    summary: "The consumer's sealed trade log (one record per side of each of her trades, sealed under her trade keys), with anchors and proofs",
+    tag: "consumer",
+    auth: true,
+    roles: "the consumer",
+    params: S.consumerParams,
+    query: S.readingsQuery,
+    response: { type: "object", properties: { trades: { type: "array", items: S.readingRecord } } },
+    authorize: self,
+    handler: async (c, d) => {
+      const q = c.query as { from?: number; to?: number; limit?: number };
+      const recs = await d.store.consumerRecords(c.params.address, q.from ?? 0, q.to ?? Number.MAX_SAFE_INTEGER, q.limit ?? 1000);
+      return { trades: await recordViews(d, recs.filter((r) => r.category === Category.TRADES)) };
     },
   },
   {
