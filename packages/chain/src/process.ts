@@ -1,7 +1,36 @@
+import fs from "node:fs";
 import net from "node:net";
+import os from "node:os";
+import path from "node:path";
 
-/** Asks the kernel for a free TCP port on loopback. */
-export function freePort(): Promise<number> {
+// Server ports are picked below the kernel's ephemeral range: a port the kernel assigns to a listen(0)
+// probe is also a port it may hand to the next outgoing connection as its source port, and a member
+// or anvil started a minute later then fails with EADDRINUSE (seen in CI under load).
+const PICK_LOW = 20000;
+// Claims are files, so concurrent processes (jest workers, a bench beside a running system) never
+// pick the same port between choosing it and binding it. A claim older than this is stale.
+const CLAIM_TTL_MS = 6 * 3600_000;
+
+function ephemeralLow(): number {
+  try {
+    const [low] = fs.readFileSync("/proc/sys/net/ipv4/ip_local_port_range", "utf8").trim().split(/\s+/).map(Number);
+    if (low && Number.isInteger(low)) return low;
+  } catch {
+    /* not Linux */
+  }
+  return 32768;
+}
+
+function canBind(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const srv = net.createServer();
+    srv.unref();
+    srv.once("error", () => resolve(false));
+    srv.listen(port, "127.0.0.1", () => srv.close(() => resolve(true)));
+  });
+}
+
+function kernelPort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const srv = net.createServer();
     srv.unref();
@@ -12,6 +41,46 @@ export function freePort(): Promise<number> {
       srv.close(() => resolve(port));
     });
   });
+}
+
+function claim(dir: string, port: number): boolean {
+  const file = path.join(dir, String(port));
+  try {
+    fs.closeSync(fs.openSync(file, "wx"));
+    return true;
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== "EEXIST") return false;
+  }
+  try {
+    if (Date.now() - fs.statSync(file).mtimeMs < CLAIM_TTL_MS) return false;
+    fs.unlinkSync(file);
+    fs.closeSync(fs.openSync(file, "wx"));
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * The first of `count` consecutive free TCP ports on loopback, outside the kernel's ephemeral range
+ * and claimed for this machine (no other caller gets it for six hours).
+ *
+ * @example
+ * const base = await freePort(3); // base, base+1, base+2 are free
+ */
+export async function freePort(count = 1): Promise<number> {
+  const high = ephemeralLow() - count;
+  if (high - PICK_LOW < 1000) return kernelPort();
+  const dir = path.join(os.tmpdir(), "sidegrid-port-claims");
+  fs.mkdirSync(dir, { recursive: true });
+  for (let attempt = 0; attempt < 200; attempt++) {
+    const base = PICK_LOW + Math.floor(Math.random() * (high - PICK_LOW));
+    if (!claim(dir, base)) continue;
+    let ok = true;
+    for (let i = 0; i < count && ok; i++) ok = (i === 0 || claim(dir, base + i)) && (await canBind(base + i));
+    if (ok) return base;
+  }
+  throw new Error(`no ${count} consecutive free ports found below ${high + count}`);
 }
 
 export function sleep(ms: number): Promise<void> {

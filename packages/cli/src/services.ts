@@ -102,8 +102,9 @@ export async function startServices(cfg: SidegridConfig, deployment: SystemDeplo
     const pid = await ui.step(
       `starting federation member ${i} (${fedCfg.members[i]!.address.slice(0, 10)}…)`,
       async () => {
-        const pid = spawnMember({ configFile, member: i, logFile: path.join(logs, `${name}.log`) });
-        await waitForMember(url, 30_000);
+        const logFile = path.join(logs, `${name}.log`);
+        const pid = spawnMember({ configFile, member: i, logFile });
+        await waitForMember(url, 30_000, { member: i, pid, logFile });
         return pid;
       },
       () => url,

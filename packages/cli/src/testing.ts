@@ -1,28 +1,13 @@
 // Test configs: a system on free ports in a temp dir, so tests never touch a developer's
 // `sidegrid up` on the default ports.
 import fs from "node:fs";
-import net from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { freePort } from "@sidegrid/chain";
 
-function canBind(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const srv = net.createServer();
-    srv.once("error", () => resolve(false));
-    srv.listen(port, "127.0.0.1", () => srv.close(() => resolve(true)));
-  });
-}
-
-/** The first of `n` consecutive free ports. */
-export async function freePortRange(n: number): Promise<number> {
-  for (let attempt = 0; attempt < 50; attempt++) {
-    const base = await freePort();
-    let ok = true;
-    for (let i = 1; i < n && ok; i++) ok = await canBind(base + i);
-    if (ok) return base;
-  }
-  throw new Error(`no ${n} consecutive free ports found`);
+/** The first of `n` consecutive free ports (claimed, outside the ephemeral range: see `freePort`). */
+export function freePortRange(n: number): Promise<number> {
+  return freePort(n);
 }
 
 export interface TestSystemConfig {

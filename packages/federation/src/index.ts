@@ -97,7 +97,7 @@ export type {
 export { EVENT_NONCE_FLAG, eventNonce, startMember } from "./member/node";
 export type { MemberHandle, MemberHealth, MemberLogger, StartMemberOptions } from "./member/node";
 export { memberBinPath, spawnMember, waitForMember } from "./member/spawn";
-export type { SpawnMemberParameters } from "./member/spawn";
+export type { SpawnMemberParameters, WaitForMemberOptions } from "./member/spawn";
 export { spawnFederation } from "./member/processes";
 export type { CustodianStats, CustodyOutcome, CustodySkipReason } from "./member/custodian";
 export { Checkpointer } from "./member/checkpointer";

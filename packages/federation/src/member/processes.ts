@@ -45,11 +45,8 @@ export interface SpawnFederationParameters {
  * await members.stopAll();
  */
 export async function spawnFederation(params: SpawnFederationParameters): Promise<MemberProcesses> {
-  const ports: number[] = [];
-  while (ports.length < params.memberKeys.length) {
-    const p = await freePort();
-    if (!ports.includes(p)) ports.push(p);
-  }
+  const base = await freePort(params.memberKeys.length);
+  const ports = params.memberKeys.map((_, i) => base + i);
   const configFile = path.join(params.dir, "federation.json");
   const networks: Record<string, { rpcUrl: string; confirmations: number }> = {};
   for (const [name, rpcUrl] of Object.entries(params.rpcUrls)) networks[name] = { rpcUrl, confirmations: 0 };
@@ -70,7 +67,7 @@ export async function spawnFederation(params: SpawnFederationParameters): Promis
   const start = async (i: number): Promise<void> => {
     const nodeArgs = process.env.FEDERATION_PROFILE_DIR ? ["--cpu-prof", `--cpu-prof-dir=${process.env.FEDERATION_PROFILE_DIR}`] : [];
     pids[i] = spawnMember({ configFile, member: i, logFile: logFile(i), nodeArgs, env: { ...process.env, SIDEGRID_MEMBER_PARENT_PID: String(process.pid) } });
-    await waitForMember(urls[i]!, params.startTimeoutMs ?? 20000);
+    await waitForMember(urls[i]!, params.startTimeoutMs ?? 20000, { member: i, pid: pids[i]!, logFile: logFile(i) });
   };
   const stopAll = async () => {
     await Promise.all(pids.map((pid) => (pid !== undefined ? stopPid(pid, 3000) : Promise.resolve())));

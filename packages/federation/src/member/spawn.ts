@@ -1,7 +1,7 @@
 import { spawn } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
-import { sleep } from "@sidegrid/chain";
+import { isAlive, sleep } from "@sidegrid/chain";
 import { MemberStartError } from "../errors";
 import type { MemberHealth } from "./node";
 
@@ -49,14 +49,32 @@ export function spawnMember(params: SpawnMemberParameters): number {
   }
 }
 
+/** What `waitForMember` can watch besides the URL, so a member that died says why at once. */
+export interface WaitForMemberOptions {
+  /** Index in the federation file (for the error). */
+  member?: number;
+  /** The process from `spawnMember`: if it exits, waiting stops. */
+  pid?: number;
+  /** Its log: the last lines go into the error. */
+  logFile?: string;
+}
+
+function logTail(file: string | undefined, lines = 8): string {
+  if (!file || !fs.existsSync(file)) return "";
+  const text = fs.readFileSync(file, "utf8").trimEnd().split("\n").slice(-lines).join("\n");
+  return text ? `; last log lines:\n${text}` : "";
+}
+
 /**
- * Waits until the member at `url` answers /health with ok (all chains polled), or throws after `timeoutMs`.
+ * Waits until the member at `url` answers /health with ok (all chains polled), or throws after
+ * `timeoutMs`, or as soon as its process (`opts.pid`) is gone.
  *
  * @example
- * await waitForMember("http://127.0.0.1:7301", 15000);
+ * await waitForMember("http://127.0.0.1:7301", 15000, { member: 0, pid, logFile });
  */
-export async function waitForMember(url: string, timeoutMs = 15000): Promise<MemberHealth> {
+export async function waitForMember(url: string, timeoutMs = 15000, opts: WaitForMemberOptions = {}): Promise<MemberHealth> {
   const deadline = Date.now() + timeoutMs;
+  const member = opts.member ?? -1;
   let last = "no answer";
   for (;;) {
     try {
@@ -67,7 +85,10 @@ export async function waitForMember(url: string, timeoutMs = 15000): Promise<Mem
     } catch (e) {
       last = (e as Error).message;
     }
-    if (Date.now() > deadline) throw new MemberStartError(-1, `member at ${url} not healthy after ${timeoutMs} ms: ${last}`);
+    if (opts.pid !== undefined && !isAlive(opts.pid)) {
+      throw new MemberStartError(member, `the process (pid ${opts.pid}) exited before ${url} was healthy${logTail(opts.logFile)}`);
+    }
+    if (Date.now() > deadline) throw new MemberStartError(member, `member at ${url} not healthy after ${timeoutMs} ms: ${last}${logTail(opts.logFile)}`);
     await sleep(50);
   }
 }

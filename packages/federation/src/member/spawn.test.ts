@@ -1,0 +1,66 @@
+import { spawn } from "node:child_process";
+import fs from "node:fs";
+import http from "node:http";
+import os from "node:os";
+import path from "node:path";
+import { freePort } from "@sidegrid/chain";
+import { MemberStartError } from "../errors";
+import { waitForMember } from "./spawn";
+
+describe("waitForMember", () => {
+  let dir: string;
+  beforeAll(() => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), "sidegrid-spawn-"));
+  });
+  afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+  it("stops waiting as soon as the member's process is gone, and quotes its log", async () => {
+    const logFile = path.join(dir, "member-2.log");
+    const fd = fs.openSync(logFile, "a");
+    const child = spawn(process.execPath, ["-e", "console.error('Error: listen EADDRINUSE: address already in use 127.0.0.1:7302'); process.exit(1)"], {
+      stdio: ["ignore", fd, fd],
+    });
+    fs.closeSync(fd);
+    await new Promise((r) => child.once("exit", r));
+    const url = `http://127.0.0.1:${await freePort()}`;
+    const started = Date.now();
+    const err = await waitForMember(url, 30_000, { member: 2, pid: child.pid!, logFile }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(MemberStartError);
+    expect((err as MemberStartError).code).toBe("MEMBER_START_FAILED");
+    expect((err as MemberStartError).member).toBe(2);
+    expect((err as Error).message).toContain(`pid ${child.pid}`);
+    expect((err as Error).message).toContain("EADDRINUSE");
+    expect(Date.now() - started).toBeLessThan(10_000);
+  });
+
+  it("returns the member's health once it answers ok", async () => {
+    const server = http.createServer((_req, res) => {
+      res.setHeader("content-type", "application/json");
+      res.end(JSON.stringify({ ok: true, member: 0, chains: [] }));
+    });
+    const port = await freePort();
+    await new Promise<void>((r) => server.listen(port, "127.0.0.1", r));
+    try {
+      const health = await waitForMember(`http://127.0.0.1:${port}`, 5000, { member: 0, pid: process.pid });
+      expect(health.ok).toBe(true);
+    } finally {
+      server.close();
+    }
+  });
+
+  it("gives up after the timeout when the member answers but is not healthy", async () => {
+    const server = http.createServer((_req, res) => {
+      res.statusCode = 503;
+      res.end(JSON.stringify({ ok: false, chains: [{ name: "blocksec", error: "connection refused" }] }));
+    });
+    const port = await freePort();
+    await new Promise<void>((r) => server.listen(port, "127.0.0.1", r));
+    try {
+      const err = await waitForMember(`http://127.0.0.1:${port}`, 300, { member: 1 }).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(MemberStartError);
+      expect((err as Error).message).toMatch(/member 1: .*not healthy after 300 ms: .*connection refused/);
+    } finally {
+      server.close();
+    }
+  });
+});
