@@ -14,6 +14,11 @@ import type { FederationCheckpointerConfig } from "./config";
 import type { MemberStore } from "./store";
 import type { RelayReceipt, RelaySender } from "./wire";
 
+// A vote estimated while it was not the deciding one can become it: another member's vote lands
+// between this one's estimate and its transaction, and this one then also stores the checkpoint
+// (new storage slots and an event). Unused gas is not paid for, so every vote carries room for it.
+export const FINALIZE_HEADROOM_GAS = 120_000n;
+
 /** What became of the vote for one checkpoint block. */
 export type CheckpointVoteOutcome =
   | { status: "voted" | "finalized"; vote: CheckpointVote; blockNumber: number }
@@ -192,7 +197,7 @@ export class Checkpointer {
     if (!sender) throw new CheckpointVoteError(secBlock, "the member's BlockPRI sender is not ready yet");
     let receipt: RelayReceipt;
     try {
-      receipt = await (await sender.send(this.client.address, data, (gas * 12n) / 10n)).wait();
+      receipt = await (await sender.send(this.client.address, data, (gas * 12n) / 10n + FINALIZE_HEADROOM_GAS)).wait();
     } catch (e) {
       throw new CheckpointVoteError(secBlock, `transaction failed: ${(e as Error).message?.slice(0, 200)}`, undefined, { cause: e });
     }
