@@ -94,8 +94,10 @@ export type {
   MemberTuning,
   WriteMemberConfigsParameters,
 } from "./member/config";
-export { EVENT_NONCE_FLAG, eventNonce, startMember } from "./member/node";
-export type { MemberHandle, MemberHealth, MemberLogger, StartMemberOptions } from "./member/node";
+export { startMember } from "./member/node";
+export { EVENT_NONCE_FLAG, eventNonce } from "./member/watcher";
+export type { MemberHandle, MemberHealth, StartMemberOptions } from "./member/node";
+export type { MemberLogger } from "./member/state";
 export { memberBinPath, spawnMember, waitForMember } from "./member/spawn";
 export type { SpawnMemberParameters, WaitForMemberOptions } from "./member/spawn";
 export { spawnFederation } from "./member/processes";

@@ -11,7 +11,8 @@ import {
   TestToken__factory,
   WrappedToken__factory,
 } from "./generated";
-import { EVENT_NONCE_FLAG, eventNonce, type MemberHealth } from "./member/node";
+import type { MemberHealth } from "./member/node";
+import { EVENT_NONCE_FLAG, eventNonce } from "./member/watcher";
 import { setInboxPaused, updateMemberSet } from "./governance";
 import { startMemberProcesses, type MemberProcesses } from "./test-utils/members";
 import { ALL_ABIS, inboxIface, pegIface, sentMessages, sourceIface, startWorld, tokenIface, type World } from "./test-utils/world";

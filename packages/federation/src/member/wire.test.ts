@@ -1,7 +1,7 @@
 import { SigningKey, Transaction, Wallet, randomBytes, hexlify } from "ethers";
 import { FederationInbox__factory } from "../generated";
 import type { FederationMessage } from "../messages";
-import { EVENT_NONCE_FLAG, eventNonce } from "./node";
+import { EVENT_NONCE_FLAG, eventNonce } from "./watcher";
 import { DELIVER_SELECTOR, encodeDeliver, signEip1559 } from "./wire";
 
 const iface = FederationInbox__factory.createInterface();

@@ -1,0 +1,91 @@
+// The reconciler alone, against one anvil chain with the federation's inbox: of the messages a
+// member holds pending, those another member delivered are found and handed to markDone, those
+// not delivered stay, young ones are not asked about, and a chain that does not answer costs a
+// round, not the member.
+import { messageDigest, messageKey, signDigest, type FederationMessage } from "../messages";
+import { laneChainConfig, laneMessage, startLane, type Lane } from "../test-utils/lane";
+import { deliverCall, sign } from "../test-utils/world";
+import { Reconciler, executedMask } from "./reconciler";
+import { newChainState, type ChainState, type PendingMessage } from "./state";
+
+const CHAIN_ID = 31841;
+let lane: Lane;
+let cs: ChainState;
+
+beforeAll(async () => {
+  lane = await startLane(CHAIN_ID);
+  cs = newChainState(laneChainConfig(lane), { cursor: lane.startBlock, members: lane.members, threshold: 2, eventSources: [], maxBatch: 10 });
+  cs.ready = true;
+}, 120_000);
+afterAll(async () => {
+  cs.provider.destroy();
+  await lane.stop();
+});
+
+function pend(m: FederationMessage, ageMs: number): PendingMessage {
+  const digest = messageDigest(cs.separator, m);
+  const own = signDigest(lane.keys[0]!, digest);
+  const p: PendingMessage = { key: messageKey(m.dstChainId, m.srcChainId, m.nonce), msg: m, digest, firstSeen: Date.now() - ageMs, own, sigs: new Map([[lane.members[0]!.toLowerCase(), own]]), bad: new Set(), readyAt: undefined, inflight: false, attempts: 0, lastResend: 0 };
+  cs.pending.set(p.key, p);
+  return p;
+}
+
+/** Another member delivers `ms` itself (members 1 and 2 sign). */
+async function deliveredElsewhere(ms: FederationMessage[]): Promise<void> {
+  await lane.app.sendAndWait(deliverCall(lane.inbox, ms, ms.map((m) => sign(lane.keys.slice(1, 3), BigInt(CHAIN_ID), lane.inbox, m))));
+}
+
+describe("Reconciler", () => {
+  it("asks the inbox which messages are executed, in order", async () => {
+    const [a, b] = [laneMessage(lane, 1n), laneMessage(lane, 2n)];
+    await deliveredElsewhere([b]);
+    expect(await executedMask(cs, [{ msg: a }, { msg: b }])).toEqual([false, true]);
+  });
+
+  it("hands the old pending messages another member delivered to markDone and keeps the rest", async () => {
+    const delivered = [laneMessage(lane, 10n), laneMessage(lane, 11n)];
+    const waiting = laneMessage(lane, 12n);
+    const young = laneMessage(lane, 13n);
+    await deliveredElsewhere([...delivered, young]);
+    const ps = [...delivered.map((m) => pend(m, 60_000)), pend(waiting, 60_000), pend(young, 0)];
+    const marked: string[] = [];
+    const r = new Reconciler({
+      chains: new Map([[cs.id, cs]]),
+      olderThanMs: 5000,
+      intervalMs: 1000,
+      markDone: async (c, done) => {
+        for (const p of done) {
+          marked.push(p.key);
+          c.pending.delete(p.key);
+        }
+      },
+    });
+    expect(await r.reconcile()).toBe(2);
+    expect(marked).toEqual([ps[0]!.key, ps[1]!.key]);
+    expect([...cs.pending.keys()].sort()).toEqual([ps[2]!.key, ps[3]!.key].sort());
+    // A message in flight is the submitter's to settle.
+    ps[3]!.firstSeen -= 60_000;
+    ps[3]!.inflight = true;
+    expect(await r.reconcile()).toBe(0);
+    ps[3]!.inflight = false;
+    expect(await r.reconcile()).toBe(1);
+    expect(marked).toContain(ps[3]!.key);
+    cs.pending.clear();
+  });
+
+  it("skips a chain that does not answer, and one not ready yet", async () => {
+    const down = newChainState({ ...laneChainConfig(lane), rpcUrl: "http://127.0.0.1:1" }, { cursor: 0, members: lane.members, threshold: 2, eventSources: [], maxBatch: 10 });
+    down.ready = true;
+    const m = laneMessage(lane, 20n);
+    await deliveredElsewhere([m]);
+    down.pending.set("x", { ...pend(m, 60_000) });
+    cs.ready = false;
+    const marked: string[] = [];
+    const r = new Reconciler({ chains: new Map([[1n, down], [cs.id, cs]]), olderThanMs: 5000, intervalMs: 1000, markDone: async (_c, done) => void marked.push(...done.map((p) => p.key)) });
+    expect(await r.reconcile()).toBe(0);
+    expect(marked).toEqual([]);
+    cs.ready = true;
+    expect(await r.reconcile()).toBe(1);
+    down.provider.destroy();
+  });
+});

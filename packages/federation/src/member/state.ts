@@ -1,0 +1,191 @@
+// What the member's collaborators share about each chain it serves (the watcher fills in heads,
+// cursors, member sets and pauses; the attester keeps the pending messages; the submitter its
+// flush and gas state), and the small pure rules they all apply: quorum and pause.
+import { EventFragment, Interface, type JsonRpcProvider } from "ethers";
+import { makeProvider, rpcCall } from "@sidegrid/chain";
+import { domainSeparator, type FederationMessage } from "../messages";
+import type { EventSourceConfig, MemberChainConfig } from "./config";
+import type { SignatureItem } from "./peers";
+import type { StoredMessage } from "./store";
+import type { RelaySender } from "./wire";
+
+export type MemberLogger = (level: "info" | "warn" | "error", msg: string, fields?: Record<string, unknown>) => void;
+
+/** An app contract whose events the RelayPayload adapter turns into messages. */
+export interface EventSource {
+  cfg: EventSourceConfig;
+  address: string; // lower case
+  iface: Interface;
+  topic: string;
+}
+
+export interface MemberSetView {
+  members: string[]; // checksummed, in set order
+  threshold: number;
+}
+
+export interface ChainState {
+  cfg: MemberChainConfig;
+  id: bigint;
+  provider: JsonRpcProvider;
+  /** Raw JSON-RPC (native fetch and JSON.parse: ethers' response decoding costs ~0.3 ms per KB). */
+  rpc: { send(method: string, params: unknown[]): Promise<unknown> };
+  separator: string;
+  sender: RelaySender | undefined;
+  ready: boolean;
+  cursor: number;
+  head: number;
+  lastPollAt: number;
+  lastError: string | undefined;
+  current: MemberSetView;
+  previous: MemberSetView | undefined;
+  previousExpiresAt: number;
+  /** Source chain id (0n = all) → chain time its pause ends (a minority pause expires by itself). */
+  paused: Map<bigint, number>;
+  appGasLimit: bigint;
+  /** Signers the inbox refused although their signatures recover (e.g. a grace period that ended). */
+  excluded: Set<string>;
+  /** Apps on this chain relayed through the RelayPayload adapter. */
+  sources: EventSource[];
+  /** Chain time minus local time, seconds (updated every poll). */
+  clockOffset: number;
+  /** Last time each member (address) was seen delivering a batch here (BatchDelivered). */
+  progress: Map<string, number>;
+  // relayer state, this chain as destination
+  pending: Map<string, PendingMessage>;
+  inFlight: number;
+  flushing: boolean;
+  flushAgain: boolean;
+  flushTimer: NodeJS.Timeout | undefined;
+  flushAt: number;
+  perMessageGas: bigint;
+  batchCap: number;
+}
+
+export interface PendingMessage {
+  key: string;
+  msg: FederationMessage;
+  digest: string;
+  firstSeen: number;
+  own: string;
+  sigs: Map<string, string>; // lower-case signer -> signature
+  bad: Set<string>;
+  readyAt: number | undefined;
+  inflight: boolean;
+  /** deliver transactions that included this message. */
+  attempts: number;
+  lastResend: number;
+}
+
+/**
+ * The state of chain `cfg` before its first poll: the configured member set, `cursor` where the
+ * store left it (or one before the start block), nothing pending.
+ */
+export function newChainState(cfg: MemberChainConfig, p: { cursor: number; members: string[]; threshold: number; eventSources: readonly EventSourceConfig[]; maxBatch: number }): ChainState {
+  const id = BigInt(cfg.chainId);
+  return {
+    cfg,
+    id,
+    provider: makeProvider(cfg.rpcUrl, cfg.chainId),
+    rpc: { send: (method: string, params: unknown[]) => rpcCall(cfg.rpcUrl, method, params, 15_000) },
+    separator: domainSeparator(id, cfg.inbox),
+    sender: undefined,
+    ready: false,
+    cursor: p.cursor,
+    head: p.cursor,
+    lastPollAt: 0,
+    lastError: undefined,
+    current: { members: [...p.members], threshold: p.threshold },
+    previous: undefined,
+    previousExpiresAt: 0,
+    paused: new Map(),
+    appGasLimit: 1_000_000n,
+    excluded: new Set(),
+    progress: new Map(),
+    clockOffset: 0,
+    sources: p.eventSources
+      .filter((e) => e.chain === cfg.name)
+      .map((e) => {
+        const frag = EventFragment.from(e.event);
+        return { cfg: e, address: e.contract.toLowerCase(), iface: new Interface([frag]), topic: frag.topicHash };
+      }),
+    pending: new Map(),
+    inFlight: 0,
+    flushing: false,
+    flushAgain: false,
+    flushTimer: undefined,
+    flushAt: 0,
+    perMessageGas: 150_000n,
+    batchCap: p.maxBatch,
+  };
+}
+
+/** Delivery from `src` is paused now, by the chain's clock (expiry honoured, as the inbox does). */
+export function isPaused(cs: ChainState, src: bigint): boolean {
+  const t = Date.now() / 1000 + cs.clockOffset;
+  return (cs.paused.get(0n) ?? 0) > t || (cs.paused.get(src) ?? 0) > t;
+}
+
+/** Picks a quorum of signatures from one valid set; undefined when there is none yet. */
+export function quorum(cs: ChainState, p: PendingMessage): string[] | undefined {
+  const pick = (set: MemberSetView): string[] | undefined => {
+    const out: string[] = [];
+    for (const m of set.members) {
+      const l = m.toLowerCase();
+      if (p.bad.has(l) || cs.excluded.has(l)) continue;
+      const sig = p.sigs.get(l);
+      if (sig) out.push(sig);
+      if (out.length === set.threshold) return out;
+    }
+    return undefined;
+  };
+  const cur = pick(cs.current);
+  if (cur) return cur;
+  // A few seconds of margin: the transaction lands in a later block than this decision.
+  if (cs.previous && Date.now() / 1000 + cs.clockOffset < cs.previousExpiresAt - 5) return pick(cs.previous);
+  return undefined;
+}
+
+/** A message as members push it to each other. */
+export function signatureItem(p: PendingMessage): SignatureItem {
+  return [p.msg.dstChainId.toString(), p.msg.srcChainId.toString(), p.msg.nonce.toString(), p.digest, p.own];
+}
+
+export function toStored(p: PendingMessage): StoredMessage {
+  return {
+    key: p.key,
+    srcChainId: p.msg.srcChainId.toString(),
+    srcSender: p.msg.srcSender,
+    nonce: p.msg.nonce.toString(),
+    dstChainId: p.msg.dstChainId.toString(),
+    dstContract: p.msg.dstContract,
+    payload: p.msg.payload,
+    digest: p.digest,
+    signature: p.own,
+    firstSeen: p.firstSeen,
+  };
+}
+
+/** A stored message back as pending, with only our own signature (peers re-send theirs). */
+export function fromStored(s: StoredMessage, me: string): PendingMessage {
+  return {
+    key: s.key,
+    msg: {
+      srcChainId: BigInt(s.srcChainId),
+      srcSender: s.srcSender,
+      nonce: BigInt(s.nonce),
+      dstChainId: BigInt(s.dstChainId),
+      dstContract: s.dstContract,
+      payload: s.payload,
+    },
+    digest: s.digest,
+    firstSeen: s.firstSeen,
+    own: s.signature,
+    sigs: new Map([[me.toLowerCase(), s.signature]]),
+    bad: new Set(),
+    readyAt: undefined,
+    inflight: false,
+    attempts: 0,
+    lastResend: Date.now(),
+  };
+}

@@ -1,0 +1,269 @@
+// The submitter: delivers ready messages to their destination inbox in batches, when this member
+// is the message's designated relayer or the designated one is late. It sizes batches to the
+// block's gas, learns the per-message cost from receipts, and on a refusal learns why (replaying
+// the call) and reacts: paused, already executed, a bad signature, out of gas.
+import { ContractRevertError, revertData } from "@sidegrid/chain";
+import { FederationInbox__factory } from "../generated";
+import { packSignatures } from "../messages";
+import type { MemberMetrics } from "./metrics";
+import { executedMask } from "./reconciler";
+import { isPaused, quorum, type ChainState, type MemberLogger, type PendingMessage } from "./state";
+import { encodeDeliver, type RelayReceipt } from "./wire";
+
+const inboxIface = FederationInbox__factory.createInterface();
+const TOPIC_FAILED = inboxIface.getEvent("MessageFailed").topicHash;
+const SIGNATURE_ERRORS = new Set(["InboxNotMember", "InboxInvalidSignature", "InboxInsufficientSignatures", "InboxDuplicateSigner", "InboxMalformedSignatures"]);
+
+/** What the submitter asks of the rest of the member. */
+export interface SubmitterHooks {
+  /** Persists and drops messages found executed (the attester's `markDone`). */
+  markDone(cs: ChainState, ps: readonly PendingMessage[]): Promise<void>;
+  /** After a refusal for signatures: drop the invalid ones (the attester's `dropInvalidSignatures`). */
+  dropInvalidSignatures(cs: ChainState, ps: readonly PendingMessage[], notMember?: string): void;
+  /** Re-read the inbox's pauses / member sets (the chain's watcher). */
+  refreshPause(cs: ChainState): Promise<void>;
+  refreshSets(cs: ChainState): Promise<void>;
+}
+
+export interface SubmitterParameters {
+  /** This member's address (checksummed, as in the member sets). */
+  address: string;
+  takeoverMs: number;
+  roundSize: number;
+  maxBatch: number;
+  maxInFlight: number;
+  metrics: MemberMetrics;
+  log: MemberLogger;
+  hooks: SubmitterHooks;
+}
+
+/** Index (in the current set) of the member designated to relay message (`src`, `nonce`) to chain `dst`. */
+export function designatedRelayer(dst: bigint, src: bigint, nonce: bigint, roundSize: number, members: number): number {
+  const round = nonce / BigInt(roundSize);
+  return Number((round + src + dst) % BigInt(members));
+}
+
+/**
+ * Relays ready messages; one instance serves every destination chain of the member.
+ *
+ * @example
+ * const s = new Submitter({ address, takeoverMs: 1500, roundSize: 16, maxBatch: 200, maxInFlight: 4, metrics, log, hooks });
+ * s.schedule(cs, 0);
+ */
+export class Submitter {
+  private stopped = false;
+
+  constructor(private readonly p: SubmitterParameters) {}
+
+  /** Looks for deliverable messages on `cs` in `delayMs` (an earlier look already due wins). */
+  schedule(cs: ChainState, delayMs: number): void {
+    if (this.stopped) return;
+    const at = Date.now() + delayMs;
+    if (cs.flushTimer && cs.flushAt <= at) return;
+    if (cs.flushTimer) clearTimeout(cs.flushTimer);
+    cs.flushAt = at;
+    cs.flushTimer = setTimeout(() => {
+      cs.flushTimer = undefined;
+      void this.flush(cs);
+    }, delayMs);
+  }
+
+  /** Stops scheduling; transactions already sent still settle. */
+  stop(chains: Iterable<ChainState>): void {
+    this.stopped = true;
+    for (const cs of chains) if (cs.flushTimer) clearTimeout(cs.flushTimer);
+  }
+
+  /** This member's rank for `p` on `cs`: 0 relays at once, rank k may take over later; -1 = not a member. */
+  rank(cs: ChainState, p: PendingMessage): number {
+    const members = cs.current.members;
+    const mine = members.indexOf(this.p.address);
+    if (mine < 0) return -1;
+    return (mine - designatedRelayer(cs.id, p.msg.srcChainId, p.msg.nonce, this.p.roundSize, members.length) + members.length) % members.length;
+  }
+
+  /**
+   * When the member of rank `r` may relay `p`: at once for rank 0; otherwise r × takeoverMs after the
+   * message became ready AND after the designated relayer was last seen delivering anything. A
+   * relayer that is alive but behind (a backlog) keeps its messages; a dead one loses them after
+   * the timeout. Past 10 × takeoverMs anyone of rank r takes over regardless.
+   */
+  dueAt(cs: ChainState, p: PendingMessage, r: number): number {
+    if (r === 0) return p.readyAt!;
+    const wait = r * this.p.takeoverMs;
+    const d = designatedRelayer(cs.id, p.msg.srcChainId, p.msg.nonce, this.p.roundSize, cs.current.members.length);
+    const progress = cs.progress.get(cs.current.members[d]!) ?? 0;
+    return Math.min(Math.max(p.readyAt!, progress) + wait, p.readyAt! + 10 * wait);
+  }
+
+  /** Sends batches on `cs` until nothing is due or `maxInFlight` transactions are unconfirmed. */
+  async flush(cs: ChainState): Promise<void> {
+    if (!cs.ready || !cs.sender) return;
+    if (cs.flushing) {
+      cs.flushAgain = true;
+      return;
+    }
+    cs.flushing = true;
+    try {
+      while (cs.inFlight < this.p.maxInFlight && !this.stopped) {
+        const sent = await this.submitOne(cs);
+        if (!sent) break;
+      }
+    } catch (e) {
+      this.p.log("warn", "relay failed", { chain: cs.cfg.name, error: (e as Error).message?.split("\n")[0] });
+      this.schedule(cs, 250);
+    } finally {
+      cs.flushing = false;
+      if (cs.flushAgain) {
+        cs.flushAgain = false;
+        this.schedule(cs, 0);
+      }
+    }
+  }
+
+  /** Builds and sends one batch; false when nothing is eligible now. */
+  private async submitOne(cs: ChainState): Promise<boolean> {
+    const now = Date.now();
+    const batch: { p: PendingMessage; sigs: string[] }[] = [];
+    let nextAt = Infinity;
+    for (const p of cs.pending.values()) {
+      if (batch.length >= cs.batchCap) break;
+      if (p.inflight || p.readyAt === undefined) continue;
+      if (isPaused(cs, p.msg.srcChainId)) continue;
+      const r = this.rank(cs, p);
+      if (r < 0) continue;
+      const due = this.dueAt(cs, p, r);
+      if (due > now) {
+        nextAt = Math.min(nextAt, due);
+        continue;
+      }
+      const sigs = quorum(cs, p);
+      if (!sigs) {
+        p.readyAt = undefined;
+        continue;
+      }
+      batch.push({ p, sigs });
+    }
+    if (nextAt !== Infinity) this.schedule(cs, nextAt - now);
+    if (batch.length === 0) return false;
+
+    // Someone else may have delivered them already (we are taking over, a member restarted, or an
+    // earlier attempt of ours was refused). The designated relayer's first attempt skips the check.
+    let todo = batch;
+    if (batch.some((b) => b.p.attempts > 0 || this.rank(cs, b.p) > 0)) {
+      const mask = await executedMask(cs, batch.map((b) => b.p));
+      todo = batch.filter((_, i) => !mask[i]);
+      await this.p.hooks.markDone(cs, batch.filter((_, i) => mask[i]).map((b) => b.p));
+    }
+    if (todo.length === 0) return true;
+
+    const sender = cs.sender!;
+    const fixed = 100_000n + (cs.appGasLimit * 64n) / 63n + 60_000n;
+    let n = todo.length;
+    while (n > 1 && fixed + BigInt(n) * cs.perMessageGas > sender.blockGasLimit) n = Math.floor(n / 2);
+    const chosen = todo.slice(0, n);
+    const wanted = fixed + BigInt(n) * cs.perMessageGas;
+    const gasLimit = wanted > sender.blockGasLimit ? sender.blockGasLimit : wanted;
+    const data = encodeDeliver(
+      chosen.map((b) => b.p.msg),
+      chosen.map((b) => packSignatures(b.sigs)),
+    );
+    for (const b of chosen) {
+      b.p.inflight = true;
+      b.p.attempts++;
+    }
+    cs.inFlight++;
+    let sentTx;
+    try {
+      sentTx = await sender.send(cs.cfg.inbox, data, gasLimit);
+    } catch (e) {
+      cs.inFlight--;
+      for (const b of chosen) b.p.inflight = false;
+      await this.onSubmitError(cs, chosen, e);
+      return false;
+    }
+    void sentTx
+      .wait()
+      .then(async (receipt) => {
+        if (receipt.status === 1) return receipt;
+        const err = await this.revertOf(cs, data);
+        // All the gas used and no reason: the batch ran out of gas.
+        if (!err.errorName && receipt.gasUsed >= (gasLimit * 99n) / 100n) return Promise.reject(new ContractRevertError("OutOfGas", [receipt.gasUsed], undefined));
+        return Promise.reject(err);
+      })
+      .then(
+        (receipt) => this.onDelivered(cs, chosen, receipt),
+        (e: unknown) => this.onSubmitError(cs, chosen, e),
+      )
+      .finally(() => {
+        cs.inFlight--;
+        for (const b of chosen) b.p.inflight = false;
+        this.schedule(cs, 0);
+      });
+    return true;
+  }
+
+  /** Replays a reverted deliver as a call to learn its custom error (none: it ran out of gas). */
+  private async revertOf(cs: ChainState, data: string): Promise<ContractRevertError> {
+    let raw: string | undefined;
+    try {
+      await cs.provider.send("eth_call", [{ from: this.p.address, to: cs.cfg.inbox, data }, "latest"]);
+    } catch (e) {
+      raw = revertData(e);
+    }
+    if (raw) {
+      try {
+        const parsed = inboxIface.parseError(raw);
+        if (parsed) return new ContractRevertError(parsed.name, [...parsed.args], raw);
+      } catch {
+        /* not an inbox error */
+      }
+    }
+    return new ContractRevertError(undefined, [], raw);
+  }
+
+  private async onDelivered(cs: ChainState, batch: { p: PendingMessage }[], receipt: RelayReceipt): Promise<void> {
+    let failed = 0;
+    for (const l of receipt.logs) if (l.topics[0] === TOPIC_FAILED) failed++;
+    const { metrics } = this.p;
+    metrics.submissions.inc({ dst: cs.cfg.name, result: "ok" });
+    metrics.relayed.inc({ dst: cs.cfg.name, outcome: "executed" }, batch.length - failed);
+    if (failed > 0) metrics.relayed.inc({ dst: cs.cfg.name, outcome: "app_failed" }, failed);
+    // Learn the per-message cost with 50% headroom: rise at once, decay slowly. A batch whose apps
+    // cost more than estimated fails the inbox's gas check and is retried smaller (onSubmitError).
+    const want = ((receipt.gasUsed / BigInt(batch.length)) * 3n) / 2n;
+    const decayed = (cs.perMessageGas * 19n) / 20n;
+    cs.perMessageGas = want > decayed ? want : decayed < 60_000n ? 60_000n : decayed;
+    cs.batchCap = Math.min(this.p.maxBatch, cs.batchCap * 2);
+    await this.p.hooks.markDone(cs, batch.map((b) => b.p));
+  }
+
+  private async onSubmitError(cs: ChainState, batch: { p: PendingMessage }[], e: unknown): Promise<void> {
+    const name = e instanceof ContractRevertError ? (e.errorName ?? "unknown") : "send";
+    this.p.metrics.submissions.inc({ dst: cs.cfg.name, result: name });
+    if (name === "InboxAlreadyExecuted") return; // the next flush filters with areExecuted
+    if (name === "InboxPaused") {
+      await this.p.hooks.refreshPause(cs).catch(() => undefined);
+      return;
+    }
+    if (SIGNATURE_ERRORS.has(name)) {
+      const err = e as ContractRevertError;
+      this.p.hooks.dropInvalidSignatures(
+        cs,
+        batch.map((b) => b.p),
+        err.errorName === "InboxNotMember" ? String(err.args[0]) : undefined,
+      );
+      void this.p.hooks.refreshSets(cs).catch(() => undefined);
+      return;
+    }
+    // Out of gas, or too little gas left for the last app's cap (the inbox reverts with
+    // InboxInsufficientGas; the replay at the next block cannot see that, hence "unknown"):
+    // smaller batches, more gas each.
+    if (name === "OutOfGas" || name === "InboxInsufficientGas" || name === "unknown") {
+      cs.batchCap = Math.max(1, Math.floor(cs.batchCap / 2));
+      cs.perMessageGas = (cs.perMessageGas * 3n) / 2n;
+    }
+    this.p.log("warn", "deliver failed", { chain: cs.cfg.name, error: (e as Error).message?.split("\n")[0], batch: batch.length, perMessageGas: String(cs.perMessageGas) });
+  }
+}
+
