@@ -9,6 +9,7 @@ import { BlockSecClient, KeyCustodyClient } from "@sidegrid/blocksec";
 import { TxSender, makeProvider } from "@sidegrid/chain";
 import { Wallet, getAddress } from "ethers";
 import IORedis from "ioredis";
+import { dlmsAdapterFactories } from "./dlms/adapter";
 import { AdapterRegistry, type MeterAdapter, type MeterAdapterFactory, type MeterConfig } from "./adapter";
 import { Anchorer } from "./anchorer";
 import { EpochKeys, chainEpochKeySource } from "./epochKeys";
@@ -180,6 +181,7 @@ export async function startGateway(params: StartGatewayParameters): Promise<Gate
 
   const registry = new AdapterRegistry([
     osgpTcpAdapterFactory({ ...(cfg.masterKeyHex ? { masterKey: hexBytes(cfg.masterKeyHex) } : {}), ...(cfg.poll?.maxRecords !== undefined ? { maxRecordsPerRead: cfg.poll.maxRecords } : {}) }),
+    ...dlmsAdapterFactories(),
     ...(params.adapters ?? []),
   ]);
   const byId = new Map(meters.map((m) => [m.meterId, m]));

@@ -85,6 +85,13 @@ export { createGatewayMetrics } from "./metrics";
 export type { GatewayMetrics } from "./metrics";
 export { OSGP_RAW_FORMAT, OSGP_TCP_PROTOCOL, OsgpTcpAdapter, osgpTcpAdapterFactory } from "./osgpAdapter";
 export type { OsgpTcpAdapterOptions } from "./osgpAdapter";
+export { DLMS_HDLC_PROTOCOL, DLMS_RAW_FORMAT, DLMS_WRAPPER_PROTOCOL, DlmsAdapter, dlmsAdapterFactories } from "./dlms/adapter";
+export { DlmsClient } from "./dlms/client";
+export type { DlmsClientParameters } from "./dlms/client";
+export { HdlcTcpLink, WrapperTcpLink } from "./dlms/links";
+export type { DlmsLink, TcpLinkParameters } from "./dlms/links";
+export { startDlmsMeter } from "./dlms/simulatedMeter";
+export type { DlmsMeterServer, DlmsTransport, StartDlmsMeterParameters } from "./dlms/simulatedMeter";
 export { anchorBatchCalldata, packBatch, recordLeafFast, sortForBatch } from "./packing";
 export type { PackableRecord } from "./packing";
 export {

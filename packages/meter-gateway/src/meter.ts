@@ -6,6 +6,7 @@ import {
   READING_RECORD_SIZE,
   SequenceWindow,
   createSecuritySuite,
+  decodeReadingRecord,
   encodeReadingRecord,
   type MeterReading,
   type SecuritySuite,
@@ -398,6 +399,22 @@ export class SimulatedMeter {
     );
     for (let i = 0; i < picked.length; i++) out.set(picked[i], LOG_HEADER_SIZE + i * READING_RECORD_SIZE);
     return out;
+  }
+
+  /**
+   * The interval records the meter still holds, oldest first, decoded: what a DLMS front end
+   * serves as its load profile (same household model, same registers as over OSGP).
+   */
+  loggedReadings(): MeterReading[] {
+    this.catchUp();
+    const out: MeterReading[] = [];
+    for (let i = 0; i < this.ringCount; i++) out.push(decodeReadingRecord(this.ring[(this.ringHead + i) % this.capacity]!.record));
+    return out;
+  }
+
+  /** Instantaneous values of the current minute and the registers up to it, decoded. */
+  currentReading(): MeterReading {
+    return decodeReadingRecord(this.currentRecord());
   }
 
   /** ET160: instantaneous values of the current minute and the registers up to it. */

@@ -1,0 +1,343 @@
+// A simulated DLMS/COSEM meter: the same household model and registers as the simulated Pi meter
+// (SimulatedMeter), served as COSEM objects — clock, serial, energy and instantaneous registers,
+// load profile 1 with range selection — over the IP wrapper or HDLC on its own TCP port, as a
+// G3-PLC node or a meter behind a serial-to-TCP bridge would be reached. Large answers go in GET
+// blocks; HDLC answers longer than the negotiated information size go in segments pulled with RR.
+import net from "node:net";
+import {
+  LLC_RESPONSE,
+  decodeApdu,
+  decodeHdlcFrame,
+  decodeWrapper,
+  encodeApdu,
+  encodeData,
+  encodeHdlcFrame,
+  encodeHdlcParameters,
+  encodeWrapper,
+  conformance,
+  decodeDateTime,
+  segmentHdlc,
+  splitLlc,
+  type Apdu,
+  type AttributeDescriptor,
+  type AccessSelection,
+  type DlmsData,
+  type HdlcAddress,
+  type InvokeIdAndPriority,
+} from "@sidegrid/dlms";
+import type { MeterReading } from "@sidegrid/osgp-codec";
+import type { SimulatedMeter } from "../meter";
+import { cutHdlcFrames } from "./links";
+import { CLASS, ENERGY, INSTANTANEOUS, LOAD_PROFILE_COLUMNS, OBJECTS, cosemToMs, dateTimeData, obisBytes, type RegisterObject } from "./objects";
+
+export type DlmsTransport = "wrapper" | "hdlc";
+
+export interface StartDlmsMeterParameters {
+  meter: SimulatedMeter;
+  transport: DlmsTransport;
+  host?: string;
+  /** 0 or absent: any free port. */
+  port?: number;
+  /** Low-level security password the meter requires; absent = lowest level accepted. */
+  password?: Uint8Array;
+  /** Largest APDU the meter sends before switching to GET blocks (default 1024). */
+  maxPduSize?: number;
+  /** HDLC information field size the meter sends and accepts (default 128). */
+  hdlcMaxInfo?: number;
+}
+
+export interface DlmsMeterServer {
+  host: string;
+  port: number;
+  transport: DlmsTransport;
+  /** HDLC physical address (the meter id, which must fit 14 bits for HDLC). */
+  physicalAddress: number;
+  /** GET requests served (normal and next). */
+  readonly requests: number;
+  close(): Promise<void>;
+}
+
+const DATA_ACCESS = { objectUndefined: 4, readWriteDenied: 3, noLongGet: 16, blockNumberInvalid: 19 } as const;
+
+type Served = { data: DlmsData } | { dataAccessResult: number };
+
+/** The COSEM object model of one meter. */
+class CosemModel {
+  constructor(private readonly meter: SimulatedMeter) {}
+
+  get(a: AttributeDescriptor, sel: AccessSelection | null): Served {
+    const m = this.meter;
+    if (a.obis === OBJECTS.clock && a.classId === CLASS.clock) return a.attribute === 2 ? { data: dateTimeData(m.meterClock()) } : denied();
+    if (a.obis === OBJECTS.serial) return a.attribute === 2 ? { data: { type: "visible-string", value: `SG${m.meterId.toString().padStart(10, "0")}` } } : denied();
+    if (a.obis === OBJECTS.logicalDeviceName) return a.attribute === 2 ? { data: { type: "octet-string", value: new TextEncoder().encode(`SGD${m.meterId.toString().padStart(13, "0")}`) } } : denied();
+    const reg = [...Object.values(ENERGY), ...Object.values(INSTANTANEOUS)].find((r) => r.obis === a.obis);
+    if (reg && a.classId === CLASS.register) {
+      if (a.attribute === 3) return { data: scalerUnit(reg) };
+      if (a.attribute === 2) return { data: registerValue(reg, registerOf(m.currentReading(), reg.obis)) };
+      return denied();
+    }
+    if (a.obis === OBJECTS.loadProfile && a.classId === CLASS.profileGeneric) {
+      if (a.attribute === 3) return { data: { type: "array", value: LOAD_PROFILE_COLUMNS.map((c) => captureObject(c.classId, c.obis)) } };
+      if (a.attribute === 4) return { data: { type: "double-long-unsigned", value: m.intervalMs / 1000 } };
+      if (a.attribute === 7) return { data: { type: "double-long-unsigned", value: m.loggedReadings().length } };
+      if (a.attribute !== 2) return denied();
+      let rows = m.loggedReadings();
+      if (sel) {
+        const range = rangeOf(sel);
+        if (!range) return { dataAccessResult: DATA_ACCESS.readWriteDenied };
+        rows = rows.filter((r) => r.clockMs >= range.from && r.clockMs <= range.to);
+      }
+      return { data: { type: "array", value: rows.map(profileRow) } };
+    }
+    return { dataAccessResult: DATA_ACCESS.objectUndefined };
+  }
+}
+
+function denied(): Served {
+  return { dataAccessResult: DATA_ACCESS.readWriteDenied };
+}
+
+function scalerUnit(r: RegisterObject): DlmsData {
+  return { type: "structure", value: [{ type: "integer", value: r.scaler }, { type: "enum", value: r.unit }] };
+}
+
+function registerOf(r: MeterReading, obis: string): number {
+  const l1 = r.phases[0];
+  switch (obis) {
+    case ENERGY.importWh.obis: return r.activeEnergyImportWh;
+    case ENERGY.exportWh.obis: return r.activeEnergyExportWh;
+    case ENERGY.reactiveImportVarh.obis: return r.reactiveEnergyImportVarh;
+    case ENERGY.reactiveExportVarh.obis: return r.reactiveEnergyExportVarh;
+    case INSTANTANEOUS.activePowerImportW.obis: return Math.max(0, r.activePowerW);
+    case INSTANTANEOUS.activePowerExportW.obis: return Math.max(0, -r.activePowerW);
+    case INSTANTANEOUS.reactivePowerImportVar.obis: return Math.max(0, r.reactivePowerVar);
+    case INSTANTANEOUS.reactivePowerExportVar.obis: return Math.max(0, -r.reactivePowerVar);
+    case INSTANTANEOUS.voltageV.obis: return l1?.voltageV ?? 0;
+    case INSTANTANEOUS.currentA.obis: return r.phases.reduce((s, p) => s + p.currentA, 0);
+    case INSTANTANEOUS.frequencyHz.obis: return r.frequencyHz;
+    case INSTANTANEOUS.powerFactor.obis: return r.powerFactor;
+    default: return 0;
+  }
+}
+
+/** The register's raw integer: value / 10^scaler, in the type a meter would use. */
+function registerValue(reg: RegisterObject, value: number): DlmsData {
+  const raw = Math.round(value / 10 ** reg.scaler);
+  if (reg.unit === 30 || reg.unit === 32) return { type: "double-long-unsigned", value: Math.max(0, raw) };
+  if (reg.scaler < 0 && raw >= 0 && raw <= 0xffff) return { type: "long-unsigned", value: raw };
+  return { type: "double-long", value: raw };
+}
+
+function captureObject(classId: number, obis: string): DlmsData {
+  return {
+    type: "structure",
+    value: [
+      { type: "long-unsigned", value: classId },
+      { type: "octet-string", value: obisBytes(obis) },
+      { type: "integer", value: 2 },
+      { type: "long-unsigned", value: 0 },
+    ],
+  };
+}
+
+function profileRow(r: MeterReading): DlmsData {
+  const regs = LOAD_PROFILE_COLUMNS.slice(2).map((c) => [...Object.values(ENERGY), ...Object.values(INSTANTANEOUS)].find((x) => x.obis === c.obis)!);
+  return {
+    type: "structure",
+    value: [dateTimeData(r.clockMs), { type: "unsigned", value: r.flags.clockInvalid ? 0x02 : 0 }, ...regs.map((reg) => registerValue(reg, registerOf(r, reg.obis)))],
+  };
+}
+
+function rangeOf(sel: AccessSelection): { from: number; to: number } | null {
+  if (sel.selector !== 1 || sel.parameters.type !== "structure") return null;
+  const [, from, to] = sel.parameters.value;
+  const ms = (d: DlmsData | undefined) => (d?.type === "octet-string" && d.value.length === 12 ? cosemToMs(decodeDateTime(d.value)) : null);
+  const f = ms(from);
+  const t = ms(to);
+  return f === null || t === null ? null : { from: f, to: t };
+}
+
+/** One association: AARQ, GETs (with a long GET in progress), RLRQ. */
+class Session {
+  private associated = false;
+  private long: { invoke: InvokeIdAndPriority; blocks: Uint8Array[] } | undefined;
+
+  constructor(
+    private readonly model: CosemModel,
+    private readonly p: StartDlmsMeterParameters,
+    private readonly onGet: () => void,
+  ) {}
+
+  handle(bytes: Uint8Array): Uint8Array {
+    let apdu: Apdu;
+    try {
+      apdu = decodeApdu(bytes);
+    } catch {
+      return encodeApdu({ type: "exception-response", stateError: 1, serviceError: 2, invocationCounter: null });
+    }
+    switch (apdu.type) {
+      case "aarq": {
+        const passwordOk = !this.p.password || (apdu.mechanism === "low" && apdu.callingAuthenticationValue !== null && Buffer.from(apdu.callingAuthenticationValue).equals(Buffer.from(this.p.password)));
+        this.associated = passwordOk;
+        return encodeApdu({
+          type: "aare",
+          applicationContext: "logical-name",
+          result: passwordOk ? 0 : 1,
+          // 13 = authentication failure (acse-service-user diagnostic)
+          resultSourceDiagnostic: { source: "acse-service-user", value: passwordOk ? 0 : 13 },
+          respondingApTitle: null,
+          mechanism: null,
+          respondingAuthenticationValue: null,
+          userInformation: passwordOk
+            ? { type: "initiate-response", negotiatedQualityOfService: null, negotiatedDlmsVersion: 6, negotiatedConformance: conformance(["get", "selective-access", "block-transfer-with-get-or-read", "multiple-references"]), serverMaxReceivePduSize: this.p.maxPduSize ?? 1024, vaaName: 7 }
+            : null,
+        });
+      }
+      case "rlrq":
+        this.associated = false;
+        return encodeApdu({ type: "rlre", reason: 0, userInformation: null });
+      case "get-request-normal": {
+        if (!this.associated) return encodeApdu({ type: "exception-response", stateError: 1, serviceError: 1, invocationCounter: null });
+        this.onGet();
+        const served = this.model.get(apdu.attribute, apdu.accessSelection);
+        if ("dataAccessResult" in served) return encodeApdu({ type: "get-response-normal", invoke: apdu.invoke, result: served });
+        const encoded = encodeData(served.data);
+        const max = (this.p.maxPduSize ?? 1024) - 16;
+        if (encoded.length <= max) return encodeApdu({ type: "get-response-normal", invoke: apdu.invoke, result: served });
+        const blocks: Uint8Array[] = [];
+        for (let off = 0; off < encoded.length; off += max) blocks.push(encoded.subarray(off, off + max));
+        this.long = { invoke: apdu.invoke, blocks };
+        return this.block(1);
+      }
+      case "get-request-next": {
+        if (!this.associated) return encodeApdu({ type: "exception-response", stateError: 1, serviceError: 1, invocationCounter: null });
+        this.onGet();
+        if (!this.long) return encodeApdu({ type: "get-response-with-datablock", invoke: apdu.invoke, lastBlock: true, blockNumber: apdu.blockNumber, result: { dataAccessResult: DATA_ACCESS.noLongGet } });
+        return this.block(apdu.blockNumber + 1);
+      }
+      default:
+        return encodeApdu({ type: "exception-response", stateError: 2, serviceError: 2, invocationCounter: null });
+    }
+  }
+
+  private block(n: number): Uint8Array {
+    const long = this.long!;
+    if (n < 1 || n > long.blocks.length) {
+      this.long = undefined;
+      return encodeApdu({ type: "get-response-with-datablock", invoke: long.invoke, lastBlock: true, blockNumber: n, result: { dataAccessResult: DATA_ACCESS.blockNumberInvalid } });
+    }
+    const last = n === long.blocks.length;
+    if (last) this.long = undefined;
+    return encodeApdu({ type: "get-response-with-datablock", invoke: long.invoke, lastBlock: last, blockNumber: n, result: { rawData: long.blocks[n - 1]! } });
+  }
+}
+
+/**
+ * Serves one simulated meter over DLMS on its own TCP port.
+ * @example
+ * const server = await startDlmsMeter({ meter: new SimulatedMeter({ meterId: 7, seed: "demo", clock, masterKey }), transport: "wrapper" });
+ * // gateway meter config: { meterId: 7, protocol: "dlms-wrapper", host: server.host, port: server.port }
+ */
+export async function startDlmsMeter(p: StartDlmsMeterParameters): Promise<DlmsMeterServer> {
+  const model = new CosemModel(p.meter);
+  const host = p.host ?? "127.0.0.1";
+  const maxInfo = p.hdlcMaxInfo ?? 128;
+  const me: HdlcAddress = { upper: 1, lower: p.meter.meterId, length: 4 };
+  let requests = 0;
+  const sockets = new Set<net.Socket>();
+  const server = net.createServer((socket) => {
+    sockets.add(socket);
+    socket.on("close", () => sockets.delete(socket));
+    socket.on("error", () => socket.destroy());
+    const session = new Session(model, p, () => requests++);
+    let buffer: Buffer = Buffer.alloc(0);
+    // HDLC state: our N(S), the client's next N(S) we expect, segments of an answer still to send,
+    // segments of a request received so far.
+    let ns = 0;
+    let nr = 0;
+    let outgoing: Uint8Array[] = [];
+    let incoming: Uint8Array[] = [];
+    socket.on("data", (chunk: Buffer) => {
+      if (p.meter.behaviour.silent) return;
+      buffer = buffer.length ? Buffer.concat([buffer, chunk]) : chunk;
+      if (p.transport === "wrapper") {
+        while (buffer.length >= 8 && buffer.length >= 8 + buffer.readUInt16BE(6)) {
+          const len = 8 + buffer.readUInt16BE(6);
+          const { header, apdu } = decodeWrapper(new Uint8Array(buffer.subarray(0, len)));
+          buffer = buffer.subarray(len);
+          socket.write(encodeWrapper({ sourcePort: header.destinationPort, destinationPort: header.sourcePort, apdu: session.handle(apdu) }));
+        }
+        return;
+      }
+      const { frames, rest } = cutHdlcFrames(buffer);
+      buffer = rest;
+      for (const bytes of frames) {
+        let f;
+        try {
+          f = decodeHdlcFrame(bytes);
+        } catch {
+          continue; // a bad FCS: the client times out and retries, as on a noisy line
+        }
+        if (f.dst.lower !== me.lower || f.dst.upper !== me.upper) continue; // another meter on the bus
+        const client = f.src;
+        const send = (frame: Parameters<typeof encodeHdlcFrame>[0]) => socket.write(encodeHdlcFrame(frame));
+        switch (f.control.type) {
+          case "SNRM":
+            ns = 0;
+            nr = 0;
+            outgoing = [];
+            incoming = [];
+            send({ dst: client, src: me, control: { type: "UA", pf: true }, info: encodeHdlcParameters({ maxInfoTransmit: maxInfo, maxInfoReceive: maxInfo, windowTransmit: 1, windowReceive: 1 }) });
+            break;
+          case "DISC":
+            send({ dst: client, src: me, control: { type: "UA", pf: true } });
+            break;
+          case "RR": {
+            const next = outgoing.shift();
+            if (next) socket.write(next);
+            break;
+          }
+          case "I": {
+            nr = ((f.control.ns ?? 0) + 1) & 7;
+            incoming.push(f.info);
+            if (f.segmented) {
+              send({ dst: client, src: me, control: { type: "RR", pf: true, nr } });
+              break;
+            }
+            const { apdu } = splitLlc(Buffer.concat(incoming));
+            incoming = [];
+            const answer = session.handle(apdu);
+            const info = new Uint8Array(LLC_RESPONSE.length + answer.length);
+            info.set(LLC_RESPONSE);
+            info.set(answer, LLC_RESPONSE.length);
+            const segs = segmentHdlc({ dst: client, src: me, info, maxInfo, ns, nr });
+            ns = (ns + segs.length) & 7;
+            socket.write(segs[0]!);
+            outgoing = segs.slice(1);
+            break;
+          }
+          default:
+            break;
+        }
+      }
+    });
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(p.port ?? 0, host, () => resolve());
+  });
+  const port = (server.address() as net.AddressInfo).port;
+  return {
+    host,
+    port,
+    transport: p.transport,
+    physicalAddress: p.meter.meterId,
+    get requests() {
+      return requests;
+    },
+    async close() {
+      for (const s of sockets) s.destroy();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
