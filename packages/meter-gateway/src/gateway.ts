@@ -10,6 +10,7 @@ import { TxSender, makeProvider } from "@sidegrid/chain";
 import { Wallet, getAddress } from "ethers";
 import IORedis from "ioredis";
 import { dlmsAdapterFactories } from "./dlms/adapter";
+import { DLMS_PUSH_PROTOCOL, dlmsPushAdapterFactory } from "./dlms/pushAdapter";
 import { AdapterRegistry, type MeterAdapter, type MeterAdapterFactory, type MeterConfig } from "./adapter";
 import { Anchorer } from "./anchorer";
 import { EpochKeys, chainEpochKeySource } from "./epochKeys";
@@ -182,6 +183,7 @@ export async function startGateway(params: StartGatewayParameters): Promise<Gate
   const registry = new AdapterRegistry([
     osgpTcpAdapterFactory({ ...(cfg.masterKeyHex ? { masterKey: hexBytes(cfg.masterKeyHex) } : {}), ...(cfg.poll?.maxRecords !== undefined ? { maxRecordsPerRead: cfg.poll.maxRecords } : {}) }),
     ...dlmsAdapterFactories(),
+    dlmsPushAdapterFactory(),
     ...(params.adapters ?? []),
   ]);
   const byId = new Map(meters.map((m) => [m.meterId, m]));
@@ -249,6 +251,14 @@ export async function startGateway(params: StartGatewayParameters): Promise<Gate
   );
   await poller.syncSchedules(meters);
   poller.start();
+  // Push meters send on their own schedule: their listeners open now, not at the first poll.
+  for (const m of meters.filter((x) => x.protocol === DLMS_PUSH_PROTOCOL)) {
+    try {
+      await (await adapterOf(m.meterId)).connect();
+    } catch (e) {
+      log(`meter ${m.meterId}: push listener not open: ${(e as Error).message}`);
+    }
+  }
 
   const redis = new IORedis(cfg.redisUrl, { maxRetriesPerRequest: 2, lazyConnect: false });
   redis.on("error", () => undefined);

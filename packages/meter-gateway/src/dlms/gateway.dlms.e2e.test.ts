@@ -1,6 +1,7 @@
 // DLMS meters read by the real gateway and anchored on BlockSEC like OSGP ones (anvil × 2, Redis):
 // one meter over the IP wrapper (a G3-PLC or cellular node), one over HDLC (a serial meter behind a
-// TCP bridge). Consent decides as for OSGP; the anchored payload opens to the meter's registers.
+// TCP bridge), one HAN meter pushing to the gateway's listener. Consent decides as for OSGP; the
+// anchored payload opens to the meter's registers.
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
@@ -11,7 +12,10 @@ import { SimulatedMeter } from "../meter";
 import { CONTENT_RAW_RECORD, openReadingPayload } from "../payload";
 import { startSidegridFixture, type SidegridFixture } from "../test-utils/fixture";
 import { DLMS_HDLC_PROTOCOL, DLMS_WRAPPER_PROTOCOL } from "./adapter";
+import { freePort } from "@sidegrid/chain";
+import { DLMS_PUSH_PROTOCOL } from "./pushAdapter";
 import { startDlmsMeter, type DlmsMeterServer } from "./simulatedMeter";
+import { startDlmsPushMeter, type DlmsPushMeter } from "./simulatedPush";
 
 const T0 = Date.UTC(2025, 6, 1, 12, 0);
 const INTERVAL = 900_000;
@@ -25,6 +29,8 @@ describe("gateway reading DLMS meters (anvil × 2, Redis, DLMS over wrapper and 
   let dataDir: string;
   const meters = new Map<number, SimulatedMeter>();
   const servers: DlmsMeterServer[] = [];
+  let pushPort: number;
+  let pusher: DlmsPushMeter | undefined;
 
   beforeAll(async () => {
     fx = await startSidegridFixture({ priChainId: 31521, secChainId: 31522 });
@@ -34,12 +40,13 @@ describe("gateway reading DLMS meters (anvil × 2, Redis, DLMS over wrapper and 
       meters.set(meterId, meter);
       servers.push(await startDlmsMeter({ meter, transport, ...(meterId === 22 ? { maxPduSize: 256, hdlcMaxInfo: 64 } : {}) }));
     }
-    await fx.addConsumers([21, 22, 23]);
+    meters.set(24, new SimulatedMeter({ meterId: 24, seed: "dlms-e2e", clock, masterKey: new Uint8Array(16), installedAtMs: T0 - 2 * 3600_000 }));
+    pushPort = await freePort();
+    await fx.addConsumers([21, 22, 23, 24]);
     const u = fx.utility.address;
-    await fx.setPreferences(21, [{ utility: u, category: "CONSUMPTION", allowed: true, resolution: "QUARTER_HOURLY" }]);
-    await fx.setPreferences(22, [{ utility: u, category: "CONSUMPTION", allowed: true, resolution: "QUARTER_HOURLY" }]);
+    for (const id of [21, 22, 24]) await fx.setPreferences(id, [{ utility: u, category: "CONSUMPTION", allowed: true, resolution: "QUARTER_HOURLY" }]);
     // Meter 23's household has given no consent.
-    expect(await fx.relay()).toBe(3 + 2);
+    expect(await fx.relay()).toBe(4 + 3);
     dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "mg-dlms-"));
     gw = await startGateway({
       clock,
@@ -48,7 +55,10 @@ describe("gateway reading DLMS meters (anvil × 2, Redis, DLMS over wrapper and 
         redisUrl: REDIS,
         queuePrefix: `test-dlms-${process.pid}`,
         blocksec: { rpcUrl: fx.sec.node.url, chainId: 31522, addresses: fx.addresses, privateKey: fx.gatewayKey, startBlock: fx.startBlock },
-        meters: servers.map((s) => ({ meterId: s.physicalAddress, protocol: s.transport === "hdlc" ? DLMS_HDLC_PROTOCOL : DLMS_WRAPPER_PROTOCOL, host: s.host, port: s.port })),
+        meters: [
+          ...servers.map((s) => ({ meterId: s.physicalAddress, protocol: s.transport === "hdlc" ? DLMS_HDLC_PROTOCOL : DLMS_WRAPPER_PROTOCOL, host: s.host, port: s.port })),
+          { meterId: 24, protocol: DLMS_PUSH_PROTOCOL, host: "127.0.0.1", port: pushPort },
+        ],
         poll: { intervalMs: 3_600_000, timeoutMs: 2000 },
         policy: { pollMs: 100 },
         anchor: { flushIntervalMs: 50 },
@@ -58,19 +68,26 @@ describe("gateway reading DLMS meters (anvil × 2, Redis, DLMS over wrapper and 
   }, 120_000);
   afterAll(async () => {
     await gw?.poller.obliterate().catch(() => undefined);
+    await pusher?.close();
     await gw?.stop();
     for (const s of servers) await s.close();
     await fx?.stop();
     fs.rmSync(dataDir, { recursive: true, force: true });
   });
 
-  it.each([21, 22])("anchors meter %i's load profile on BlockSEC, each payload opening to the meter's registers", async (meterId) => {
+  it.each([21, 22, 24])("anchors meter %i's intervals on BlockSEC, each payload opening to the meter's registers", async (meterId) => {
+    if (meterId === 24) {
+      // The HAN meter pushes to the listener the gateway opened at start.
+      pusher = await startDlmsPushMeter({ meter: meters.get(24)!, target: { host: "127.0.0.1", port: pushPort }, transport: "hdlc" });
+      expect(await pusher.pushLogged()).toBe(8);
+      await new Promise((r) => setTimeout(r, 300));
+    }
     const { outcome } = await gw.pollNow(meterId);
     expect(outcome).toMatchObject({ stored: 8, notPermitted: 0 });
     expect(await gw.anchorer.drain()).toBe(true);
     const c = fx.consumers.get(meterId)!;
     const onChain = await fx.secAdmin.storedRecords({ consumer: c.address, fromBlock: fx.startBlock });
-    const first = (T0 - 2 * 3600_000) / INTERVAL + 1;
+    const first = (T0 - 2 * 3600_000) / INTERVAL + 1; // the interval index of the first row's end
     expect(onChain.map((s) => Number(s.record.sequence))).toEqual([0, 1, 2, 3, 4, 5, 6, 7].map((i) => first + i));
     const model = meters.get(meterId)!.loggedReadings();
     for (const s of onChain) {
