@@ -18,7 +18,9 @@ const narration: string[] = [];
 const ui = createUi(process.stderr, true);
 
 beforeAll(async () => {
-  const t = await writeTestConfig([31601, 31602, 31603], { meters: 5, meterSpeed: 240 });
+  // Meter 6 speaks DLMS/COSEM (over the IP wrapper): the demo's fifth household, Erin, owns it.
+  // Meter 5 stays unbound (issue 12's stranger tries to claim it).
+  const t = await writeTestConfig([31601, 31602, 31603], { meters: 6, meterSpeed: 240, dlmsMeters: 1 });
   dir = t.dir;
   cfg = loadConfig({ file: t.file });
   await up(cfg, ui);
@@ -39,9 +41,9 @@ const sec = async (key: string) => {
 };
 
 describe("scenario (i): consumers register meters and set preferences on BlockPRI", () => {
-  it("registers four households and relays their choices to BlockSEC and BlockTST", () => {
+  it("registers five households (Erin's meter speaks DLMS) and relays their choices to BlockSEC and BlockTST", () => {
     const c = report.scenario1.consumers;
-    expect(c.map((x) => [x.name, x.meter, x.address])).toEqual([1, 2, 3, 4].map((m, i) => [["Alice", "Bob", "Carol", "Dave"][i], m, consumerKeys(m).address]));
+    expect(c.map((x) => [x.name, x.meter, x.address])).toEqual([1, 2, 3, 4, 6].map((m, i) => [["Alice", "Bob", "Carol", "Dave", "Erin"][i], m, consumerKeys(m).address]));
     for (const x of c) {
       expect(x.registerTx).toMatch(/^0x[0-9a-f]{64}$/);
       expect(x.preferenceTxs).toHaveLength(2);
@@ -78,6 +80,25 @@ describe("scenario (iii): monitoring, a denied read, the stored structure and a 
   it("anchors the consenting consumers' readings and nothing of the one who refused", () => {
     expect(report.scenario3.anchoredForConsenting.find((x) => x.consumer === "Alice")!.records).toBeGreaterThan(0);
     expect(report.scenario3.refusingConsumerRecords).toBe(0);
+  });
+
+  it("anchors the readings of Erin's DLMS meter like those of the Pi meters", async () => {
+    expect(report.scenario1.consumers.map((c) => [c.name, c.meter, c.protocol])).toEqual([
+      ["Alice", 1, "osgp-tcp"],
+      ["Bob", 2, "osgp-tcp"],
+      ["Carol", 3, "osgp-tcp"],
+      ["Dave", 4, "osgp-tcp"],
+      ["Erin", 6, "dlms-wrapper"],
+    ]);
+    expect(report.scenario3.anchoredForConsenting.find((x) => x.consumer === "Erin")!.records).toBeGreaterThan(0);
+    const s = await sec(roleKey(cfg, "utility"));
+    try {
+      const recs = await s.client.storedRecords({ consumer: consumerKeys(6).address, fromBlock: d.blocksec.startBlock });
+      expect(recs.length).toBeGreaterThan(0);
+      expect(recs.every((r) => BigInt(r.record.meterId) === 6n && r.record.resolution === "QUARTER_HOURLY")).toBe(true);
+    } finally {
+      s.close();
+    }
   });
 
   it("returns Alice's readings after a logged grant, each provable against its anchored root, opened only with her key", () => {

@@ -19,13 +19,13 @@ describe("loadConfig", () => {
     expect([cfg.networks.blockpri.chainId, cfg.networks.blocksec.chainId, cfg.networks.blocktst.chainId]).toEqual([31001, 31002, 31003]);
     expect(cfg.networks.blocksec.rpcUrl).toBe("http://127.0.0.1:31002");
     expect(cfg.redis.url).toBe("redis://127.0.0.1:6390");
-    expect(cfg.services).toEqual({ members: 3, threshold: 2, memberBasePort: 31011, gatewayPort: 31080, meters: 10, meterSpeed: 120 });
+    expect(cfg.services).toEqual({ members: 3, threshold: 2, memberBasePort: 31011, gatewayPort: 31080, meters: 10, meterSpeed: 120, dlmsMeters: 2 });
   });
 
   it("overrides single service settings and keeps the other defaults", () => {
     const { dir, file } = withFile(JSON.stringify({ services: { meters: 0, gatewayPort: 9000 } }));
     const cfg = loadConfig({ cwd: dir, file });
-    expect(cfg.services).toMatchObject({ meters: 0, gatewayPort: 9000, members: 3, threshold: 2 });
+    expect(cfg.services).toMatchObject({ meters: 0, gatewayPort: 9000, members: 3, threshold: 2, dlmsMeters: 0 });
   });
 
   it("reads SIDEGRID_CONFIG and treats a remote rpcUrl as a non-local network needing a key", () => {
@@ -46,6 +46,7 @@ describe("loadConfig", () => {
     ["bad url", '{"networks":{"blockpri":{"rpcUrl":"localhost:8545"}}}', /rpcUrl must be an http/],
     ["unknown service setting", '{"services":{"gateways":2}}', /unknown services.gateways/],
     ["threshold above members", '{"services":{"members":2,"threshold":3}}', /threshold \(3\) cannot exceed services.members \(2\)/],
+    ["more DLMS meters than meters", '{"services":{"meters":3,"dlmsMeters":4}}', /dlmsMeters \(4\) cannot exceed services.meters \(3\)/],
     ["duplicate chain ids", '{"networks":{"blockpri":{"chainId":31002}}}', /three different chainIds/],
   ])("rejects %s with one clear ConfigError", (_name, content, message) => {
     const { dir, file } = withFile(content);

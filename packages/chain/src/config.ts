@@ -43,9 +43,11 @@ export interface ServicesConfig {
   /** Simulated Pi meters (0 = none) and their clock speed (simulated seconds per real second). */
   meters: number;
   meterSpeed: number;
+  /** How many of those meters (the last ones) speak DLMS/COSEM instead of OSGP (0 = none). */
+  dlmsMeters: number;
 }
 
-const DEFAULT_SERVICES: ServicesConfig = { members: 3, threshold: 2, memberBasePort: 31011, gatewayPort: 31080, meters: 10, meterSpeed: 120 };
+const DEFAULT_SERVICES: ServicesConfig = { members: 3, threshold: 2, memberBasePort: 31011, gatewayPort: 31080, meters: 10, meterSpeed: 120, dlmsMeters: 2 };
 
 const DEFAULT_CHAIN_IDS: Record<NetworkName, number> = { blockpri: 31001, blocksec: 31002, blocktst: 31003 };
 
@@ -136,7 +138,12 @@ function mergeConfig(base: SidegridConfig, raw: unknown, source: string, dir: st
     for (const [key, value] of Object.entries(raw.services)) {
       if (!(key in DEFAULT_SERVICES)) throw new ConfigError(`${source}: unknown services.${key} (expected one of ${Object.keys(DEFAULT_SERVICES).join(", ")})`);
       const k = key as keyof ServicesConfig;
-      out.services[k] = k === "meters" ? nonNegInt(value, `${source}: services.meters`) : posInt(value, `${source}: services.${key}`);
+      out.services[k] = k === "meters" || k === "dlmsMeters" ? nonNegInt(value, `${source}: services.${key}`) : posInt(value, `${source}: services.${key}`);
+    }
+    if (out.services.dlmsMeters > out.services.meters) {
+      // The default (2) shrinks with a smaller fleet; an explicit number may not exceed it.
+      if ((raw.services as Record<string, unknown>).dlmsMeters === undefined) out.services.dlmsMeters = out.services.meters;
+      else throw new ConfigError(`${source}: services.dlmsMeters (${out.services.dlmsMeters}) cannot exceed services.meters (${out.services.meters})`);
     }
     if (out.services.threshold > out.services.members) {
       throw new ConfigError(`${source}: services.threshold (${out.services.threshold}) cannot exceed services.members (${out.services.members})`);

@@ -26,6 +26,8 @@ export interface DemoOptions {
 export interface DemoConsumer {
   name: string;
   meter: number;
+  /** How the gateway reads her meter: "osgp-tcp", or "dlms-wrapper"/"dlms-hdlc" for a DLMS meter. */
+  protocol: string;
   address: string;
   meterSigner: string;
   registerTx: string | null;
@@ -161,10 +163,27 @@ function accessOf(e: AccessEntry): DemoAccess {
   return { requester: e.requester, consumer: e.consumer, granted: e.granted, reason: e.reason, index: e.index, txHash: e.transactionHash ?? "" };
 }
 
-/** The four households of the demo and what each lets the utility and the company see. */
-function households(d: SystemDeployment): { name: string; keys: ConsumerKeys; prefs: SetPreferenceParameters[]; trades: boolean; shares: string }[] {
+interface Household {
+  name: string;
+  keys: ConsumerKeys;
+  prefs: SetPreferenceParameters[];
+  trades: boolean;
+  shares: string;
+  protocol: string;
+}
+
+/**
+ * The four households of the demo and what each lets the utility and the company see, and a fifth,
+ * Erin, whose meter speaks DLMS/COSEM, when the system simulates DLMS meters.
+ */
+function households(d: SystemDeployment, dlmsMeters: readonly { meterId: number; protocol: string }[]): Household[] {
   const { utility, company } = d.accounts;
-  return [
+  const protocolOf = (meterId: number) => dlmsMeters.find((e) => e.meterId === meterId)?.protocol ?? "osgp-tcp";
+  const dlms = dlmsMeters.find((e) => e.meterId > 4);
+  const erin: Household[] = dlms
+    ? [{ name: "Erin", keys: consumerKeys(dlms.meterId), prefs: [{ utility, category: "CONSUMPTION", allowed: true, resolution: "QUARTER_HOURLY" }], trades: false, shares: `consumption every 15 min with the utility, from a DLMS meter (${dlms.protocol})`, protocol: dlms.protocol }]
+    : [];
+  const homes: Omit<Household, "protocol">[] = [
     {
       name: "Alice",
       keys: consumerKeys(1),
@@ -200,6 +219,7 @@ function households(d: SystemDeployment): { name: string; keys: ConsumerKeys; pr
       shares: "daily consumption with the utility",
     },
   ];
+  return [...homes.map((h) => ({ ...h, protocol: protocolOf(h.keys.meter) })), ...erin];
 }
 
 /**
@@ -222,7 +242,10 @@ export async function runDemo(cfg: SidegridConfig, opts: DemoOptions): Promise<D
   try {
     const key = (r: RoleName | "operator") => (r === "operator" ? operatorKey(cfg, "blocktst") : roleKey(cfg, r));
     const operator = { pri: await a.on("blockpri", key("operator")), tst: await a.on("blocktst", key("operator")) };
-    const homes = households(d);
+    const simStateFile = path.join(cfg.dataDir, "meters", "state.json");
+    if (!fs.existsSync(simStateFile)) throw new CliError("NOT_RUNNING", "the meter simulator is not running: run `sidegrid up` again");
+    const simState = JSON.parse(fs.readFileSync(simStateFile, "utf8")) as SpawnedMeterSimulator;
+    const homes = households(d, simState.dlms ?? []);
     const tstAddrs = d.blocktst;
     const secAddrs = { policyMirror: d.blocksec.policyMirror, meterDataLedger: d.blocksec.meterDataLedger, accessLedger: d.blocksec.accessLedger, tradeLog: d.blocksec.tradeLog };
     const secOf = async (k: string) => new BlockSecClient({ sender: (await a.on("blocksec", k)).sender, addresses: secAddrs });
@@ -245,9 +268,7 @@ export async function runDemo(cfg: SidegridConfig, opts: DemoOptions): Promise<D
     const consumers: DemoConsumer[] = [];
     // Each household asks its meter for a binding (the button and display of a real meter): the
     // simulator's control API, authenticated with its token.
-    const simStateFile = path.join(cfg.dataDir, "meters", "state.json");
-    if (!fs.existsSync(simStateFile)) throw new CliError("NOT_RUNNING", "the meter simulator is not running: run `sidegrid up` again");
-    const meterControl = meterSimulatorControl(JSON.parse(fs.readFileSync(simStateFile, "utf8")) as SpawnedMeterSimulator);
+    const meterControl = meterSimulatorControl(simState);
     for (const h of homes) {
       const ppc = new BlockPriClient({ sender: (await a.on("blockpri", h.keys.privateKey)).sender, address: d.blockpri.ppc });
       const meterId = meterIdToBytes32(h.keys.meter);
@@ -260,11 +281,12 @@ export async function runDemo(cfg: SidegridConfig, opts: DemoOptions): Promise<D
       }
       const txs = [(await ppc.setPreferences(h.prefs)).receipt.transactionHash];
       txs.push((await ppc.setMonitorTransfPref(h.trades)).receipt.transactionHash);
-      consumers.push({ name: h.name, meter: h.keys.meter, address: h.keys.address, meterSigner: h.keys.meterSigner, registerTx, preferenceTxs: txs, shares: h.shares });
+      consumers.push({ name: h.name, meter: h.keys.meter, protocol: h.protocol, address: h.keys.address, meterSigner: h.keys.meterSigner, registerTx, preferenceTxs: txs, shares: h.shares });
       say(`  ${h.name.padEnd(6)} meter ${h.keys.meter}  ${h.keys.address}  shares ${h.shares}${registerTx ? `  (register ${registerTx.slice(0, 12)}…)` : " (already registered)"}`);
     }
     // The federation carries every change to BlockSEC's PolicyMirror and BlockTST's MarketMirror.
-    const [alice, bob, carol, dave] = homes as [(typeof homes)[0], (typeof homes)[0], (typeof homes)[0], (typeof homes)[0]];
+    const [alice, bob, carol, dave] = homes as [Household, Household, Household, Household];
+    const erin = homes[4];
     const marketMirror = MarketMirror__factory.connect(tstAddrs.mirror, operator.tst.provider);
     const relayedToBlockSecMs = await waitFor(
       "the federation to relay the preferences to BlockSEC",
@@ -409,12 +431,12 @@ export async function runDemo(cfg: SidegridConfig, opts: DemoOptions): Promise<D
     const stored = async (c: string) => (await utilitySec.storedRecords({ consumer: c, fromBlock: d.blocksec.startBlock })).filter((s) => s.record.category === "CONSUMPTION");
     const anchoredForConsenting: { consumer: string; records: number }[] = [];
     await waitFor(
-      "the gateway to anchor readings of Alice, Bob and Dave (meters report every 15 simulated minutes)",
+      `the gateway to anchor readings of Alice, Bob and Dave${erin ? " and of Erin's DLMS meter" : ""} (meters report every 15 simulated minutes)`,
       async () => {
         anchoredForConsenting.length = 0;
-        for (const h of [alice, bob, dave]) anchoredForConsenting.push({ consumer: h.name, records: (await stored(h.keys.address)).length });
-        // Alice's 15-minute records arrive first; Bob's hourly and Dave's daily aggregates need a full period.
-        return (anchoredForConsenting[0]?.records ?? 0) > 0;
+        for (const h of [alice, bob, dave, ...(erin ? [erin] : [])]) anchoredForConsenting.push({ consumer: h.name, records: (await stored(h.keys.address)).length });
+        // Alice's (and Erin's) 15-minute records arrive first; Bob's hourly and Dave's daily aggregates need a full period.
+        return (anchoredForConsenting[0]?.records ?? 0) > 0 && (!erin || (anchoredForConsenting[3]?.records ?? 0) > 0);
       },
       timeout,
     );

@@ -220,10 +220,10 @@ export function buildProgram(io: CliIo): Command {
       runMemberCli(["--member", opts.member, "--config", file]);
     });
 
-  const meters = program.command("meters").description("simulated Pi meters");
+  const meters = program.command("meters").description("simulated meters");
   meters
     .command("simulate")
-    .description("run simulated Pi meters speaking OSGP over TCP in the foreground; prints their endpoint as one JSON line")
+    .description("run simulated meters in the foreground (Pi meters speaking OSGP over TCP; with --dlms, DLMS/COSEM meters too); prints their endpoints as one JSON line")
     .option("--count <n>", "number of meters", "10")
     .option("--speed <x>", "simulated seconds per real second", "60")
     .option("--seed <text>", "seed of the load profiles", "sidegrid")
@@ -231,7 +231,9 @@ export function buildProgram(io: CliIo): Command {
     .option("--base-port <port>", "one port per meter instead: meter i listens on base + i")
     .option("--installed-hours-ago <h>", "hours of readings each meter already holds", "0")
     .option("--state-file <file>", "also write the endpoint JSON here")
-    .action(async (opts: { count: string; speed: string; seed: string; port?: string; basePort?: string; installedHoursAgo: string; stateFile?: string }) => {
+    .option("--dlms <n>", "the last n meters speak DLMS/COSEM instead, each on its own port", "0")
+    .option("--dlms-transport <t>", "mixed (IP wrapper and HDLC alternating), wrapper or hdlc", "mixed")
+    .action(async (opts: { count: string; speed: string; seed: string; port?: string; basePort?: string; installedHoursAgo: string; stateFile?: string; dlms: string; dlmsTransport: string }) => {
       const int = (name: string, v: string, min: number) => {
         if (!/^\d+$/.test(v) || Number(v) < min) throw new CliError("BAD_ARGUMENT", `--${name} must be an integer ≥ ${min}, got "${v}"`);
         return v;
@@ -244,6 +246,10 @@ export function buildProgram(io: CliIo): Command {
       if (opts.port !== undefined) args.push("--port", int("port", opts.port, 0));
       if (opts.basePort !== undefined) args.push("--base-port", int("base-port", opts.basePort, 1));
       if (opts.stateFile !== undefined) args.push("--state-file", opts.stateFile);
+      const dlms = Number(int("dlms", opts.dlms, 0));
+      if (dlms > Number(opts.count)) throw new CliError("BAD_ARGUMENT", `--dlms (${dlms}) cannot exceed --count (${opts.count})`);
+      if (!["mixed", "wrapper", "hdlc"].includes(opts.dlmsTransport)) throw new CliError("BAD_ARGUMENT", `--dlms-transport must be mixed, wrapper or hdlc, got "${opts.dlmsTransport}"`);
+      if (dlms > 0) args.push("--dlms", String(dlms), "--dlms-transport", opts.dlmsTransport);
       await metersCliMain(args);
     });
 

@@ -22,6 +22,8 @@ interface MetersMemo {
   installedAtMs: number;
   count: number;
   capAtReal?: boolean;
+  /** The last meters that speak DLMS (absent in memos of earlier versions: none). */
+  dlmsMeters?: number;
 }
 
 /** Hours of 15-minute readings each simulated meter holds when first started. */
@@ -115,7 +117,7 @@ export async function startServices(cfg: SidegridConfig, deployment: SystemDeplo
   if (cfg.services.meters === 0) return { started, reused };
 
   // Simulated Pi meters.
-  let sim: Pick<SpawnedMeterSimulator, "host" | "port" | "count" | "firstMeterId" | "clock" | "masterKeyFile">;
+  let sim: Pick<SpawnedMeterSimulator, "host" | "port" | "count" | "firstMeterId" | "clock" | "masterKeyFile" | "dlms">;
   const simState = path.join(cfg.dataDir, "meters", "state.json");
   const masterKeyFile = path.join(cfg.dataDir, "meters", "master.key");
   const deviceKeysFile = path.join(cfg.dataDir, "meters", "device-keys.json");
@@ -131,11 +133,12 @@ export async function startServices(cfg: SidegridConfig, deployment: SystemDeplo
     const simStartMs = capAtReal ? Math.min(continued, now) : continued;
     const installedAtMs = memo?.installedAtMs ?? simStartMs - INSTALLED_HOURS_AGO * 3600_000;
     const count = memo?.count ?? cfg.services.meters;
+    const dlmsMeters = Math.min(count, memo ? (memo.dlmsMeters ?? 0) : cfg.services.dlmsMeters);
     if (memo?.masterKeyHex && !fs.existsSync(masterKeyFile)) writeSecret(masterKeyFile, memo.masterKeyHex);
     // The meters' device keys (the keys the installer commissions): the meters sign bindings with them.
     writeSecret(deviceKeysFile, JSON.stringify(Object.fromEntries(simulatedMeterIds(count).map((id) => [id, consumerKeys(id).meterKey]))));
     const spawned = await ui.step(
-      `starting ${cfg.services.meters} simulated Pi meters (OSGP over TCP, clock ×${cfg.services.meterSpeed})`,
+      `starting ${count} simulated meters (${count - dlmsMeters} Pi meters on OSGP over TCP${dlmsMeters ? `, ${dlmsMeters} DLMS/COSEM over the IP wrapper and HDLC` : ""}; clock ×${cfg.services.meterSpeed})`,
       () =>
         spawnMeterSimulator({
           count,
@@ -148,6 +151,7 @@ export async function startServices(cfg: SidegridConfig, deployment: SystemDeplo
           logFile: path.join(logs, "meters.log"),
           masterKeyFile,
           deviceKeysFile,
+          ...(dlmsMeters > 0 ? { dlms: { count: dlmsMeters, transport: "mixed" as const } } : {}),
         }),
       (s) => `${s.host}:${s.port}`,
     );
@@ -158,6 +162,7 @@ export async function startServices(cfg: SidegridConfig, deployment: SystemDeplo
       installedAtMs,
       count: spawned.count,
       capAtReal,
+      dlmsMeters,
     };
     fs.writeFileSync(memoFile(cfg), JSON.stringify(next, null, 2), { mode: 0o600 });
     sim = spawned;

@@ -27,7 +27,8 @@ export async function writeTestConfig(chainIds: [number, number, number], servic
       blocktst: { rpcUrl: `http://127.0.0.1:${ports[2]}`, chainId: chainIds[2], port: ports[2], local: true },
     },
     redis: { url: `redis://127.0.0.1:${ports[3]}`, port: ports[3], local: true },
-    services: { memberBasePort: await freePortRange(3), gatewayPort: await freePort(), ...services },
+    // No DLMS meters unless asked: the system tests' households keep their OSGP meters.
+    services: { memberBasePort: await freePortRange(3), gatewayPort: await freePort(), dlmsMeters: 0, ...services },
   };
   const file = path.join(dir, "sidegrid.config.json");
   fs.writeFileSync(file, JSON.stringify(cfg, null, 2));

@@ -1,6 +1,8 @@
 import net from "node:net";
 import { READING_RECORD_SIZE, SequenceCounter, createSecuritySuite, decodeReadingRecord } from "@sidegrid/osgp-codec";
+import { freePort } from "@sidegrid/chain";
 import { SimClock } from "./clock";
+import { DlmsAdapter } from "./dlms/adapter";
 import { FrameReader, encodeAddressFrame } from "./framing";
 import { startMeterSimulator, simulatorMasterKey, type MeterSimulator } from "./simulator";
 import { LOG_ACK_LAYOUT, LOG_ACK_TABLE_ID, LOG_HEADER_LAYOUT, LOG_HEADER_SIZE, LOG_TABLE_ID, logReadCount } from "./tables";
@@ -88,6 +90,42 @@ describe("meter simulator", () => {
     expect(Buffer.concat(got).toString("hex")).toBe("00024e4b");
   });
 
+  it("serves the last meters of a mixed fleet over DLMS (wrapper and HDLC alternating), and not on the OSGP port", async () => {
+    const s3 = await startMeterSimulator({ count: 5, seed: "mixed", dlms: { count: 2 }, clock: { simStartMs: T0, manual: true }, installedAtMs: T0 - 3600_000 });
+    try {
+      const eps = s3.endpoints();
+      expect(eps.map((e) => [e.meterId, e.protocol, e.addressed])).toEqual([
+        [1, "osgp-tcp", true],
+        [2, "osgp-tcp", true],
+        [3, "osgp-tcp", true],
+        [4, "dlms-wrapper", false],
+        [5, "dlms-hdlc", false],
+      ]);
+      expect(new Set(eps.slice(3).map((e) => e.port)).size).toBe(2);
+      // Meter 4 answers DLMS on its own port, with the same model's registers.
+      for (const e of eps.slice(3)) {
+        const a = new DlmsAdapter({ meterId: e.meterId, protocol: e.protocol, host: e.host, port: e.port }, { initialState: null, persist: async () => undefined, timeoutMs: 2000, clock: s3.clock });
+        try {
+          const log = await a.read({ kind: "log" });
+          expect(log.readings.map((r) => r.activeEnergyImportWh)).toEqual(s3.meter(e.meterId).loggedReadings().map((r) => r.activeEnergyImportWh));
+          expect(log.readings.length).toBe(4);
+        } finally {
+          await a.close();
+        }
+      }
+      // The OSGP port does not know them.
+      const socket = net.connect(s3.port, "127.0.0.1");
+      const got: Buffer[] = [];
+      socket.on("data", (d) => got.push(d));
+      await new Promise<void>((r) => socket.once("connect", () => r()));
+      socket.write(encodeAddressFrame(4));
+      await new Promise<void>((r) => socket.once("close", () => r()));
+      expect(Buffer.concat(got).toString("hex")).toBe("00024e4b");
+    } finally {
+      await s3.close();
+    }
+  });
+
   it("registers are monotonic and sequence numbers consecutive over days of simulated time", () => {
     const m = sim.meter(3);
     const before = m.status();
@@ -98,12 +136,12 @@ describe("meter simulator", () => {
   });
 
   it("serves meters on their own ports in per-port mode", async () => {
-    const base = 20000 + Math.floor(Math.random() * 20000);
+    const base = await freePort(2);
     const s2 = await startMeterSimulator({ count: 2, seed: "ports", basePort: base, clock: { simStartMs: T0, manual: true } });
     try {
       expect(s2.endpoints()).toEqual([
-        { meterId: 1, host: "127.0.0.1", port: base, addressed: false },
-        { meterId: 2, host: "127.0.0.1", port: base + 1, addressed: false },
+        { meterId: 1, host: "127.0.0.1", port: base, addressed: false, protocol: "osgp-tcp" },
+        { meterId: 2, host: "127.0.0.1", port: base + 1, addressed: false, protocol: "osgp-tcp" },
       ]);
       const suite = createSecuritySuite("aes-gcm", { masterKey: simulatorMasterKey("ports"), meterId: 2 });
       const c = await rawClient(base + 1, 2, false);

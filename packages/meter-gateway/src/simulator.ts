@@ -3,6 +3,8 @@
 //   (see framing.ts). Scales to thousands of meters on one socket.
 // - one port per meter (`basePort`): meter with index i (ids firstMeterId + i) listens on
 //   basePort + i and needs no address frame, like a Pi meter on its own IP.
+// A mixed fleet: with `dlms`, the last meters speak DLMS/COSEM instead (IP wrapper or HDLC, each on
+// its own port, as a G3-PLC node or a serial meter behind a bridge), same household model.
 // An optional HTTP control port lets another process inspect meters, inject faults and ask a meter
 // for a signed binding (the button on a real meter). It serves register values, so it listens on
 // loopback only and answers only a caller with its bearer token.
@@ -17,6 +19,7 @@ import type { LoadProfileKind } from "./profiles";
 import { Wallet } from "ethers";
 import { signMeterBinding } from "@sidegrid/blockpri";
 import { meterIdToBytes32 } from "./blocksec";
+import { startDlmsMeter, type DlmsMeterServer, type DlmsTransport } from "./dlms/simulatedMeter";
 
 export interface StartMeterSimulatorParameters {
   /** Number of meters. */
@@ -53,6 +56,8 @@ export interface StartMeterSimulatorParameters {
   deviceKeys?: ReadonlyMap<number, string>;
   /** Where refused control requests are reported (default: stderr, i.e. the simulator's log). */
   controlLog?: (line: string) => void;
+  /** The last `count` meters speak DLMS instead of OSGP: all over one transport, or alternating (mixed). */
+  dlms?: { count: number; transport?: DlmsTransport | "mixed" };
 }
 
 /** What POST /meters/:id/binding takes: the binding to sign, minus the meter id, and the PPC domain. */
@@ -70,6 +75,8 @@ export interface MeterEndpoint {
   port: number;
   /** True when the client must send an address frame first (shared port). */
   addressed: boolean;
+  /** The gateway adapter that reads it: "osgp-tcp", "dlms-wrapper" or "dlms-hdlc". */
+  protocol: string;
 }
 
 export interface MeterSimulator {
@@ -134,6 +141,13 @@ export async function startMeterSimulator(params: StartMeterSimulatorParameters)
     byId.set(meterId, m);
   }
 
+  const dlmsCount = params.dlms?.count ?? 0;
+  if (!Number.isInteger(dlmsCount) || dlmsCount < 0 || dlmsCount > count) throw new InvalidArgumentError("dlms.count", dlmsCount, `an integer in 0..${count}`);
+  const dlmsMeters = meters.slice(count - dlmsCount);
+  const osgpMeters = meters.slice(0, count - dlmsCount);
+  // A DLMS meter is not on the OSGP port: an address frame for it is refused like an unknown one.
+  const osgpById = new Map(osgpMeters.map((m) => [m.meterId, m]));
+
   const sockets = new Set<net.Socket>();
   let requests = 0;
   const serve = (socket: net.Socket, fixed: SimulatedMeter | undefined) => {
@@ -146,7 +160,7 @@ export async function startMeterSimulator(params: StartMeterSimulatorParameters)
         if (frame.length === 2) continue; // MEP alert 00 00
         const addressed = decodeAddressFrame(frame);
         if (addressed !== undefined && !fixed) {
-          current = byId.get(addressed);
+          current = osgpById.get(addressed);
           if (!current) {
             socket.end(ADDRESS_FRAME_NAK);
             return;
@@ -178,23 +192,34 @@ export async function startMeterSimulator(params: StartMeterSimulatorParameters)
       });
     });
 
-  let port: number;
+  let port = 0;
   const endpoints: MeterEndpoint[] = [];
+  const dlmsServers: DlmsMeterServer[] = [];
   try {
     if (params.basePort !== undefined) {
-      for (let i = 0; i < meters.length; i++) {
-        servers.push(await listen(params.basePort + i, meters[i]));
-        endpoints.push({ meterId: meters[i].meterId, host, port: params.basePort + i, addressed: false });
+      for (let i = 0; i < osgpMeters.length; i++) {
+        servers.push(await listen(params.basePort + i, osgpMeters[i]));
+        endpoints.push({ meterId: osgpMeters[i].meterId, host, port: params.basePort + i, addressed: false, protocol: "osgp-tcp" });
       }
       port = params.basePort;
-    } else {
+    } else if (osgpMeters.length > 0) {
       const srv = await listen(params.port ?? 0, undefined);
       servers.push(srv);
       port = (srv.address() as net.AddressInfo).port;
-      for (const m of meters) endpoints.push({ meterId: m.meterId, host, port, addressed: true });
+      for (const m of osgpMeters) endpoints.push({ meterId: m.meterId, host, port, addressed: true, protocol: "osgp-tcp" });
     }
+    for (const [j, m] of dlmsMeters.entries()) {
+      const mode = params.dlms?.transport ?? "mixed";
+      const transport: DlmsTransport = mode === "mixed" ? (j % 2 === 0 ? "wrapper" : "hdlc") : mode;
+      const at = params.basePort !== undefined ? params.basePort + osgpMeters.length + j : 0;
+      const d = await startDlmsMeter({ meter: m, transport, host, port: at });
+      dlmsServers.push(d);
+      endpoints.push({ meterId: m.meterId, host, port: d.port, addressed: false, protocol: `dlms-${transport}` });
+    }
+    if (osgpMeters.length === 0) port = dlmsServers[0]!.port;
   } catch (e) {
     await Promise.all(servers.map((s) => new Promise((r) => s.close(r))));
+    await Promise.all(dlmsServers.map((d) => d.close()));
     throw e;
   }
 
@@ -215,10 +240,11 @@ export async function startMeterSimulator(params: StartMeterSimulatorParameters)
     setBehaviour(meterId: number, behaviour: MeterBehaviour) {
       sim.meter(meterId).setBehaviour(behaviour);
     },
-    stats: () => ({ meters: meters.length, connections: sockets.size, requests }),
+    stats: () => ({ meters: meters.length, connections: sockets.size, requests: requests + dlmsServers.reduce((n, d) => n + d.requests, 0) }),
     async close() {
       for (const s of sockets) s.destroy();
       await Promise.all(servers.map((s) => new Promise((r) => s.close(r))));
+      await Promise.all(dlmsServers.map((d) => d.close()));
       if (control) await new Promise((r) => control!.close(r));
     },
   };

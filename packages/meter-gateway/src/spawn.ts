@@ -5,6 +5,7 @@ import fs from "node:fs";
 import path from "node:path";
 import type { SimClockState } from "./clock";
 import type { GatewayConfig } from "./config";
+import type { MeterEndpoint } from "./simulator";
 import { GatewayError } from "./errors";
 
 const PACKAGE_ROOT = path.join(__dirname, "..");
@@ -29,6 +30,8 @@ export interface SpawnedMeterSimulator extends SpawnedProcess {
   masterKeyFile: string | null;
   /** The 0600 file holding the control API's bearer token (null without a control port). */
   controlTokenFile: string | null;
+  /** The meters that speak DLMS (the last ones of the fleet), each on its own port. */
+  dlms?: MeterEndpoint[];
 }
 
 export interface SpawnedGateway extends SpawnedProcess {
@@ -72,6 +75,8 @@ export interface SpawnMeterSimulatorParameters extends SpawnCommon {
   controlTokenFile?: string;
   /** {"<meter id>": "0x<device private key>"} (0600): the keys the meters sign bindings with. */
   deviceKeysFile?: string;
+  /** The last `count` meters speak DLMS (transport default "mixed": wrapper and HDLC alternating). */
+  dlms?: { count: number; transport?: "wrapper" | "hdlc" | "mixed" };
 }
 
 async function launch<T>(bin: string, args: string[], common: SpawnCommon, name: string): Promise<T & SpawnedProcess> {
@@ -134,6 +139,10 @@ export function spawnMeterSimulator(p: SpawnMeterSimulatorParameters): Promise<S
   opt("--control-token-file", p.controlTokenFile);
   opt("--device-keys-file", p.deviceKeysFile);
   if (p.manual) args.push("--manual");
+  if (p.dlms && p.dlms.count > 0) {
+    opt("--dlms", p.dlms.count);
+    opt("--dlms-transport", p.dlms.transport);
+  }
   return launch<Omit<SpawnedMeterSimulator, "pid">>(METERS_BIN, args, p, "meters");
 }
 
@@ -172,7 +181,7 @@ export interface GatewayConfigForSimulatorParameters {
   redisUrl: string;
   blocksec: GatewayConfig["blocksec"];
   blockpri?: GatewayConfig["blockpri"];
-  simulator: Pick<SpawnedMeterSimulator, "host" | "port" | "count" | "firstMeterId" | "clock" | "masterKeyFile">;
+  simulator: Pick<SpawnedMeterSimulator, "host" | "port" | "count" | "firstMeterId" | "clock" | "masterKeyFile" | "dlms">;
   operators?: string[];
   /** Poll interval in real ms (default: one simulated 15-minute interval, at least 1 s). */
   pollIntervalMs?: number;
@@ -189,13 +198,16 @@ export interface GatewayConfigForSimulatorParameters {
  */
 export function gatewayConfigForSimulator(p: GatewayConfigForSimulatorParameters): GatewayConfig {
   const simIntervalReal = Math.max(1000, Math.round(900_000 / p.simulator.clock.speed));
+  const dlms = p.simulator.dlms ?? [];
   return {
     dataDir: p.dataDir,
     redisUrl: p.redisUrl,
     blocksec: p.blocksec,
     ...(p.blockpri ? { blockpri: p.blockpri } : {}),
     ...(p.simulator.masterKeyFile ? { masterKeyHex: readSecretFile(p.simulator.masterKeyFile) } : {}),
-    simulator: { host: p.simulator.host, port: p.simulator.port, count: p.simulator.count, firstMeterId: p.simulator.firstMeterId },
+    // The OSGP meters behind the addressed port; the DLMS ones (the last of the fleet) by their own ports.
+    ...(p.simulator.count > dlms.length ? { simulator: { host: p.simulator.host, port: p.simulator.port, count: p.simulator.count - dlms.length, firstMeterId: p.simulator.firstMeterId } } : {}),
+    ...(dlms.length ? { meters: dlms.map((e) => ({ meterId: e.meterId, protocol: e.protocol, host: e.host, port: e.port })) } : {}),
     clock: p.simulator.clock,
     poll: { intervalMs: p.pollIntervalMs ?? simIntervalReal },
     // Accelerated clocks make network latency look like drift: scale the threshold with the speed.

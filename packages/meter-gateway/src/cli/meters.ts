@@ -4,8 +4,10 @@
 //                   [--prosumers 0.3] [--capacity 192] [--control-port 0]
 //                   [--master-key-file master.key] [--control-token-file control.token]
 //                   [--device-keys-file device-keys.json] [--state-file meters.json]
+//                   [--dlms 2 [--dlms-transport mixed|wrapper|hdlc]]
 // Prints one JSON line {pid, host, port, controlUrl, count, firstMeterId, seed, clock,
-// masterKeyFile, controlTokenFile} (also written to --state-file) and runs until SIGTERM/SIGINT.
+// masterKeyFile, controlTokenFile, dlms} (also written to --state-file) and runs until SIGTERM/SIGINT.
+// With --dlms N the last N meters speak DLMS/COSEM, each on its own port (listed in `dlms`).
 // Secrets never reach the state file, the log or the command line: the master key is read from
 // (or, the first time, generated into) a 0600 key file; the control token is written to a 0600 file.
 import { randomBytes } from "node:crypto";
@@ -39,6 +41,8 @@ export async function main(argv = process.argv.slice(2)): Promise<void> {
       "control-token-file": { type: "string" },
       "device-keys-file": { type: "string" },
       "state-file": { type: "string" },
+      dlms: { type: "string", default: "0" },
+      "dlms-transport": { type: "string", default: "mixed" },
     },
   });
   const num = (name: string, v: string | undefined) => {
@@ -72,6 +76,7 @@ export async function main(argv = process.argv.slice(2)): Promise<void> {
     ...(masterKey ? { masterKey } : {}),
     ...(controlTokenFile ? { controlToken } : {}),
     ...(deviceKeys ? { deviceKeys } : {}),
+    ...(num("dlms", values.dlms) > 0 ? { dlms: { count: num("dlms", values.dlms), transport: dlmsTransport(values["dlms-transport"]) } } : {}),
   });
   const info = {
     pid: process.pid,
@@ -85,6 +90,7 @@ export async function main(argv = process.argv.slice(2)): Promise<void> {
     clock: clock.state(),
     masterKeyFile: masterKeyFile ? path.resolve(masterKeyFile) : null,
     controlTokenFile: controlTokenFile ? path.resolve(controlTokenFile) : null,
+    dlms: sim.endpoints().filter((e) => e.protocol !== "osgp-tcp"),
   };
   if (values["state-file"]) {
     fs.writeFileSync(`${values["state-file"]}.tmp`, JSON.stringify(info, null, 2));
@@ -97,6 +103,11 @@ export async function main(argv = process.argv.slice(2)): Promise<void> {
   };
   process.once("SIGTERM", () => void stop());
   process.once("SIGINT", () => void stop());
+}
+
+function dlmsTransport(v: string | undefined): "wrapper" | "hdlc" | "mixed" {
+  if (v === "wrapper" || v === "hdlc" || v === "mixed") return v;
+  throw new Error(`--dlms-transport must be wrapper, hdlc or mixed, got ${v}`);
 }
 
 /** Writes `content` to `file` readable by its owner only (also when the file already existed). */
