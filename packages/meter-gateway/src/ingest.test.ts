@@ -49,14 +49,14 @@ describe("ingest pipeline (simulator → adapter → checks → consent → encr
     dir = fs.mkdtempSync(path.join(os.tmpdir(), "mg-ingest-"));
     clock = new SimClock({ simStartMs: T0, manual: true });
     // Installed 6 hours before T0: 24 records waiting per meter.
-    sim = await startMeterSimulator({ count: 10, seed: "ingest", clock, installedAtMs: T0 - 6 * 3600_000, capacity: 500 });
+    sim = await startMeterSimulator({ count: 11, seed: "ingest", clock, installedAtMs: T0 - 6 * 3600_000, capacity: 500 });
     registry = new AdapterRegistry([osgpTcpAdapterFactory({ masterKey: sim.masterKey })]);
     store = await GatewayStore.open(dir);
     source = new MemoryPolicySource();
     policy = new CachedPolicy(source, { utility: UTILITY });
     grid = new GridAggregator();
     pipeline = new IngestPipeline({ store, policy, clock, grid });
-    for (let id = 1; id <= 10; id++) {
+    for (let id = 1; id <= 11; id++) {
       const c = { address: Wallet.createRandom().address, keys: nacl.box.keyPair() };
       consumers.set(id, c);
       source.bind(id, { consumer: c.address, encryptionKey: c.keys.publicKey });
@@ -181,6 +181,27 @@ describe("ingest pipeline (simulator → adapter → checks → consent → encr
     expect(seqs).toEqual(Array.from({ length: n0 + 2 }, (_, i) => i + 1));
     const back = await poll(6);
     expect(back.outcome.stored).toBe(1);
+  });
+
+  it("raises energy-power-mismatch when a meter's registers disagree with the power it measured, and not for an honest one", async () => {
+    const honest = consumers.get(11)!;
+    source.grant(honest.address, UTILITY, Resolution.QUARTER_HOURLY);
+    const h = await poll(11);
+    expect(h.outcome.stored).toBeGreaterThan(20);
+    expect(h.outcome.alerts.filter((a) => a.kind === "energy-power-mismatch")).toEqual([]);
+    // A tampered register counts a third of the energy; the power it records stays true.
+    sim.setBehaviour(11, { energyScale: 0.33 });
+    clock.advance(3600_000);
+    const t = await poll(11);
+    const mismatches = t.outcome.alerts.filter((a) => a.kind === "energy-power-mismatch");
+    expect(mismatches.length).toBe(4);
+    for (const m of mismatches) {
+      const d = m.details as { energyWh: number; powerWh: number };
+      expect(d.energyWh).toBeLessThan(d.powerWh * 0.5);
+    }
+    // Kept (and stored) for the utility and the installer to see, not dropped.
+    expect(t.outcome.stored).toBe(4);
+    sim.setBehaviour(11, { energyScale: 1 });
   });
 
   it("reports gaps and clock drift but keeps the readings", async () => {

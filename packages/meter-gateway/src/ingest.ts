@@ -18,6 +18,10 @@ import type { GridAggregator } from "./realtime";
 import { Category, Resolution, periodOf, resolutionOfInterval } from "./resolution";
 import { keys, newMeterState, type Alert, type AlertKind, type GatewayStore, type MeterState, type OpenAggregate, type OutboxRecord, type StoredKeyPublication } from "./store";
 
+/** Energy and integrated power may differ by register rounding (1 Wh each end) and power rounding. */
+const ENERGY_POWER_ABS_WH = 5;
+const ENERGY_POWER_REL = 0.05;
+
 export interface IngestPipelineOptions {
   store: GatewayStore;
   policy: CachedPolicy;
@@ -176,6 +180,23 @@ export class IngestPipeline {
           alert("clock-drift", `record ${r.sequence} is stamped ${r.clockMs}, not after the previous ${prev.clockMs}`, { sequence: r.sequence, clockMs: r.clockMs, previousClockMs: prev.clockMs });
           out.rejected++;
           continue;
+        }
+      }
+      // Tamper check: the energy registers' change over one interval must match the mean active
+      // power the meter measured over it (a bypassed or slowed register disagrees with its own P).
+      // Consecutive records cover one nominal interval (not the clock span: a drifting clock is its own alert).
+      if (prev && r.sequence === prev.seq + 1) {
+        const spanMs = r.intervalMs || result.intervalMs;
+        const energyWh = r.activeEnergyImportWh - prev.importWh - (r.activeEnergyExportWh - prev.exportWh);
+        const powerWh = (r.activePowerW * spanMs) / 3_600_000;
+        if (spanMs > 0 && Math.abs(energyWh - powerWh) > Math.max(ENERGY_POWER_ABS_WH, ENERGY_POWER_REL * Math.abs(powerWh))) {
+          alert("energy-power-mismatch", `record ${r.sequence}: registers moved ${energyWh} Wh, mean power ${r.activePowerW} W over ${Math.round(spanMs / 60_000)} min is ${Math.round(powerWh)} Wh`, {
+            sequence: r.sequence,
+            energyWh,
+            powerWh: Math.round(powerWh * 10) / 10,
+            activePowerW: r.activePowerW,
+            spanMs,
+          });
         }
       }
       st.lastAccepted = {

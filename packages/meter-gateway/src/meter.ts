@@ -48,6 +48,11 @@ export interface MeterBehaviour {
   clockDriftMs?: number;
   /** Skip one reading sequence number after every `gapEvery` records (0 = never). */
   gapEvery?: number;
+  /**
+   * The active energy registers advance by this share of the energy actually measured (1 = honest;
+   * 0.5 = a tampered register that counts half), while the recorded power stays true.
+   */
+  energyScale?: number;
 }
 
 export type MeterSuiteName = "aes-gcm" | "legacy-rc4-mep";
@@ -294,8 +299,9 @@ export class SimulatedMeter {
     while (this.nextInterval < lastComplete) {
       const k = this.nextInterval++;
       const e = integrateMinutes(this.profile, k * perInterval, perInterval);
-      this.registers.importWh += e.importWh;
-      this.registers.exportWh += e.exportWh;
+      const scale = this.behaviour.energyScale ?? 1;
+      this.registers.importWh += e.importWh * scale;
+      this.registers.exportWh += e.exportWh * scale;
       this.registers.rImportVarh += e.reactiveImportVarh;
       this.registers.rExportVarh += e.reactiveExportVarh;
       if (this.behaviour.gapEvery && this.behaviour.gapEvery > 0 && ++this.recordsSinceGap >= this.behaviour.gapEvery) {

@@ -28,7 +28,8 @@ export type AlertKind =
   | "wrong-meter"
   | "malformed"
   | "rejected-by-meter"
-  | "not-anchored";
+  | "not-anchored"
+  | "energy-power-mismatch";
 
 export interface Alert {
   id: string;
