@@ -8,6 +8,7 @@ import { execFileSync } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
+import { freePort } from "@sidegrid/chain";
 import { parseArgs } from "node:util";
 import { startBlockSecBenchFixture } from "../test-utils/fixture";
 import { runEndToEndBench } from "./endToEnd";
@@ -33,10 +34,14 @@ async function main(): Promise<void> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "mg-bench-"));
   const redisDir = path.join(dir, "redis");
   fs.mkdirSync(redisDir);
-  const redisPort = 20000 + Math.floor(Math.random() * 20000);
-  const redisPid = Number(
-    execFileSync("sh", ["-c", `redis-server --port ${redisPort} --bind 127.0.0.1 --dir ${redisDir} --save '' --appendonly no --daemonize yes --pidfile ${redisDir}/r.pid >/dev/null && sleep 0.3 && cat ${redisDir}/r.pid`]).toString().trim(),
-  );
+  const redisPort = await freePort();
+  execFileSync("redis-server", ["--port", String(redisPort), "--bind", "127.0.0.1", "--dir", redisDir, "--save", "", "--appendonly", "no", "--daemonize", "yes", "--pidfile", `${redisDir}/r.pid`], { stdio: "ignore" });
+  // A daemonized redis writes its pid file once it runs: on a busy machine that takes a while.
+  const pidFile = path.join(redisDir, "r.pid");
+  const readPid = () => (fs.existsSync(pidFile) ? Number(fs.readFileSync(pidFile, "utf8").trim()) : 0);
+  for (let i = 0; i < 200 && !(readPid() > 0); i++) await new Promise((r) => setTimeout(r, 50));
+  const redisPid = readPid();
+  if (!(redisPid > 0)) throw new Error(`redis-server on port ${redisPort} did not start within 10 s`);
   const log = (s: string) => process.stderr.write(`${s}\n`);
   const fx = await startBlockSecBenchFixture({ secChainId: CHAIN_ID, gasLimit });
   try {
