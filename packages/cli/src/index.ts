@@ -24,3 +24,5 @@ export { createUi } from "./ui";
 export type { Ui } from "./ui";
 export { freePortRange, writeTestConfig } from "./testing";
 export type { TestSystemConfig } from "./testing";
+export { cpuTicks, sampleCpu } from "./cpu";
+export type { CpuSample, ProcessCpu } from "./cpu";

@@ -5,6 +5,7 @@ import { ChainError, loadConfig, type SidegridConfig } from "@sidegrid/chain";
 import { formatAuditReport } from "@sidegrid/blocksec";
 import { runMemberCli } from "@sidegrid/federation";
 import { metersCliMain, validateGatewayConfig } from "@sidegrid/meter-gateway";
+import { sampleCpu } from "./cpu";
 import { ROLES, memberKeys, roleKey } from "./accounts";
 import { runAudit } from "./audit";
 import { formatRead, readingsCsv, runRead } from "./read";
@@ -86,18 +87,24 @@ export function buildProgram(io: CliIo): Command {
     .command("status")
     .description("probe every chain, Redis and the processes `up` started; show who holds which admin role per contract")
     .option("--json", "print the result as JSON")
-    .action(async (opts: { json?: boolean }) => {
+    .option("--cpu <seconds>", "also measure each process's CPU use over this many seconds (Linux)")
+    .action(async (opts: { json?: boolean; cpu?: string }) => {
       const { cfg } = ctx();
       const rows = await probeStatus(cfg);
       // Admin roles only when every chain answers (a stopped system has no roles to read).
       const chainsUp = rows.slice(0, 3).every((r) => r.ok);
       const admin = chainsUp ? await probeAdminRoles(cfg) : [];
-      if (opts.json) io.stdout(JSON.stringify({ running: Boolean(readState(cfg)), components: rows, adminRoles: admin }, null, 2));
+      const cpu = opts.cpu === undefined ? undefined : await sampleCpu(readState(cfg)?.processes ?? [], Number(opts.cpu));
+      if (opts.json) io.stdout(JSON.stringify({ running: Boolean(readState(cfg)), components: rows, adminRoles: admin, ...(cpu ? { cpu } : {}) }, null, 2));
       else {
         io.stdout(formatTable(statusTable(rows)));
         if (admin.length > 0) {
           io.stdout("");
           io.stdout(formatTable(adminRoleTable(admin)));
+        }
+        if (cpu) {
+          io.stdout("");
+          io.stdout(formatTable([["process", "pid", "CPU (% of one core)"], ...cpu.processes.map((p) => [p.name, String(p.pid), p.percentOfCore === null ? "—" : p.percentOfCore.toFixed(1)]), ["total", "", `${cpu.totalPercentOfCore.toFixed(1)} over ${cpu.seconds} s (${cpu.cores} cores)`]]));
         }
       }
       if (rows.some((r) => !r.ok)) process.exitCode = 1;

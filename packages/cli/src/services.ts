@@ -63,8 +63,13 @@ export async function startServices(cfg: SidegridConfig, deployment: SystemDeplo
 
   // Federation members.
   const { keys, fromEnv } = memberKeys(cfg, cfg.services.members);
-  const networks: Record<string, { rpcUrl: string; confirmations: number }> = {};
-  for (const n of NETWORK_NAMES) networks[n] = { rpcUrl: cfg.networks[n].rpcUrl, confirmations: cfg.networks[n].confirmations };
+  // Local anvil nodes serve WebSocket on their HTTP port: members follow new heads by subscription
+  // and poll only as a fallback (an idle system then costs little CPU).
+  const networks: Record<string, { rpcUrl: string; wsUrl?: string; confirmations: number }> = {};
+  for (const n of NETWORK_NAMES) {
+    const net = cfg.networks[n];
+    networks[n] = { rpcUrl: net.rpcUrl, ...(net.local ? { wsUrl: net.rpcUrl.replace(/^http/, "ws") } : {}), confirmations: net.confirmations };
+  }
   const configFile = path.join(cfg.dataDir, "federation", "federation.json");
   const fedCfg = writeMemberConfigs({
     file: configFile,
@@ -79,7 +84,8 @@ export async function startServices(cfg: SidegridConfig, deployment: SystemDeplo
       accessLedger: deployment.blocksec.accessLedger,
       policyMirror: deployment.blocksec.policyMirror,
       startBlock: deployment.blocksec.startBlock,
-      pollMs: 200,
+      // Woken by every new BlockSEC head the member sees; this poll is only the fallback.
+      pollMs: 2000,
     },
     // Every member votes the AccessLedger heads' root on BlockPRI (courts compare nodes against it).
     ...(deployment.checkpoints
@@ -89,7 +95,7 @@ export async function startServices(cfg: SidegridConfig, deployment: SystemDeplo
             accessLedger: deployment.blocksec.accessLedger,
             startBlock: deployment.blocksec.startBlock,
             intervalBlocks: deployment.checkpoints.intervalBlocks,
-            pollMs: 500,
+            pollMs: 2000,
           },
         }
       : {}),

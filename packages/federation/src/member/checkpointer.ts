@@ -12,6 +12,7 @@ import { AccessCheckpoints__factory } from "../generated";
 import { CheckpointMisconfiguredError, CheckpointVoteError, type FederationError } from "../errors";
 import type { FederationCheckpointerConfig } from "./config";
 import type { MemberStore } from "./store";
+import { Ticker } from "./ticker";
 import type { RelayReceipt, RelaySender } from "./wire";
 
 // A vote estimated while it was not the deciding one can become it: another member's vote lands
@@ -79,8 +80,7 @@ export class Checkpointer {
   private readonly me: string;
   private tracker = new AccessHeadsTracker();
   private lastVoted = -1;
-  private timer: NodeJS.Timeout | undefined;
-  private running: Promise<void> | undefined;
+  private ticker: Ticker | undefined;
   private stopped = false;
   private verified = false;
 
@@ -95,21 +95,19 @@ export class Checkpointer {
     this.stats.cursor = saved?.cursor ?? this.d.config.startBlock - 1;
     this.tracker = new AccessHeadsTracker(saved?.heads ?? []);
     this.lastVoted = (await this.d.store.getValue<number>(VOTED_KEY)) ?? -1;
-    const loop = () => {
-      if (this.stopped) return;
-      this.running = this.tick().finally(() => {
-        this.running = undefined;
-        if (!this.stopped) this.timer = setTimeout(loop, this.d.config.pollMs ?? 1000);
-      });
-    };
-    loop();
+    this.ticker = new Ticker(() => this.tick(), this.d.config.pollMs ?? 1000);
+    this.ticker.start();
+  }
+
+  /** Looks at once (the member saw a new head on the chain it reads). */
+  kick(): void {
+    this.ticker?.kick();
   }
 
   /** Stops after the step in hand (a vote being sent is waited for). */
   async stop(): Promise<void> {
     this.stopped = true;
-    if (this.timer) clearTimeout(this.timer);
-    await this.running;
+    await this.ticker?.stop();
   }
 
   /** The checkpoint block for a BlockSEC head: the latest multiple of the interval at or below head − confirmations. */

@@ -10,6 +10,11 @@ export interface MemberChainConfig {
   name: string;
   chainId: number;
   rpcUrl: string;
+  /**
+   * WebSocket endpoint of the same node: the member follows new blocks by subscription (newHeads)
+   * and polls only as a fallback (`tuning.idlePollMs`). Absent: it polls every `pollIntervalMs`.
+   */
+  wsUrl?: string;
   /** Blocks to wait before trusting an event (0 for local anvil). */
   confirmations: number;
   outbox: string;
@@ -57,6 +62,8 @@ export interface MemberTuning {
   maxInFlight: number;
   /** Most blocks per eth_getLogs query. */
   logRangeBlocks: number;
+  /** With a newHeads subscription (chains[].wsUrl): poll this often anyway, in case a head is missed. */
+  idlePollMs: number;
 }
 
 export const DEFAULT_TUNING: MemberTuning = {
@@ -68,6 +75,7 @@ export const DEFAULT_TUNING: MemberTuning = {
   resendMs: 2000,
   maxInFlight: 4,
   logRangeBlocks: 2000,
+  idlePollMs: 2000,
 };
 
 /** A member entry of the shared federation file. */
@@ -226,6 +234,7 @@ function validateFile(file: string, raw: unknown): FederationConfigFile {
       if (typeof c[k] !== "number" || !Number.isInteger(c[k]) || c[k] < 0) bad(`chains[${i}].${k} must be a non-negative integer`);
     }
     if (typeof c.rpcUrl !== "string" || !/^https?:\/\//.test(c.rpcUrl)) bad(`chains[${i}].rpcUrl must be an http(s) URL`);
+    if (c.wsUrl !== undefined && (typeof c.wsUrl !== "string" || !/^wss?:\/\//.test(c.wsUrl))) bad(`chains[${i}].wsUrl must be a ws(s) URL`);
     for (const k of ["outbox", "inbox"] as const) {
       if (typeof c[k] !== "string" || !/^0x[0-9a-fA-F]{40}$/.test(c[k])) bad(`chains[${i}].${k} must be an address`);
     }
@@ -297,7 +306,7 @@ export interface WriteMemberConfigsParameters {
   file: string;
   deployment: DeployFederationReturnType;
   /** RPC URL and confirmation depth per chain name of the deployment. */
-  networks: Record<string, { rpcUrl: string; confirmations: number }>;
+  networks: Record<string, { rpcUrl: string; wsUrl?: string; confirmations: number }>;
   /** Member keys in member order (local: {@link localMemberKeys}); with `keyEnv`, only the addresses matter. */
   memberKeys: readonly string[];
   /** Write `privateKeyEnv: "<prefix><k>"` instead of the key itself (production). */
@@ -334,6 +343,7 @@ export function writeMemberConfigs(params: WriteMemberConfigsParameters): Federa
         name: c.name,
         chainId: c.chainId,
         rpcUrl: n.rpcUrl,
+        ...(n.wsUrl ? { wsUrl: n.wsUrl } : {}),
         confirmations: n.confirmations,
         outbox: c.outbox,
         inbox: c.inbox,

@@ -186,6 +186,8 @@ describe("custodian (3 member processes, threshold 2)", () => {
     // One member's shares (m − 1) make no key.
     const one = openReleasedShares({ consumer: alice, entryIndex: e.index, keyIds: rel[0]!.keyIds, shares: rel[0]!.shares, secretKey: requester.secretKey });
     await expect(combineShares([one.get(101)!], 2, dataKeys.get(101)!.commitment)).rejects.toThrow(/needed/);
+    // A member counts its release once its own receipt is in, which may be just after the log is visible.
+    for (const i of [0, 1, 2]) await waitFor(`member ${i}'s custody stats`, async () => ((await health(i)).custody?.released ?? 0) >= 1);
     for (const i of [0, 1, 2]) expect((await health(i)).custody).toMatchObject({ released: 1, keysReleased: 2, lastError: null });
   });
 
@@ -281,6 +283,7 @@ describe("custodian (3 member processes, threshold 2)", () => {
     await sleep(300);
     expect(perMember(await releasesOf(e))).toEqual({ [memberAddress(0)]: 1, [memberAddress(1)]: 1, [memberAddress(2)]: 1 });
     expect((await reconstruct(e, rel)).get(201)).toEqual(dataKeys.get(201)!.dataKey);
+    await waitFor("member 2's custody stats", async () => ((await health(2)).custody?.released ?? 0) >= 1);
     expect((await health(2)).custody).toMatchObject({ released: 1, keysReleased: 2, lastError: null });
   });
 

@@ -25,6 +25,7 @@ import {
 import { CustodyMisconfiguredError, CustodyRegistrationError, CustodyReleaseError, type FederationError } from "../errors";
 import type { FederationCustodyConfig } from "./config";
 import type { MemberStore } from "./store";
+import { Ticker } from "./ticker";
 import type { RelaySender } from "./wire";
 
 /** Why a grant releases nothing (persisted with its marker, logged, counted). */
@@ -113,8 +114,7 @@ export class Custodian {
   private readonly me: string;
   /** This member's index in each member set (sets never change once written): -1 = not in it. */
   private readonly setPositions = new Map<number, number>();
-  private timer: NodeJS.Timeout | undefined;
-  private running: Promise<void> | undefined;
+  private ticker: Ticker | undefined;
   private stopped = false;
   private verified = false;
   private noHistory = false;
@@ -129,21 +129,19 @@ export class Custodian {
   /** Starts the poll loop (it never throws: failures are logged, kept in `stats.lastError` and retried). */
   async start(): Promise<void> {
     this.stats.cursor = (await this.d.store.getValue<number>(CURSOR_KEY)) ?? this.d.config.startBlock - 1;
-    const loop = () => {
-      if (this.stopped) return;
-      this.running = this.tick().finally(() => {
-        this.running = undefined;
-        if (!this.stopped) this.timer = setTimeout(loop, this.d.config.pollMs ?? 500);
-      });
-    };
-    loop();
+    this.ticker = new Ticker(() => this.tick(), this.d.config.pollMs ?? 500);
+    this.ticker.start();
+  }
+
+  /** Looks at once (the member saw a new head on the chain it reads). */
+  kick(): void {
+    this.ticker?.kick();
   }
 
   /** Stops after the grant in hand (a release being sent is waited for). */
   async stop(): Promise<void> {
     this.stopped = true;
-    if (this.timer) clearTimeout(this.timer);
-    await this.running;
+    await this.ticker?.stop();
   }
 
   private async tick(): Promise<void> {

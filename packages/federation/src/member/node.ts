@@ -89,6 +89,7 @@ class MemberNode {
   private readonly me: string;
   private readonly chains = new Map<bigint, ChainState>();
   private readonly watchers = new Map<bigint, ChainWatcher>();
+  private readonly seenHeads = new Map<bigint, number>();
   private readonly memberSet: Set<string>;
   private store!: MemberStore;
   private peers!: PeerExchange;
@@ -169,6 +170,7 @@ class MemberNode {
           key: this.key,
           address: this.me,
           pollIntervalMs: tuning.pollIntervalMs,
+          idlePollMs: tuning.idlePollMs,
           logRangeBlocks: tuning.logRangeBlocks,
           metrics: this.metrics,
           log: this.log,
@@ -179,7 +181,15 @@ class MemberNode {
               this.submitter.schedule(c, 0);
             },
             membershipChanged: (c) => this.attester.reevaluate(c),
-            polled: (c, unpaused) => this.submitter.schedule(c, unpaused ? 0 : tuning.batchDelayMs),
+            polled: (c, unpaused) => {
+              this.submitter.schedule(c, unpaused ? 0 : tuning.batchDelayMs);
+              // A new head on the chain the custodian and checkpointer read: they look now, not at their next poll.
+              if (c.head > (this.seenHeads.get(c.id) ?? -1)) {
+                this.seenHeads.set(c.id, c.head);
+                if (c.cfg.name === (this.cfg.custody?.chain ?? "blocksec")) this.custodian?.kick();
+                if (c.cfg.name === (this.cfg.checkpointer?.secChain ?? "blocksec")) this.checkpointer?.kick();
+              }
+            },
           },
         }),
       );

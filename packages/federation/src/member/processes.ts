@@ -25,6 +25,8 @@ export interface SpawnFederationParameters {
   deployment: DeployFederationReturnType;
   /** RPC URL per chain name of the deployment (confirmations 0). */
   rpcUrls: Record<string, string>;
+  /** Follow new heads over WebSocket (the RPC URL with ws://), default true; false = poll only. */
+  subscribe?: boolean;
   memberKeys: readonly string[];
   tuning?: Partial<MemberTuning>;
   eventSources?: EventSourceConfig[];
@@ -48,8 +50,9 @@ export async function spawnFederation(params: SpawnFederationParameters): Promis
   const base = await freePort(params.memberKeys.length);
   const ports = params.memberKeys.map((_, i) => base + i);
   const configFile = path.join(params.dir, "federation.json");
-  const networks: Record<string, { rpcUrl: string; confirmations: number }> = {};
-  for (const [name, rpcUrl] of Object.entries(params.rpcUrls)) networks[name] = { rpcUrl, confirmations: 0 };
+  // anvil serves WebSocket on its HTTP port: members follow new heads by subscription.
+  const networks: Record<string, { rpcUrl: string; wsUrl?: string; confirmations: number }> = {};
+  for (const [name, rpcUrl] of Object.entries(params.rpcUrls)) networks[name] = { rpcUrl, ...(params.subscribe === false ? {} : { wsUrl: rpcUrl.replace(/^http/, "ws") }), confirmations: 0 };
   const cfg = writeMemberConfigs({
     file: configFile,
     deployment: params.deployment,

@@ -96,8 +96,9 @@ describe("ChainWatcher on a chain", () => {
     hooks: string[];
   }
 
-  function run(confirmations: number, fail?: () => boolean): Run {
-    const cs = newChainState(laneChainConfig(lane, confirmations), { cursor: lane.startBlock, members: lane.members, threshold: 2, eventSources: [], maxBatch: 10 });
+  function run(confirmations: number, fail?: () => boolean, ws?: { idlePollMs: number }): Run {
+    const cfg = { ...laneChainConfig(lane, confirmations), ...(ws ? { wsUrl: lane.chain.node.url.replace(/^http/, "ws") } : {}) };
+    const cs = newChainState(cfg, { cursor: lane.startBlock, members: lane.members, threshold: 2, eventSources: [], maxBatch: 10 });
     const seen: { o: Observation; to: number }[] = [];
     const hooks: string[] = [];
     const watcher = new ChainWatcher({
@@ -106,6 +107,7 @@ describe("ChainWatcher on a chain", () => {
       key: lane.keys[0]!,
       address: lane.members[0]!,
       pollIntervalMs: 20,
+      ...(ws ? { idlePollMs: ws.idlePollMs } : {}),
       logRangeBlocks: 2000,
       metrics: testMetrics(),
       log: recordingLog().log,
@@ -123,6 +125,7 @@ describe("ChainWatcher on a chain", () => {
     });
     return { cs, watcher, seen, hooks };
   }
+
 
   async function until(cond: () => boolean, ms = 10_000): Promise<void> {
     const deadline = Date.now() + ms;
@@ -203,5 +206,22 @@ describe("ChainWatcher on a chain", () => {
     } finally {
       await r.watcher.stop();
     }
+  });
+
+  it("follows new heads by subscription: a message arrives at once although it polls only once a minute", async () => {
+    const r = run(0, undefined, { idlePollMs: 60_000 });
+    r.watcher.start();
+    try {
+      await until(() => r.cs.ready && r.watcher.subscribed);
+      const polledAt = r.cs.lastPollAt;
+      await send("0x0909");
+      const t0 = Date.now();
+      await until(() => sent(r).some((m) => m.payload === "0x0909"), 5000);
+      expect(Date.now() - t0).toBeLessThan(3000);
+      expect(r.cs.lastPollAt).toBeGreaterThan(polledAt);
+    } finally {
+      await r.watcher.stop();
+    }
+    expect(r.watcher.subscribed).toBe(false);
   });
 });

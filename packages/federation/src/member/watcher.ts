@@ -4,7 +4,7 @@
 // owns the chain's view of the inbox (member sets, pauses, clock offset, who delivered lately)
 // and the in-memory cursor; the cursor is persisted by whoever handles the chunk, in the same
 // LevelDB batch as what the chunk produced.
-import { getAddress, type SigningKey } from "ethers";
+import { WebSocketProvider, getAddress, type SigningKey } from "ethers";
 import { FederationInbox__factory, FederationOutbox__factory } from "../generated";
 import { messageKey, type FederationMessage } from "../messages";
 import type { MemberMetrics } from "./metrics";
@@ -146,6 +146,8 @@ export interface ChainWatcherParameters {
   key: SigningKey;
   address: string;
   pollIntervalMs: number;
+  /** Poll interval while subscribed to new heads (`chain.cfg.wsUrl`). */
+  idlePollMs?: number;
   logRangeBlocks: number;
   metrics: MemberMetrics;
   log: MemberLogger;
@@ -164,6 +166,10 @@ export class ChainWatcher {
   private timer: NodeJS.Timeout | undefined;
   private current: Promise<void> | undefined;
   private stopped = false;
+  private running = false;
+  private again = false;
+  private ws: WebSocketProvider | undefined;
+  private resubscribe: NodeJS.Timeout | undefined;
 
   constructor(private readonly p: ChainWatcherParameters) {}
 
@@ -171,9 +177,34 @@ export class ChainWatcher {
     return this.p.chain;
   }
 
+  /** True while new heads arrive by subscription (polling only as a fallback). */
+  get subscribed(): boolean {
+    return this.ws !== undefined;
+  }
+
   start(): void {
+    if (this.p.chain.cfg.wsUrl) this.subscribe();
+    this.run();
+  }
+
+  /** Polls at once (a new head arrived); a poll under way is followed by another. */
+  kick(): void {
+    if (this.stopped) return;
+    if (this.running) {
+      this.again = true;
+      return;
+    }
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+    this.run();
+  }
+
+  private run(): void {
+    if (this.stopped) return;
     const cs = this.p.chain;
-    const once = async (): Promise<void> => {
+    this.running = true;
+    const t0 = Date.now();
+    const p = (async () => {
       try {
         if (!cs.ready) await this.init();
         await this.poll();
@@ -183,24 +214,71 @@ export class ChainWatcher {
         if (cs.lastError !== msg) this.p.log("warn", "poll failed", { chain: cs.cfg.name, error: msg });
         cs.lastError = msg;
       }
-    };
-    const run = (): void => {
+    })();
+    this.current = p;
+    void p.then(() => {
+      this.running = false;
       if (this.stopped) return;
-      const t0 = Date.now();
-      const p = once();
-      this.current = p;
-      void p.then(() => {
-        if (this.stopped) return;
-        this.timer = setTimeout(run, Math.max(5, this.p.pollIntervalMs - (Date.now() - t0)));
-      });
+      if (this.again) {
+        this.again = false;
+        this.run();
+        return;
+      }
+      const every = this.ws ? Math.max(this.p.pollIntervalMs, this.p.idlePollMs ?? 2000) : this.p.pollIntervalMs;
+      this.timer = setTimeout(() => this.run(), Math.max(5, every - (Date.now() - t0)));
+    });
+  }
+
+  /** newHeads over WebSocket; on a dropped socket the watcher polls fast and subscribes again. */
+  private subscribe(): void {
+    const url = this.p.chain.cfg.wsUrl!;
+    let ws: WebSocketProvider;
+    try {
+      ws = new WebSocketProvider(url, Number(this.p.chain.cfg.chainId), { staticNetwork: true });
+    } catch {
+      this.retrySubscribe();
+      return;
+    }
+    const socket = ws.websocket as unknown as { on?: (ev: string, f: () => void) => void; onclose?: () => void; onerror?: () => void };
+    const drop = () => {
+      if (this.ws !== ws) return;
+      this.ws = undefined;
+      void ws.destroy().catch(() => undefined);
+      this.retrySubscribe();
+      this.kick();
     };
-    run();
+    if (typeof socket.on === "function") {
+      socket.on("close", drop);
+      socket.on("error", drop);
+    }
+    void ws.on("block", () => this.kick()).then(
+      () => {
+        if (this.stopped) void ws.destroy().catch(() => undefined);
+        else this.ws = ws;
+      },
+      () => {
+        void ws.destroy().catch(() => undefined);
+        this.retrySubscribe();
+      },
+    );
+  }
+
+  private retrySubscribe(): void {
+    if (this.stopped || this.resubscribe) return;
+    this.resubscribe = setTimeout(() => {
+      this.resubscribe = undefined;
+      if (!this.stopped && !this.ws) this.subscribe();
+    }, 3000);
   }
 
   /** Stops polling; resolves when the poll under way (and its handler) has finished. */
   async stop(): Promise<void> {
     this.stopped = true;
     if (this.timer) clearTimeout(this.timer);
+    if (this.resubscribe) clearTimeout(this.resubscribe);
+    const ws = this.ws;
+    this.ws = undefined;
+    await ws?.destroy().catch(() => undefined);
     await this.current;
   }
 

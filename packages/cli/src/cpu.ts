@@ -1,0 +1,81 @@
+// How much CPU the processes `up` started use, measured the way `top` does: the change of each
+// process's user + system time in /proc/<pid>/stat over a sampling window. Linux only (elsewhere
+// every process reports null). An idle system should cost little: members and the gateway wait
+// for new blocks, they do not spin.
+import { execFileSync } from "node:child_process";
+import fs from "node:fs";
+import { sleep } from "@sidegrid/chain";
+import { CliError } from "./errors";
+import type { ProcessRecord } from "./system";
+
+export interface ProcessCpu {
+  name: string;
+  kind: string;
+  pid: number;
+  /** Percent of one core over the window; null when the process could not be read. */
+  percentOfCore: number | null;
+}
+
+export interface CpuSample {
+  seconds: number;
+  processes: ProcessCpu[];
+  /** Sum over the processes, percent of one core. */
+  totalPercentOfCore: number;
+  cores: number;
+}
+
+let ticksPerSecond: number | undefined;
+function clockTicks(): number {
+  if (ticksPerSecond === undefined) {
+    try {
+      ticksPerSecond = Number(execFileSync("getconf", ["CLK_TCK"], { encoding: "utf8" }).trim()) || 100;
+    } catch {
+      ticksPerSecond = 100;
+    }
+  }
+  return ticksPerSecond;
+}
+
+/** User + system CPU ticks of `pid` so far, or null. */
+export function cpuTicks(pid: number): number | null {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8");
+    // The command name (field 2) may hold spaces and parentheses: count fields after the last ')'.
+    const rest = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    const utime = Number(rest[11]);
+    const stime = Number(rest[12]);
+    return Number.isFinite(utime) && Number.isFinite(stime) ? utime + stime : null;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Samples the CPU use of `processes` over `seconds`.
+ * @example
+ * const s = await sampleCpu(readState(cfg)!.processes, 10);
+ * s.totalPercentOfCore; // e.g. 2.4
+ */
+export async function sampleCpu(processes: readonly Pick<ProcessRecord, "name" | "kind" | "pid">[], seconds: number): Promise<CpuSample> {
+  if (!Number.isFinite(seconds) || seconds <= 0 || seconds > 3600) throw new CliError("BAD_ARGUMENT", `the CPU sampling window must be 0 < s ≤ 3600 seconds, got ${seconds}`);
+  const before = processes.map((p) => cpuTicks(p.pid));
+  const t0 = process.hrtime.bigint();
+  await sleep(seconds * 1000);
+  const elapsed = Number(process.hrtime.bigint() - t0) / 1e9;
+  const hz = clockTicks();
+  const out = processes.map((p, i) => {
+    const a = before[i];
+    const b = cpuTicks(p.pid);
+    const percentOfCore = a === null || a === undefined || b === null ? null : Math.round(((b - a) / hz / elapsed) * 1000) / 10;
+    return { name: p.name, kind: p.kind, pid: p.pid, percentOfCore };
+  });
+  const total = Math.round(out.reduce((s, p) => s + (p.percentOfCore ?? 0), 0) * 10) / 10;
+  const cores = (() => {
+    try {
+      return fs.readFileSync("/proc/cpuinfo", "utf8").split("\n").filter((l) => l.startsWith("processor")).length || 1;
+    } catch {
+      return 1;
+    }
+  })();
+  return { seconds: Math.round(elapsed * 10) / 10, processes: out, totalPercentOfCore: total, cores };
+}

@@ -1,0 +1,49 @@
+// A poll loop that can be woken early: `tick` runs every `everyMs`, or at once on `kick()` (a new
+// head arrived), never twice at the same time; a kick during a tick runs one more right after.
+export class Ticker {
+  private timer: NodeJS.Timeout | undefined;
+  private running: Promise<void> | undefined;
+  private again = false;
+  private stopped = false;
+
+  constructor(
+    private readonly tick: () => Promise<void>,
+    private readonly everyMs: number,
+  ) {}
+
+  start(): void {
+    this.run();
+  }
+
+  kick(): void {
+    if (this.stopped) return;
+    if (this.running) {
+      this.again = true;
+      return;
+    }
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+    this.run();
+  }
+
+  /** Stops; resolves when the tick under way has finished. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.timer) clearTimeout(this.timer);
+    await this.running;
+  }
+
+  private run(): void {
+    if (this.stopped) return;
+    this.running = this.tick()
+      .catch(() => undefined)
+      .finally(() => {
+        this.running = undefined;
+        if (this.stopped) return;
+        if (this.again) {
+          this.again = false;
+          this.run();
+        } else this.timer = setTimeout(() => this.run(), this.everyMs);
+      });
+  }
+}
