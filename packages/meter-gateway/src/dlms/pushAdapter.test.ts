@@ -37,7 +37,7 @@ async function rig(transport: "hdlc" | "wrapper", o: { ciphered?: boolean; adapt
 }
 
 async function settle(cond: () => boolean): Promise<void> {
-  for (let i = 0; i < 200 && !cond(); i++) await new Promise((r) => setTimeout(r, 10));
+  for (let i = 0; i < 1000 && !cond(); i++) await new Promise((r) => setTimeout(r, 10));
 }
 
 describe.each([
