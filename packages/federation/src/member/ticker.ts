@@ -1,5 +1,6 @@
-// A poll loop that can be woken early: `tick` runs every `everyMs`, or at once on `kick()` (a new
-// head arrived), never twice at the same time; a kick during a tick runs one more right after.
+// A poll loop that can be woken early: `tick` runs every `everyMs` (counted from the start of the
+// last tick; a function is asked each time), or at once on `kick()` (a new head arrived), never
+// twice at the same time; a kick during a tick runs one more right after.
 export class Ticker {
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<void> | undefined;
@@ -8,7 +9,7 @@ export class Ticker {
 
   constructor(
     private readonly tick: () => Promise<void>,
-    private readonly everyMs: number,
+    private readonly everyMs: number | (() => number),
   ) {}
 
   start(): void {
@@ -35,6 +36,7 @@ export class Ticker {
 
   private run(): void {
     if (this.stopped) return;
+    const t0 = Date.now();
     this.running = this.tick()
       .catch(() => undefined)
       .finally(() => {
@@ -43,7 +45,10 @@ export class Ticker {
         if (this.again) {
           this.again = false;
           this.run();
-        } else this.timer = setTimeout(() => this.run(), this.everyMs);
+          return;
+        }
+        const every = typeof this.everyMs === "function" ? this.everyMs() : this.everyMs;
+        this.timer = setTimeout(() => this.run(), Math.max(5, every - (Date.now() - t0)));
       });
   }
 }

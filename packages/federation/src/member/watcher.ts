@@ -9,6 +9,7 @@ import { FederationInbox__factory, FederationOutbox__factory } from "../generate
 import { messageKey, type FederationMessage } from "../messages";
 import type { MemberMetrics } from "./metrics";
 import type { ChainState, EventSource, MemberLogger } from "./state";
+import { Ticker } from "./ticker";
 import { RelaySender } from "./wire";
 
 const outboxIface = FederationOutbox__factory.createInterface();
@@ -163,15 +164,18 @@ export interface ChainWatcherParameters {
  * await w.stop();
  */
 export class ChainWatcher {
-  private timer: NodeJS.Timeout | undefined;
-  private current: Promise<void> | undefined;
+  private readonly ticker: Ticker;
   private stopped = false;
-  private running = false;
-  private again = false;
   private ws: WebSocketProvider | undefined;
   private resubscribe: NodeJS.Timeout | undefined;
 
-  constructor(private readonly p: ChainWatcherParameters) {}
+  constructor(private readonly p: ChainWatcherParameters) {
+    // Subscribed, a poll per new head plus a slow fallback; otherwise every pollIntervalMs.
+    this.ticker = new Ticker(
+      () => this.once(),
+      () => (this.ws ? Math.max(p.pollIntervalMs, p.idlePollMs ?? 2000) : p.pollIntervalMs),
+    );
+  }
 
   get chain(): ChainState {
     return this.p.chain;
@@ -184,49 +188,25 @@ export class ChainWatcher {
 
   start(): void {
     if (this.p.chain.cfg.wsUrl) this.subscribe();
-    this.run();
+    this.ticker.start();
   }
 
   /** Polls at once (a new head arrived); a poll under way is followed by another. */
   kick(): void {
-    if (this.stopped) return;
-    if (this.running) {
-      this.again = true;
-      return;
-    }
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = undefined;
-    this.run();
+    this.ticker.kick();
   }
 
-  private run(): void {
-    if (this.stopped) return;
+  private async once(): Promise<void> {
     const cs = this.p.chain;
-    this.running = true;
-    const t0 = Date.now();
-    const p = (async () => {
-      try {
-        if (!cs.ready) await this.init();
-        await this.poll();
-        cs.lastError = undefined;
-      } catch (e) {
-        const msg = (e as Error).message?.split("\n")[0] ?? String(e);
-        if (cs.lastError !== msg) this.p.log("warn", "poll failed", { chain: cs.cfg.name, error: msg });
-        cs.lastError = msg;
-      }
-    })();
-    this.current = p;
-    void p.then(() => {
-      this.running = false;
-      if (this.stopped) return;
-      if (this.again) {
-        this.again = false;
-        this.run();
-        return;
-      }
-      const every = this.ws ? Math.max(this.p.pollIntervalMs, this.p.idlePollMs ?? 2000) : this.p.pollIntervalMs;
-      this.timer = setTimeout(() => this.run(), Math.max(5, every - (Date.now() - t0)));
-    });
+    try {
+      if (!cs.ready) await this.init();
+      await this.poll();
+      cs.lastError = undefined;
+    } catch (e) {
+      const msg = (e as Error).message?.split("\n")[0] ?? String(e);
+      if (cs.lastError !== msg) this.p.log("warn", "poll failed", { chain: cs.cfg.name, error: msg });
+      cs.lastError = msg;
+    }
   }
 
   /** newHeads over WebSocket; on a dropped socket the watcher polls fast and subscribes again. */
@@ -274,12 +254,11 @@ export class ChainWatcher {
   /** Stops polling; resolves when the poll under way (and its handler) has finished. */
   async stop(): Promise<void> {
     this.stopped = true;
-    if (this.timer) clearTimeout(this.timer);
     if (this.resubscribe) clearTimeout(this.resubscribe);
     const ws = this.ws;
     this.ws = undefined;
     await ws?.destroy().catch(() => undefined);
-    await this.current;
+    await this.ticker.stop();
   }
 
   private async init(): Promise<void> {
