@@ -256,7 +256,7 @@ describe("foreground services", () => {
     const { spawn } = await import("node:child_process");
     const net = await import("node:net");
     const bin = path.join(__dirname, "..", "bin", "sidegrid.js");
-    const child = spawn(process.execPath, [bin, "meters", "simulate", "--count", "3", "--seed", "t"], { stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn(process.execPath, [bin, "meters", "simulate", "--count", "3", "--seed", "t", "--dlms", "1"], { stdio: ["ignore", "pipe", "pipe"] });
     try {
       const line = await new Promise<string>((resolve, reject) => {
         let buf = "";
@@ -266,8 +266,11 @@ describe("foreground services", () => {
         });
         child.once("exit", (code) => reject(new Error(`exited with ${code}`)));
       });
-      const info = JSON.parse(line) as { count: number; port: number; addressed: boolean; seed: string };
+      const info = JSON.parse(line) as { count: number; port: number; addressed: boolean; seed: string; dlms: { meterId: number; protocol: string; port: number }[] };
       expect(info).toMatchObject({ count: 3, addressed: true, seed: "t" });
+      // The last meter speaks DLMS on its own port.
+      expect(info.dlms.map((e) => [e.meterId, e.protocol])).toEqual([[3, "dlms-wrapper"]]);
+      expect(info.dlms[0]!.port).not.toBe(info.port);
       // An address frame for meter 2 ("SG" + id) is echoed: the meter is there.
       const echo = await new Promise<Buffer>((resolve, reject) => {
         const s = net.connect(info.port, "127.0.0.1", () => s.write(Buffer.from([0x00, 0x06, 0x53, 0x47, 0, 0, 0, 2])));
@@ -286,6 +289,10 @@ describe("foreground services", () => {
   it("rejects bad arguments and a missing system for `meters simulate`, `demo`, `audit` and `federation start` with one line", async () => {
     const bad = await sidegrid(["meters", "simulate", "--count", "0"]);
     expect([bad.code, bad.err.trim()]).toEqual([2, 'sidegrid: --count must be an integer ≥ 1, got "0"']);
+    const tooMany = await sidegrid(["meters", "simulate", "--count", "2", "--dlms", "3"]);
+    expect([tooMany.code, tooMany.err.trim()]).toEqual([2, "sidegrid: --dlms (3) cannot exceed --count (2)"]);
+    const badTransport = await sidegrid(["meters", "simulate", "--count", "2", "--dlms", "1", "--dlms-transport", "udp"]);
+    expect([badTransport.code, badTransport.err.trim()]).toEqual([2, 'sidegrid: --dlms-transport must be mixed, wrapper or hdlc, got "udp"']);
     const { file } = await localConfig();
     const noSystem = await sidegrid(["-c", file, "demo", "--json"]);
     expect([noSystem.code, noSystem.out, noSystem.err.trim()]).toEqual([1, "", "sidegrid: nothing is running: start the system with `sidegrid up` first"]);
