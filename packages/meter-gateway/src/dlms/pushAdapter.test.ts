@@ -92,6 +92,22 @@ describe("push listener", () => {
     expect((await adapter.read({ kind: "log" })).readings).toEqual([]);
   });
 
+  it("with keys configured, refuses plain pushes (a forger on the network has no keys)", async () => {
+    const { meter, adapter, port } = await rig("wrapper", { adapterKeys: keys });
+    // The rig's own pusher sends plain pushes here: none may count.
+    const forger = await startDlmsPushMeter({ meter, target: { host: "127.0.0.1", port }, transport: "hdlc" });
+    open.push(forger);
+    await forger.pushLogged();
+    await settle(() => adapter.stats.rejected >= 24);
+    expect(adapter.stats).toMatchObject({ readings: 0, rejected: 24 });
+    // The meter's own, ciphered, do.
+    const genuine = await startDlmsPushMeter({ meter, target: { host: "127.0.0.1", port }, transport: "wrapper", keys });
+    open.push(genuine);
+    await genuine.pushLogged();
+    await settle(() => adapter.stats.readings === 24);
+    expect(adapter.stats.readings).toBe(24);
+  });
+
   it("reads the instantaneous list, and says METER_TIMEOUT before any push", async () => {
     const { meter, adapter, push } = await rig("hdlc");
     await expect(adapter.read({ kind: "instantaneous" })).rejects.toMatchObject({ code: "METER_TIMEOUT" });

@@ -184,7 +184,9 @@ export class DlmsPushAdapter implements MeterAdapter {
       this.stats.rejected++;
       return;
     }
-    const apdu: Apdu | undefined = decoded.plain ?? decoded.apdu;
+    // With keys configured only pushes that deciphered and authenticated count: a plain push from
+    // whoever reaches the listener would otherwise slip in beside the meter's ciphered ones.
+    const apdu: Apdu | undefined = this.keys.ek ? decoded.plain : (decoded.plain ?? decoded.apdu);
     if (!apdu || apdu.type !== "data-notification" || !decoded.registers) {
       this.stats.rejected++;
       return;
