@@ -116,6 +116,13 @@ describe("the portal in a browser", () => {
     await page.click("#accessForm button");
     await page.waitForFunction(() => (document.getElementById("accessResult")!.textContent ?? "").length > 0);
     expect(await page.textContent("#accessResult")).toMatch(/^DENIED \(NOT_PERMITTED\) — recorded as entry #\d+/);
+    // The court's view is not the utility's: the page says why instead of showing nothing.
+    await tab("court");
+    await page.fill('#courtForm input[name="consumer"]', consumerKeys(3).address);
+    await page.click("#courtForm button");
+    await page.waitForFunction(() => !["", "Auditing…"].includes(document.getElementById("courtVerdict")!.textContent ?? ""));
+    expect(await page.textContent("#courtVerdict")).toMatch(/^Error: 403: .*AUDITOR/);
+    await page.evaluate(() => (document.getElementById("courtVerdict")!.textContent = ""));
   });
 
   it("shows a court the verified history with the granted and the denied attempts", async () => {
@@ -124,8 +131,10 @@ describe("the portal in a browser", () => {
     await tab("court");
     await page.fill('#courtForm input[name="consumer"]', consumerKeys(3).address);
     await page.click("#courtForm button");
-    await page.waitForSelector("#courtLog tbody tr");
+    // The verdict (or the error the page shows in its place) comes before the rows.
+    await page.waitForFunction(() => !["", "Auditing…"].includes(document.getElementById("courtVerdict")!.textContent ?? ""), undefined, { timeout: 60_000 });
     expect(await page.textContent("#courtVerdict")).toMatch(/^Chain verified: \d+ entries/);
+    await page.waitForSelector("#courtLog tbody tr");
     const rows = await page.$$eval("#courtLog tbody tr", (trs) => trs.map((tr) => Array.from(tr.querySelectorAll("td")).map((td) => td.textContent ?? "")));
     const utility = d.accounts.utility;
     const byUtility = rows.filter((r) => r[1] === utility);

@@ -139,6 +139,16 @@ $("loadPrefs").onclick = async () => {
   $("prefs").textContent = JSON.stringify((await api("GET", `/v1/consumers/${me}/preferences`)).json, null, 2);
 };
 
+// A failed request is shown where its answer would be, not lost in the console.
+const guarded = (outId, fn) => async (ev) => {
+  if (ev && ev.preventDefault) ev.preventDefault();
+  try {
+    await fn(ev);
+  } catch (e) {
+    $(outId).textContent = `Error: ${e.message}`;
+  }
+};
+
 $("prefForm").onsubmit = async (ev) => {
   ev.preventDefault();
   const f = new FormData(ev.target);
@@ -162,8 +172,7 @@ $("loadLog").onclick = async () => {
   rows("accessLog", json.entries, (e) => [e.index, e.requester, e.category, e.resolution, e.granted ? "yes" : "no", e.reason, e.blockNumber]);
 };
 
-$("accessForm").onsubmit = async (ev) => {
-  ev.preventDefault();
+$("accessForm").onsubmit = guarded("accessResult", async (ev) => {
   const f = new FormData(ev.target);
   const sec = (v) => Math.floor(new Date(v).getTime() / 1000);
   const body = { consumer: f.get("consumer"), category: "CONSUMPTION", resolution: f.get("resolution"), from: sec(f.get("from")), to: sec(f.get("to")) };
@@ -172,15 +181,15 @@ $("accessForm").onsubmit = async (ev) => {
   const signedTx = await signer.signTransaction(json.tx);
   const r = await api("POST", "/v1/access-requests/relay", { signedTx });
   $("accessResult").textContent = r.status === 403 ? `DENIED (${r.json.error.entry.reason}) — recorded as entry #${r.json.error.entry.index} of the consumer's access chain` : `GRANTED entry #${r.json.entry.index}: ${r.json.readings.length} encrypted records\n` + JSON.stringify(r.json.readings.slice(0, 3), null, 2);
-};
+});
 
-$("courtForm").onsubmit = async (ev) => {
-  ev.preventDefault();
+$("courtForm").onsubmit = guarded("courtVerdict", async (ev) => {
   const c = new FormData(ev.target).get("consumer");
+  $("courtVerdict").textContent = "Auditing…";
   const { json } = await api("GET", `/v1/courts/consumers/${c}/access-history`);
   $("courtVerdict").innerHTML = json.ok ? `<b class="granted">Chain verified</b>: ${json.count} entries, head ${json.head}` : `<b class="denied">Problems:</b> ${json.problems.map((p) => p.message).join("; ")}`;
   rows("courtLog", json.entries, (e) => [e.index, e.requester, e.category, e.granted ? "yes" : "no", e.reason, e.blockNumber, `${(e.transactionHash || "").slice(0, 10)}…`]);
-};
+});
 
 $("loadOps").onclick = async () => {
   const [m, a, q] = await Promise.all([api("GET", "/v1/operator/meters"), api("GET", "/v1/operator/alerts?limit=100"), api("GET", "/v1/operator/queue")]);
