@@ -86,7 +86,8 @@ function pend(cs: ChainState, m: FederationMessage, signers: [member: number, ke
 
 const executed = (m: FederationMessage) => FederationInbox__factory.connect(lane.inbox, lane.chain.provider).isExecuted(m.srcChainId, m.nonce);
 
-async function until(cond: () => boolean | Promise<boolean>, ms = 15_000): Promise<void> {
+// Generous: a JSON-RPC call to a loaded anvil has been seen to take the sender's whole 15 s timeout in CI.
+async function until(cond: () => boolean | Promise<boolean>, ms = 45_000): Promise<void> {
   const deadline = Date.now() + ms;
   while (!(await cond())) {
     if (Date.now() > deadline) throw new Error("timed out");

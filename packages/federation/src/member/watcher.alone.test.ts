@@ -127,7 +127,7 @@ describe("ChainWatcher on a chain", () => {
   }
 
 
-  async function until(cond: () => boolean, ms = 10_000): Promise<void> {
+  async function until(cond: () => boolean, ms = 30_000): Promise<void> {
     const deadline = Date.now() + ms;
     while (!cond()) {
       if (Date.now() > deadline) throw new Error("timed out");
