@@ -153,14 +153,9 @@ export class WrapperTcpLink extends TcpLink {
   }
 
   protected cut(): Uint8Array[] {
-    const out: Uint8Array[] = [];
-    while (this.buffer.length >= 8) {
-      const len = this.buffer.readUInt16BE(6);
-      if (this.buffer.length < 8 + len) break;
-      out.push(new Uint8Array(this.buffer.subarray(0, 8 + len)));
-      this.buffer = this.buffer.subarray(8 + len);
-    }
-    return out;
+    const { frames, rest } = cutWrapperFrames(this.buffer);
+    this.buffer = rest;
+    return frames;
   }
 
   async exchange(apdu: Uint8Array): Promise<Uint8Array> {
@@ -171,6 +166,18 @@ export class WrapperTcpLink extends TcpLink {
       if (header.destinationPort === this.wPorts.client && header.sourcePort === this.wPorts.server) return answer;
     }
   }
+}
+
+/** Cuts IP-wrapper frames (8-byte header whose last field is the APDU length) from a byte buffer. */
+export function cutWrapperFrames(buffer: Buffer): { frames: Uint8Array[]; rest: Buffer } {
+  const frames: Uint8Array[] = [];
+  let b = buffer;
+  while (b.length >= 8 && b.length >= 8 + b.readUInt16BE(6)) {
+    const len = 8 + b.readUInt16BE(6);
+    frames.push(new Uint8Array(b.subarray(0, len)));
+    b = b.subarray(len);
+  }
+  return { frames, rest: b };
 }
 
 /** Cuts HDLC frames (flag, format with length, ..., flag) from a byte buffer. */

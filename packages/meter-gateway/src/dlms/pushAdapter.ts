@@ -23,7 +23,7 @@ import type {
   ReadingSpec,
 } from "../adapter";
 import { InvalidConfigError, MeterConnectionError, MeterTimeoutError } from "../errors";
-import { cutHdlcFrames } from "./links";
+import { cutHdlcFrames, cutWrapperFrames } from "./links";
 import { ENERGY, OBJECTS, readingFromRegisters } from "./objects";
 
 export const DLMS_PUSH_PROTOCOL = "dlms-push";
@@ -163,12 +163,9 @@ export class DlmsPushAdapter implements MeterAdapter {
         }
         return;
       }
-      while (buffer.length >= 8 && buffer.length >= 8 + buffer.readUInt16BE(6)) {
-        const len = 8 + buffer.readUInt16BE(6);
-        const frame = new Uint8Array(buffer.subarray(0, len));
-        buffer = buffer.subarray(len);
-        this.onFrame(frame);
-      }
+      const { frames, rest } = cutWrapperFrames(buffer);
+      buffer = rest;
+      for (const frame of frames) this.onFrame(frame);
       if (buffer.length > 0 && buffer[0] !== 0x00 && buffer[0] !== 0x7e) {
         this.stats.rejected++;
         buffer = Buffer.alloc(0); // neither HDLC nor the wrapper: resynchronise on the next push

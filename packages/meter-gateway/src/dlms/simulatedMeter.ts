@@ -27,7 +27,7 @@ import {
 } from "@sidegrid/dlms";
 import type { MeterReading } from "@sidegrid/osgp-codec";
 import type { SimulatedMeter } from "../meter";
-import { cutHdlcFrames } from "./links";
+import { cutHdlcFrames, cutWrapperFrames } from "./links";
 import { CLASS, ENERGY, INSTANTANEOUS, LOAD_PROFILE_COLUMNS, OBJECTS, cosemToMs, dateTimeData, obisBytes, type RegisterObject } from "./objects";
 
 export type DlmsTransport = "wrapper" | "hdlc";
@@ -261,10 +261,10 @@ export async function startDlmsMeter(p: StartDlmsMeterParameters): Promise<DlmsM
       if (p.meter.behaviour.silent) return;
       buffer = buffer.length ? Buffer.concat([buffer, chunk]) : chunk;
       if (p.transport === "wrapper") {
-        while (buffer.length >= 8 && buffer.length >= 8 + buffer.readUInt16BE(6)) {
-          const len = 8 + buffer.readUInt16BE(6);
-          const { header, apdu } = decodeWrapper(new Uint8Array(buffer.subarray(0, len)));
-          buffer = buffer.subarray(len);
+        const cut = cutWrapperFrames(buffer);
+        buffer = cut.rest;
+        for (const frame of cut.frames) {
+          const { header, apdu } = decodeWrapper(frame);
           socket.write(encodeWrapper({ sourcePort: header.destinationPort, destinationPort: header.sourcePort, apdu: session.handle(apdu) }));
         }
         return;
