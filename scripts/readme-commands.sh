@@ -27,7 +27,7 @@ gwpid=$(node -e 'console.log(require("./.sidegrid/state.json").processes.find((p
 kill "$gwpid"
 cd packages/meter-gateway
 rm -rf .data && mkdir -m 700 .data
-node bin/sidegrid-meters.js --count 10 --speed 60 --control-port 0 --master-key-file .data/master.key --state-file .data/meters.json > .data/meters.log 2>&1 &
+node ../pi-meter/bin/sidegrid-meters.js --count 10 --speed 60 --control-port 0 --master-key-file .data/master.key --state-file .data/meters.json > .data/meters.log 2>&1 &
 meters=$!
 for _ in $(seq 1 100); do [ -s .data/meters.json ] && break; sleep 0.2; done
 node -e '

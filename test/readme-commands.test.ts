@@ -90,7 +90,7 @@ const REGISTRY: Entry[] = [
   { command: /^pnpm -s osgp /, exercises: [{ by: "packages/osgp-codec/src/readme.test.ts", proof: literally('line.startsWith("pnpm -s osgp ")') }] },
   { command: /^pnpm -s dlms /, exercises: [{ by: "packages/dlms/src/readme.test.ts", proof: /pnpm -s dlms/ }] },
   // The gateway package's bins, as its README starts them (from packages/meter-gateway).
-  { command: /^node bin\/sidegrid-meters\.js /, exercises: [{ by: CI, proof: literally("node bin/sidegrid-meters.js --count 10 --speed 60 --control-port 0") }] },
+  { command: /^node \.\.\/pi-meter\/bin\/sidegrid-meters\.js /, exercises: [{ by: CI, proof: literally("node ../pi-meter/bin/sidegrid-meters.js --count 10 --speed 60 --control-port 0") }] },
   { command: /^node bin\/sidegrid-gateway\.js --config \S+ --progress$/, exercises: [{ by: CI, proof: literally("node bin/sidegrid-gateway.js --config") }] },
 ];
 

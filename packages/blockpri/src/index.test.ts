@@ -31,6 +31,8 @@ describe("public API", () => {
       "isBlockPriError",
       "meterBindingDigest",
       "meterBindingTypedData",
+      "meterIdFromBytes32",
+      "meterIdToBytes32",
       "payloadKind",
       "permits",
       "recoverMeterBindingSigner",

@@ -52,3 +52,4 @@ export { ANY_DISTRIBUTOR, Category, Resolution, categoryName, permits, resolutio
 export type { CategoryName, Preference, Registration, ResolutionName } from "./types";
 export { MockOutbox__factory, PPC__factory } from "./generated";
 export type { MockOutbox, PPC } from "./generated";
+export { meterIdFromBytes32, meterIdToBytes32 } from "./meterId";

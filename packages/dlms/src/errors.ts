@@ -24,7 +24,11 @@ export type DlmsErrorCode =
   | "INVALID_KEY"
   | "BAD_OBIS"
   | "INVALID_ARGUMENT"
-  | "INVALID_HEX";
+  | "INVALID_HEX"
+  | "METER_TIMEOUT"
+  | "METER_CONNECTION"
+  | "METER_PROTOCOL"
+  | "METER_REJECTED";
 
 export interface DlmsErrorOptions {
   details?: string;
@@ -213,6 +217,57 @@ export class InvalidHexError extends DlmsError {
     options: DlmsErrorOptions = {},
   ) {
     super("INVALID_HEX", `invalid hex (${reason}): "${input.length > 40 ? `${input.slice(0, 40)}...` : input}"`, options);
+  }
+}
+
+// The client's errors (src/client): a meter that did not answer, could not be reached, answered
+// outside the protocol or refused. Codes match the gateway's Meter*Error so a caller maps them 1:1.
+
+/** The meter did not answer within the link's timeout. */
+export class MeterTimeoutError extends DlmsError {
+  override name = "MeterTimeoutError";
+  constructor(
+    readonly meterId: number,
+    readonly timeoutMs: number,
+    options: DlmsErrorOptions = {},
+  ) {
+    super("METER_TIMEOUT", `meter ${meterId} did not answer within ${timeoutMs} ms`, options);
+  }
+}
+
+/** The link to the meter could not be opened or broke. */
+export class MeterConnectionError extends DlmsError {
+  override name = "MeterConnectionError";
+  constructor(
+    readonly meterId: number,
+    readonly endpoint: string,
+    options: DlmsErrorOptions = {},
+  ) {
+    super("METER_CONNECTION", `meter ${meterId} at ${endpoint}: connection failed`, options);
+  }
+}
+
+/** The meter answered outside the protocol (wrong frame, APDU or sequence). */
+export class MeterProtocolError extends DlmsError {
+  override name = "MeterProtocolError";
+  constructor(
+    readonly meterId: number,
+    readonly reason: string,
+    options: DlmsErrorOptions = {},
+  ) {
+    super("METER_PROTOCOL", `meter ${meterId}: ${reason}`, options);
+  }
+}
+
+/** The meter refused: AARE rejected, a data-access-result other than success, an exception-response. */
+export class MeterRejectedError extends DlmsError {
+  override name = "MeterRejectedError";
+  constructor(
+    readonly meterId: number,
+    readonly response: string,
+    options: DlmsErrorOptions = {},
+  ) {
+    super("METER_REJECTED", `meter ${meterId} answered ${response}`, options);
   }
 }
 

@@ -69,6 +69,10 @@ export {
   UnknownTagError,
   UnsupportedSecurityError,
   isDlmsError,
+  MeterConnectionError,
+  MeterProtocolError,
+  MeterRejectedError,
+  MeterTimeoutError,
 } from "./errors";
 export type { DlmsErrorCode, DlmsErrorOptions } from "./errors";
 export {
@@ -108,3 +112,12 @@ export { GCM_TAG_SIZE, SYSTEM_TITLE_SIZE, decodeSecurityControl, encodeSecurityC
 export type { ProtectParameters, SecurityControl, SecurityKeys, UnprotectParameters } from "./security";
 export { WRAPPER_HEADER_LAYOUT, WRAPPER_VERSION, decodeWrapper, encodeWrapper } from "./wrapper";
 export type { WrapperHeader } from "./wrapper";
+// The client side (I/O over a byte stream the caller opens): association, GET, links, the objects read.
+export { CLIENT_CONFORMANCE, DlmsClient } from "./client/client";
+export type { DlmsClientParameters } from "./client/client";
+export { HdlcLink, WrapperLink, cutHdlcFrames, cutWrapperFrames, tcpStream } from "./client/links";
+export type { DlmsLink, LinkParameters, StreamOpener } from "./client/links";
+export { CLASS, ENERGY, INSTANTANEOUS, LOAD_PROFILE_COLUMNS, OBJECTS, UNIT, cosemDateTime, cosemToMs, dateTimeData, obisBytes, rangeSelection, readingFromRegisters } from "./client/objects";
+export type { RegisterObject } from "./client/objects";
+export { DlmsMeterReader } from "./client/reader";
+export type { EnergyBaseline, ProfileRow } from "./client/reader";

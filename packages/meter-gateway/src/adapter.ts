@@ -2,7 +2,7 @@
 // sees MeterAdapter; the OSGP-over-TCP adapter is built in, DLMS/COSEM or G3-PLC adapters plug in
 // through an AdapterRegistry (README "Writing an adapter").
 import type { MeterReading } from "@sidegrid/osgp-codec";
-import type { Clock } from "./clock";
+import type { Clock } from "@sidegrid/pi-meter";
 import { UnknownAdapterError } from "./errors";
 
 /**

@@ -10,6 +10,7 @@ import {
   type MeterRecord,
   type ResolutionName,
 } from "@sidegrid/blocksec";
+import { meterIdFromBytes32, meterIdToBytes32 } from "@sidegrid/blockpri";
 import { concat, getAddress, getBytes, keccak256, toBeHex, zeroPadValue } from "ethers";
 import type { AnchorLedger, AnchorOutcome, AnchoredItem } from "./anchorer";
 import { LedgerError } from "./errors";
@@ -29,19 +30,8 @@ const RECORDS_REJECTED = ledgerIface.getEvent("RecordsRejected").topicHash;
 const STORAGE_DECISIONS = ["PERMITTED", "METER_NOT_BOUND", "NOT_A_DISTRIBUTOR", "NOT_PERMITTED"];
 const MIRROR_TOPICS = [mirrorIface.getEvent("PreferencesMirrored").topicHash, mirrorIface.getEvent("RegistrationMirrored").topicHash];
 
-/**
- * A meter's on-chain id: its 32-bit number as a uint256 in bytes32 (what consumers register).
- * @example
- * meterIdToBytes32(42) // 0x000...002a
- */
-export function meterIdToBytes32(meterId: number): string {
-  return zeroPadValue(toBeHex(meterId), 32);
-}
-
-/** The inverse of {@link meterIdToBytes32}. */
-export function meterIdFromBytes32(id: string): number {
-  return Number(BigInt(id));
-}
+// The meter id convention is the PPC's (blockpri); re-exported for the gateway's callers.
+export { meterIdFromBytes32, meterIdToBytes32 };
 
 /** The ledger's view of an outbox record. */
 export function toMeterRecord(r: OutboxRecord): MeterRecord {

@@ -3,7 +3,7 @@ import fs from "node:fs";
 import path from "node:path";
 import Ajv2020 from "ajv/dist/2020";
 import type { MeterConfig } from "./adapter";
-import type { SimClockState } from "./clock";
+import type { SimClockState } from "@sidegrid/pi-meter";
 import { InvalidConfigError } from "./errors";
 
 export interface GatewayConfig {

@@ -6,7 +6,7 @@ import { Wallet } from "ethers";
 import { deriveCustodyKeyPair, openConsumerEnvelope, openMemberShare, combineShares } from "@sidegrid/blocksec";
 import { encodeReadingRecord, decodeReadingRecord } from "@sidegrid/osgp-codec";
 import { AdapterRegistry, type MeterAdapter } from "./adapter";
-import { SimClock } from "./clock";
+import { SimClock } from "@sidegrid/pi-meter";
 import { EpochKeys, type EpochKeySource } from "./epochKeys";
 import { IngestPipeline } from "./ingest";
 import { OSGP_TCP_PROTOCOL, osgpTcpAdapterFactory } from "./osgpAdapter";
@@ -23,7 +23,7 @@ import { CachedPolicy } from "./policy";
 import { pollMeter } from "./poll";
 import { GridAggregator } from "./realtime";
 import { Resolution } from "./resolution";
-import { startMeterSimulator, type MeterSimulator } from "./simulator";
+import { startMeterSimulator, type MeterSimulator } from "@sidegrid/pi-meter";
 import { GatewayStore } from "./store";
 import { MemoryPolicySource } from "./test-utils/memoryPolicy";
 

@@ -5,11 +5,11 @@ import os from "node:os";
 import path from "node:path";
 import { Resolution as SecResolution, recordLeaf, verifyMerkleProof, type MeterRecord } from "@sidegrid/blocksec";
 import { BlockSecLedger, meterIdToBytes32, toMeterRecord } from "./blocksec";
-import { SimClock } from "./clock";
+import { SimClock } from "@sidegrid/pi-meter";
 import { startGateway, type Gateway } from "./gateway";
 import { CONTENT_AGGREGATE, CONTENT_RAW_RECORD, openReadingPayload } from "./payload";
 import { Resolution } from "./resolution";
-import { startMeterSimulator, type MeterSimulator } from "./simulator";
+import { startMeterSimulator, type MeterSimulator } from "@sidegrid/pi-meter";
 import { startSidegridFixture, type SidegridFixture } from "./test-utils/fixture";
 
 const T0 = Date.UTC(2025, 6, 1, 12, 0);

@@ -19,7 +19,7 @@ import { MemoryNonceStore, RedisNonceStore } from "./api/auth";
 import { ApiChainOps } from "./api/chainOps";
 import { PORTAL_DIR, createApiApp, type MeterStatusView } from "./api/app";
 import { BlockSecLedger, BlockSecPolicySource } from "./blocksec";
-import { SimClock, systemClock, type Clock } from "./clock";
+import { SimClock, systemClock, type Clock } from "@sidegrid/pi-meter";
 import { configuredMeters, validateGatewayConfig, type GatewayConfig } from "./config";
 import { InvalidConfigError } from "./errors";
 import { FastJsonRpcProvider, FastWallet } from "./fastRpc";

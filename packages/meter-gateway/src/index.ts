@@ -40,9 +40,6 @@ export type { LatencySummary } from "./bench/stats";
 export { BlockSecLedger, BlockSecPolicySource, meterIdFromBytes32, meterIdToBytes32, toMeterRecord } from "./blocksec";
 export type { BlockSecLedgerOptions, BlockSecPolicySourceOptions } from "./blocksec";
 export { main as gatewayCliMain } from "./cli/gateway";
-export { main as metersCliMain } from "./cli/meters";
-export { SimClock, systemClock } from "./clock";
-export type { Clock, SimClockParameters, SimClockState } from "./clock";
 export { GATEWAY_CONFIG_SCHEMA, configuredMeters, loadGatewayConfig, validateGatewayConfig } from "./config";
 export type { GatewayConfig } from "./config";
 export {
@@ -73,29 +70,18 @@ export {
 } from "./errors";
 export type { GatewayErrorCode, GatewayErrorOptions } from "./errors";
 export { FastJsonRpcProvider, FastWallet } from "./fastRpc";
-export { ADDRESS_FRAME_NAK, ADDRESS_FRAME_SIZE, FrameReader, decodeAddressFrame, encodeAddressFrame } from "./framing";
 export { startGateway } from "./gateway";
 export type { Gateway, GatewaySnapshot, StartGatewayParameters } from "./gateway";
 export { IngestPipeline } from "./ingest";
 export type { IngestOutcome, IngestPipelineOptions } from "./ingest";
 export { merkleLevels, merkleLevelsBuf, proofFromLevels, proofFromLevelsBuf } from "./merkle";
-export { SimulatedMeter } from "./meter";
-export type { MeterBehaviour, MeterSuiteName, SimulatedMeterParameters, SimulatedMeterStatus } from "./meter";
 export { createGatewayMetrics } from "./metrics";
 export type { GatewayMetrics } from "./metrics";
 export { OSGP_RAW_FORMAT, OSGP_TCP_PROTOCOL, OsgpTcpAdapter, osgpTcpAdapterFactory } from "./osgpAdapter";
 export type { OsgpTcpAdapterOptions } from "./osgpAdapter";
 export { DLMS_HDLC_PROTOCOL, DLMS_RAW_FORMAT, DLMS_WRAPPER_PROTOCOL, DlmsAdapter, dlmsAdapterFactories } from "./dlms/adapter";
-export { DlmsClient } from "./dlms/client";
-export type { DlmsClientParameters } from "./dlms/client";
-export { HdlcTcpLink, WrapperTcpLink } from "./dlms/links";
-export type { DlmsLink, TcpLinkParameters } from "./dlms/links";
 export { DLMS_PUSH_PROTOCOL, DLMS_PUSH_RAW_FORMAT, DlmsPushAdapter, dlmsPushAdapterFactory } from "./dlms/pushAdapter";
 export type { PushListenerStats } from "./dlms/pushAdapter";
-export { startDlmsMeter } from "./dlms/simulatedMeter";
-export { startDlmsPushMeter } from "./dlms/simulatedPush";
-export type { DlmsPushMeter, StartDlmsPushMeterParameters } from "./dlms/simulatedPush";
-export type { DlmsMeterServer, DlmsTransport, StartDlmsMeterParameters } from "./dlms/simulatedMeter";
 export { anchorBatchCalldata, packBatch, recordLeafFast, sortForBatch } from "./packing";
 export type { PackableRecord } from "./packing";
 export {
@@ -141,27 +127,11 @@ export { pollMeter } from "./poll";
 export type { PollMeterParameters, PollMeterReturnType } from "./poll";
 export { MeterPoller, POLL_QUEUE, redisConnectionOptions } from "./poller";
 export type { MeterPollerOptions, PollJobData, QueueDepth } from "./poller";
-export { integrateMinutes, makeLoadProfile, minuteSample } from "./profiles";
-export type { Appliance, IntervalEnergy, LoadProfile, LoadProfileKind, MakeLoadProfileParameters, MinuteSample } from "./profiles";
 export { formatProgress, startProgressDisplay } from "./progress";
 export { GridAggregator } from "./realtime";
 export type { GridPeriod, GridSnapshot } from "./realtime";
 export { Category, RESOLUTIONS_FINE_TO_COARSE, RESOLUTION_NAMES, Resolution, periodOf, resolutionOfInterval } from "./resolution";
-export { simulatorMasterKey, startMeterSimulator } from "./simulator";
-export type { MeterBindingRequest, MeterEndpoint, MeterSimulator, StartMeterSimulatorParameters } from "./simulator";
 export { GATEWAY_BIN, METERS_BIN, gatewayConfigForSimulator, meterSimulatorControl, readSecretFile, spawnGateway, spawnMeterSimulator, writeGatewayConfig } from "./spawn";
 export type { GatewayConfigForSimulatorParameters, MeterSimulatorControl, SpawnGatewayParameters, SpawnMeterSimulatorParameters, SpawnedGateway, SpawnedMeterSimulator, SpawnedProcess } from "./spawn";
 export { GatewayStore, newMeterState } from "./store";
 export type { AcceptedRegisters, Alert, AlertKind, AnchorInfo, BatchRecord, MeterState, OpenAggregate, OutboxRecord, StoredKeyPublication, TradingAccountLink } from "./store";
-export {
-  CURRENT_READING_TABLE_ID,
-  IDENTIFICATION_LAYOUT,
-  IDENTIFICATION_TABLE_ID,
-  LOG_ACK_LAYOUT,
-  LOG_ACK_TABLE_ID,
-  LOG_HEADER_LAYOUT,
-  LOG_HEADER_SIZE,
-  LOG_TABLE_ID,
-  MAX_LOG_RECORDS_PER_FRAME,
-  logReadCount,
-} from "./tables";

@@ -4,7 +4,7 @@ import path from "node:path";
 import nacl from "tweetnacl";
 import { Wallet } from "ethers";
 import { AdapterRegistry, type MeterAdapter } from "./adapter";
-import { SimClock } from "./clock";
+import { SimClock } from "@sidegrid/pi-meter";
 import { IngestPipeline } from "./ingest";
 import { OSGP_TCP_PROTOCOL, osgpTcpAdapterFactory } from "./osgpAdapter";
 import { CONTENT_AGGREGATE, CONTENT_RAW_RECORD, openReadingPayload } from "./payload";
@@ -12,7 +12,7 @@ import { CachedPolicy } from "./policy";
 import { pollMeter } from "./poll";
 import { GridAggregator } from "./realtime";
 import { Resolution } from "./resolution";
-import { startMeterSimulator, type MeterSimulator } from "./simulator";
+import { startMeterSimulator, type MeterSimulator } from "@sidegrid/pi-meter";
 import { GatewayStore } from "./store";
 import { MemoryPolicySource } from "./test-utils/memoryPolicy";
 

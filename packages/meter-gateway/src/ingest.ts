@@ -7,7 +7,7 @@
 // a re-delivery when its content hash matches what was processed, and a replay otherwise.
 import { createHash } from "node:crypto";
 import type { LogReadResult, NormalizedReading } from "./adapter";
-import type { Clock } from "./clock";
+import type { Clock } from "@sidegrid/pi-meter";
 import { MeterAuthenticationError, MeterConnectionError, MeterProtocolError, MeterRejectedError, MeterReplayError, MeterTimeoutError } from "./errors";
 import type { GatewayMetrics } from "./metrics";
 import { recordLeafFast } from "./packing";

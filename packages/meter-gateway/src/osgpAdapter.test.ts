@@ -1,8 +1,8 @@
 import { AdapterRegistry, type AdapterContext, type MeterConfig } from "./adapter";
-import { SimClock } from "./clock";
+import { SimClock } from "@sidegrid/pi-meter";
 import { MeterAuthenticationError, MeterReplayError, MeterTimeoutError, UnknownAdapterError, isGatewayError } from "./errors";
 import { OSGP_TCP_PROTOCOL, osgpTcpAdapterFactory } from "./osgpAdapter";
-import { startMeterSimulator, type MeterSimulator } from "./simulator";
+import { startMeterSimulator, type MeterSimulator } from "@sidegrid/pi-meter";
 
 const T0 = Date.UTC(2025, 2, 10);
 

@@ -35,7 +35,7 @@ import {
   MeterReplayError,
   MeterTimeoutError,
 } from "./errors";
-import { ADDRESS_FRAME_NAK, FrameReader, encodeAddressFrame } from "./framing";
+import { ADDRESS_FRAME_NAK, FrameReader, encodeAddressFrame } from "@sidegrid/osgp-codec";
 import {
   CURRENT_READING_TABLE_ID,
   IDENTIFICATION_LAYOUT,
@@ -48,7 +48,7 @@ import {
   MAX_LOG_RECORDS_PER_FRAME,
   logReadCount,
   readAscii,
-} from "./tables";
+} from "@sidegrid/osgp-codec";
 
 export const OSGP_TCP_PROTOCOL = "osgp-tcp";
 export const OSGP_RAW_FORMAT = "osgp-et160-v1";

@@ -2,7 +2,7 @@
 // and only after the ingest committed, acknowledge it to the meter. Then read the instantaneous
 // values when asked (real-time aggregates).
 import type { MeterAdapter } from "./adapter";
-import type { Clock } from "./clock";
+import type { Clock } from "@sidegrid/pi-meter";
 import type { IngestOutcome, IngestPipeline } from "./ingest";
 
 export interface PollMeterParameters {

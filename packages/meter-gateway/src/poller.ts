@@ -4,7 +4,7 @@
 // picks up where it stopped, and jobs that were active when it died are found stalled and re-run.
 import { Queue, Worker, type ConnectionOptions, type Job } from "bullmq";
 import type { MeterConfig } from "./adapter";
-import { hash4 } from "./prng";
+import { hash4 } from "@sidegrid/pi-meter";
 
 export const POLL_QUEUE = "meter-poll";
 

@@ -7,7 +7,7 @@ import path from "node:path";
 import { Wallet, hexlify, randomBytes } from "ethers";
 import { recoverMeterBindingSigner } from "@sidegrid/blockpri";
 import { meterIdToBytes32 } from "./blocksec";
-import { simulatorMasterKey } from "./simulator";
+import { simulatorMasterKey } from "@sidegrid/pi-meter";
 import { gatewayConfigForSimulator, meterSimulatorControl, readSecretFile, spawnMeterSimulator, type SpawnedMeterSimulator } from "./spawn";
 
 let dir: string;

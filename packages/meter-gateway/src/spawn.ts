@@ -3,14 +3,14 @@
 import { spawn } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
-import type { SimClockState } from "./clock";
+import { METERS_BIN, type MeterEndpoint, type SimClockState } from "@sidegrid/pi-meter";
 import type { GatewayConfig } from "./config";
-import type { MeterEndpoint } from "./simulator";
 import { GatewayError } from "./errors";
 
 const PACKAGE_ROOT = path.join(__dirname, "..");
 export const GATEWAY_BIN = path.join(PACKAGE_ROOT, "bin", "sidegrid-gateway.js");
-export const METERS_BIN = path.join(PACKAGE_ROOT, "bin", "sidegrid-meters.js");
+// The meter simulator is the device side's (@sidegrid/pi-meter); the gateway only launches it.
+export { METERS_BIN };
 
 export interface SpawnedProcess {
   pid: number;

@@ -122,3 +122,21 @@ export {
   tableId,
 } from "./tableId";
 export type { ParseTableIdReturnType, TableIdParameters } from "./tableId";
+export {
+  CURRENT_READING_TABLE_ID,
+  IDENTIFICATION_LAYOUT,
+  IDENTIFICATION_SIZE,
+  IDENTIFICATION_TABLE_ID,
+  LOG_ACK_LAYOUT,
+  LOG_ACK_SIZE,
+  LOG_ACK_TABLE_ID,
+  LOG_HEADER_LAYOUT,
+  LOG_HEADER_SIZE,
+  LOG_TABLE_ID,
+  LOG_VERSION,
+  MAX_LOG_RECORDS_PER_FRAME,
+  asciiField,
+  logReadCount,
+  readAscii,
+} from "./sidegridTables";
+export { ADDRESS_FRAME_NAK, ADDRESS_FRAME_SIZE, FrameReader, decodeAddressFrame, encodeAddressFrame } from "./tcpFraming";

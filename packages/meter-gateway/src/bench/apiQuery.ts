@@ -6,10 +6,10 @@ import fs from "node:fs";
 import path from "node:path";
 import { Wallet } from "ethers";
 import { signRequest } from "../api/auth";
-import { SimClock } from "../clock";
+import { SimClock } from "@sidegrid/pi-meter";
 import { GatewayError, LedgerError } from "../errors";
 import { startGateway, type Gateway } from "../gateway";
-import { startMeterSimulator, type MeterSimulator } from "../simulator";
+import { startMeterSimulator, type MeterSimulator } from "@sidegrid/pi-meter";
 import { summarize, type LatencySummary } from "./stats";
 import type { GatewayConfig } from "../config";
 

@@ -4,10 +4,10 @@
 // instantaneous registers, and the ways a meter or a configuration can be wrong.
 import { decodeReadingRecord, type MeterReading } from "@sidegrid/osgp-codec";
 import type { AdapterContext, MeterConfig } from "../adapter";
-import type { Clock } from "../clock";
-import { SimulatedMeter } from "../meter";
+import type { Clock } from "@sidegrid/pi-meter";
+import { SimulatedMeter } from "@sidegrid/pi-meter";
 import { DLMS_HDLC_PROTOCOL, DLMS_RAW_FORMAT, DLMS_WRAPPER_PROTOCOL, DlmsAdapter } from "./adapter";
-import { startDlmsMeter, type DlmsMeterServer, type DlmsTransport } from "./simulatedMeter";
+import { startDlmsMeter, type DlmsMeterServer, type DlmsTransport } from "@sidegrid/pi-meter";
 
 const HOUR = 3_600_000;
 const clock: Clock = { now: () => Date.now() };

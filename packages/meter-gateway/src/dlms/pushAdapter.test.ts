@@ -5,10 +5,10 @@
 import { freePort } from "@sidegrid/chain";
 import { decodeReadingRecord } from "@sidegrid/osgp-codec";
 import type { AdapterContext, MeterConfig } from "../adapter";
-import type { Clock } from "../clock";
-import { SimulatedMeter } from "../meter";
+import type { Clock } from "@sidegrid/pi-meter";
+import { SimulatedMeter } from "@sidegrid/pi-meter";
 import { DLMS_PUSH_PROTOCOL, DLMS_PUSH_RAW_FORMAT, DlmsPushAdapter } from "./pushAdapter";
-import { startDlmsPushMeter, type DlmsPushMeter } from "./simulatedPush";
+import { startDlmsPushMeter, type DlmsPushMeter } from "@sidegrid/pi-meter";
 
 const HOUR = 3_600_000;
 const INTERVAL = 900_000;

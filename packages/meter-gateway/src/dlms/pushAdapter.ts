@@ -7,7 +7,7 @@
 // dropped (deduplicated by device time). Pushes are not acknowledged to the meter: the adapter
 // buffers them until the gateway has stored them.
 import net from "node:net";
-import { HdlcReassembler, decodeDlms, decodeHdlcFrame, formatDateTime, splitLlc, type Apdu, type RegisterReading } from "@sidegrid/dlms";
+import { ENERGY, HdlcReassembler, OBJECTS, cutHdlcFrames, cutWrapperFrames, decodeDlms, readingFromRegisters, decodeHdlcFrame, formatDateTime, splitLlc, type Apdu, type RegisterReading } from "@sidegrid/dlms";
 import { encodeReadingRecord, type MeterReading } from "@sidegrid/osgp-codec";
 import type {
   AdapterContext,
@@ -23,8 +23,6 @@ import type {
   ReadingSpec,
 } from "../adapter";
 import { InvalidConfigError, MeterConnectionError, MeterTimeoutError } from "../errors";
-import { cutHdlcFrames, cutWrapperFrames } from "./links";
-import { ENERGY, OBJECTS, readingFromRegisters } from "./objects";
 
 export const DLMS_PUSH_PROTOCOL = "dlms-push";
 export const DLMS_PUSH_RAW_FORMAT = "dlms-push-et160-v1";

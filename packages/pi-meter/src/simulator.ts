@@ -1,6 +1,6 @@
 // The Pi-meter simulator: many SimulatedMeters behind TCP. Two addressing modes:
 // - shared port (default): one listening port; a client selects a meter with an address frame
-//   (see framing.ts). Scales to thousands of meters on one socket.
+//   (see osgp-codec tcpFraming.ts). Scales to thousands of meters on one socket.
 // - one port per meter (`basePort`): meter with index i (ids firstMeterId + i) listens on
 //   basePort + i and needs no address frame, like a Pi meter on its own IP.
 // A mixed fleet: with `dlms`, the last meters speak DLMS/COSEM instead (IP wrapper or HDLC, each on
@@ -13,13 +13,13 @@ import http from "node:http";
 import net from "node:net";
 import { SimClock, type Clock, type SimClockParameters, type SimClockState } from "./clock";
 import { InvalidArgumentError } from "./errors";
-import { ADDRESS_FRAME_NAK, FrameReader, decodeAddressFrame } from "./framing";
 import { SimulatedMeter, type MeterBehaviour, type MeterSuiteName, type SimulatedMeterParameters, type SimulatedMeterStatus } from "./meter";
 import type { LoadProfileKind } from "./profiles";
 import { Wallet } from "ethers";
 import { signMeterBinding } from "@sidegrid/blockpri";
-import { meterIdToBytes32 } from "./blocksec";
-import { startDlmsMeter, type DlmsMeterServer, type DlmsTransport } from "./dlms/simulatedMeter";
+import { meterIdToBytes32 } from "@sidegrid/blockpri";
+import { serveOsgpSocket } from "./osgpServer";
+import { startDlmsMeter, type DlmsMeterServer, type DlmsTransport } from "./dlmsMeter";
 
 export interface StartMeterSimulatorParameters {
   /** Number of meters. */
@@ -152,33 +152,8 @@ export async function startMeterSimulator(params: StartMeterSimulatorParameters)
   let requests = 0;
   const serve = (socket: net.Socket, fixed: SimulatedMeter | undefined) => {
     sockets.add(socket);
-    socket.setNoDelay(true);
-    const reader = new FrameReader();
-    let current = fixed;
-    socket.on("data", (chunk) => {
-      for (const frame of reader.push(chunk)) {
-        if (frame.length === 2) continue; // MEP alert 00 00
-        const addressed = decodeAddressFrame(frame);
-        if (addressed !== undefined && !fixed) {
-          current = osgpById.get(addressed);
-          if (!current) {
-            socket.end(ADDRESS_FRAME_NAK);
-            return;
-          }
-          socket.write(frame);
-          continue;
-        }
-        if (!current) {
-          socket.destroy();
-          return;
-        }
-        requests++;
-        const response = current.handleFrame(frame);
-        if (response) socket.write(response);
-      }
-    });
-    socket.on("error", () => socket.destroy());
     socket.on("close", () => sockets.delete(socket));
+    serveOsgpSocket(socket, { ...(fixed ? { fixed } : {}), lookup: (id) => osgpById.get(id), onRequest: () => requests++ });
   };
 
   const servers: net.Server[] = [];

@@ -2,10 +2,9 @@ import net from "node:net";
 import { READING_RECORD_SIZE, SequenceCounter, createSecuritySuite, decodeReadingRecord } from "@sidegrid/osgp-codec";
 import { freePort } from "@sidegrid/chain";
 import { SimClock } from "./clock";
-import { DlmsAdapter } from "./dlms/adapter";
-import { FrameReader, encodeAddressFrame } from "./framing";
+import { CLASS, DlmsClient, HdlcLink, OBJECTS, WrapperLink, tcpStream, type DlmsData } from "@sidegrid/dlms";
+import { FrameReader, LOG_ACK_LAYOUT, LOG_ACK_TABLE_ID, LOG_HEADER_LAYOUT, LOG_HEADER_SIZE, LOG_TABLE_ID, encodeAddressFrame, logReadCount } from "@sidegrid/osgp-codec";
 import { startMeterSimulator, simulatorMasterKey, type MeterSimulator } from "./simulator";
-import { LOG_ACK_LAYOUT, LOG_ACK_TABLE_ID, LOG_HEADER_LAYOUT, LOG_HEADER_SIZE, LOG_TABLE_ID, logReadCount } from "./tables";
 
 const T0 = Date.UTC(2025, 5, 2);
 
@@ -104,13 +103,17 @@ describe("meter simulator", () => {
       expect(new Set(eps.slice(3).map((e) => e.port)).size).toBe(2);
       // Meter 4 answers DLMS on its own port, with the same model's registers.
       for (const e of eps.slice(3)) {
-        const a = new DlmsAdapter({ meterId: e.meterId, protocol: e.protocol, host: e.host, port: e.port }, { initialState: null, persist: async () => undefined, timeoutMs: 2000, clock: s3.clock });
+        const lp = { meterId: e.meterId, timeoutMs: 2000 };
+        const link = e.protocol === "dlms-hdlc" ? new HdlcLink(lp, tcpStream(e.host, e.port), { physical: e.meterId }) : new WrapperLink(lp, tcpStream(e.host, e.port));
+        const client = new DlmsClient({ meterId: e.meterId, link });
         try {
-          const log = await a.read({ kind: "log" });
-          expect(log.readings.map((r) => r.activeEnergyImportWh)).toEqual(s3.meter(e.meterId).loggedReadings().map((r) => r.activeEnergyImportWh));
-          expect(log.readings.length).toBe(4);
+          await client.associate();
+          const rows = (await client.get({ classId: CLASS.profileGeneric, obis: OBJECTS.loadProfile, attribute: 2 }) as { value: DlmsData[] }).value;
+          // Column 3 of load profile 1 is +A (1.0.1.8.0.255) in Wh, scaler 0.
+          expect(rows.map((r) => Number(((r as { value: DlmsData[] }).value[2] as { value: unknown }).value))).toEqual(s3.meter(e.meterId).loggedReadings().map((r) => r.activeEnergyImportWh));
+          expect(rows.length).toBe(4);
         } finally {
-          await a.close();
+          await client.release();
         }
       }
       // The OSGP port does not know them.

@@ -14,8 +14,8 @@ import { randomBytes } from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
 import { parseArgs } from "node:util";
-import { SimClock } from "../clock";
-import { startMeterSimulator } from "../simulator";
+import { SimClock } from "./clock";
+import { startMeterSimulator } from "./simulator";
 
 export async function main(argv = process.argv.slice(2)): Promise<void> {
   const { values } = parseArgs({

@@ -2,19 +2,10 @@
 // lowest-level or low-level (password) authentication), GET of one attribute with selective
 // access, answers in one APDU or in blocks (get-request-next until the last block), and release.
 // Ciphered associations (glo-ciphering, HLS-GMAC) are not offered yet: see the package README.
-import {
-  DATA_ACCESS_RESULTS,
-  conformance,
-  decodeApdu,
-  decodeData,
-  Reader,
-  encodeApdu,
-  type AccessSelection,
-  type Apdu,
-  type AttributeDescriptor,
-  type DlmsData,
-  type InvokeIdAndPriority,
-} from "@sidegrid/dlms";
+import { decodeApdu, encodeApdu } from "../apdu";
+import { DATA_ACCESS_RESULTS, conformance, type AccessSelection, type Apdu, type AttributeDescriptor, type InvokeIdAndPriority } from "../apduTypes";
+import { decodeData, type DlmsData } from "../axdr";
+import { Reader } from "../layout";
 import { MeterProtocolError, MeterRejectedError } from "../errors";
 import type { DlmsLink } from "./links";
 

@@ -1,22 +1,12 @@
-// How the gateway carries DLMS APDUs to a meter: the IP wrapper (IEC 62056-47, TCP: an 8-byte
-// header per APDU, as on G3-PLC or cellular) or HDLC (IEC 62056-46, over a TCP-to-serial bridge
-// or an optical/RS-485 port: SNRM/UA, I frames with the LLC header, segmented answers pulled
-// with RR). Both give the client one exchange at a time: send an APDU, get the answer APDU.
+// How a client carries DLMS APDUs to a meter: the IP wrapper (IEC 62056-47: an 8-byte header per
+// APDU, as on G3-PLC or cellular) or HDLC (IEC 62056-46, over an optical/RS-485 port or a
+// TCP-to-serial bridge: SNRM/UA, I frames with the LLC header, segmented answers pulled with RR).
+// Both give the client one exchange at a time over any byte stream (a TCP socket, a serial port):
+// send an APDU, get the answer APDU.
 import net from "node:net";
-import {
-  HDLC_FLAG,
-  LLC_COMMAND,
-  decodeHdlcFrame,
-  decodeHdlcParameters,
-  decodeWrapper,
-  encodeHdlcFrame,
-  encodeWrapper,
-  hdlcAddress,
-  segmentHdlc,
-  splitLlc,
-  type HdlcAddress,
-  type HdlcFrame,
-} from "@sidegrid/dlms";
+import type { Duplex } from "node:stream";
+import { HDLC_FLAG, LLC_COMMAND, decodeHdlcFrame, decodeHdlcParameters, encodeHdlcFrame, hdlcAddress, segmentHdlc, splitLlc, type HdlcAddress, type HdlcFrame } from "../hdlc";
+import { decodeWrapper, encodeWrapper } from "../wrapper";
 import { MeterConnectionError, MeterProtocolError, MeterTimeoutError } from "../errors";
 
 /** One association's worth of APDU exchanges with one meter. */
@@ -28,23 +18,59 @@ export interface DlmsLink {
   close(): Promise<void>;
 }
 
-export interface TcpLinkParameters {
+export interface LinkParameters {
   meterId: number;
-  host: string;
-  port: number;
   timeoutMs: number;
 }
 
-/** A TCP connection with a byte buffer and one waiter for the next complete unit. */
-abstract class TcpLink implements DlmsLink {
+/** Opens the byte stream a link runs over: a TCP socket, a serial port, a test's mock port. */
+export interface StreamOpener {
+  /** For messages: tcp://host:port, serial:/dev/ttyUSB0. */
   readonly endpoint: string;
-  protected socket: net.Socket | undefined;
+  open(timeoutMs: number): Promise<Duplex>;
+}
+
+/**
+ * A TCP connection as a link's stream.
+ * @example
+ * const link = new HdlcLink({ meterId: 7, timeoutMs: 5000 }, tcpStream("127.0.0.1", 4059), { physical: 7 });
+ */
+export function tcpStream(host: string, port: number): StreamOpener {
+  return {
+    endpoint: `tcp://${host}:${port}`,
+    open: (timeoutMs) =>
+      new Promise<Duplex>((resolve, reject) => {
+        const socket = net.connect({ host, port });
+        socket.setNoDelay(true);
+        const timer = setTimeout(() => {
+          socket.destroy();
+          reject(new Error(`no connection within ${timeoutMs} ms`));
+        }, timeoutMs);
+        socket.once("connect", () => {
+          clearTimeout(timer);
+          resolve(socket);
+        });
+        socket.once("error", (e) => {
+          clearTimeout(timer);
+          reject(e);
+        });
+      }),
+  };
+}
+
+/** A byte stream with a buffer and one waiter for the next complete unit. */
+abstract class StreamLink implements DlmsLink {
+  readonly endpoint: string;
+  protected socket: Duplex | undefined;
   protected buffer: Buffer = Buffer.alloc(0);
   private waiter: { resolve: (u: Uint8Array) => void; reject: (e: Error) => void; timer: NodeJS.Timeout } | undefined;
   private units: Uint8Array[] = [];
 
-  constructor(protected readonly p: TcpLinkParameters) {
-    this.endpoint = `tcp://${p.host}:${p.port}`;
+  constructor(
+    protected readonly p: LinkParameters,
+    private readonly stream: StreamOpener,
+  ) {
+    this.endpoint = stream.endpoint;
   }
 
   /** Cuts complete units (frames) from the front of `buffer`; returns them. */
@@ -53,24 +79,14 @@ abstract class TcpLink implements DlmsLink {
 
   async open(): Promise<void> {
     if (this.socket) return;
-    const socket = net.connect({ host: this.p.host, port: this.p.port });
-    socket.setNoDelay(true);
-    await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => {
-        socket.destroy();
-        reject(new MeterTimeoutError(this.p.meterId, this.p.timeoutMs));
-      }, this.p.timeoutMs);
-      socket.once("connect", () => {
-        clearTimeout(timer);
-        resolve();
-      });
-      socket.once("error", (e) => {
-        clearTimeout(timer);
-        reject(new MeterConnectionError(this.p.meterId, this.endpoint, { cause: e }));
-      });
-    });
+    let socket: Duplex;
+    try {
+      socket = await this.stream.open(this.p.timeoutMs);
+    } catch (e) {
+      throw /within \d+ ms/.test((e as Error).message) ? new MeterTimeoutError(this.p.meterId, this.p.timeoutMs, { details: "connect" }) : new MeterConnectionError(this.p.meterId, this.endpoint, { cause: e });
+    }
     socket.on("data", (chunk: Buffer) => {
-      this.buffer = this.buffer.length ? Buffer.concat([this.buffer, chunk]) : chunk;
+      this.buffer = this.buffer.length ? Buffer.concat([this.buffer, chunk]) : Buffer.from(chunk);
       let units: Uint8Array[];
       try {
         units = this.cut();
@@ -95,13 +111,24 @@ abstract class TcpLink implements DlmsLink {
     const s = this.socket;
     this.socket = undefined;
     if (!s) return;
+    // A socket closes after end(); a serial port only on destroy(), and must be really closed
+    // before it can be opened again (its lock), so wait for "close" either way, bounded.
     await new Promise<void>((resolve) => {
-      s.once("close", () => resolve());
-      s.end();
-      setTimeout(() => {
-        s.destroy();
+      const done = setTimeout(resolve, 1000);
+      done.unref();
+      s.once("close", () => {
+        clearTimeout(done);
         resolve();
-      }, 200).unref();
+      });
+      // A serial port stream (serialport) closes its binding only through close(); destroy() does not.
+      const port = s as Duplex & { close?: (cb?: (e: Error | null) => void) => void; isOpen?: boolean };
+      if (typeof port.close === "function") {
+        if (port.isOpen === false) resolve();
+        else port.close(() => undefined);
+        return;
+      }
+      s.end();
+      setTimeout(() => s.destroy(), 200).unref();
     });
   }
 
@@ -143,13 +170,14 @@ abstract class TcpLink implements DlmsLink {
   }
 }
 
-/** The IP wrapper over TCP (client wPort 16 = public client unless configured, server wPort 1). */
-export class WrapperTcpLink extends TcpLink {
+/** The IP wrapper over a stream (client wPort 16 = public client unless configured, server wPort 1). */
+export class WrapperLink extends StreamLink {
   constructor(
-    p: TcpLinkParameters,
+    p: LinkParameters,
+    stream: StreamOpener,
     private readonly wPorts: { client: number; server: number } = { client: 16, server: 1 },
   ) {
-    super(p);
+    super(p, stream);
   }
 
   protected cut(): Uint8Array[] {
@@ -198,18 +226,18 @@ export function cutHdlcFrames(buffer: Buffer): { frames: Uint8Array[]; rest: Buf
 }
 
 /**
- * HDLC over a TCP byte stream. The client is the public client (SAP 16) unless configured; the
+ * HDLC over a byte stream. The client is the public client (SAP 16) unless configured; the
  * server address is the logical device (upper, 1 = management) and physical address (lower).
  */
-export class HdlcTcpLink extends TcpLink {
+export class HdlcLink extends StreamLink {
   private readonly client: HdlcAddress;
   private readonly server: HdlcAddress;
   private ns = 0;
   private nr = 0;
   private maxInfoTransmit = 128;
 
-  constructor(p: TcpLinkParameters, addresses: { client?: number; logicalDevice?: number; physical: number }) {
-    super(p);
+  constructor(p: LinkParameters, stream: StreamOpener, addresses: { client?: number; logicalDevice?: number; physical: number }) {
+    super(p, stream);
     this.client = hdlcAddress(addresses.client ?? 16);
     this.server = hdlcAddress(addresses.logicalDevice ?? 1, addresses.physical);
   }

@@ -5,6 +5,17 @@
 // blocks; HDLC answers longer than the negotiated information size go in segments pulled with RR.
 import net from "node:net";
 import {
+  CLASS,
+  ENERGY,
+  INSTANTANEOUS,
+  LOAD_PROFILE_COLUMNS,
+  OBJECTS,
+  cosemToMs,
+  cutHdlcFrames,
+  cutWrapperFrames,
+  dateTimeData,
+  obisBytes,
+  type RegisterObject,
   LLC_RESPONSE,
   decodeApdu,
   decodeHdlcFrame,
@@ -26,9 +37,7 @@ import {
   type InvokeIdAndPriority,
 } from "@sidegrid/dlms";
 import type { MeterReading } from "@sidegrid/osgp-codec";
-import type { SimulatedMeter } from "../meter";
-import { cutHdlcFrames, cutWrapperFrames } from "./links";
-import { CLASS, ENERGY, INSTANTANEOUS, LOAD_PROFILE_COLUMNS, OBJECTS, cosemToMs, dateTimeData, obisBytes, type RegisterObject } from "./objects";
+import type { SimulatedMeter } from "./meter";
 
 export type DlmsTransport = "wrapper" | "hdlc";
 
@@ -164,7 +173,7 @@ class Session {
 
   constructor(
     private readonly model: CosemModel,
-    private readonly p: StartDlmsMeterParameters,
+    private readonly p: DlmsMeterEndpointParameters,
     private readonly onGet: () => void,
   ) {}
 
@@ -238,89 +247,102 @@ class Session {
  * const server = await startDlmsMeter({ meter: new SimulatedMeter({ meterId: 7, seed: "demo", clock, masterKey }), transport: "wrapper" });
  * // gateway meter config: { meterId: 7, protocol: "dlms-wrapper", host: server.host, port: server.port }
  */
-export async function startDlmsMeter(p: StartDlmsMeterParameters): Promise<DlmsMeterServer> {
+export type DlmsMeterEndpointParameters = Omit<StartDlmsMeterParameters, "host" | "port">;
+
+/**
+ * One connection's worth of a simulated DLMS meter over any byte transport: feed it what the client
+ * sent, it calls `write` with the answers. The TCP server below uses it per socket; a test puts it
+ * behind a mock serial port.
+ * @example
+ * const feed = dlmsMeterEndpoint({ meter, transport: "hdlc" }, (bytes) => port.port.emitData(Buffer.from(bytes)));
+ */
+export function dlmsMeterEndpoint(p: DlmsMeterEndpointParameters, write: (bytes: Uint8Array) => void, onRequest: () => void = () => undefined): (chunk: Uint8Array) => void {
   const model = new CosemModel(p.meter);
-  const host = p.host ?? "127.0.0.1";
   const maxInfo = p.hdlcMaxInfo ?? 128;
   const me: HdlcAddress = { upper: 1, lower: p.meter.meterId, length: 4 };
+  const session = new Session(model, p, onRequest);
+  let buffer: Buffer = Buffer.alloc(0);
+  // HDLC state: our N(S), the client's next N(S) we expect, segments of an answer still to send,
+  // segments of a request received so far.
+  let ns = 0;
+  let nr = 0;
+  let outgoing: Uint8Array[] = [];
+  let incoming: Uint8Array[] = [];
+  return (chunk: Uint8Array) => {
+    if (p.meter.behaviour.silent) return;
+    buffer = buffer.length ? Buffer.concat([buffer, chunk]) : Buffer.from(chunk);
+    if (p.transport === "wrapper") {
+      const cut = cutWrapperFrames(buffer);
+      buffer = cut.rest;
+      for (const frame of cut.frames) {
+        const { header, apdu } = decodeWrapper(frame);
+        write(encodeWrapper({ sourcePort: header.destinationPort, destinationPort: header.sourcePort, apdu: session.handle(apdu) }));
+      }
+      return;
+    }
+    const { frames, rest } = cutHdlcFrames(buffer);
+    buffer = rest;
+    for (const bytes of frames) {
+      let f;
+      try {
+        f = decodeHdlcFrame(bytes);
+      } catch {
+        continue; // a bad FCS: the client times out and retries, as on a noisy line
+      }
+      if (f.dst.lower !== me.lower || f.dst.upper !== me.upper) continue; // another meter on the bus
+      const client = f.src;
+      const send = (frame: Parameters<typeof encodeHdlcFrame>[0]) => write(encodeHdlcFrame(frame));
+      switch (f.control.type) {
+        case "SNRM":
+          ns = 0;
+          nr = 0;
+          outgoing = [];
+          incoming = [];
+          send({ dst: client, src: me, control: { type: "UA", pf: true }, info: encodeHdlcParameters({ maxInfoTransmit: maxInfo, maxInfoReceive: maxInfo, windowTransmit: 1, windowReceive: 1 }) });
+          break;
+        case "DISC":
+          send({ dst: client, src: me, control: { type: "UA", pf: true } });
+          break;
+        case "RR": {
+          const next = outgoing.shift();
+          if (next) write(next);
+          break;
+        }
+        case "I": {
+          nr = ((f.control.ns ?? 0) + 1) & 7;
+          incoming.push(f.info);
+          if (f.segmented) {
+            send({ dst: client, src: me, control: { type: "RR", pf: true, nr } });
+            break;
+          }
+          const { apdu } = splitLlc(Buffer.concat(incoming));
+          incoming = [];
+          const answer = session.handle(apdu);
+          const info = new Uint8Array(LLC_RESPONSE.length + answer.length);
+          info.set(LLC_RESPONSE);
+          info.set(answer, LLC_RESPONSE.length);
+          const segs = segmentHdlc({ dst: client, src: me, info, maxInfo, ns, nr });
+          ns = (ns + segs.length) & 7;
+          write(segs[0]!);
+          outgoing = segs.slice(1);
+          break;
+        }
+        default:
+          break;
+      }
+    }
+  };
+}
+
+export async function startDlmsMeter(p: StartDlmsMeterParameters): Promise<DlmsMeterServer> {
+  const host = p.host ?? "127.0.0.1";
   let requests = 0;
   const sockets = new Set<net.Socket>();
   const server = net.createServer((socket) => {
     sockets.add(socket);
     socket.on("close", () => sockets.delete(socket));
     socket.on("error", () => socket.destroy());
-    const session = new Session(model, p, () => requests++);
-    let buffer: Buffer = Buffer.alloc(0);
-    // HDLC state: our N(S), the client's next N(S) we expect, segments of an answer still to send,
-    // segments of a request received so far.
-    let ns = 0;
-    let nr = 0;
-    let outgoing: Uint8Array[] = [];
-    let incoming: Uint8Array[] = [];
-    socket.on("data", (chunk: Buffer) => {
-      if (p.meter.behaviour.silent) return;
-      buffer = buffer.length ? Buffer.concat([buffer, chunk]) : chunk;
-      if (p.transport === "wrapper") {
-        const cut = cutWrapperFrames(buffer);
-        buffer = cut.rest;
-        for (const frame of cut.frames) {
-          const { header, apdu } = decodeWrapper(frame);
-          socket.write(encodeWrapper({ sourcePort: header.destinationPort, destinationPort: header.sourcePort, apdu: session.handle(apdu) }));
-        }
-        return;
-      }
-      const { frames, rest } = cutHdlcFrames(buffer);
-      buffer = rest;
-      for (const bytes of frames) {
-        let f;
-        try {
-          f = decodeHdlcFrame(bytes);
-        } catch {
-          continue; // a bad FCS: the client times out and retries, as on a noisy line
-        }
-        if (f.dst.lower !== me.lower || f.dst.upper !== me.upper) continue; // another meter on the bus
-        const client = f.src;
-        const send = (frame: Parameters<typeof encodeHdlcFrame>[0]) => socket.write(encodeHdlcFrame(frame));
-        switch (f.control.type) {
-          case "SNRM":
-            ns = 0;
-            nr = 0;
-            outgoing = [];
-            incoming = [];
-            send({ dst: client, src: me, control: { type: "UA", pf: true }, info: encodeHdlcParameters({ maxInfoTransmit: maxInfo, maxInfoReceive: maxInfo, windowTransmit: 1, windowReceive: 1 }) });
-            break;
-          case "DISC":
-            send({ dst: client, src: me, control: { type: "UA", pf: true } });
-            break;
-          case "RR": {
-            const next = outgoing.shift();
-            if (next) socket.write(next);
-            break;
-          }
-          case "I": {
-            nr = ((f.control.ns ?? 0) + 1) & 7;
-            incoming.push(f.info);
-            if (f.segmented) {
-              send({ dst: client, src: me, control: { type: "RR", pf: true, nr } });
-              break;
-            }
-            const { apdu } = splitLlc(Buffer.concat(incoming));
-            incoming = [];
-            const answer = session.handle(apdu);
-            const info = new Uint8Array(LLC_RESPONSE.length + answer.length);
-            info.set(LLC_RESPONSE);
-            info.set(answer, LLC_RESPONSE.length);
-            const segs = segmentHdlc({ dst: client, src: me, info, maxInfo, ns, nr });
-            ns = (ns + segs.length) & 7;
-            socket.write(segs[0]!);
-            outgoing = segs.slice(1);
-            break;
-          }
-          default:
-            break;
-        }
-      }
-    });
+    socket.on("data", dlmsMeterEndpoint(p, (b) => socket.write(b), () => requests++));
   });
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);

@@ -11,7 +11,9 @@
 // offset 0 and count C returns up to floor((C − 32) / 144) records. Records are served from
 // `ackedSeq + 1` on; the meter keeps a ring of the newest `capacity` records, so a gateway that
 // stays away longer than capacity × interval sees a jump in sequence numbers (a gap).
-import { READING_RECORD_SIZE, compileLayout, tableId } from "@sidegrid/osgp-codec";
+import { compileLayout } from "./layout";
+import { READING_RECORD_SIZE } from "./record";
+import { tableId } from "./tableId";
 
 export const IDENTIFICATION_TABLE_ID = tableId({ number: 1 });
 export const CURRENT_READING_TABLE_ID = tableId({ number: 160, extended: true });

@@ -3,10 +3,9 @@
 // over HDLC (I frames, segmented as a HAN port sends them) or the IP wrapper, plain or
 // general-glo-ciphered. Pushes are sent when the test (or the CLI) says, not on a timer.
 import net from "node:net";
-import { cipherApdu, encodeApdu, encodeWrapper, hdlcAddress, segmentHdlc, type DlmsData } from "@sidegrid/dlms";
+import { ENERGY, INSTANTANEOUS, cosemDateTime, obisBytes, type RegisterObject, cipherApdu, encodeApdu, encodeWrapper, hdlcAddress, segmentHdlc, type DlmsData } from "@sidegrid/dlms";
 import type { MeterReading } from "@sidegrid/osgp-codec";
-import type { SimulatedMeter } from "../meter";
-import { ENERGY, INSTANTANEOUS, cosemDateTime, obisBytes, type RegisterObject } from "./objects";
+import type { SimulatedMeter } from "./meter";
 
 export interface StartDlmsPushMeterParameters {
   meter: SimulatedMeter;

@@ -1,7 +1,8 @@
 // The COSEM objects a Sidegrid DLMS front end reads, and the conversions both its ends share:
 // OBIS codes with their interface class and unit, COSEM date-time <-> Unix ms (UTC), the range
 // selector of a load profile read, and the mapping of register values to the gateway's reading.
-import { encodeDateTime, type AccessSelection, type CosemDateTime, type DlmsData } from "@sidegrid/dlms";
+import { type AccessSelection } from "../apduTypes";
+import { encodeDateTime, type CosemDateTime, type DlmsData } from "../axdr";
 import type { MeterReading } from "@sidegrid/osgp-codec";
 
 /** Interface classes (IEC 62056-6-2). */

@@ -2,35 +2,13 @@
 // reading counter and load-profile log. Readings are generated lazily from the load profile when a
 // request arrives, so a simulator can host thousands of meters without a timer per meter, and the
 // readings depend only on (seed, meter id, time), never on how often the meter is polled.
-import {
-  READING_RECORD_SIZE,
-  SequenceWindow,
-  createSecuritySuite,
-  decodeReadingRecord,
-  encodeReadingRecord,
-  type MeterReading,
-  type SecuritySuite,
-  type ServiceRequest,
-  type ServiceResponse,
-} from "@sidegrid/osgp-codec";
+import { decodeReadingRecord, encodeReadingRecord, type MeterReading } from "@sidegrid/osgp-codec";
 import type { Clock } from "./clock";
 import { InvalidArgumentError } from "./errors";
 import { hash4 } from "./prng";
 import { integrateMinutes, makeLoadProfile, minuteSample, type LoadProfile, type LoadProfileKind } from "./profiles";
-import {
-  CURRENT_READING_TABLE_ID,
-  IDENTIFICATION_LAYOUT,
-  IDENTIFICATION_TABLE_ID,
-  LOG_ACK_LAYOUT,
-  LOG_ACK_SIZE,
-  LOG_ACK_TABLE_ID,
-  LOG_HEADER_LAYOUT,
-  LOG_HEADER_SIZE,
-  LOG_TABLE_ID,
-  LOG_VERSION,
-  MAX_LOG_RECORDS_PER_FRAME,
-  asciiField,
-} from "./tables";
+import { IDENTIFICATION_LAYOUT, MAX_LOG_RECORDS_PER_FRAME, asciiField } from "@sidegrid/osgp-codec";
+import { OsgpDevice, encodeLogView, type MeterSuiteName } from "./osgpDevice";
 
 /** Ways a simulated meter can be told to misbehave (all off by default). */
 export interface MeterBehaviour {
@@ -55,7 +33,7 @@ export interface MeterBehaviour {
   energyScale?: number;
 }
 
-export type MeterSuiteName = "aes-gcm" | "legacy-rc4-mep";
+export type { MeterSuiteName };
 
 export interface SimulatedMeterParameters {
   meterId: number;
@@ -121,9 +99,7 @@ export class SimulatedMeter {
   readonly maxRecordsPerRead: number;
   behaviour: MeterBehaviour;
   private readonly clock: Clock;
-  private readonly suite: SecuritySuite;
-  private readonly window: SequenceWindow;
-  private responseSeq: number;
+  private readonly device: OsgpDevice;
   private nextInterval: number;
   private nextReadingSeq = 1;
   private newestSeq = 0;
@@ -133,8 +109,6 @@ export class SimulatedMeter {
   private ringCount = 0;
   private ringHead = 0;
   private recordsSinceGap = 0;
-  private requests = 0;
-  private lastResponse: { pdu: ServiceResponse; seq: number } | undefined;
   private readonly identification: Uint8Array;
 
   constructor(params: SimulatedMeterParameters) {
@@ -156,18 +130,25 @@ export class SimulatedMeter {
     this.capacity = params.capacity ?? 192;
     this.maxRecordsPerRead = Math.min(params.maxRecordsPerRead ?? 64, MAX_LOG_RECORDS_PER_FRAME);
     this.behaviour = { ...(params.behaviour ?? {}) };
-    this.suiteName = params.suite ?? "aes-gcm";
-    if (this.suiteName === "aes-gcm") {
-      if (!params.masterKey) throw new InvalidArgumentError("masterKey", params.masterKey, "16 or 32 bytes for aes-gcm");
-      this.suite = createSecuritySuite("aes-gcm", { masterKey: params.masterKey, meterId });
-    } else {
-      if (!params.legacyKey) throw new InvalidArgumentError("legacyKey", params.legacyKey, "a 16-byte MEP key");
-      this.suite = createSecuritySuite("legacy-rc4-mep", { key: params.legacyKey, allowInsecure: true });
-    }
     const s = this.profile.seed;
-    // Counters start somewhere random (as a deployed meter's would), deterministically.
-    this.window = new SequenceWindow({ current: hash4(s, meterId, 0x53455157, 1) >>> 1 });
-    this.responseSeq = hash4(s, meterId, 0x52535051, 2) >>> 1;
+    this.device = new OsgpDevice({
+      meterId,
+      ...(params.suite !== undefined ? { suite: params.suite } : {}),
+      ...(params.masterKey !== undefined ? { masterKey: params.masterKey } : {}),
+      ...(params.legacyKey !== undefined ? { legacyKey: params.legacyKey } : {}),
+      // Counters start somewhere random (as a deployed meter's would), deterministically.
+      requestSeqStart: hash4(s, meterId, 0x53455157, 1) >>> 1,
+      responseSeqStart: hash4(s, meterId, 0x52535051, 2) >>> 1,
+      maxRecordsPerRead: this.maxRecordsPerRead,
+      tables: {
+        identification: () => this.identification,
+        currentRecord: () => this.currentRecord(),
+        logView: (limit) => this.logView(limit),
+        acknowledge: (ackedSeq) => this.acknowledge(ackedSeq),
+      },
+      faults: () => this.behaviour,
+    });
+    this.suiteName = this.device.suiteName;
     const installedAt = params.installedAtMs ?? clock.now();
     this.nextInterval = Math.floor(installedAt / this.intervalMs);
     // Installed meters already carry some energy on their registers.
@@ -203,7 +184,7 @@ export class SimulatedMeter {
       newestSeq: this.newestSeq,
       ackedSeq: this.ackedSeq,
       unacknowledged: this.newestSeq - this.ackedSeq,
-      requests: this.requests,
+      requests: this.device.requests,
       behaviour: { ...this.behaviour },
       registers: { ...this.registers },
     };
@@ -219,74 +200,14 @@ export class SimulatedMeter {
    * (misbehaviour, or a request that does not authenticate: an aes-gcm meter cannot answer those).
    */
   handleFrame(frame: Uint8Array): Uint8Array | null {
-    this.requests++;
-    if (this.behaviour.silent) return null;
-    let decoded;
-    try {
-      decoded = this.suite.decodeRequest(frame);
-    } catch {
-      return null;
-    }
-    let response: ServiceResponse;
-    let responseSeq: number | undefined;
-    const check = this.window.check(decoded.seq);
-    if (!check.accepted) {
-      response = this.window.rejection();
-    } else if (this.behaviour.replay && this.lastResponse) {
-      // Authenticated, but the meter's counter has been rolled back: a replayed answer.
-      this.window.accept(decoded.seq);
-      response = this.lastResponse.pdu;
-      responseSeq = this.lastResponse.seq;
-    } else {
-      this.window.accept(decoded.seq);
-      response = this.answer(decoded.request);
-    }
-    if (responseSeq === undefined) {
-      responseSeq = this.responseSeq;
-      this.responseSeq = (this.responseSeq + 1) >>> 0;
-    }
-    if (response.response === "okData") this.lastResponse = { pdu: { response: "okData", data: response.data.slice() }, seq: responseSeq };
-    const out =
-      this.suiteName === "aes-gcm"
-        ? this.suite.encodeResponse({ response, exchange: decoded.exchange, seq: responseSeq })
-        : this.suite.encodeResponse({ response, exchange: decoded.exchange });
-    if (this.behaviour.badDigest) out[out.length - 1] ^= 0x5a;
-    return out;
+    return this.device.handleFrame(frame);
   }
 
-  private answer(request: ServiceRequest): ServiceResponse {
-    switch (request.service) {
-      case "fullRead":
-      case "partialRead": {
-        const offset = request.service === "partialRead" ? request.offset : 0;
-        if (request.tableId === LOG_TABLE_ID) {
-          if (offset !== 0) return { response: "operationNotPossible" };
-          const limit = request.service === "partialRead" ? Math.floor((request.count - LOG_HEADER_SIZE) / READING_RECORD_SIZE) : this.maxRecordsPerRead;
-          if (limit < 0) return { response: "operationNotPossible" };
-          return { response: "okData", data: this.logView(Math.min(limit, MAX_LOG_RECORDS_PER_FRAME)) };
-        }
-        let table: Uint8Array | undefined;
-        if (request.tableId === CURRENT_READING_TABLE_ID) table = this.currentRecord();
-        else if (request.tableId === IDENTIFICATION_TABLE_ID) table = this.identification;
-        if (!table) return { response: "operationNotPossible" };
-        if (request.service === "fullRead") return { response: "okData", data: table };
-        if (offset + request.count > table.length) return { response: "operationNotPossible" };
-        return { response: "okData", data: table.slice(offset, offset + request.count) };
-      }
-      case "fullWrite":
-      case "partialWrite": {
-        if (request.tableId !== LOG_ACK_TABLE_ID || request.service !== "fullWrite" || request.data.length !== LOG_ACK_SIZE) {
-          return { response: "operationNotPossible" };
-        }
-        const { ackedSeq } = LOG_ACK_LAYOUT.decode(request.data);
-        this.catchUp();
-        if (ackedSeq > this.newestSeq) return { response: "operationNotPossible" };
-        if (ackedSeq > this.ackedSeq) this.ackedSeq = ackedSeq;
-        return { response: "ok" };
-      }
-      default:
-        return { response: "unsupportedRequest" };
-    }
+  private acknowledge(ackedSeq: number): boolean {
+    this.catchUp();
+    if (ackedSeq > this.newestSeq) return false;
+    if (ackedSeq > this.ackedSeq) this.ackedSeq = ackedSeq;
+    return true;
   }
 
   /** Generates every interval that has ended by now (true simulated time). */
@@ -388,23 +309,7 @@ export class SimulatedMeter {
       const e = this.ring[(this.ringHead + i) % this.capacity]!;
       if (e.seq > this.ackedSeq) picked.push(e.record);
     }
-    const out = new Uint8Array(LOG_HEADER_SIZE + picked.length * READING_RECORD_SIZE);
-    LOG_HEADER_LAYOUT.encodeInto(
-      {
-        version: LOG_VERSION,
-        recordSize: READING_RECORD_SIZE,
-        count: picked.length,
-        newestSeq: this.newestSeq,
-        ackedSeq: this.ackedSeq,
-        intervalSeconds: this.intervalMs / 1000,
-        clockMs: Math.max(0, Math.round(this.meterClock())),
-        reserved: new Uint8Array(8),
-      },
-      out,
-      0,
-    );
-    for (let i = 0; i < picked.length; i++) out.set(picked[i], LOG_HEADER_SIZE + i * READING_RECORD_SIZE);
-    return out;
+    return encodeLogView({ records: picked, newestSeq: this.newestSeq, ackedSeq: this.ackedSeq, intervalSeconds: this.intervalMs / 1000, clockMs: this.meterClock() });
   }
 
   /**

@@ -11,7 +11,7 @@
 // the two cannot be confused. The server echoes the same 8 bytes when it hosts that meter and
 // answers `00 02 4E 4B` ("NK") and closes the connection when it does not. `00 00` is the MEP
 // alert sequence and is ignored.
-import { LENGTH_FIELD_SIZE } from "@sidegrid/osgp-codec";
+import { LENGTH_FIELD_SIZE } from "./frame";
 
 export const ADDRESS_FRAME_SIZE = 8;
 export const ADDRESS_FRAME_NAK = Uint8Array.from([0x00, 0x02, 0x4e, 0x4b]);

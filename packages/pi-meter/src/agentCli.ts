@@ -1,0 +1,71 @@
+// sidegrid-pi-meter: the agent on the Pi beside a meter.
+//   sidegrid-pi-meter --meter-id 7 --serial /dev/ttyUSB0 [--baud 9600] --master-key-file master.key
+//                     --log-dir /var/lib/sidegrid-pi [--port 4059] [--host 0.0.0.0]
+//                     [--every 60] [--password-file lls.txt] [--physical-address 7]
+//   sidegrid-pi-meter --meter-id 7 --tcp 192.0.2.10:4059 --transport wrapper ...   (G3-PLC / cellular)
+// Prints one JSON line {pid, meterId, host, port, meter, logDir} once it answers OSGP, then runs
+// until SIGTERM/SIGINT. The key stays in its file: never on the command line or in the log.
+import fs from "node:fs";
+import { parseArgs } from "node:util";
+import { tcpStream } from "@sidegrid/dlms";
+import { dlmsSource, startPiMeterAgent } from "./agent";
+import { InvalidArgumentError } from "./errors";
+import { serialStream } from "./serial";
+
+export async function main(argv = process.argv.slice(2)): Promise<void> {
+  const { values: v } = parseArgs({
+    args: argv,
+    options: {
+      "meter-id": { type: "string" },
+      serial: { type: "string" },
+      baud: { type: "string", default: "9600" },
+      tcp: { type: "string" },
+      transport: { type: "string" },
+      "physical-address": { type: "string" },
+      "password-file": { type: "string" },
+      "master-key-file": { type: "string" },
+      "log-dir": { type: "string" },
+      host: { type: "string", default: "127.0.0.1" },
+      port: { type: "string", default: "0" },
+      every: { type: "string", default: "60" },
+    },
+  });
+  const int = (name: string, s: string | undefined, min: number, max: number): number => {
+    const n = Number(s);
+    if (s === undefined || !Number.isInteger(n) || n < min || n > max) throw new InvalidArgumentError(`--${name}`, s, `an integer in ${min}..${max}`);
+    return n;
+  };
+  const meterId = int("meter-id", v["meter-id"], 0, 0xffffffff);
+  if ((v.serial === undefined) === (v.tcp === undefined)) throw new InvalidArgumentError("--serial/--tcp", v.serial ?? v.tcp, "exactly one of --serial <device> or --tcp <host:port>");
+  if (!v["log-dir"]) throw new InvalidArgumentError("--log-dir", undefined, "the directory of the agent's LevelDB log");
+  if (!v["master-key-file"]) throw new InvalidArgumentError("--master-key-file", undefined, "a file holding the 16- or 32-byte hex OSGP master key");
+  const hex = fs.readFileSync(v["master-key-file"], "utf8").trim();
+  if (!/^([0-9a-fA-F]{32}|[0-9a-fA-F]{64})$/.test(hex)) throw new InvalidArgumentError("--master-key-file", "(hidden)", "a file with a 16- or 32-byte hex key");
+  const transport = v.transport ?? (v.serial ? "hdlc" : "wrapper");
+  if (transport !== "hdlc" && transport !== "wrapper") throw new InvalidArgumentError("--transport", transport, "hdlc or wrapper");
+  let stream;
+  if (v.serial) {
+    stream = serialStream(v.serial, { baudRate: int("baud", v.baud, 300, 921_600) });
+  } else {
+    const m = /^([^:]+):(\d+)$/.exec(v.tcp!);
+    if (!m) throw new InvalidArgumentError("--tcp", v.tcp, "host:port");
+    stream = tcpStream(m[1]!, int("tcp port", m[2], 1, 65535));
+  }
+  const password = v["password-file"] ? new TextEncoder().encode(fs.readFileSync(v["password-file"], "utf8").trim()) : undefined;
+  const everyMs = int("every", v.every, 1, 86_400) * 1000;
+  const agent = await startPiMeterAgent({
+    meterId,
+    source: dlmsSource({ meterId, stream, transport, ...(password ? { password } : {}), ...(v["physical-address"] ? { physicalAddress: int("physical-address", v["physical-address"], 16, 0x3fff) } : {}) }),
+    logDir: v["log-dir"],
+    masterKey: Buffer.from(hex, "hex"),
+    host: v.host!,
+    port: int("port", v.port, 0, 65535),
+    variablesEveryMs: everyMs,
+    profileEveryMs: everyMs,
+    log: (level, msg, fields) => process.stderr.write(`${JSON.stringify({ t: new Date().toISOString(), level, msg, ...fields })}\n`),
+  });
+  process.stdout.write(`${JSON.stringify({ pid: process.pid, meterId, host: agent.host, port: agent.port, meter: stream.endpoint, logDir: v["log-dir"] })}\n`);
+  const stop = () => void agent.close().then(() => process.exit(0));
+  process.once("SIGTERM", stop);
+  process.once("SIGINT", stop);
+}

@@ -1,0 +1,30 @@
+// @sidegrid/pi-meter: the device side. The Pi agent beside a real meter, and the simulated meters
+// (OSGP Pi meters and DLMS/COSEM meters) the demo, tests and benches run.
+export { dlmsSource, startPiMeterAgent } from "./agent";
+export type { DlmsSourceParameters, MeterSource, PiMeterAgent, PiMeterAgentStats, StartPiMeterAgentParameters } from "./agent";
+export { AgentLog } from "./agentLog";
+export type { AgentLogParameters, AgentLogStats, ElectricalVariables } from "./agentLog";
+export { AGENT_BIN, METERS_BIN } from "./bins";
+export { main as metersCliMain } from "./cli";
+export { main as agentCliMain } from "./agentCli";
+export { SimClock, systemClock } from "./clock";
+export type { Clock, SimClockParameters, SimClockState } from "./clock";
+export { dlmsMeterEndpoint, startDlmsMeter } from "./dlmsMeter";
+export type { DlmsMeterEndpointParameters, DlmsMeterServer, DlmsTransport, StartDlmsMeterParameters } from "./dlmsMeter";
+export { startDlmsPushMeter } from "./dlmsPushMeter";
+export type { DlmsPushMeter, StartDlmsPushMeterParameters } from "./dlmsPushMeter";
+export { InvalidArgumentError, LogError, MeterReadError, PiMeterError, isPiMeterError } from "./errors";
+export type { PiMeterErrorCode, PiMeterErrorOptions } from "./errors";
+export { SimulatedMeter } from "./meter";
+export type { MeterBehaviour, SimulatedMeterParameters, SimulatedMeterStatus } from "./meter";
+export { OsgpDevice, encodeLogView } from "./osgpDevice";
+export type { DeviceFaults, DeviceTables, MeterSuiteName, OsgpDeviceParameters } from "./osgpDevice";
+export { serveOsgpSocket } from "./osgpServer";
+export type { OsgpFrameHandler } from "./osgpServer";
+export { Rng, hash4, seedOf, unit4 } from "./prng";
+export { integrateMinutes, makeLoadProfile, minuteSample } from "./profiles";
+export type { Appliance, IntervalEnergy, LoadProfile, LoadProfileKind, MakeLoadProfileParameters, MinuteSample } from "./profiles";
+export { serialStream } from "./serial";
+export type { SerialStreamOptions } from "./serial";
+export { simulatorMasterKey, startMeterSimulator } from "./simulator";
+export type { MeterBindingRequest, MeterEndpoint, MeterSimulator, StartMeterSimulatorParameters } from "./simulator";
