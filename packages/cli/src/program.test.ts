@@ -286,13 +286,36 @@ describe("foreground services", () => {
     }
   });
 
+  it("runs a DLMS-only fleet with `meters simulate --protocol dlms`: wrapper on TCP, HDLC and wrapper on UDP in turn", async () => {
+    const { spawn } = await import("node:child_process");
+    const bin = path.join(__dirname, "..", "bin", "sidegrid.js");
+    const child = spawn(process.execPath, [bin, "meters", "simulate", "--count", "3", "--seed", "t", "--protocol", "dlms"], { stdio: ["ignore", "pipe", "pipe"] });
+    try {
+      const line = await new Promise<string>((resolve, reject) => {
+        let buf = "";
+        child.stdout.on("data", (d: Buffer) => {
+          buf += d.toString();
+          if (buf.includes("\n")) resolve(buf.split("\n")[0]!);
+        });
+        child.once("exit", (code) => reject(new Error(`exited with ${code}`)));
+      });
+      const info = JSON.parse(line) as { count: number; dlms: { meterId: number; protocol: string; port: number }[] };
+      expect(info.dlms.map((e) => [e.meterId, e.protocol])).toEqual([[1, "dlms-wrapper"], [2, "dlms-hdlc"], [3, "dlms-udp"]]);
+      expect(new Set(info.dlms.map((e) => e.port)).size).toBe(3);
+    } finally {
+      child.kill("SIGTERM");
+    }
+  });
+
   it("rejects bad arguments and a missing system for `meters simulate`, `demo`, `audit` and `federation start` with one line", async () => {
     const bad = await sidegrid(["meters", "simulate", "--count", "0"]);
     expect([bad.code, bad.err.trim()]).toEqual([2, 'sidegrid: --count must be an integer ≥ 1, got "0"']);
     const tooMany = await sidegrid(["meters", "simulate", "--count", "2", "--dlms", "3"]);
     expect([tooMany.code, tooMany.err.trim()]).toEqual([2, "sidegrid: --dlms (3) cannot exceed --count (2)"]);
-    const badTransport = await sidegrid(["meters", "simulate", "--count", "2", "--dlms", "1", "--dlms-transport", "udp"]);
-    expect([badTransport.code, badTransport.err.trim()]).toEqual([2, 'sidegrid: --dlms-transport must be mixed, wrapper or hdlc, got "udp"']);
+    const badTransport = await sidegrid(["meters", "simulate", "--count", "2", "--dlms", "1", "--dlms-transport", "serial"]);
+    expect([badTransport.code, badTransport.err.trim()]).toEqual([2, 'sidegrid: --dlms-transport must be mixed, wrapper, hdlc or udp, got "serial"']);
+    const badProtocol = await sidegrid(["meters", "simulate", "--count", "2", "--protocol", "modbus"]);
+    expect([badProtocol.code, badProtocol.err.trim()]).toEqual([2, 'sidegrid: --protocol must be osgp, dlms or mixed, got "modbus"']);
     const { file } = await localConfig();
     const noSystem = await sidegrid(["-c", file, "demo", "--json"]);
     expect([noSystem.code, noSystem.out, noSystem.err.trim()]).toEqual([1, "", "sidegrid: nothing is running: start the system with `sidegrid up` first"]);

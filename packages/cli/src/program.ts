@@ -239,9 +239,10 @@ export function buildProgram(io: CliIo): Command {
     .option("--base-port <port>", "one port per meter instead: meter i listens on base + i")
     .option("--installed-hours-ago <h>", "hours of readings each meter already holds", "0")
     .option("--state-file <file>", "also write the endpoint JSON here")
+    .option("--protocol <p>", "osgp (Pi meters), dlms (every meter speaks DLMS/COSEM) or mixed (the last --dlms n meters DLMS)", "mixed")
     .option("--dlms <n>", "the last n meters speak DLMS/COSEM instead, each on its own port", "0")
-    .option("--dlms-transport <t>", "mixed (IP wrapper and HDLC alternating), wrapper or hdlc", "mixed")
-    .action(async (opts: { count: string; speed: string; seed: string; port?: string; basePort?: string; installedHoursAgo: string; stateFile?: string; dlms: string; dlmsTransport: string }) => {
+    .option("--dlms-transport <t>", "mixed (IP wrapper on TCP, HDLC, IP wrapper on UDP in turn), wrapper, hdlc or udp", "mixed")
+    .action(async (opts: { count: string; speed: string; seed: string; port?: string; basePort?: string; installedHoursAgo: string; stateFile?: string; protocol: string; dlms: string; dlmsTransport: string }) => {
       const int = (name: string, v: string, min: number) => {
         if (!/^\d+$/.test(v) || Number(v) < min) throw new CliError("BAD_ARGUMENT", `--${name} must be an integer ≥ ${min}, got "${v}"`);
         return v;
@@ -254,9 +255,12 @@ export function buildProgram(io: CliIo): Command {
       if (opts.port !== undefined) args.push("--port", int("port", opts.port, 0));
       if (opts.basePort !== undefined) args.push("--base-port", int("base-port", opts.basePort, 1));
       if (opts.stateFile !== undefined) args.push("--state-file", opts.stateFile);
-      const dlms = Number(int("dlms", opts.dlms, 0));
+      if (!["osgp", "dlms", "mixed"].includes(opts.protocol)) throw new CliError("BAD_ARGUMENT", `--protocol must be osgp, dlms or mixed, got "${opts.protocol}"`);
+      let dlms = Number(int("dlms", opts.dlms, 0));
+      if (opts.protocol === "dlms") dlms = Number(opts.count);
+      if (opts.protocol === "osgp" && dlms > 0) throw new CliError("BAD_ARGUMENT", "--protocol osgp runs no DLMS meters: leave out --dlms");
       if (dlms > Number(opts.count)) throw new CliError("BAD_ARGUMENT", `--dlms (${dlms}) cannot exceed --count (${opts.count})`);
-      if (!["mixed", "wrapper", "hdlc"].includes(opts.dlmsTransport)) throw new CliError("BAD_ARGUMENT", `--dlms-transport must be mixed, wrapper or hdlc, got "${opts.dlmsTransport}"`);
+      if (!["mixed", "wrapper", "hdlc", "udp"].includes(opts.dlmsTransport)) throw new CliError("BAD_ARGUMENT", `--dlms-transport must be mixed, wrapper, hdlc or udp, got "${opts.dlmsTransport}"`);
       if (dlms > 0) args.push("--dlms", String(dlms), "--dlms-transport", opts.dlmsTransport);
       await metersCliMain(args);
     });

@@ -105,6 +105,7 @@ it("exports exactly the documented public API", () => {
     "segmentHdlc",
     "splitLlc",
     "tcpStream",
+    "udpStream",
     "unprotect",
     "writeData",
     "writeLength",

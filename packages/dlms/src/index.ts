@@ -115,7 +115,7 @@ export type { WrapperHeader } from "./wrapper";
 // The client side (I/O over a byte stream the caller opens): association, GET, links, the objects read.
 export { CLIENT_CONFORMANCE, DlmsClient } from "./client/client";
 export type { DlmsClientParameters } from "./client/client";
-export { HdlcLink, WrapperLink, cutHdlcFrames, cutWrapperFrames, tcpStream } from "./client/links";
+export { HdlcLink, WrapperLink, cutHdlcFrames, cutWrapperFrames, tcpStream, udpStream } from "./client/links";
 export type { DlmsLink, LinkParameters, StreamOpener } from "./client/links";
 export { CLASS, ENERGY, INSTANTANEOUS, LOAD_PROFILE_COLUMNS, OBJECTS, UNIT, cosemDateTime, cosemToMs, dateTimeData, obisBytes, rangeSelection, readingFromRegisters } from "./client/objects";
 export type { RegisterObject } from "./client/objects";

@@ -27,6 +27,7 @@ describe("public API of @sidegrid/meter-gateway", () => {
         "DLMS_PUSH_PROTOCOL",
         "DLMS_PUSH_RAW_FORMAT",
         "DLMS_RAW_FORMAT",
+        "DLMS_UDP_PROTOCOL",
         "DLMS_WRAPPER_PROTOCOL",
         "DlmsAdapter",
         "DlmsPushAdapter",

@@ -79,7 +79,7 @@ export { createGatewayMetrics } from "./metrics";
 export type { GatewayMetrics } from "./metrics";
 export { OSGP_RAW_FORMAT, OSGP_TCP_PROTOCOL, OsgpTcpAdapter, osgpTcpAdapterFactory } from "./osgpAdapter";
 export type { OsgpTcpAdapterOptions } from "./osgpAdapter";
-export { DLMS_HDLC_PROTOCOL, DLMS_RAW_FORMAT, DLMS_WRAPPER_PROTOCOL, DlmsAdapter, dlmsAdapterFactories } from "./dlms/adapter";
+export { DLMS_HDLC_PROTOCOL, DLMS_RAW_FORMAT, DLMS_UDP_PROTOCOL, DLMS_WRAPPER_PROTOCOL, DlmsAdapter, dlmsAdapterFactories } from "./dlms/adapter";
 export { DLMS_PUSH_PROTOCOL, DLMS_PUSH_RAW_FORMAT, DlmsPushAdapter, dlmsPushAdapterFactory } from "./dlms/pushAdapter";
 export type { PushListenerStats } from "./dlms/pushAdapter";
 export { anchorBatchCalldata, packBatch, recordLeafFast, sortForBatch } from "./packing";

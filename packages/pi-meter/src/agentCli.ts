@@ -2,12 +2,13 @@
 //   sidegrid-pi-meter --meter-id 7 --serial /dev/ttyUSB0 [--baud 9600] --master-key-file master.key
 //                     --log-dir /var/lib/sidegrid-pi [--port 4059] [--host 0.0.0.0]
 //                     [--every 60] [--password-file lls.txt] [--physical-address 7]
-//   sidegrid-pi-meter --meter-id 7 --tcp 192.0.2.10:4059 --transport wrapper ...   (G3-PLC / cellular)
+//   sidegrid-pi-meter --meter-id 7 --tcp 192.0.2.10:4059 --transport wrapper ...   (cellular, serial bridge)
+//   sidegrid-pi-meter --meter-id 7 --udp fd00::7:4059 ...                          (G3-PLC node: wrapper on UDP)
 // Prints one JSON line {pid, meterId, host, port, meter, logDir} once it answers OSGP, then runs
 // until SIGTERM/SIGINT. The key stays in its file: never on the command line or in the log.
 import fs from "node:fs";
 import { parseArgs } from "node:util";
-import { tcpStream } from "@sidegrid/dlms";
+import { tcpStream, udpStream } from "@sidegrid/dlms";
 import { dlmsSource, startPiMeterAgent } from "./agent";
 import { InvalidArgumentError } from "./errors";
 import { serialStream } from "./serial";
@@ -20,6 +21,7 @@ export async function main(argv = process.argv.slice(2)): Promise<void> {
       serial: { type: "string" },
       baud: { type: "string", default: "9600" },
       tcp: { type: "string" },
+      udp: { type: "string" },
       transport: { type: "string" },
       "physical-address": { type: "string" },
       "password-file": { type: "string" },
@@ -36,7 +38,7 @@ export async function main(argv = process.argv.slice(2)): Promise<void> {
     return n;
   };
   const meterId = int("meter-id", v["meter-id"], 0, 0xffffffff);
-  if ((v.serial === undefined) === (v.tcp === undefined)) throw new InvalidArgumentError("--serial/--tcp", v.serial ?? v.tcp, "exactly one of --serial <device> or --tcp <host:port>");
+  if ([v.serial, v.tcp, v.udp].filter((x) => x !== undefined).length !== 1) throw new InvalidArgumentError("--serial/--tcp/--udp", v.serial ?? v.tcp ?? v.udp, "exactly one of --serial <device>, --tcp <host:port> or --udp <host:port>");
   if (!v["log-dir"]) throw new InvalidArgumentError("--log-dir", undefined, "the directory of the agent's LevelDB log");
   if (!v["master-key-file"]) throw new InvalidArgumentError("--master-key-file", undefined, "a file holding the 16- or 32-byte hex OSGP master key");
   const hex = fs.readFileSync(v["master-key-file"], "utf8").trim();
@@ -47,9 +49,12 @@ export async function main(argv = process.argv.slice(2)): Promise<void> {
   if (v.serial) {
     stream = serialStream(v.serial, { baudRate: int("baud", v.baud, 300, 921_600) });
   } else {
-    const m = /^([^:]+):(\d+)$/.exec(v.tcp!);
-    if (!m) throw new InvalidArgumentError("--tcp", v.tcp, "host:port");
-    stream = tcpStream(m[1]!, int("tcp port", m[2], 1, 65535));
+    // host:port, the host an IPv4/IPv6 address or a name (the last colon separates the port).
+    const m = /^\[?(.+?)\]?:(\d+)$/.exec((v.tcp ?? v.udp)!);
+    if (!m) throw new InvalidArgumentError(v.tcp ? "--tcp" : "--udp", v.tcp ?? v.udp, "host:port");
+    const port = int("port of the meter", m[2], 1, 65535);
+    stream = v.tcp ? tcpStream(m[1]!, port) : udpStream(m[1]!, port);
+    if (v.udp && transport !== "wrapper") throw new InvalidArgumentError("--transport", transport, "wrapper (the only transport on UDP)");
   }
   const password = v["password-file"] ? new TextEncoder().encode(fs.readFileSync(v["password-file"], "utf8").trim()) : undefined;
   const everyMs = int("every", v.every, 1, 86_400) * 1000;

@@ -4,7 +4,7 @@
 //                   [--prosumers 0.3] [--capacity 192] [--control-port 0]
 //                   [--master-key-file master.key] [--control-token-file control.token]
 //                   [--device-keys-file device-keys.json] [--state-file meters.json]
-//                   [--dlms 2 [--dlms-transport mixed|wrapper|hdlc]]
+//                   [--dlms 2 [--dlms-transport mixed|wrapper|hdlc|udp]]
 // Prints one JSON line {pid, host, port, controlUrl, count, firstMeterId, seed, clock,
 // masterKeyFile, controlTokenFile, dlms} (also written to --state-file) and runs until SIGTERM/SIGINT.
 // With --dlms N the last N meters speak DLMS/COSEM, each on its own port (listed in `dlms`).
@@ -105,9 +105,9 @@ export async function main(argv = process.argv.slice(2)): Promise<void> {
   process.once("SIGINT", () => void stop());
 }
 
-function dlmsTransport(v: string | undefined): "wrapper" | "hdlc" | "mixed" {
-  if (v === "wrapper" || v === "hdlc" || v === "mixed") return v;
-  throw new Error(`--dlms-transport must be wrapper, hdlc or mixed, got ${v}`);
+function dlmsTransport(v: string | undefined): "wrapper" | "hdlc" | "udp" | "mixed" {
+  if (v === "wrapper" || v === "hdlc" || v === "udp" || v === "mixed") return v;
+  throw new Error(`--dlms-transport must be wrapper, hdlc, udp or mixed, got ${v}`);
 }
 
 /** Writes `content` to `file` readable by its owner only (also when the file already existed). */

@@ -3,6 +3,7 @@
 // load profile 1 with range selection — over the IP wrapper or HDLC on its own TCP port, as a
 // G3-PLC node or a meter behind a serial-to-TCP bridge would be reached. Large answers go in GET
 // blocks; HDLC answers longer than the negotiated information size go in segments pulled with RR.
+import dgram from "node:dgram";
 import net from "node:net";
 import {
   CLASS,
@@ -39,7 +40,8 @@ import {
 import type { MeterReading } from "@sidegrid/osgp-codec";
 import type { SimulatedMeter } from "./meter";
 
-export type DlmsTransport = "wrapper" | "hdlc";
+/** The IP wrapper on TCP, HDLC on TCP (a serial bridge), or the IP wrapper on UDP (G3-PLC). */
+export type DlmsTransport = "wrapper" | "hdlc" | "udp";
 
 export interface StartDlmsMeterParameters {
   meter: SimulatedMeter;
@@ -271,7 +273,7 @@ export function dlmsMeterEndpoint(p: DlmsMeterEndpointParameters, write: (bytes:
   return (chunk: Uint8Array) => {
     if (p.meter.behaviour.silent) return;
     buffer = buffer.length ? Buffer.concat([buffer, chunk]) : Buffer.from(chunk);
-    if (p.transport === "wrapper") {
+    if (p.transport === "wrapper" || p.transport === "udp") {
       const cut = cutWrapperFrames(buffer);
       buffer = cut.rest;
       for (const frame of cut.frames) {
@@ -337,6 +339,7 @@ export function dlmsMeterEndpoint(p: DlmsMeterEndpointParameters, write: (bytes:
 export async function startDlmsMeter(p: StartDlmsMeterParameters): Promise<DlmsMeterServer> {
   const host = p.host ?? "127.0.0.1";
   let requests = 0;
+  if (p.transport === "udp") return startUdpDlmsMeter(p, host, () => requests++, () => requests);
   const sockets = new Set<net.Socket>();
   const server = net.createServer((socket) => {
     sockets.add(socket);
@@ -361,5 +364,34 @@ export async function startDlmsMeter(p: StartDlmsMeterParameters): Promise<DlmsM
       for (const s of sockets) s.destroy();
       await new Promise<void>((resolve) => server.close(() => resolve()));
     },
+  };
+}
+
+/** The wrapper over UDP: one endpoint (association state) per client address and port. */
+async function startUdpDlmsMeter(p: StartDlmsMeterParameters, host: string, count: () => void, requests: () => number): Promise<DlmsMeterServer> {
+  const sock = dgram.createSocket(net.isIPv6(host) ? "udp6" : "udp4");
+  const peers = new Map<string, (chunk: Uint8Array) => void>();
+  sock.on("message", (m, rinfo) => {
+    const key = `${rinfo.address}:${rinfo.port}`;
+    let feed = peers.get(key);
+    if (!feed) {
+      feed = dlmsMeterEndpoint(p, (b) => sock.send(b, rinfo.port, rinfo.address), count);
+      peers.set(key, feed);
+    }
+    feed(m);
+  });
+  await new Promise<void>((resolve, reject) => {
+    sock.once("error", reject);
+    sock.bind(p.port ?? 0, host, () => resolve());
+  });
+  return {
+    host,
+    port: sock.address().port,
+    transport: "udp",
+    physicalAddress: p.meter.meterId,
+    get requests() {
+      return requests();
+    },
+    close: () => new Promise<void>((resolve) => sock.close(() => resolve())),
   };
 }

@@ -56,7 +56,7 @@ export interface StartMeterSimulatorParameters {
   deviceKeys?: ReadonlyMap<number, string>;
   /** Where refused control requests are reported (default: stderr, i.e. the simulator's log). */
   controlLog?: (line: string) => void;
-  /** The last `count` meters speak DLMS instead of OSGP: all over one transport, or alternating (mixed). */
+  /** The last `count` meters speak DLMS instead of OSGP: all over one transport, or in turn wrapper, HDLC, UDP (mixed). */
   dlms?: { count: number; transport?: DlmsTransport | "mixed" };
 }
 
@@ -185,7 +185,7 @@ export async function startMeterSimulator(params: StartMeterSimulatorParameters)
     }
     for (const [j, m] of dlmsMeters.entries()) {
       const mode = params.dlms?.transport ?? "mixed";
-      const transport: DlmsTransport = mode === "mixed" ? (j % 2 === 0 ? "wrapper" : "hdlc") : mode;
+      const transport: DlmsTransport = mode === "mixed" ? (["wrapper", "hdlc", "udp"] as const)[j % 3]! : mode;
       const at = params.basePort !== undefined ? params.basePort + osgpMeters.length + j : 0;
       const d = await startDlmsMeter({ meter: m, transport, host, port: at });
       dlmsServers.push(d);

@@ -3,8 +3,9 @@
 // TCP-to-serial bridge: SNRM/UA, I frames with the LLC header, segmented answers pulled with RR).
 // Both give the client one exchange at a time over any byte stream (a TCP socket, a serial port):
 // send an APDU, get the answer APDU.
+import dgram from "node:dgram";
 import net from "node:net";
-import type { Duplex } from "node:stream";
+import { Duplex } from "node:stream";
 import { HDLC_FLAG, LLC_COMMAND, decodeHdlcFrame, decodeHdlcParameters, encodeHdlcFrame, hdlcAddress, segmentHdlc, splitLlc, type HdlcAddress, type HdlcFrame } from "../hdlc";
 import { decodeWrapper, encodeWrapper } from "../wrapper";
 import { MeterConnectionError, MeterProtocolError, MeterTimeoutError } from "../errors";
@@ -53,6 +54,62 @@ export function tcpStream(host: string, port: number): StreamOpener {
         socket.once("error", (e) => {
           clearTimeout(timer);
           reject(e);
+        });
+      }),
+  };
+}
+
+/**
+ * UDP as a link's stream: each write one datagram, each datagram received pushed as it came. The
+ * IP wrapper's header carries the APDU length, so frames are cut exactly as on TCP. This is how a
+ * G3-PLC node is reached (IEC 62056-47 over UDP, port 4059 by convention, IPv6 on the PLC side).
+ * @example
+ * const link = new WrapperLink({ meterId: 7, timeoutMs: 5000 }, udpStream("fd00::7", 4059));
+ */
+export function udpStream(host: string, port: number): StreamOpener {
+  return {
+    endpoint: `udp://${host.includes(":") ? `[${host}]` : host}:${port}`,
+    open: (timeoutMs) =>
+      new Promise<Duplex>((resolve, reject) => {
+        const sock = dgram.createSocket(net.isIPv6(host) ? "udp6" : "udp4");
+        let closed = false;
+        const shut = () => {
+          if (closed) return;
+          closed = true;
+          try {
+            sock.close();
+          } catch {
+            /* already closed */
+          }
+        };
+        const stream = new Duplex({
+          read() {},
+          write(chunk: Buffer, _enc, cb) {
+            sock.send(chunk, (e) => cb(e ?? null));
+          },
+          final(cb) {
+            shut();
+            this.push(null);
+            cb();
+          },
+          destroy(e, cb) {
+            shut();
+            cb(e);
+          },
+        });
+        sock.on("message", (m) => stream.push(m));
+        sock.on("error", (e) => stream.destroy(e));
+        const timer = setTimeout(() => {
+          shut();
+          reject(new Error(`no connection within ${timeoutMs} ms`));
+        }, timeoutMs);
+        sock.once("error", (e) => {
+          clearTimeout(timer);
+          reject(e);
+        });
+        sock.connect(port, host, () => {
+          clearTimeout(timer);
+          resolve(stream);
         });
       }),
   };

@@ -6,7 +6,7 @@ import { decodeReadingRecord, type MeterReading } from "@sidegrid/osgp-codec";
 import type { AdapterContext, MeterConfig } from "../adapter";
 import type { Clock } from "@sidegrid/pi-meter";
 import { SimulatedMeter } from "@sidegrid/pi-meter";
-import { DLMS_HDLC_PROTOCOL, DLMS_RAW_FORMAT, DLMS_WRAPPER_PROTOCOL, DlmsAdapter } from "./adapter";
+import { DLMS_HDLC_PROTOCOL, DLMS_RAW_FORMAT, DLMS_UDP_PROTOCOL, DLMS_WRAPPER_PROTOCOL, DlmsAdapter } from "./adapter";
 import { startDlmsMeter, type DlmsMeterServer, type DlmsTransport } from "@sidegrid/pi-meter";
 
 const HOUR = 3_600_000;
@@ -32,7 +32,7 @@ async function rig(transport: DlmsTransport, opts: { meterId?: number; maxPduSiz
   const persisted: Record<string, unknown>[] = [];
   const config: MeterConfig = {
     meterId: meter.meterId,
-    protocol: transport === "hdlc" ? DLMS_HDLC_PROTOCOL : DLMS_WRAPPER_PROTOCOL,
+    protocol: transport === "hdlc" ? DLMS_HDLC_PROTOCOL : transport === "udp" ? DLMS_UDP_PROTOCOL : DLMS_WRAPPER_PROTOCOL,
     host: server.host,
     port: server.port,
     ...(opts.adapterPassword ? { options: { password: opts.adapterPassword } } : {}),
@@ -50,7 +50,7 @@ function modelAt(meter: SimulatedMeter, clockMs: number): MeterReading {
   return r;
 }
 
-describe.each(["wrapper", "hdlc"] as const)("DLMS adapter over %s", (transport) => {
+describe.each(["wrapper", "hdlc", "udp"] as const)("DLMS adapter over %s", (transport) => {
   it("reads identity and the load profile as consecutive readings that match the meter's registers", async () => {
     const { meter, adapter } = await rig(transport);
     await adapter.connect();

@@ -5,7 +5,7 @@
 // meters keep their profile whatever the client stored, so `acknowledge` only moves the adapter's
 // own position, persisted with the gateway's state. The gateway stores each reading as the
 // 144-byte reading record (rawFormat "dlms-lp1-et160-v1": the DLMS row, normalized).
-import { DlmsClient, DlmsMeterReader, HdlcLink, WrapperLink, tcpStream, type DlmsLink } from "@sidegrid/dlms";
+import { DlmsClient, DlmsMeterReader, HdlcLink, WrapperLink, tcpStream, udpStream, type DlmsLink } from "@sidegrid/dlms";
 import { encodeReadingRecord, type MeterReading } from "@sidegrid/osgp-codec";
 import type {
   AdapterContext,
@@ -24,6 +24,8 @@ import { InvalidConfigError } from "../errors";
 
 export const DLMS_WRAPPER_PROTOCOL = "dlms-wrapper";
 export const DLMS_HDLC_PROTOCOL = "dlms-hdlc";
+/** The IP wrapper over UDP, as a G3-PLC node (or its modem's IPv6 address) is reached. */
+export const DLMS_UDP_PROTOCOL = "dlms-udp";
 export const DLMS_RAW_FORMAT = "dlms-lp1-et160-v1";
 const DEFAULT_MAX_RECORDS = 96;
 
@@ -44,6 +46,7 @@ export function dlmsAdapterFactories(): MeterAdapterFactory[] {
   return [
     { protocol: DLMS_WRAPPER_PROTOCOL, create: (meter, ctx) => new DlmsAdapter(meter, ctx) },
     { protocol: DLMS_HDLC_PROTOCOL, create: (meter, ctx) => new DlmsAdapter(meter, ctx) },
+    { protocol: DLMS_UDP_PROTOCOL, create: (meter, ctx) => new DlmsAdapter(meter, ctx) },
   ];
 }
 
@@ -78,10 +81,10 @@ export class DlmsAdapter implements MeterAdapter {
         logicalDevice: intOption(meter, "logicalDevice", 1, 0x3fff),
         physical: intOption(meter, "physicalAddress", meter.meterId & 0x3fff, 0x3fff),
       });
-    } else if (meter.protocol === DLMS_WRAPPER_PROTOCOL) {
-      link = new WrapperLink(lp, stream, { client: intOption(meter, "clientAddress", 16, 0xffff), server: intOption(meter, "logicalDevice", 1, 0xffff) });
+    } else if (meter.protocol === DLMS_WRAPPER_PROTOCOL || meter.protocol === DLMS_UDP_PROTOCOL) {
+      link = new WrapperLink(lp, meter.protocol === DLMS_UDP_PROTOCOL ? udpStream(meter.host, meter.port) : stream, { client: intOption(meter, "clientAddress", 16, 0xffff), server: intOption(meter, "logicalDevice", 1, 0xffff) });
     } else {
-      throw new InvalidConfigError(`meters[${meter.meterId}].protocol`, meter.protocol, `"${DLMS_WRAPPER_PROTOCOL}" or "${DLMS_HDLC_PROTOCOL}"`);
+      throw new InvalidConfigError(`meters[${meter.meterId}].protocol`, meter.protocol, `"${DLMS_WRAPPER_PROTOCOL}", "${DLMS_HDLC_PROTOCOL}" or "${DLMS_UDP_PROTOCOL}"`);
     }
     let password: Uint8Array | undefined;
     if (o.password !== undefined) {

@@ -11,7 +11,7 @@ import { startGateway, type Gateway } from "../gateway";
 import { SimulatedMeter } from "@sidegrid/pi-meter";
 import { CONTENT_RAW_RECORD, openReadingPayload } from "../payload";
 import { startSidegridFixture, type SidegridFixture } from "../test-utils/fixture";
-import { DLMS_HDLC_PROTOCOL, DLMS_WRAPPER_PROTOCOL } from "./adapter";
+import { DLMS_HDLC_PROTOCOL, DLMS_UDP_PROTOCOL, DLMS_WRAPPER_PROTOCOL } from "./adapter";
 import { freePort } from "@sidegrid/chain";
 import { DLMS_PUSH_PROTOCOL } from "./pushAdapter";
 import { startDlmsMeter, type DlmsMeterServer } from "@sidegrid/pi-meter";
@@ -35,18 +35,18 @@ describe("gateway reading DLMS meters (anvil × 2, Redis, DLMS over wrapper and 
   beforeAll(async () => {
     fx = await startSidegridFixture({ priChainId: 31521, secChainId: 31522 });
     clock = new SimClock({ simStartMs: T0, manual: true });
-    for (const [meterId, transport] of [[21, "wrapper"], [22, "hdlc"], [23, "wrapper"]] as const) {
+    for (const [meterId, transport] of [[21, "wrapper"], [22, "hdlc"], [23, "wrapper"], [25, "udp"]] as const) {
       const meter = new SimulatedMeter({ meterId, seed: "dlms-e2e", clock, masterKey: new Uint8Array(16), installedAtMs: T0 - 2 * 3600_000 });
       meters.set(meterId, meter);
       servers.push(await startDlmsMeter({ meter, transport, ...(meterId === 22 ? { maxPduSize: 256, hdlcMaxInfo: 64 } : {}) }));
     }
     meters.set(24, new SimulatedMeter({ meterId: 24, seed: "dlms-e2e", clock, masterKey: new Uint8Array(16), installedAtMs: T0 - 2 * 3600_000 }));
     pushPort = await freePort();
-    await fx.addConsumers([21, 22, 23, 24]);
+    await fx.addConsumers([21, 22, 23, 24, 25]);
     const u = fx.utility.address;
-    for (const id of [21, 22, 24]) await fx.setPreferences(id, [{ utility: u, category: "CONSUMPTION", allowed: true, resolution: "QUARTER_HOURLY" }]);
+    for (const id of [21, 22, 24, 25]) await fx.setPreferences(id, [{ utility: u, category: "CONSUMPTION", allowed: true, resolution: "QUARTER_HOURLY" }]);
     // Meter 23's household has given no consent.
-    expect(await fx.relay()).toBe(4 + 3);
+    expect(await fx.relay()).toBe(5 + 4);
     dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "mg-dlms-"));
     gw = await startGateway({
       clock,
@@ -56,7 +56,7 @@ describe("gateway reading DLMS meters (anvil × 2, Redis, DLMS over wrapper and 
         queuePrefix: `test-dlms-${process.pid}`,
         blocksec: { rpcUrl: fx.sec.node.url, chainId: 31522, addresses: fx.addresses, privateKey: fx.gatewayKey, startBlock: fx.startBlock },
         meters: [
-          ...servers.map((s) => ({ meterId: s.physicalAddress, protocol: s.transport === "hdlc" ? DLMS_HDLC_PROTOCOL : DLMS_WRAPPER_PROTOCOL, host: s.host, port: s.port })),
+          ...servers.map((s) => ({ meterId: s.physicalAddress, protocol: s.transport === "hdlc" ? DLMS_HDLC_PROTOCOL : s.transport === "udp" ? DLMS_UDP_PROTOCOL : DLMS_WRAPPER_PROTOCOL, host: s.host, port: s.port })),
           { meterId: 24, protocol: DLMS_PUSH_PROTOCOL, host: "127.0.0.1", port: pushPort },
         ],
         poll: { intervalMs: 3_600_000, timeoutMs: 2000 },
@@ -75,7 +75,7 @@ describe("gateway reading DLMS meters (anvil × 2, Redis, DLMS over wrapper and 
     fs.rmSync(dataDir, { recursive: true, force: true });
   });
 
-  it.each([21, 22, 24])("anchors meter %i's intervals on BlockSEC, each payload opening to the meter's registers", async (meterId) => {
+  it.each([21, 22, 24, 25])("anchors meter %i's intervals on BlockSEC, each payload opening to the meter's registers", async (meterId) => {
     let stored = 0;
     if (meterId === 24) {
       // The HAN meter pushes to the listener the gateway opened at start; a poll takes what has arrived.
