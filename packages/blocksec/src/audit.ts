@@ -220,38 +220,24 @@ export async function auditConsumer(params: AuditConsumerParameters): Promise<Au
   };
 }
 
-/** The per-node check: the consumer's events against the head and every entry hash the node's state holds. */
+/**
+ * The per-node check: the consumer's events against the head and every entry hash the node's state
+ * holds. Nothing is read at a pinned block (a node without past states, anvil --prune-history or a
+ * pruned geth, answers those only for its latest block): the head and count come in one call at
+ * the latest block, entry hashes below the count never change (AccessLedger only appends), and the
+ * events are read up to a block taken after the head, keeping the first `count`.
+ */
 async function verifyOnNode(provider: JsonRpcProvider, accessLedger: string, consumer: string, fromBlock: number) {
   const ledger = AccessLedger__factory.connect(accessLedger, uncachedRunner(provider));
-  const { auditedAtBlock, head, count } = await headAtBlock(provider, ledger, consumer);
-  // Entry hashes are append-only (AccessLedger never rewrites index < count), so they need no
-  // pinned block: only the head and count must come from the block the events are read up to.
+  const [head, countBig] = await retryRead(() => ledger.accessHead(consumer));
+  const count = Number(countBig);
   const hashes: string[] = [];
   for (let i = 0; i < count; i += 50) {
     hashes.push(...(await Promise.all(Array.from({ length: Math.min(50, count - i) }, (_, k) => retryRead(() => ledger.entryHashAt(consumer, i + k))))));
   }
-  const entries = await readAccessLog(provider, accessLedger, consumer, fromBlock, auditedAtBlock);
+  const auditedAtBlock = await blockNumber(provider);
+  const entries = (await readAccessLog(provider, accessLedger, consumer, fromBlock, auditedAtBlock)).filter((e) => e.index < count);
   return { auditedAtBlock, head, count, entries, verification: verifyAccessChain(entries, { head, count, hashes }) };
-}
-
-/**
- * The head and count as of one block. A node that keeps no past states (anvil --prune-history, a
- * pruned geth) answers a call pinned to block N only while N is its latest block, so on a busy chain
- * the pinned read is retried at the new latest block until one lands inside its block.
- */
-async function headAtBlock(provider: JsonRpcProvider, ledger: ReturnType<typeof AccessLedger__factory.connect>, consumer: string): Promise<{ auditedAtBlock: number; head: string; count: number }> {
-  let last: unknown;
-  for (let attempt = 0; attempt < 40; attempt++) {
-    const auditedAtBlock = await blockNumber(provider);
-    try {
-      const [head, count] = await ledger.accessHead(consumer, { blockTag: auditedAtBlock });
-      return { auditedAtBlock, head, count: Number(count) };
-    } catch (e) {
-      last = e;
-      await new Promise((r) => setTimeout(r, Math.min(10 * attempt, 200)));
-    }
-  }
-  throw last;
 }
 
 export interface AuditCheckpointParameters {

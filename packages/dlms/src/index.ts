@@ -113,11 +113,13 @@ export type { ProtectParameters, SecurityControl, SecurityKeys, UnprotectParamet
 export { WRAPPER_HEADER_LAYOUT, WRAPPER_VERSION, decodeWrapper, encodeWrapper } from "./wrapper";
 export type { WrapperHeader } from "./wrapper";
 // The client side (I/O over a byte stream the caller opens): association, GET, links, the objects read.
-export { CLIENT_CONFORMANCE, DlmsClient } from "./client/client";
-export type { DlmsClientParameters } from "./client/client";
+export { CLIENT_CONFORMANCE, DlmsClient, SECURED_CONFORMANCE } from "./client/client";
+export type { ClientSecurity, DlmsClientParameters } from "./client/client";
 export { HdlcLink, WrapperLink, cutHdlcFrames, cutWrapperFrames, tcpStream, udpStream } from "./client/links";
 export type { DlmsLink, LinkParameters, StreamOpener } from "./client/links";
 export { CLASS, ENERGY, INSTANTANEOUS, LOAD_PROFILE_COLUMNS, OBJECTS, UNIT, cosemDateTime, cosemToMs, dateTimeData, obisBytes, rangeSelection, readingFromRegisters } from "./client/objects";
 export type { RegisterObject } from "./client/objects";
 export { DlmsMeterReader } from "./client/reader";
 export type { EnergyBaseline, ProfileRow } from "./client/reader";
+export { CURRENT_ASSOCIATION, HLS_GMAC_SC, hlsGmac, verifyHlsGmac } from "./hls";
+export type { HlsGmacParameters } from "./hls";

@@ -5,7 +5,15 @@
 // blocks; HDLC answers longer than the negotiated information size go in segments pulled with RR.
 import dgram from "node:dgram";
 import net from "node:net";
+import { randomBytes } from "node:crypto";
 import {
+  CURRENT_ASSOCIATION,
+  cipherApdu,
+  decipherApdu,
+  hlsGmac,
+  isCipheredApdu,
+  verifyHlsGmac,
+  type CipheredApdu,
   CLASS,
   ENERGY,
   INSTANTANEOUS,
@@ -55,6 +63,8 @@ export interface StartDlmsMeterParameters {
   maxPduSize?: number;
   /** HDLC information field size the meter sends and accepts (default 128). */
   hdlcMaxInfo?: number;
+  /** HLS-GMAC only, everything after the AARQ glo-ciphered: the meter's system title and keys. */
+  security?: { systemTitle: Uint8Array; ek: Uint8Array; ak: Uint8Array };
 }
 
 export interface DlmsMeterServer {
@@ -172,6 +182,9 @@ function rangeOf(sel: AccessSelection): { from: number; to: number } | null {
 class Session {
   private associated = false;
   private long: { invoke: InvokeIdAndPriority; blocks: Uint8Array[] } | undefined;
+  // HLS-GMAC state: the client's title, both challenges, the counters seen and used.
+  private hls: { clientTitle: Uint8Array; ctos: Uint8Array; stoc: Uint8Array; authenticated: boolean; lastClientIc: number } | undefined;
+  private ic = 1;
 
   constructor(
     private readonly model: CosemModel,
@@ -186,27 +199,108 @@ class Session {
     } catch {
       return encodeApdu({ type: "exception-response", stateError: 1, serviceError: 2, invocationCounter: null });
     }
-    switch (apdu.type) {
-      case "aarq": {
-        const passwordOk = !this.p.password || (apdu.mechanism === "low" && apdu.callingAuthenticationValue !== null && Buffer.from(apdu.callingAuthenticationValue).equals(Buffer.from(this.p.password)));
-        this.associated = passwordOk;
-        return encodeApdu({
-          type: "aare",
-          applicationContext: "logical-name",
-          result: passwordOk ? 0 : 1,
-          // 13 = authentication failure (acse-service-user diagnostic)
-          resultSourceDiagnostic: { source: "acse-service-user", value: passwordOk ? 0 : 13 },
-          respondingApTitle: null,
-          mechanism: null,
-          respondingAuthenticationValue: null,
-          userInformation: passwordOk
-            ? { type: "initiate-response", negotiatedQualityOfService: null, negotiatedDlmsVersion: 6, negotiatedConformance: conformance(["get", "selective-access", "block-transfer-with-get-or-read", "multiple-references"]), serverMaxReceivePduSize: this.p.maxPduSize ?? 1024, vaaName: 7 }
-            : null,
-        });
+    if (apdu.type === "aarq") return this.p.security ? this.aarqHls(apdu) : this.aarq(apdu);
+    if (apdu.type === "rlrq") {
+      this.associated = false;
+      this.hls = undefined;
+      return encodeApdu({ type: "rlre", reason: 0, userInformation: null });
+    }
+    if (!this.p.security) return this.serve(apdu);
+    // A secured meter answers nothing in the clear, and only to the client that authenticated.
+    const sec = this.p.security;
+    const h = this.hls;
+    if (!h || !isCipheredApdu(apdu) || apdu.invocationCounter <= h.lastClientIc) return encodeApdu({ type: "exception-response", stateError: 1, serviceError: 1, invocationCounter: null });
+    let plain: Apdu;
+    try {
+      plain = decipherApdu(apdu, { systemTitle: h.clientTitle, ek: sec.ek, ak: sec.ak });
+    } catch {
+      return encodeApdu({ type: "exception-response", stateError: 1, serviceError: 1, invocationCounter: null });
+    }
+    h.lastClientIc = apdu.invocationCounter;
+    let answer: Uint8Array;
+    if (!h.authenticated) {
+      if (plain.type !== "action-request-normal" || plain.method.classId !== CURRENT_ASSOCIATION.classId || plain.method.obis !== CURRENT_ASSOCIATION.obis || plain.method.method !== CURRENT_ASSOCIATION.method) {
+        return encodeApdu({ type: "exception-response", stateError: 1, serviceError: 1, invocationCounter: null });
       }
-      case "rlrq":
-        this.associated = false;
-        return encodeApdu({ type: "rlre", reason: 0, userInformation: null });
+      let ok = false;
+      try {
+        ok = plain.parameters?.type === "octet-string" && verifyHlsGmac({ answer: plain.parameters.value, challenge: h.stoc, systemTitle: h.clientTitle, ek: sec.ek, ak: sec.ak }) >= 0;
+      } catch {
+        ok = false;
+      }
+      h.authenticated = ok;
+      this.associated = ok;
+      const fCtoS = ok ? hlsGmac({ challenge: h.ctos, systemTitle: sec.systemTitle, invocationCounter: this.ic, ek: sec.ek, ak: sec.ak }) : null;
+      // 0 success; 3 read-write-denied for a wrong answer (the client learns nothing more).
+      answer = encodeApdu({ type: "action-response-normal", invoke: plain.invoke, result: ok ? 0 : 3, returnParameters: fCtoS ? { data: { type: "octet-string", value: fCtoS } } : null });
+    } else {
+      answer = this.serve(plain);
+    }
+    return encodeApdu(this.seal(answer));
+  }
+
+  private seal(plaintext: Uint8Array): Apdu {
+    const sec = this.p.security!;
+    const invocationCounter = this.ic;
+    this.ic = (this.ic + 1) >>> 0;
+    return cipherApdu({ plaintext, systemTitle: sec.systemTitle, invocationCounter, ek: sec.ek, ak: sec.ak });
+  }
+
+  private initiateResponse(): Extract<Apdu, { type: "initiate-response" }> {
+    const names = ["get", "selective-access", "block-transfer-with-get-or-read", "multiple-references", ...(this.p.security ? (["action"] as const) : [])] as const;
+    return { type: "initiate-response", negotiatedQualityOfService: null, negotiatedDlmsVersion: 6, negotiatedConformance: conformance([...names]), serverMaxReceivePduSize: this.p.maxPduSize ?? 1024, vaaName: 7 };
+  }
+
+  private aarq(apdu: Extract<Apdu, { type: "aarq" }>): Uint8Array {
+    const passwordOk = !this.p.password || (apdu.mechanism === "low" && apdu.callingAuthenticationValue !== null && Buffer.from(apdu.callingAuthenticationValue).equals(Buffer.from(this.p.password)));
+    this.associated = passwordOk;
+    return encodeApdu({
+      type: "aare",
+      applicationContext: "logical-name",
+      result: passwordOk ? 0 : 1,
+      // 13 = authentication failure (acse-service-user diagnostic)
+      resultSourceDiagnostic: { source: "acse-service-user", value: passwordOk ? 0 : 13 },
+      respondingApTitle: null,
+      mechanism: null,
+      respondingAuthenticationValue: null,
+      userInformation: passwordOk ? this.initiateResponse() : null,
+    });
+  }
+
+  /** Passes 1 and 2 of HLS-GMAC: take the client's challenge, send ours (authentication-required). */
+  private aarqHls(apdu: Extract<Apdu, { type: "aarq" }>): Uint8Array {
+    const sec = this.p.security!;
+    this.associated = false;
+    this.hls = undefined;
+    const refuse = (diagnostic: number) =>
+      encodeApdu({ type: "aare", applicationContext: "logical-name-ciphering", result: 1, resultSourceDiagnostic: { source: "acse-service-user", value: diagnostic }, respondingApTitle: null, mechanism: null, respondingAuthenticationValue: null, userInformation: null });
+    // 11 authentication-mechanism-name-not-recognised, 13 authentication-failure (IEC 62056-5-3 AARE diagnostics)
+    if (apdu.mechanism !== "high-gmac" || !apdu.callingApTitle || apdu.callingApTitle.length !== 8 || !apdu.callingAuthenticationValue) return refuse(11);
+    const ui = apdu.userInformation;
+    if (!ui || !isCipheredApdu(ui as Apdu)) return refuse(13);
+    try {
+      const initiate = decipherApdu(ui as CipheredApdu, { systemTitle: apdu.callingApTitle, ek: sec.ek, ak: sec.ak });
+      if (initiate.type !== "initiate-request") return refuse(13);
+    } catch {
+      return refuse(13);
+    }
+    const stoc = new Uint8Array(randomBytes(16));
+    this.hls = { clientTitle: apdu.callingApTitle.slice(), ctos: apdu.callingAuthenticationValue.slice(), stoc, authenticated: false, lastClientIc: (ui as CipheredApdu).invocationCounter };
+    return encodeApdu({
+      type: "aare",
+      applicationContext: "logical-name-ciphering",
+      result: 0,
+      // 14 = authentication-required: pass 3 and 4 follow in the ACTION
+      resultSourceDiagnostic: { source: "acse-service-user", value: 14 },
+      respondingApTitle: sec.systemTitle,
+      mechanism: "high-gmac",
+      respondingAuthenticationValue: stoc,
+      userInformation: this.seal(encodeApdu(this.initiateResponse())) as CipheredApdu,
+    });
+  }
+
+  private serve(apdu: Apdu): Uint8Array {
+    switch (apdu.type) {
       case "get-request-normal": {
         if (!this.associated) return encodeApdu({ type: "exception-response", stateError: 1, serviceError: 1, invocationCounter: null });
         this.onGet();

@@ -21,6 +21,7 @@ import type {
   ReadingSpec,
 } from "../adapter";
 import { InvalidConfigError } from "../errors";
+import { hexOption } from "./pushAdapter";
 
 export const DLMS_WRAPPER_PROTOCOL = "dlms-wrapper";
 export const DLMS_HDLC_PROTOCOL = "dlms-hdlc";
@@ -28,12 +29,15 @@ export const DLMS_HDLC_PROTOCOL = "dlms-hdlc";
 export const DLMS_UDP_PROTOCOL = "dlms-udp";
 export const DLMS_RAW_FORMAT = "dlms-lp1-et160-v1";
 const DEFAULT_MAX_RECORDS = 96;
+const IC_RESERVATION = 10_000;
 
 interface DlmsState {
   /** Interval index of the newest row stored (acknowledged by the gateway); null before the first. */
   ackedSeq: number | null;
   /** Its energy registers, the baseline for the next row's mean power. */
   baseline: { importWh: number; exportWh: number; reactiveImportVarh: number; reactiveExportVarh: number } | null;
+  /** HLS-GMAC: the client's next invocation counter, kept so no counter is ever used twice with these keys. */
+  ic?: number;
 }
 
 /**
@@ -91,7 +95,15 @@ export class DlmsAdapter implements MeterAdapter {
       if (typeof o.password !== "string" || o.password.length === 0 || o.password.length > 64) throw new InvalidConfigError(`meters[${meter.meterId}].options.password`, "(hidden)", "a text of 1..64 characters");
       password = new TextEncoder().encode(o.password);
     }
-    this.client = new DlmsClient({ meterId: meter.meterId, link, ...(password ? { password } : {}) });
+    // HLS-GMAC and glo-ciphering when the meter's keys are configured (all three or none).
+    const ek = hexOption(meter, "ekHex", 16);
+    const ak = hexOption(meter, "akHex", 16);
+    const systemTitle = hexOption(meter, "systemTitleHex", 8);
+    if ((ek || ak || systemTitle) && !(ek && ak && systemTitle)) throw new InvalidConfigError(`meters[${meter.meterId}].options`, "(hidden)", "ekHex, akHex and systemTitleHex together (HLS-GMAC), or none");
+    if (ek && password) throw new InvalidConfigError(`meters[${meter.meterId}].options.password`, "(hidden)", "no password with HLS-GMAC keys");
+    const init = ctx.initialState as Partial<DlmsState> | null;
+    const security = ek && ak && systemTitle ? { ek, ak, systemTitle, invocationCounter: typeof init?.ic === "number" ? init.ic : 1 } : undefined;
+    this.client = new DlmsClient({ meterId: meter.meterId, link, ...(password ? { password } : {}), ...(security ? { security } : {}) });
     this.reader = new DlmsMeterReader(meter.meterId, this.client);
     this.identity = { meterId: meter.meterId, protocol: meter.protocol, endpoint: link.endpoint };
     this.capabilities = {
@@ -99,14 +111,14 @@ export class DlmsAdapter implements MeterAdapter {
       instantaneous: true,
       acknowledge: false,
       maxRecordsPerRead: intOption(meter, "maxRecordsPerRead", DEFAULT_MAX_RECORDS, 10_000) || DEFAULT_MAX_RECORDS,
-      security: password ? "dlms-lls" : "dlms-lowest",
+      security: security ? "dlms-hls-gmac" : password ? "dlms-lls" : "dlms-lowest",
       insecure: false,
     };
-    const init = ctx.initialState as Partial<DlmsState> | null;
-    this.st = { ackedSeq: typeof init?.ackedSeq === "number" ? init.ackedSeq : null, baseline: init?.baseline ?? null };
+    this.st = { ackedSeq: typeof init?.ackedSeq === "number" ? init.ackedSeq : null, baseline: init?.baseline ?? null, ...(security ? { ic: security.invocationCounter } : {}) };
   }
 
   state(): Record<string, unknown> {
+    if (this.st.ic !== undefined) this.st.ic = Math.max(this.st.ic, this.client.invocationCounter);
     return { ...this.st };
   }
 
@@ -147,6 +159,12 @@ export class DlmsAdapter implements MeterAdapter {
   }
 
   private async ensure(): Promise<void> {
+    if (this.st.ic !== undefined && !this.client.isAssociated) {
+      // Counters are reserved before use: a gateway that dies mid-association restarts above
+      // every counter it may have sent, so the meter never sees one twice.
+      this.st.ic = this.client.invocationCounter + IC_RESERVATION;
+      await this.ctx.persist(this.state());
+    }
     await this.reader.prepare();
     if (this.reader.serial !== undefined) this.identity.serial = this.reader.serial;
     if (this.reader.manufacturer !== undefined) this.identity.manufacturer = this.reader.manufacturer;

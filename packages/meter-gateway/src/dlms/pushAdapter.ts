@@ -53,7 +53,8 @@ export function dlmsPushAdapterFactory(): MeterAdapterFactory {
   return { protocol: DLMS_PUSH_PROTOCOL, create: (meter, ctx) => new DlmsPushAdapter(meter, ctx) };
 }
 
-function hexOption(meter: MeterConfig, name: string, length: number): Uint8Array | undefined {
+/** A hex key option of a meter's config (never echoed in the error: keys are secrets). */
+export function hexOption(meter: MeterConfig, name: string, length: number): Uint8Array | undefined {
   const v = meter.options?.[name];
   if (v === undefined) return undefined;
   if (typeof v !== "string" || !/^(0x)?[0-9a-fA-F]+$/.test(v) || v.replace(/^0x/, "").length !== length * 2) throw new InvalidConfigError(`meters[${meter.meterId}].options.${name}`, "(hidden)", `${length} bytes as hex`);
