@@ -5,6 +5,7 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { tcpStream } from "@sidegrid/dlms";
+import { deriveMeterKey } from "@sidegrid/osgp-codec";
 import { SimClock, SimulatedMeter, dlmsSource, simulatorMasterKey, startDlmsMeter, startPiMeterAgent, type DlmsMeterServer, type PiMeterAgent } from "@sidegrid/pi-meter";
 import { AdapterRegistry, type AdapterContext } from "./adapter";
 import { OSGP_TCP_PROTOCOL, osgpTcpAdapterFactory } from "./osgpAdapter";
@@ -26,7 +27,8 @@ beforeAll(async () => {
     meterId: 21,
     source: dlmsSource({ meterId: 21, transport: "hdlc", stream: tcpStream(dlms.host, dlms.port), timeoutMs: 2000 }),
     logDir: path.join(dir, "log"),
-    masterKey,
+    // The agent holds its meter's key only; the gateway derives it from the master key.
+    meterKey: deriveMeterKey({ masterKey, meterId: 21 }),
     variablesEveryMs: 3_600_000,
     profileEveryMs: 3_600_000,
   });

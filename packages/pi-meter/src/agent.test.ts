@@ -1,6 +1,7 @@
 // The Pi agent reading a DLMS meter over a serial port (serialport's mock binding, the meter's
 // HDLC answers from the simulated DLMS meter), keeping its LevelDB log deduplicated by device time.
 import fs from "node:fs";
+import { deriveMeterKey } from "@sidegrid/osgp-codec";
 import os from "node:os";
 import path from "node:path";
 import { AgentLog } from "./agentLog";
@@ -33,7 +34,7 @@ async function startAgent(portPath: string): Promise<PiMeterAgent> {
     meterId: 7,
     source: dlmsSource({ meterId: 7, transport: "hdlc", stream: serialStream(portPath, { mock: true }), timeoutMs: 2000 }),
     logDir: path.join(dir, "log"),
-    masterKey,
+    meterKey: deriveMeterKey({ masterKey, meterId: 7 }),
     // Reads are driven by the test (readNow), not by the timers.
     variablesEveryMs: 3_600_000,
     profileEveryMs: 3_600_000,

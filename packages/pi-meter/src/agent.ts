@@ -90,8 +90,11 @@ export interface StartPiMeterAgentParameters {
   source: MeterSource;
   /** LevelDB directory of the agent's log. */
   logDir: string;
-  /** OSGP: master key the aes-gcm meter key is derived from, as the gateway's is (16 or 32 bytes). */
-  masterKey?: Uint8Array;
+  /**
+   * OSGP: this meter's aes-gcm key (16 bytes, `deriveMeterKey({ masterKey, meterId })` from the
+   * utility's master key). The agent holds its own meter's key only: a stolen Pi opens one household.
+   */
+  meterKey?: Uint8Array;
   suite?: MeterSuiteName;
   legacyKey?: Uint8Array;
   /** Where the gateway reaches the agent (default 127.0.0.1, any free port). */
@@ -130,7 +133,7 @@ const RESPONSE_SEQ_BLOCK = 100_000;
 
 /**
  * @example
- * const agent = await startPiMeterAgent({ meterId: 7, source, logDir: "/var/lib/sidegrid-pi", masterKey, port: 4059 });
+ * const agent = await startPiMeterAgent({ meterId: 7, source, logDir: "/var/lib/sidegrid-pi", meterKey, port: 4059 });
  */
 export async function startPiMeterAgent(p: StartPiMeterAgentParameters): Promise<PiMeterAgent> {
   if (!Number.isInteger(p.meterId) || p.meterId < 0 || p.meterId > 0xffffffff) throw new InvalidArgumentError("meterId", p.meterId, "an integer in 0..2^32-1");
@@ -164,7 +167,7 @@ export async function startPiMeterAgent(p: StartPiMeterAgentParameters): Promise
   const device = new OsgpDevice({
     meterId: p.meterId,
     ...(p.suite ? { suite: p.suite } : {}),
-    ...(p.masterKey ? { masterKey: p.masterKey } : {}),
+    ...(p.meterKey ? { meterKey: p.meterKey } : {}),
     ...(p.legacyKey ? { legacyKey: p.legacyKey } : {}),
     requestSeqStart: 0, // the gateway resynchronises on the first 0x0C answer
     responseSeqStart: reserved,

@@ -1,5 +1,5 @@
 // sidegrid-pi-meter: the agent on the Pi beside a meter.
-//   sidegrid-pi-meter --meter-id 7 --serial /dev/ttyUSB0 [--baud 9600] --master-key-file master.key
+//   sidegrid-pi-meter --meter-id 7 --serial /dev/ttyUSB0 [--baud 9600] --meter-key-file meter.key
 //                     --log-dir /var/lib/sidegrid-pi [--port 4059] [--host 0.0.0.0]
 //                     [--every 60] [--password-file lls.txt] [--physical-address 7]
 //   sidegrid-pi-meter --meter-id 7 --tcp 192.0.2.10:4059 --transport wrapper ...   (cellular, serial bridge)
@@ -25,7 +25,7 @@ export async function main(argv = process.argv.slice(2)): Promise<void> {
       transport: { type: "string" },
       "physical-address": { type: "string" },
       "password-file": { type: "string" },
-      "master-key-file": { type: "string" },
+      "meter-key-file": { type: "string" },
       "log-dir": { type: "string" },
       host: { type: "string", default: "127.0.0.1" },
       port: { type: "string", default: "0" },
@@ -40,9 +40,9 @@ export async function main(argv = process.argv.slice(2)): Promise<void> {
   const meterId = int("meter-id", v["meter-id"], 0, 0xffffffff);
   if ([v.serial, v.tcp, v.udp].filter((x) => x !== undefined).length !== 1) throw new InvalidArgumentError("--serial/--tcp/--udp", v.serial ?? v.tcp ?? v.udp, "exactly one of --serial <device>, --tcp <host:port> or --udp <host:port>");
   if (!v["log-dir"]) throw new InvalidArgumentError("--log-dir", undefined, "the directory of the agent's LevelDB log");
-  if (!v["master-key-file"]) throw new InvalidArgumentError("--master-key-file", undefined, "a file holding the 16- or 32-byte hex OSGP master key");
-  const hex = fs.readFileSync(v["master-key-file"], "utf8").trim();
-  if (!/^([0-9a-fA-F]{32}|[0-9a-fA-F]{64})$/.test(hex)) throw new InvalidArgumentError("--master-key-file", "(hidden)", "a file with a 16- or 32-byte hex key");
+  if (!v["meter-key-file"]) throw new InvalidArgumentError("--meter-key-file", undefined, "a file holding this meter's 16-byte hex OSGP key");
+  const hex = fs.readFileSync(v["meter-key-file"], "utf8").trim();
+  if (!/^[0-9a-fA-F]{32}$/.test(hex)) throw new InvalidArgumentError("--meter-key-file", "(hidden)", "a file with a 16-byte hex key");
   const transport = v.transport ?? (v.serial ? "hdlc" : "wrapper");
   if (transport !== "hdlc" && transport !== "wrapper") throw new InvalidArgumentError("--transport", transport, "hdlc or wrapper");
   let stream;
@@ -62,7 +62,7 @@ export async function main(argv = process.argv.slice(2)): Promise<void> {
     meterId,
     source: dlmsSource({ meterId, stream, transport, ...(password ? { password } : {}), ...(v["physical-address"] ? { physicalAddress: int("physical-address", v["physical-address"], 16, 0x3fff) } : {}) }),
     logDir: v["log-dir"],
-    masterKey: Buffer.from(hex, "hex"),
+    meterKey: Buffer.from(hex, "hex"),
     host: v.host!,
     port: int("port", v.port, 0, 65535),
     variablesEveryMs: everyMs,

@@ -46,8 +46,10 @@ export interface DeviceFaults {
 export interface OsgpDeviceParameters {
   meterId: number;
   suite?: MeterSuiteName;
-  /** Master key the aes-gcm meter key is derived from (16 or 32 bytes). */
+  /** Master key the aes-gcm meter key is derived from (16 or 32 bytes): the simulator's way. */
   masterKey?: Uint8Array;
+  /** Or this meter's own aes-gcm key (16 bytes): what a device in the field holds, never the master key. */
+  meterKey?: Uint8Array;
   /** 16-byte MEP key for the legacy suite. */
   legacyKey?: Uint8Array;
   /** Where the request window and the response counter start (a deployed meter's are anywhere). */
@@ -76,8 +78,9 @@ export class OsgpDevice {
   constructor(private readonly p: OsgpDeviceParameters) {
     this.suiteName = p.suite ?? "aes-gcm";
     if (this.suiteName === "aes-gcm") {
-      if (!p.masterKey) throw new InvalidArgumentError("masterKey", p.masterKey, "16 or 32 bytes for aes-gcm");
-      this.suite = createSecuritySuite("aes-gcm", { masterKey: p.masterKey, meterId: p.meterId });
+      if (p.meterKey) this.suite = createSecuritySuite("aes-gcm", { key: p.meterKey, meterId: p.meterId });
+      else if (p.masterKey) this.suite = createSecuritySuite("aes-gcm", { masterKey: p.masterKey, meterId: p.meterId });
+      else throw new InvalidArgumentError("meterKey", p.meterKey, "the meter's 16-byte aes-gcm key (or a master key to derive it)");
     } else {
       if (!p.legacyKey) throw new InvalidArgumentError("legacyKey", p.legacyKey, "a 16-byte MEP key");
       this.suite = createSecuritySuite("legacy-rc4-mep", { key: p.legacyKey, allowInsecure: true });
