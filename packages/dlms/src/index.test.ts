@@ -44,6 +44,7 @@ it("exports exactly the documented public API", () => {
     "MeterTimeoutError",
     "MissingKeyError",
     "OBJECTS",
+    "PushReceiver",
     "REGISTERS",
     "Reader",
     "SECURED_CONFORMANCE",

@@ -123,3 +123,5 @@ export { DlmsMeterReader } from "./client/reader";
 export type { EnergyBaseline, ProfileRow } from "./client/reader";
 export { CURRENT_ASSOCIATION, HLS_GMAC_SC, hlsGmac, verifyHlsGmac } from "./hls";
 export type { HlsGmacParameters } from "./hls";
+export { PushReceiver } from "./client/pushReceiver";
+export type { PushReceiverParameters, ReceivedPush } from "./client/pushReceiver";

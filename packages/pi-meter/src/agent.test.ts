@@ -5,12 +5,13 @@ import { deriveMeterKey } from "@sidegrid/osgp-codec";
 import os from "node:os";
 import path from "node:path";
 import { AgentLog } from "./agentLog";
-import { dlmsSource, startPiMeterAgent, type PiMeterAgent } from "./agent";
+import { dlmsSource, hanSource, startPiMeterAgent, type PiMeterAgent } from "./agent";
+import { startDlmsPushMeter } from "./dlmsPushMeter";
 import { SimClock } from "./clock";
 import { SimulatedMeter } from "./meter";
 import { serialStream } from "./serial";
 import { simulatorMasterKey } from "./simulator";
-import { meterOnMockPort, resetMockPorts } from "./test-utils/mockSerialMeter";
+import { meterOnMockPort, pushOnMockPort, resetMockPorts } from "./test-utils/mockSerialMeter";
 
 const T0 = Date.UTC(2025, 5, 2, 12);
 const MIN = 60_000;
@@ -130,6 +131,68 @@ describe("the Pi agent on a serial DLMS meter", () => {
       clock.advance(15 * MIN);
       await agent.readNow();
       expect({ ...agent.stats(), lastError: agent.stats().readFailures > 2 ? agent.stats().lastError : null }).toMatchObject({ records: 17, readFailures: 2, lastError: null });
+    } finally {
+      await agent.close();
+    }
+  });
+});
+
+describe("the Pi agent on a HAN (P1) port", () => {
+  const keys = { ek: new Uint8Array(16).fill(1), ak: new Uint8Array(16).fill(2), systemTitle: Uint8Array.from([0x4b, 0x46, 0x4d, 0, 0, 0, 0, 7]) };
+
+  async function startHanAgent(portPath: string, withKeys: boolean) {
+    const port = pushOnMockPort(portPath);
+    const starting = startPiMeterAgent({
+      meterId: 7,
+      source: hanSource({ meterId: 7, stream: serialStream(portPath, { mock: true }), firstPushMs: 3000, clock: () => clock.now(), ...(withKeys ? { keys } : {}) }),
+      logDir: path.join(dir, "log"),
+      meterKey: deriveMeterKey({ masterKey, meterId: 7 }),
+      variablesEveryMs: 3_600_000,
+      profileEveryMs: 3_600_000,
+    });
+    await port.opened();
+    return { port, starting };
+  }
+
+  it("stores the meter's interval pushes once each and answers from its newest instantaneous push", async () => {
+    const { port, starting } = await startHanAgent("/dev/ttyHAN1", true);
+    const pusher = await startDlmsPushMeter({ meter, target: { write: port.write }, transport: "hdlc", keys });
+    await pusher.pushNow();
+    const agent = await starting;
+    try {
+      expect(await pusher.pushLogged()).toBe(16);
+      await agent.readNow();
+      const truth = meter.loggedReadings();
+      const stored = await agent.log.records();
+      expect(stored.map((r) => [r.clockMs, r.activeEnergyImportWh])).toEqual(truth.map((r) => [r.clockMs, r.activeEnergyImportWh]));
+      expect(stored.map((r) => r.sequence)).toEqual(truth.map((_, i) => i + 1));
+      // The same pushes again (a meter that repeats its list): nothing stored twice.
+      const again = await startDlmsPushMeter({ meter, target: { write: port.write }, transport: "wrapper", keys });
+      expect(await again.pushLogged()).toBe(16);
+      await agent.readNow();
+      expect(agent.stats()).toMatchObject({ records: 16, newestSeq: 16 });
+      // Variables come from the instantaneous list: the voltage the meter pushed, not 0.
+      const [v] = await agent.log.variables(0, Number.MAX_SAFE_INTEGER);
+      expect(v!.voltageV).toBeCloseTo(meter.currentReading().phases[0]!.voltageV, 1);
+    } finally {
+      await agent.close();
+    }
+  });
+
+  it("with the meter's keys configured, refuses plain pushes from whoever reaches the port", async () => {
+    const { port, starting } = await startHanAgent("/dev/ttyHAN2", true);
+    const forger = await startDlmsPushMeter({ meter, target: { write: port.write }, transport: "hdlc" });
+    const honest = await startDlmsPushMeter({ meter, target: { write: port.write }, transport: "hdlc", keys });
+    await forger.pushNow();
+    await honest.pushNow();
+    const agent = await starting;
+    try {
+      await forger.pushLogged();
+      await agent.readNow();
+      expect(agent.stats().records).toBe(0);
+      await honest.pushLogged();
+      await agent.readNow();
+      expect(agent.stats().records).toBe(16);
     } finally {
       await agent.close();
     }

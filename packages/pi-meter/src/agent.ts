@@ -1,11 +1,12 @@
 // The agent that runs on the Raspberry Pi beside a meter. It reads the meter (DLMS/COSEM over a
-// serial port with HDLC, or over TCP), keeps its own LevelDB log of 15-minute records and 1-minute
+// serial port with HDLC, over TCP or UDP, or the pushes of its HAN/P1 port), keeps its own LevelDB log of 15-minute records and 1-minute
 // electrical variables deduplicated by device time, holds the meter's OSGP key, and answers the
 // gateway over OSGP exactly as a Sidegrid Pi meter does: the gateway needs no DLMS at all.
 //
 //   meter ──DLMS (HDLC over RS-485/optical, or TCP)──▶ agent ──OSGP/TCP (aes-gcm)──▶ gateway
 import net from "node:net";
-import { DlmsClient, DlmsMeterReader, HdlcLink, WrapperLink, type StreamOpener } from "@sidegrid/dlms";
+import type { Duplex } from "node:stream";
+import { DlmsClient, DlmsMeterReader, ENERGY, HdlcLink, PushReceiver, WrapperLink, readingFromRegisters, type ReceivedPush, type StreamOpener } from "@sidegrid/dlms";
 import { IDENTIFICATION_LAYOUT, asciiField, encodeReadingRecord, type MeterReading } from "@sidegrid/osgp-codec";
 import { AgentLog, type AgentLogStats, type ElectricalVariables } from "./agentLog";
 import { InvalidArgumentError, MeterReadError } from "./errors";
@@ -82,6 +83,115 @@ export function dlmsSource(p: DlmsSourceParameters): MeterSource {
       }),
     now: () => serial("registers", async () => (await reader.instantaneous(0)).reading),
     close: () => client.release(),
+  };
+}
+
+export interface HanSourceParameters {
+  meterId: number;
+  /** The HAN/P1 port (a serial port) or a push bridge, as a byte stream the meter pushes on. */
+  stream: StreamOpener;
+  /** How the meter's interval pushes are numbered: device time ÷ this (default 900 s). */
+  intervalSeconds?: number;
+  /** The meter's keys when its pushes are general-glo-ciphered; then plain pushes are refused. */
+  keys?: { ek: Uint8Array; ak: Uint8Array; systemTitle?: Uint8Array };
+  /** How long `now()` waits for the first push (default 30 s: HAN meters push every 2 to 10 s). */
+  firstPushMs?: number;
+  clock?: () => number;
+}
+
+/**
+ * A HAN-port (P1) meter as the agent's source: the meter pushes, the agent listens. Interval pushes
+ * (those carrying the import energy register) become rows, deduplicated by device time; the
+ * newest push answers `now()`.
+ * @example
+ * const source = hanSource({ meterId: 7, stream: serialStream("/dev/ttyAMA0", { baudRate: 115200 }) });
+ */
+export function hanSource(p: HanSourceParameters): MeterSource {
+  const intervalMs = (p.intervalSeconds ?? 900) * 1000;
+  const now = p.clock ?? Date.now;
+  const pending = new Map<number, ReceivedPush>(); // interval index → its push
+  let latest: ReceivedPush | undefined;
+  let stream: Duplex | undefined;
+  let opening: Promise<void> | undefined;
+  let rejected = 0;
+  const waiters: (() => void)[] = [];
+  const rx = new PushReceiver({
+    ...(p.keys ? { keys: p.keys } : {}),
+    now,
+    onReject: () => rejected++,
+    onPush: (push) => {
+      // The newest value of every register: energies from the interval lists, V/P/f from the
+      // instantaneous ones, so `now()` has both.
+      latest = { ...push, registers: { ...(latest?.registers ?? {}), ...push.registers }, clockMs: Math.max(latest?.clockMs ?? 0, push.clockMs) };
+      if (push.hasEnergy) {
+        const index = Math.floor(push.clockMs / intervalMs);
+        if (!pending.has(index)) pending.set(index, push);
+        // Bounded: two days of intervals waiting for the log, the oldest dropped first.
+        while (pending.size > 192) pending.delete(Math.min(...pending.keys()));
+      }
+      for (const w of waiters.splice(0)) w();
+    },
+  });
+  const ensureOpen = (): Promise<void> => {
+    if (stream) return Promise.resolve();
+    opening ??= p.stream.open(p.firstPushMs ?? 30_000).then(
+      (s) => {
+        stream = s;
+        opening = undefined;
+        s.on("data", (chunk: Buffer) => rx.feed(chunk));
+        s.on("error", () => undefined);
+        s.on("close", () => {
+          if (stream === s) stream = undefined;
+        });
+      },
+      (e: unknown) => {
+        opening = undefined;
+        throw new MeterReadError(p.meterId, "the HAN port", { cause: e });
+      },
+    );
+    return opening;
+  };
+  const energies = (r: Record<string, number>) => ({ importWh: r[ENERGY.importWh.obis] ?? 0, exportWh: r[ENERGY.exportWh.obis] ?? 0, reactiveImportVarh: r[ENERGY.reactiveImportVarh.obis] ?? 0, reactiveExportVarh: r[ENERGY.reactiveExportVarh.obis] ?? 0 });
+  return {
+    meterId: p.meterId,
+    endpoint: p.stream.endpoint,
+    identity: async () => {
+      await ensureOpen();
+      return { serial: `HAN${p.meterId.toString().padStart(10, "0")}`, manufacturer: "HAN", intervalSeconds: intervalMs / 1000 };
+    },
+    rowsAfter: async (afterMs, baseline, maxRows) => {
+      await ensureOpen();
+      let previous = baseline ? { importWh: baseline.activeEnergyImportWh, exportWh: baseline.activeEnergyExportWh, reactiveImportVarh: baseline.reactiveEnergyImportVarh, reactiveExportVarh: baseline.reactiveEnergyExportVarh } : undefined;
+      const out: MeterReading[] = [];
+      for (const index of [...pending.keys()].sort((a, b) => a - b)) {
+        const push = pending.get(index)!;
+        pending.delete(index);
+        if (afterMs !== null && push.clockMs <= afterMs) continue; // stored already
+        if (out.length >= maxRows) break;
+        out.push(readingFromRegisters({ meterId: p.meterId, sequence: index, clockMs: push.clockMs, values: push.registers, intervalMs, ...(previous ? { previous } : {}) }));
+        previous = energies(push.registers);
+      }
+      return out;
+    },
+    now: async () => {
+      await ensureOpen();
+      if (!latest) {
+        await new Promise<void>((resolve, reject) => {
+          const timer = setTimeout(() => reject(new MeterReadError(p.meterId, `a push (none within ${p.firstPushMs ?? 30_000} ms; ${rejected} refused)`)), p.firstPushMs ?? 30_000);
+          waiters.push(() => {
+            clearTimeout(timer);
+            resolve();
+          });
+        });
+      }
+      return readingFromRegisters({ meterId: p.meterId, sequence: 0, clockMs: latest!.clockMs, values: latest!.registers, intervalMs: 0 });
+    },
+    close: async () => {
+      const s = stream as (Duplex & { close?: (cb?: () => void) => void }) | undefined;
+      stream = undefined;
+      if (s && typeof s.close === "function") await new Promise<void>((r) => s.close!(() => r()));
+      else s?.destroy();
+    },
   };
 }
 

@@ -4,12 +4,14 @@
 //                     [--every 60] [--password-file lls.txt] [--physical-address 7]
 //   sidegrid-pi-meter --meter-id 7 --tcp 192.0.2.10:4059 --transport wrapper ...   (cellular, serial bridge)
 //   sidegrid-pi-meter --meter-id 7 --udp fd00::7:4059 ...                          (G3-PLC node: wrapper on UDP)
+//   sidegrid-pi-meter --meter-id 7 --han --serial /dev/ttyAMA0 --baud 115200 [--han-keys-file k.json] ...
+//                                                     (the meter pushes on its HAN/P1 port; keys {ekHex, akHex})
 // Prints one JSON line {pid, meterId, host, port, meter, logDir} once it answers OSGP, then runs
 // until SIGTERM/SIGINT. The key stays in its file: never on the command line or in the log.
 import fs from "node:fs";
 import { parseArgs } from "node:util";
 import { tcpStream, udpStream } from "@sidegrid/dlms";
-import { dlmsSource, startPiMeterAgent } from "./agent";
+import { dlmsSource, hanSource, startPiMeterAgent } from "./agent";
 import { InvalidArgumentError } from "./errors";
 import { serialStream } from "./serial";
 
@@ -30,6 +32,8 @@ export async function main(argv = process.argv.slice(2)): Promise<void> {
       host: { type: "string", default: "127.0.0.1" },
       port: { type: "string", default: "0" },
       every: { type: "string", default: "60" },
+      han: { type: "boolean", default: false },
+      "han-keys-file": { type: "string" },
     },
   });
   const int = (name: string, s: string | undefined, min: number, max: number): number => {
@@ -58,9 +62,21 @@ export async function main(argv = process.argv.slice(2)): Promise<void> {
   }
   const password = v["password-file"] ? new TextEncoder().encode(fs.readFileSync(v["password-file"], "utf8").trim()) : undefined;
   const everyMs = int("every", v.every, 1, 86_400) * 1000;
+  let hanKeys: { ek: Uint8Array; ak: Uint8Array } | undefined;
+  if (v["han-keys-file"]) {
+    const k = JSON.parse(fs.readFileSync(v["han-keys-file"], "utf8")) as { ekHex?: unknown; akHex?: unknown };
+    const key = (x: unknown, name: string) => {
+      if (typeof x !== "string" || !/^[0-9a-fA-F]{32}$/.test(x)) throw new InvalidArgumentError(`--han-keys-file ${name}`, "(hidden)", "16 bytes as hex");
+      return new Uint8Array(Buffer.from(x, "hex"));
+    };
+    hanKeys = { ek: key(k.ekHex, "ekHex"), ak: key(k.akHex, "akHex") };
+  }
+  const source = v.han
+    ? hanSource({ meterId, stream, ...(hanKeys ? { keys: hanKeys } : {}) })
+    : dlmsSource({ meterId, stream, transport, ...(password ? { password } : {}), ...(v["physical-address"] ? { physicalAddress: int("physical-address", v["physical-address"], 16, 0x3fff) } : {}) });
   const agent = await startPiMeterAgent({
     meterId,
-    source: dlmsSource({ meterId, stream, transport, ...(password ? { password } : {}), ...(v["physical-address"] ? { physicalAddress: int("physical-address", v["physical-address"], 16, 0x3fff) } : {}) }),
+    source,
     logDir: v["log-dir"],
     meterKey: Buffer.from(hex, "hex"),
     host: v.host!,

@@ -9,8 +9,8 @@ import type { SimulatedMeter } from "./meter";
 
 export interface StartDlmsPushMeterParameters {
   meter: SimulatedMeter;
-  /** The gateway's push listener (the meter's `host`/`port` in the gateway config). */
-  target: { host: string; port: number };
+  /** The gateway's push listener (the meter's `host`/`port` in the gateway config), or any byte sink (a HAN port). */
+  target: { host: string; port: number } | { write: (bytes: Uint8Array) => void };
   transport: "hdlc" | "wrapper";
   /** general-glo-ciphering with these keys (suite 0). */
   keys?: { ek: Uint8Array; ak: Uint8Array; systemTitle: Uint8Array };
@@ -69,13 +69,17 @@ function body(r: MeterReading, instantaneous: boolean): DlmsData {
  * await push.pushLogged();
  */
 export async function startDlmsPushMeter(p: StartDlmsPushMeterParameters): Promise<DlmsPushMeter> {
-  const socket = net.connect({ host: p.target.host, port: p.target.port });
-  socket.setNoDelay(true);
-  await new Promise<void>((resolve, reject) => {
-    socket.once("connect", () => resolve());
-    socket.once("error", reject);
-  });
-  socket.on("error", () => undefined);
+  const sink = "write" in p.target ? p.target.write : undefined;
+  const target = "host" in p.target ? p.target : undefined;
+  const socket = target ? net.connect({ host: target.host, port: target.port }) : undefined;
+  if (socket) {
+    socket.setNoDelay(true);
+    await new Promise<void>((resolve, reject) => {
+      socket.once("connect", () => resolve());
+      socket.once("error", reject);
+    });
+    socket.on("error", () => undefined);
+  }
   let pushedUpTo = 0;
   let invocationCounter = 1;
   let ns = 0;
@@ -94,7 +98,8 @@ export async function startDlmsPushMeter(p: StartDlmsPushMeterParameters): Promi
     ns = (ns + frames.length) & 7;
     for (const f of frames) await write(f);
   };
-  const write = (bytes: Uint8Array) => new Promise<void>((resolve, reject) => socket.write(bytes, (e) => (e ? reject(e) : resolve())));
+  const write = (bytes: Uint8Array) =>
+    sink ? Promise.resolve(sink(bytes)) : new Promise<void>((resolve, reject) => socket!.write(bytes, (e) => (e ? reject(e) : resolve())));
   return {
     async pushLogged() {
       const fresh = p.meter.loggedReadings().filter((r) => r.clockMs > pushedUpTo);
@@ -107,6 +112,7 @@ export async function startDlmsPushMeter(p: StartDlmsPushMeterParameters): Promi
     },
     pushRaw: write,
     async close() {
+      if (!socket) return;
       await new Promise<void>((resolve) => {
         socket.once("close", () => resolve());
         socket.end();

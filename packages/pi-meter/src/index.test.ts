@@ -18,6 +18,7 @@ it("exports exactly the documented public API", () => {
     "dlmsMeterEndpoint",
     "dlmsSource",
     "encodeLogView",
+    "hanSource",
     "hash4",
     "integrateMinutes",
     "isPiMeterError",

@@ -1,7 +1,7 @@
 // @sidegrid/pi-meter: the device side. The Pi agent beside a real meter, and the simulated meters
 // (OSGP Pi meters and DLMS/COSEM meters) the demo, tests and benches run.
-export { dlmsSource, startPiMeterAgent } from "./agent";
-export type { DlmsSourceParameters, MeterSource, PiMeterAgent, PiMeterAgentStats, StartPiMeterAgentParameters } from "./agent";
+export { dlmsSource, hanSource, startPiMeterAgent } from "./agent";
+export type { DlmsSourceParameters, HanSourceParameters, MeterSource, PiMeterAgent, PiMeterAgentStats, StartPiMeterAgentParameters } from "./agent";
 export { AgentLog } from "./agentLog";
 export type { AgentLogParameters, AgentLogStats, ElectricalVariables } from "./agentLog";
 export { AGENT_BIN, METERS_BIN } from "./bins";

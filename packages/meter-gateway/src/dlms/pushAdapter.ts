@@ -7,7 +7,7 @@
 // dropped (deduplicated by device time). Pushes are not acknowledged to the meter: the adapter
 // buffers them until the gateway has stored them.
 import net from "node:net";
-import { ENERGY, HdlcReassembler, OBJECTS, cutHdlcFrames, cutWrapperFrames, decodeDlms, readingFromRegisters, decodeHdlcFrame, formatDateTime, splitLlc, type Apdu, type RegisterReading } from "@sidegrid/dlms";
+import { PushReceiver, readingFromRegisters, type ReceivedPush } from "@sidegrid/dlms";
 import { encodeReadingRecord, type MeterReading } from "@sidegrid/osgp-codec";
 import type {
   AdapterContext,
@@ -144,57 +144,15 @@ export class DlmsPushAdapter implements MeterAdapter {
     this.sockets.add(socket);
     socket.on("close", () => this.sockets.delete(socket));
     socket.on("error", () => socket.destroy());
-    const reassembler = new HdlcReassembler();
-    let buffer: Buffer = Buffer.alloc(0);
-    socket.on("data", (chunk: Buffer) => {
-      buffer = buffer.length ? Buffer.concat([buffer, chunk]) : chunk;
-      if (buffer[0] === 0x7e) {
-        const { frames, rest } = cutHdlcFrames(buffer);
-        buffer = rest;
-        for (const f of frames) {
-          try {
-            const frame = decodeHdlcFrame(f);
-            const info = reassembler.push(frame);
-            if (info) this.onFrame(splitLlc(info).apdu);
-          } catch {
-            this.stats.rejected++;
-          }
-        }
-        return;
-      }
-      const { frames, rest } = cutWrapperFrames(buffer);
-      buffer = rest;
-      for (const frame of frames) this.onFrame(frame);
-      if (buffer.length > 0 && buffer[0] !== 0x00 && buffer[0] !== 0x7e) {
-        this.stats.rejected++;
-        buffer = Buffer.alloc(0); // neither HDLC nor the wrapper: resynchronise on the next push
-      }
-    });
+    const rx = new PushReceiver({ keys: this.keys, now: () => this.ctx.clock.now(), onPush: (p) => this.onPush(p), onReject: () => this.stats.rejected++ });
+    socket.on("data", (chunk: Buffer) => rx.feed(chunk));
   }
 
-  private onFrame(bytes: Uint8Array): void {
-    let decoded;
-    try {
-      decoded = decodeDlms(bytes, this.keys);
-    } catch {
-      this.stats.rejected++;
-      return;
-    }
-    // With keys configured only pushes that deciphered and authenticated count: a plain push from
-    // whoever reaches the listener would otherwise slip in beside the meter's ciphered ones.
-    const apdu: Apdu | undefined = this.keys.ek ? decoded.plain : (decoded.plain ?? decoded.apdu);
-    if (!apdu || apdu.type !== "data-notification" || !decoded.registers) {
-      this.stats.rejected++;
-      return;
-    }
+  private onPush(p: ReceivedPush): void {
     this.stats.pushes++;
-    const registers = numbers(decoded.registers);
-    const stamped = apdu.dateTime ? Date.parse(formatDateTime(apdu.dateTime) ?? "") : NaN;
-    const clockText = decoded.registers[OBJECTS.clock]?.value;
-    const fromClock = typeof clockText === "string" ? Date.parse(clockText) : NaN;
-    const clockMs = Number.isFinite(stamped) ? stamped : Number.isFinite(fromClock) ? fromClock : this.ctx.clock.now();
+    const { registers, clockMs } = p;
     this.latest = { registers, clockMs };
-    if (registers[ENERGY.importWh.obis] === undefined) return; // an instantaneous-only list
+    if (!p.hasEnergy) return; // an instantaneous-only list
     const seq = Math.floor(clockMs / this.intervalMs);
     if ((this.st.ackedSeq !== null && seq <= this.st.ackedSeq) || this.buffered.has(seq)) {
       this.stats.duplicates++;
@@ -215,10 +173,4 @@ export class DlmsPushAdapter implements MeterAdapter {
   private normalize(r: MeterReading, intervalMs: number): NormalizedReading {
     return Object.assign(r, { intervalMs, raw: encodeReadingRecord(r), rawFormat: DLMS_PUSH_RAW_FORMAT });
   }
-}
-
-function numbers(regs: Record<string, RegisterReading>): Record<string, number> {
-  const out: Record<string, number> = {};
-  for (const [obis, r] of Object.entries(regs)) if (typeof r.value === "number") out[obis] = r.value;
-  return out;
 }
