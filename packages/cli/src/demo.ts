@@ -525,7 +525,9 @@ export async function runDemo(cfg: SidegridConfig, opts: DemoOptions): Promise<D
       consumer: alice.keys.address,
       trades: aliceTrades.map((t) => ({ destination: t.counterparty, valueSgt: sgt(t.amount), tradeId: t.tradeId.toString(), proven: t.proven })),
       tradeGrant: { index: tradeRead.entry.index, keysReleased: tradeRead.keys.filter((k) => k.opened).length },
-      osgpRecords: onChain.slice(0, 3).map((s) => {
+      // Her 15-minute records carry the OSGP table (Figure 11); a day closed inside the demo's history
+      // also stores DAILY aggregates, which carry the aggregate layout, not the table.
+      osgpRecords: onChain.filter((s) => s.record.resolution === "QUARTER_HOURLY").slice(0, 3).map((s) => {
         let plain: string | null = null;
         try {
           const payload = Buffer.from(s.record.payload.slice(2), "hex");
@@ -541,7 +543,7 @@ export async function runDemo(cfg: SidegridConfig, opts: DemoOptions): Promise<D
         return { sequence: Number(s.record.sequence), resolution: s.record.resolution, ciphertext: s.record.payload, osgpPlaintext: plain };
       }),
     };
-    say(`  Figure 11 — stored for Alice: ${figure11.trades.length} sealed trade(s) and ${onChain.length} encrypted OSGP table(s)`);
+    say(`  Figure 11 — stored for Alice: ${figure11.trades.length} sealed trade(s), ${onChain.filter((x) => x.record.resolution === "QUARTER_HOURLY").length} encrypted OSGP table(s) and ${onChain.filter((x) => x.record.resolution !== "QUARTER_HOURLY").length} aggregate(s)`);
     say(`    her trades, read by the utility on TRADES grant #${tradeRead.entry.index} (${figure11.tradeGrant.keysReleased} trade key(s) released by the federation):`);
     for (const t of figure11.trades) say(`    trade #${t.tradeId}  destination ${t.destination}  value ${t.valueSgt} SGT  proven against its anchored root: ${t.proven ? "yes" : "NO"}`);
     for (const r of figure11.osgpRecords.slice(0, 1)) {
