@@ -26,6 +26,13 @@ export interface PushReceiverParameters {
   onPush: (p: ReceivedPush) => void;
   /** A frame that does not decode, authenticate, or is no data-notification with registers. */
   onReject?: () => void;
+  /** A ciphered push whose invocation counter is not above the last one accepted: a replay. */
+  onReplay?: () => void;
+  /**
+   * The last invocation counter accepted, shared by every receiver of one meter (a replay may come
+   * on another connection) and kept across restarts by the caller. Updated in place.
+   */
+  counter?: { last: number | null };
 }
 
 /**
@@ -36,8 +43,16 @@ export interface PushReceiverParameters {
 export class PushReceiver {
   private readonly reassembler = new HdlcReassembler();
   private buffer: Buffer = Buffer.alloc(0);
+  private readonly counter: { last: number | null };
 
-  constructor(private readonly p: PushReceiverParameters) {}
+  constructor(private readonly p: PushReceiverParameters) {
+    this.counter = p.counter ?? { last: null };
+  }
+
+  /** The invocation counter of the newest ciphered push accepted (null before one). */
+  get lastInvocationCounter(): number | null {
+    return this.counter.last;
+  }
 
   feed(chunk: Uint8Array): void {
     this.buffer = this.buffer.length ? Buffer.concat([this.buffer, chunk]) : Buffer.from(chunk);
@@ -78,6 +93,16 @@ export class PushReceiver {
     if (!apdu || apdu.type !== "data-notification" || !decoded.registers) {
       this.p.onReject?.();
       return;
+    }
+    // A ciphered push authenticates its invocation counter: one not above the last is a replay of
+    // an earlier push (its content is genuine, its time is not now).
+    const outer = decoded.apdu as { invocationCounter?: unknown } | undefined;
+    if (keys.ek && typeof outer?.invocationCounter === "number") {
+      if (this.counter.last !== null && outer.invocationCounter <= this.counter.last) {
+        (this.p.onReplay ?? this.p.onReject)?.();
+        return;
+      }
+      this.counter.last = outer.invocationCounter;
     }
     const registers = numbers(decoded.registers);
     const stamped = apdu.dateTime ? Date.parse(formatDateTime(apdu.dateTime) ?? "") : NaN;

@@ -92,6 +92,31 @@ describe("push listener", () => {
     expect((await adapter.read({ kind: "log" })).readings).toEqual([]);
   });
 
+  it("refuses a recorded ciphered push sent again (its invocation counter is not above the last), also after a restart", async () => {
+    const { meter, adapter, push, port } = await rig("wrapper", { ciphered: true });
+    // Someone on the network recorded the meter's first push (invocation counter 1) earlier.
+    const recorded: Uint8Array[] = [];
+    const recorder = await startDlmsPushMeter({ meter, target: { write: (b) => void recorded.push(b) }, transport: "wrapper", keys });
+    await recorder.pushNow();
+    expect(await push.pushLogged()).toBe(24);
+    await settle(() => adapter.stats.readings === 24);
+    await push.pushRaw(recorded[0]!);
+    await settle(() => adapter.stats.replayed === 1);
+    expect(adapter.stats).toMatchObject({ readings: 24, replayed: 1, rejected: 0 });
+    expect(adapter.state()).toMatchObject({ lastIc: 24 });
+    // A restarted listener keeps the counter: the replay is refused there too.
+    const { lastIc } = adapter.state() as { lastIc: number };
+    await adapter.close();
+    const again = new DlmsPushAdapter({ meterId: meter.meterId, protocol: DLMS_PUSH_PROTOCOL, host: "127.0.0.1", port, options: { ekHex: hex(keys.ek), akHex: hex(keys.ak) } }, { initialState: { ackedSeq: null, baseline: null, lastIc }, persist: async () => undefined, timeoutMs: 1000, clock });
+    await again.connect();
+    open.push(again);
+    const replayer = await startDlmsPushMeter({ meter, target: { host: "127.0.0.1", port }, transport: "wrapper" });
+    open.push(replayer);
+    await replayer.pushRaw(recorded[0]!);
+    await settle(() => again.stats.replayed === 1);
+    expect(again.stats).toMatchObject({ replayed: 1, pushes: 0 });
+  });
+
   it("with keys configured, refuses plain pushes (a forger on the network has no keys)", async () => {
     const { meter, adapter, port } = await rig("wrapper", { adapterKeys: keys });
     // The rig's own pusher sends plain pushes here: none may count.

@@ -34,6 +34,8 @@ type Energies = { importWh: number; exportWh: number; reactiveImportVarh: number
 interface PushState {
   ackedSeq: number | null;
   baseline: Energies | null;
+  /** Invocation counter of the newest ciphered push accepted: anything not above it is a replay. */
+  lastIc?: number | null;
 }
 
 /** What the push listener has seen (for the tests and /metrics). */
@@ -45,6 +47,8 @@ export interface PushListenerStats {
   duplicates: number;
   /** Frames that did not decode or did not authenticate. */
   rejected: number;
+  /** Ciphered pushes whose invocation counter was not above the last one's (replays). */
+  replayed: number;
   /** Readings dropped because the gateway did not store them in time. */
   overflowed: number;
 }
@@ -64,7 +68,7 @@ export function hexOption(meter: MeterConfig, name: string, length: number): Uin
 export class DlmsPushAdapter implements MeterAdapter {
   readonly identity: MeterIdentity;
   readonly capabilities: MeterCapabilities;
-  readonly stats: PushListenerStats = { pushes: 0, readings: 0, duplicates: 0, rejected: 0, overflowed: 0 };
+  readonly stats: PushListenerStats = { pushes: 0, readings: 0, duplicates: 0, rejected: 0, replayed: 0, overflowed: 0 };
   private readonly intervalMs: number;
   private readonly keys: { ek?: Uint8Array; ak?: Uint8Array; systemTitle?: Uint8Array };
   private server: net.Server | undefined;
@@ -72,6 +76,7 @@ export class DlmsPushAdapter implements MeterAdapter {
   private readonly buffered = new Map<number, NormalizedReading>();
   private latest: { registers: Record<string, number>; clockMs: number } | undefined;
   private st: PushState;
+  private readonly counter: { last: number | null };
 
   constructor(
     readonly meter: MeterConfig,
@@ -88,10 +93,11 @@ export class DlmsPushAdapter implements MeterAdapter {
     this.capabilities = { loadProfile: true, instantaneous: true, acknowledge: false, maxRecordsPerRead: MAX_BUFFERED, security: ek ? "dlms-glo-aes-gcm" : "dlms-push-plain", insecure: false };
     const init = ctx.initialState as Partial<PushState> | null;
     this.st = { ackedSeq: typeof init?.ackedSeq === "number" ? init.ackedSeq : null, baseline: init?.baseline ?? null };
+    this.counter = { last: typeof init?.lastIc === "number" ? init.lastIc : null };
   }
 
   state(): Record<string, unknown> {
-    return { ...this.st };
+    return { ...this.st, lastIc: this.counter.last };
   }
 
   /** Starts listening for the meter's pushes (idempotent). */
@@ -144,7 +150,7 @@ export class DlmsPushAdapter implements MeterAdapter {
     this.sockets.add(socket);
     socket.on("close", () => this.sockets.delete(socket));
     socket.on("error", () => socket.destroy());
-    const rx = new PushReceiver({ keys: this.keys, now: () => this.ctx.clock.now(), onPush: (p) => this.onPush(p), onReject: () => this.stats.rejected++ });
+    const rx = new PushReceiver({ keys: this.keys, counter: this.counter, now: () => this.ctx.clock.now(), onPush: (p) => this.onPush(p), onReject: () => this.stats.rejected++, onReplay: () => this.stats.replayed++ });
     socket.on("data", (chunk: Buffer) => rx.feed(chunk));
   }
 
