@@ -189,6 +189,8 @@ export async function startServices(cfg: SidegridConfig, deployment: SystemDeplo
     redisUrl: cfg.redis.url,
     blocksec: {
       rpcUrl: cfg.networks.blocksec.rpcUrl,
+      // A local anvil serves WebSocket on its HTTP port: the gateway follows new heads instead of polling.
+      ...(cfg.networks.blocksec.local ? { wsUrl: cfg.networks.blocksec.rpcUrl.replace(/^http/, "ws") } : {}),
       chainId: deployment.networks.blocksec.chainId,
       addresses: {
         policyMirror: deployment.blocksec.policyMirror,

@@ -14,6 +14,11 @@ export interface GatewayConfig {
   queuePrefix?: string;
   blocksec: {
     rpcUrl: string;
+    /**
+     * WebSocket endpoint of the same node: consent changes and relayed trades are read at each new
+     * head (newHeads), with slow polls (`policy.pollMs`, default then 10 s) only as a fallback.
+     */
+    wsUrl?: string;
     chainId: number;
     /** `keyCustody`: BlockSEC's KeyCustody; with it records are sealed under epoch keys in federation custody (payload v2). */
     addresses: { policyMirror: string; meterDataLedger: string; accessLedger: string; tradeLog: string; keyCustody?: string };
@@ -36,6 +41,11 @@ export interface GatewayConfig {
   clock?: SimClockState;
   poll?: {
     intervalMs?: number;
+    /**
+     * Scheduled polls before a meter's next record is due are skipped, but a meter is looked at
+     * at least this often (real ms, default 60 s) so a dead one is noticed.
+     */
+    quietMs?: number;
     concurrency?: number;
     limiter?: { max: number; durationMs: number };
     attempts?: number;
@@ -78,6 +88,7 @@ export const GATEWAY_CONFIG_SCHEMA = {
       required: ["rpcUrl", "chainId", "addresses"],
       properties: {
         rpcUrl: { type: "string", pattern: "^(https?|wss?)://" },
+        wsUrl: { type: "string", pattern: "^wss?://" },
         chainId: POS,
         addresses: {
           type: "object",

@@ -31,6 +31,7 @@ import { pollMeter } from "./poll";
 import { MeterPoller } from "./poller";
 import { GridAggregator } from "./realtime";
 import { GatewayStore } from "./store";
+import { HeadFollower } from "./heads";
 import { TradeSealer } from "./trades";
 
 export interface StartGatewayParameters {
@@ -118,7 +119,9 @@ export async function startGateway(params: StartGatewayParameters): Promise<Gate
 
   const metrics = createGatewayMetrics({ defaultMetrics: true });
   const grid = new GridAggregator();
-  const policySource = new BlockSecPolicySource(sec, { pollMs: cfg.policy?.pollMs ?? 500, onError: (e) => log(`policy watch: ${(e as Error).message}`) });
+  // With a WebSocket endpoint the watchers read the chain at each new head; their polls are a fallback.
+  const followHeads = cfg.blocksec.wsUrl !== undefined;
+  const policySource = new BlockSecPolicySource(sec, { pollMs: cfg.policy?.pollMs ?? (followHeads ? 10_000 : 500), onError: (e) => log(`policy watch: ${(e as Error).message}`) });
   const policy = new CachedPolicy(policySource, { utility, ...(cfg.policy?.ttlMs !== undefined ? { ttlMs: cfg.policy.ttlMs } : {}) });
   let anchorer: Anchorer | undefined;
   const custodyAddress = cfg.blocksec.addresses.keyCustody;
@@ -171,12 +174,23 @@ export async function startGateway(params: StartGatewayParameters): Promise<Gate
         gateway: sender.address,
         chainId: cfg.blocksec.chainId,
         fromBlock: cfg.blocksec.startBlock ?? 0,
-        pollMs: cfg.policy?.pollMs ?? 1000,
+        pollMs: cfg.policy?.pollMs ?? (followHeads ? 10_000 : 1000),
         onEnqueued: () => anchorer?.wake(),
         onError: (e) => log(`trade log: ${(e as Error).message.split("\n")[0]}`),
       })
     : undefined;
   trades?.start();
+  const heads = cfg.blocksec.wsUrl
+    ? new HeadFollower({
+        wsUrl: cfg.blocksec.wsUrl,
+        onHead: () => {
+          void policySource.poll().catch(() => undefined);
+          trades?.kick();
+        },
+        onError: (e) => log(`heads: ${(e as Error).message.split("\n")[0]}`),
+      })
+    : undefined;
+  heads?.start();
   const recovered = anchorer.stats.recovered;
   if (recovered) log(`recovered ${recovered} anchored records from BlockSEC`);
 
@@ -232,6 +246,8 @@ export async function startGateway(params: StartGatewayParameters): Promise<Gate
   };
 
   const prefix = cfg.queuePrefix ?? `sidegrid:gw:${sender.address.toLowerCase()}`;
+  const nextDue = new Map<number, { atMs: number; polledAt: number }>();
+  const quietMs = cfg.poll?.quietMs ?? 60_000;
   const poller = new MeterPoller(
     {
       redisUrl: cfg.redisUrl,
@@ -245,7 +261,17 @@ export async function startGateway(params: StartGatewayParameters): Promise<Gate
       ...(cfg.poll?.spread !== undefined ? { spread: cfg.poll.spread } : {}),
     },
     async (meterId) => {
+      // A scheduled poll before the meter's next record is due reads nothing new: skip it, but look
+      // at least every `poll.quietMs` (liveness: a dead meter still raises its alert). Push meters
+      // and instantaneous polling always poll; `pollNow` always polls.
+      const due = nextDue.get(meterId);
+      if (due && clock.now() < due.atMs && Date.now() - due.polledAt < quietMs) {
+        metrics.polls.inc({ result: "not_due" });
+        return { pages: 0, stored: 0, ackSeq: -1, skipped: "not due" };
+      }
       const r = await pollOnce(meterId);
+      if (r.nextDueMs !== undefined && !cfg.poll?.instantaneous && byId.get(meterId)?.protocol !== DLMS_PUSH_PROTOCOL) nextDue.set(meterId, { atMs: r.nextDueMs, polledAt: Date.now() });
+      else nextDue.delete(meterId);
       return { pages: r.pages, stored: r.outcome.stored, ackSeq: r.outcome.ackSeq };
     },
   );
@@ -325,7 +351,7 @@ export async function startGateway(params: StartGatewayParameters): Promise<Gate
       /* Redis briefly away: the next tick updates */
     }
   };
-  const gaugeTimer = setInterval(() => void updateQueueGauges(), 2000);
+  const gaugeTimer = setInterval(() => void updateQueueGauges(), 5000);
 
   const counter = async (name: string, label?: Record<string, string>) => {
     const m = (await metrics.registry.getSingleMetric(name)?.get()) as { values: { value: number; labels: Record<string, string> }[] } | undefined;
@@ -379,6 +405,7 @@ export async function startGateway(params: StartGatewayParameters): Promise<Gate
       await new Promise((r) => server.close(r));
       server.closeAllConnections?.();
       await poller.close();
+      await heads?.stop();
       await trades?.stop();
       if (options.drain) await anchorer!.drain();
       await anchorer!.stop();

@@ -20,6 +20,11 @@ export interface PollMeterParameters {
 export interface PollMeterReturnType {
   pages: number;
   outcome: IngestOutcome;
+  /**
+   * When the meter's next record is due, on the gateway's clock (its clock offset from the meter's
+   * taken into account), if the poll left nothing behind; absent when unknown (push meters, a backlog).
+   */
+  nextDueMs?: number;
 }
 
 /**
@@ -32,6 +37,7 @@ export async function pollMeter(params: PollMeterParameters): Promise<PollMeterR
   const meterId = adapter.identity.meterId;
   const total: IngestOutcome = { ackSeq: 0, stored: 0, notPermitted: 0, rejected: 0, duplicates: 0, alerts: [] };
   let pages = 0;
+  let nextDueMs: number | undefined;
   try {
     await adapter.connect();
     const maxPages = params.maxPages ?? 4;
@@ -50,7 +56,13 @@ export async function pollMeter(params: PollMeterParameters): Promise<PollMeterR
       // The outbox holds everything up to ackSeq: now the meter may forget it.
       if (outcome.ackSeq > result.ackedSeq) await adapter.acknowledge(outcome.ackSeq);
       const last = result.readings.length ? result.readings[result.readings.length - 1].sequence : result.ackedSeq;
-      if (result.readings.length === 0 || last >= result.newestSeq || pages >= maxPages) break;
+      const caughtUp = result.readings.length === 0 || last >= result.newestSeq;
+      if (caughtUp && result.intervalMs > 0 && result.meterClockMs > 0) {
+        // The record closing the meter's current interval, moved onto our clock.
+        const dueOnMeter = (Math.floor(result.meterClockMs / result.intervalMs) + 1) * result.intervalMs;
+        nextDueMs = after + (dueOnMeter - result.meterClockMs);
+      }
+      if (caughtUp || pages >= maxPages) break;
     }
     if (params.instantaneous) {
       const inst = await adapter.read({ kind: "instantaneous" });
@@ -60,5 +72,5 @@ export async function pollMeter(params: PollMeterParameters): Promise<PollMeterR
     await pipeline.recordFailure(meterId, e);
     throw e;
   }
-  return { pages, outcome: total };
+  return { pages, outcome: total, ...(nextDueMs !== undefined ? { nextDueMs } : {}) };
 }

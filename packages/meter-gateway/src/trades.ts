@@ -83,6 +83,8 @@ export class TradeSealer {
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<void> | undefined;
   private stopped = false;
+  private kicked = false;
+  private lock: Promise<void> = Promise.resolve();
   /** Accounts linked since the last poll: their earlier trades are looked up once. */
   private readonly rescan = new Set<string>();
 
@@ -97,6 +99,13 @@ export class TradeSealer {
       });
     };
     tick();
+  }
+
+  /** Polls soon (a new head arrived): once after the poll under way, however many heads came meanwhile. */
+  kick(): void {
+    if (this.stopped || this.kicked) return;
+    this.kicked = true;
+    void this.poll(() => (this.kicked = false));
   }
 
   async stop(): Promise<void> {
@@ -137,8 +146,17 @@ export class TradeSealer {
     return this.o.store.tradingAccountsOf(consumer);
   }
 
-  /** One pass: relayed trades since the cursor (and the earlier trades of newly linked accounts). */
-  async poll(): Promise<void> {
+  /** One pass: relayed trades since the cursor (and the earlier trades of newly linked accounts). Passes never overlap. */
+  poll(onStart?: () => void): Promise<void> {
+    const run = this.lock.then(() => {
+      onStart?.();
+      return this.stopped ? undefined : this.pollOnce();
+    });
+    this.lock = run.catch(() => undefined);
+    return run;
+  }
+
+  private async pollOnce(): Promise<void> {
     try {
       const stored = await this.o.store.getMeta<number>(CURSOR);
       const cursor = stored ?? (this.o.fromBlock ?? 0) - 1;

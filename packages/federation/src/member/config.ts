@@ -75,7 +75,8 @@ export const DEFAULT_TUNING: MemberTuning = {
   resendMs: 2000,
   maxInFlight: 4,
   logRangeBlocks: 2000,
-  idlePollMs: 2000,
+  // Heads arrive by subscription; this poll only covers a missed head or a pause that ends by time.
+  idlePollMs: 5000,
 };
 
 /** A member entry of the shared federation file. */
