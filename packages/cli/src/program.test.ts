@@ -252,20 +252,27 @@ describe("a misconfigured network gives one clear error line", () => {
 });
 
 describe("foreground services", () => {
-  it("runs simulated meters with `meters simulate` and prints their endpoint", async () => {
+  /** Runs `sidegrid meters simulate <args>` until its first stdout line; the caller kills it. */
+  async function simulate(args: string[]) {
     const { spawn } = await import("node:child_process");
-    const net = await import("node:net");
     const bin = path.join(__dirname, "..", "bin", "sidegrid.js");
-    const child = spawn(process.execPath, [bin, "meters", "simulate", "--count", "3", "--seed", "t", "--dlms", "1"], { stdio: ["ignore", "pipe", "pipe"] });
-    try {
-      const line = await new Promise<string>((resolve, reject) => {
-        let buf = "";
-        child.stdout.on("data", (d: Buffer) => {
-          buf += d.toString();
-          if (buf.includes("\n")) resolve(buf.split("\n")[0]!);
-        });
-        child.once("exit", (code) => reject(new Error(`exited with ${code}`)));
+    const child = spawn(process.execPath, [bin, "meters", "simulate", ...args], { stdio: ["ignore", "pipe", "pipe"] });
+    const line = new Promise<string>((resolve, reject) => {
+      let buf = "";
+      child.stdout.on("data", (d: Buffer) => {
+        buf += d.toString();
+        if (buf.includes("\n")) resolve(buf.split("\n")[0]!);
       });
+      child.once("exit", (code) => reject(new Error(`exited with ${code}`)));
+    });
+    return { child, line };
+  }
+
+  it("runs simulated meters with `meters simulate` and prints their endpoint", async () => {
+    const net = await import("node:net");
+    const { child, line: first } = await simulate(["--count", "3", "--seed", "t", "--dlms", "1"]);
+    try {
+      const line = await first;
       const info = JSON.parse(line) as { count: number; port: number; addressed: boolean; seed: string; dlms: { meterId: number; protocol: string; port: number }[] };
       expect(info).toMatchObject({ count: 3, addressed: true, seed: "t" });
       // The last meter speaks DLMS on its own port.
@@ -287,18 +294,9 @@ describe("foreground services", () => {
   });
 
   it("runs a DLMS-only fleet with `meters simulate --protocol dlms`: wrapper on TCP, HDLC and wrapper on UDP in turn", async () => {
-    const { spawn } = await import("node:child_process");
-    const bin = path.join(__dirname, "..", "bin", "sidegrid.js");
-    const child = spawn(process.execPath, [bin, "meters", "simulate", "--count", "3", "--seed", "t", "--protocol", "dlms"], { stdio: ["ignore", "pipe", "pipe"] });
+    const { child, line: first } = await simulate(["--count", "3", "--seed", "t", "--protocol", "dlms"]);
     try {
-      const line = await new Promise<string>((resolve, reject) => {
-        let buf = "";
-        child.stdout.on("data", (d: Buffer) => {
-          buf += d.toString();
-          if (buf.includes("\n")) resolve(buf.split("\n")[0]!);
-        });
-        child.once("exit", (code) => reject(new Error(`exited with ${code}`)));
-      });
+      const line = await first;
       const info = JSON.parse(line) as { count: number; dlms: { meterId: number; protocol: string; port: number }[] };
       expect(info.dlms.map((e) => [e.meterId, e.protocol])).toEqual([[1, "dlms-wrapper"], [2, "dlms-hdlc"], [3, "dlms-udp"]]);
       expect(new Set(info.dlms.map((e) => e.port)).size).toBe(3);
