@@ -35,3 +35,5 @@ export { TxSender, revertData } from "./sender";
 export type { SentTx, TxReceipt, TxSenderOptions } from "./sender";
 export { startTestChain } from "./testing";
 export type { StartTestChainParameters, TestChain } from "./testing";
+export { HeadFollower } from "./heads";
+export type { HeadFollowerParameters } from "./heads";

@@ -6,7 +6,7 @@ import type net from "node:net";
 import path from "node:path";
 import { BlockPriClient } from "@sidegrid/blockpri";
 import { BlockSecClient, KeyCustodyClient } from "@sidegrid/blocksec";
-import { TxSender, makeProvider } from "@sidegrid/chain";
+import { HeadFollower, TxSender, makeProvider } from "@sidegrid/chain";
 import { Wallet, getAddress } from "ethers";
 import IORedis from "ioredis";
 import { dlmsAdapterFactories } from "./dlms/adapter";
@@ -31,7 +31,6 @@ import { pollMeter } from "./poll";
 import { MeterPoller } from "./poller";
 import { GridAggregator } from "./realtime";
 import { GatewayStore } from "./store";
-import { HeadFollower } from "./heads";
 import { TradeSealer } from "./trades";
 
 export interface StartGatewayParameters {

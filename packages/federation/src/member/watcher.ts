@@ -4,7 +4,8 @@
 // owns the chain's view of the inbox (member sets, pauses, clock offset, who delivered lately)
 // and the in-memory cursor; the cursor is persisted by whoever handles the chunk, in the same
 // LevelDB batch as what the chunk produced.
-import { WebSocketProvider, getAddress, type SigningKey } from "ethers";
+import { HeadFollower } from "@sidegrid/chain";
+import { getAddress, type SigningKey } from "ethers";
 import { FederationInbox__factory, FederationOutbox__factory } from "../generated";
 import { messageKey, type FederationMessage } from "../messages";
 import type { MemberMetrics } from "./metrics";
@@ -166,14 +167,13 @@ export interface ChainWatcherParameters {
 export class ChainWatcher {
   private readonly ticker: Ticker;
   private stopped = false;
-  private ws: WebSocketProvider | undefined;
-  private resubscribe: NodeJS.Timeout | undefined;
+  private heads: HeadFollower | undefined;
 
   constructor(private readonly p: ChainWatcherParameters) {
     // Subscribed, a poll per new head plus a slow fallback; otherwise every pollIntervalMs.
     this.ticker = new Ticker(
       () => this.once(),
-      () => (this.ws ? Math.max(p.pollIntervalMs, p.idlePollMs ?? 2000) : p.pollIntervalMs),
+      () => (this.heads?.subscribed ? Math.max(p.pollIntervalMs, p.idlePollMs ?? 2000) : p.pollIntervalMs),
     );
   }
 
@@ -183,11 +183,16 @@ export class ChainWatcher {
 
   /** True while new heads arrive by subscription (polling only as a fallback). */
   get subscribed(): boolean {
-    return this.ws !== undefined;
+    return this.heads?.subscribed ?? false;
   }
 
   start(): void {
-    if (this.p.chain.cfg.wsUrl) this.subscribe();
+    // A dropped socket means fast polling (the ticker's interval follows `subscribed`) until the
+    // follower has subscribed again.
+    if (this.p.chain.cfg.wsUrl) {
+      this.heads = new HeadFollower({ wsUrl: this.p.chain.cfg.wsUrl, onHead: () => this.kick() });
+      this.heads.start();
+    }
     this.ticker.start();
   }
 
@@ -209,55 +214,10 @@ export class ChainWatcher {
     }
   }
 
-  /** newHeads over WebSocket; on a dropped socket the watcher polls fast and subscribes again. */
-  private subscribe(): void {
-    const url = this.p.chain.cfg.wsUrl!;
-    let ws: WebSocketProvider;
-    try {
-      ws = new WebSocketProvider(url, Number(this.p.chain.cfg.chainId), { staticNetwork: true });
-    } catch {
-      this.retrySubscribe();
-      return;
-    }
-    const socket = ws.websocket as unknown as { on?: (ev: string, f: () => void) => void; onclose?: () => void; onerror?: () => void };
-    const drop = () => {
-      if (this.ws !== ws) return;
-      this.ws = undefined;
-      void ws.destroy().catch(() => undefined);
-      this.retrySubscribe();
-      this.kick();
-    };
-    if (typeof socket.on === "function") {
-      socket.on("close", drop);
-      socket.on("error", drop);
-    }
-    void ws.on("block", () => this.kick()).then(
-      () => {
-        if (this.stopped) void ws.destroy().catch(() => undefined);
-        else this.ws = ws;
-      },
-      () => {
-        void ws.destroy().catch(() => undefined);
-        this.retrySubscribe();
-      },
-    );
-  }
-
-  private retrySubscribe(): void {
-    if (this.stopped || this.resubscribe) return;
-    this.resubscribe = setTimeout(() => {
-      this.resubscribe = undefined;
-      if (!this.stopped && !this.ws) this.subscribe();
-    }, 3000);
-  }
-
   /** Stops polling; resolves when the poll under way (and its handler) has finished. */
   async stop(): Promise<void> {
     this.stopped = true;
-    if (this.resubscribe) clearTimeout(this.resubscribe);
-    const ws = this.ws;
-    this.ws = undefined;
-    await ws?.destroy().catch(() => undefined);
+    await this.heads?.stop();
     await this.ticker.stop();
   }
 

@@ -1,6 +1,6 @@
-// The gateway's head follower against a real anvil: one callback per mined block, a dropped node
-// survived by resubscribing, nothing after stop.
-import { startTestChain, type TestChain } from "@sidegrid/chain";
+// The head follower against a real anvil: one callback per mined block, nothing after stop, a node
+// that is not there retried and reported.
+import { startTestChain, type TestChain } from "./testing";
 import { HeadFollower } from "./heads";
 
 let chain: TestChain;
@@ -36,4 +36,29 @@ it("keeps retrying a node that is not there, and reports it", async () => {
   expect(f.subscribed).toBe(false);
   expect(errors.length).toBeGreaterThanOrEqual(2);
   await f.stop();
+});
+
+it("subscribes again when its node comes back on the same port (a restarted anvil)", async () => {
+  const { startAnvil } = await import("./anvil");
+  const first = await startAnvil({ chainId: 31732 });
+  const port = Number(new URL(first.url).port);
+  let heads = 0;
+  const f = new HeadFollower({ wsUrl: first.url.replace(/^http/, "ws"), onHead: () => heads++, retryMs: 100 });
+  f.start();
+  await until(() => f.subscribed);
+  await first.stop();
+  await until(() => !f.subscribed);
+  expect(f.subscribed).toBe(false);
+  const second = await startAnvil({ chainId: 31732, port });
+  try {
+    await until(() => f.subscribed, 10_000);
+    expect(f.subscribed).toBe(true);
+    const before = heads;
+    await fetch(second.url, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ jsonrpc: "2.0", id: 1, method: "evm_mine", params: [] }) });
+    await until(() => heads > before);
+    expect(heads).toBeGreaterThan(before);
+  } finally {
+    await f.stop();
+    await second.stop();
+  }
 });

@@ -1,8 +1,9 @@
-// New BlockSEC heads by WebSocket subscription (eth_subscribe newHeads), so the gateway's watchers
-// (consent changes on the PolicyMirror, relayed trades) read the chain when it changes instead of
-// polling it several times a second: an idle gateway then costs little CPU. The socket is plain
-// `ws` (not a provider): a node that is down or drops the socket only means a retry, and the
-// watchers' own slow polls carry on meanwhile.
+// New heads of a chain by WebSocket subscription (eth_subscribe newHeads), so a watcher (the
+// gateway's consent and trade watchers, a federation member's chain watcher) reads the chain when
+// it changes instead of polling it several times a second: an idle system then costs little CPU.
+// The socket is plain `ws`, not an ethers provider: a node that is down, refuses or drops the
+// socket only means another attempt after `retryMs`, never an unhandled rejection, and the
+// watcher's own slow polls carry on meanwhile.
 import WebSocket from "ws";
 
 export interface HeadFollowerParameters {
