@@ -1,5 +1,6 @@
 // The head follower against a real anvil: one callback per mined block, nothing after stop, a node
 // that is not there retried and reported.
+import { startAnvil } from "./anvil";
 import { startTestChain, type TestChain } from "./testing";
 import { HeadFollower } from "./heads";
 
@@ -39,7 +40,6 @@ it("keeps retrying a node that is not there, and reports it", async () => {
 });
 
 it("subscribes again when its node comes back on the same port (a restarted anvil)", async () => {
-  const { startAnvil } = await import("./anvil");
   const first = await startAnvil({ chainId: 31732 });
   const port = Number(new URL(first.url).port);
   let heads = 0;
