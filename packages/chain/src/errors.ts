@@ -125,8 +125,10 @@ export class ReceiptTimeoutError extends ChainError {
   constructor(
     readonly txHash: string,
     readonly timeoutMs: number,
+    /** What the node said about the transaction at the deadline (pending, nonce gap, dropped). */
+    readonly diagnosis?: string,
   ) {
-    super("RECEIPT_TIMEOUT", `no receipt for ${txHash} after ${timeoutMs} ms`);
+    super("RECEIPT_TIMEOUT", `no receipt for ${txHash} after ${timeoutMs} ms${diagnosis ? `: ${diagnosis}` : ""}`);
   }
 }
 

@@ -28,6 +28,7 @@ it("exports exactly the documented public API", () => {
     "defaultConfig",
     "deployContract",
     "devPrivateKey",
+    "diagnoseStalledTx",
     "formatErrorValue",
     "freePort",
     "getLogs",

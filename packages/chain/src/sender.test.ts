@@ -1,6 +1,9 @@
-import { Interface, type InterfaceAbi } from "ethers";
+import { Interface, JsonRpcProvider, Network, Wallet, type InterfaceAbi } from "ethers";
 import { Deployments, deployContract } from "./deploy";
-import { ContractRevertError, GasLimitExceededError } from "./errors";
+import { ContractRevertError, GasLimitExceededError, ReceiptTimeoutError } from "./errors";
+import { devPrivateKey } from "./config";
+import { TxSender } from "./sender";
+import { diagnoseStalledTx } from "./stall";
 import { compileSample } from "./test-fixtures";
 import { startTestChain, type TestChain } from "./testing";
 import type { ContractArtifact } from "./compile";
@@ -89,5 +92,69 @@ describe("TxSender against a real anvil", () => {
     expect(err).toBeInstanceOf(ContractRevertError);
     expect((err as ContractRevertError).errorName).toBe("SampleTooMuch");
     expect((err as ContractRevertError).txHash).toBe(sent.hash);
+  });
+
+  describe("a transaction the node leaves pending", () => {
+    // The automine race (foundry-rs/foundry#10122) cannot be triggered on demand. Its state can:
+    // the node in manual mode holds the transaction in its pool while this provider reports
+    // automine on, as a racing anvil does.
+    class RacingAnvil extends JsonRpcProvider {
+      override send(method: string, params: unknown[] | Record<string, unknown>): Promise<unknown> {
+        if (method === "anvil_getAutomine") return Promise.resolve(true);
+        return super.send(method, params);
+      }
+    }
+    const height = async () => Number(await chain.provider.send("eth_blockNumber", []));
+    afterEach(() => chain.provider.send("evm_setAutomine", [true]));
+
+    it("is flushed with one block when the node automines yet left them in the pool", async () => {
+      const provider = new RacingAnvil(chain.node.url, Network.from(31901), { staticNetwork: true, batchMaxCount: 1, cacheTimeout: -1 });
+      const sender = await TxSender.create(new Wallet(devPrivateKey(6), provider), provider, { stallCheckMs: 200 });
+      await chain.provider.send("evm_setAutomine", [false]);
+      const before = await height();
+      // Five pipelined waits, one look at the lowest nonce, one block for all five.
+      const receipts = await sender.sendMany(Array.from({ length: 5 }, () => ({ to: sender.address, value: 1n, gasLimit: 21_000n })), 10_000);
+      expect(receipts.map((r) => [r.status, r.blockNumber])).toEqual(Array.from({ length: 5 }, () => [1, before + 1]));
+      expect(sender.stalledFlushed).toBe(1);
+      provider.destroy();
+    });
+
+    it("is left alone on a node that mines by hand, and the timeout says it is pending", async () => {
+      const { sender } = await chain.account(7);
+      await chain.provider.send("evm_setAutomine", [false]);
+      const before = await height();
+      const sent = await sender.send({ to: sender.address, value: 1n, gasLimit: 21_000n });
+      const err = await sent.wait(700).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(ReceiptTimeoutError);
+      expect((err as ReceiptTimeoutError).diagnosis).toMatch(new RegExp(`^pending with nonce ${sent.nonce}; the account's mined nonce is ${sent.nonce}`));
+      expect(await height()).toBe(before);
+      expect(sender.stalledFlushed).toBe(0);
+      // The caller's own block mines it: the transaction was never lost.
+      await chain.provider.send("evm_mine", []);
+      expect((await sender.waitForReceipt(sent.hash, 2000)).status).toBe(1);
+    });
+
+    it("is never flushed when a nonce gap holds it, even on an automining node", async () => {
+      const wallet = new Wallet(devPrivateKey(8), chain.provider);
+      const nonce = Number(await chain.provider.send("eth_getTransactionCount", [wallet.address, "pending"]));
+      const fees = { maxFeePerGas: 10_000_000_000n, maxPriorityFeePerGas: 1n };
+      const raw = await wallet.signTransaction({ type: 2, chainId: 31901n, nonce: nonce + 1, to: wallet.address, value: 1n, gasLimit: 21_000n, ...fees });
+      const hash = (await chain.provider.send("eth_sendRawTransaction", [raw])) as string;
+      const before = await height();
+      const d = await diagnoseStalledTx(chain.provider, hash);
+      expect(d).toMatchObject({ state: "pending", flushed: false, txNonce: nonce + 1, accountNonce: nonce });
+      expect(d.summary).toContain("a gap of 1");
+      expect(await height()).toBe(before);
+      // Filling the gap mines both: the diagnosis named the cause.
+      const fill = await wallet.signTransaction({ type: 2, chainId: 31901n, nonce, to: wallet.address, value: 1n, gasLimit: 21_000n, ...fees });
+      await chain.provider.send("eth_sendRawTransaction", [fill]);
+      const r = await (await chain.account(8)).sender.waitForReceipt(hash, 5000);
+      expect(r.status).toBe(1);
+    });
+
+    it("is reported unknown when the node never had it", async () => {
+      const d = await diagnoseStalledTx(chain.provider, `0x${"ab".repeat(32)}`);
+      expect(d).toMatchObject({ state: "unknown", flushed: false });
+    });
   });
 });

@@ -8,6 +8,7 @@ import {
   RpcError,
 } from "./errors";
 import { sleep } from "./process";
+import { diagnoseStalledTx } from "./stall";
 
 /** A receipt as the node returned it, with numbers converted; logs stay raw for `Interface.parseLog`. */
 export interface TxReceipt {
@@ -40,6 +41,11 @@ export interface TxSenderOptions {
   maxCalldataBytes?: number;
   /** ABIs whose custom errors are decoded in ContractRevertError. */
   abis?: InterfaceAbi[];
+  /**
+   * How long a receipt may be missing before the node is asked about the transaction (default
+   * 3000 ms); an automining dev node that left it pending is asked to mine a block (stall.ts).
+   */
+  stallCheckMs?: number;
 }
 
 interface RawReceipt {
@@ -76,7 +82,13 @@ export class TxSender {
   private fees: { maxFeePerGas: bigint; maxPriorityFeePerGas: bigint; at: number } | undefined;
   private readonly receiptTimeoutMs: number;
   private readonly pollIntervalMs: number;
+  private readonly stallCheckMs: number;
   private readonly headroom: bigint;
+  /** Transactions an automining dev node left pending that this sender flushed (stall.ts). */
+  stalledFlushed = 0;
+  /** Sent transactions not yet seen mined, by nonce (the stall check looks at the lowest). */
+  private readonly unmined = new Map<number, string>();
+  private nextStallCheck = 0;
   readonly maxCalldataBytes: number;
 
   private constructor(
@@ -88,6 +100,7 @@ export class TxSender {
     this.network = options.network ?? "chain";
     this.receiptTimeoutMs = options.receiptTimeoutMs ?? 30000;
     this.pollIntervalMs = options.pollIntervalMs ?? 20;
+    this.stallCheckMs = options.stallCheckMs ?? 3000;
     this.headroom = BigInt(100 + (options.gasHeadroomPercent ?? 20));
     this.maxCalldataBytes = options.maxCalldataBytes ?? 1_000_000;
     for (const abi of options.abis ?? []) this.addAbi(abi);
@@ -165,6 +178,9 @@ export class TxSender {
         throw this.translate(e, tx);
       }
       this.nonce = nonce + 1;
+      this.unmined.set(nonce, hash);
+      // A sender whose callers never wait keeps no more than a bounded record.
+      if (this.unmined.size > 10_000) this.unmined.delete(Math.min(...this.unmined.keys()));
       return { hash, nonce };
     });
     this.lock = run.catch(() => undefined);
@@ -239,13 +255,42 @@ export class TxSender {
   /** Polls `eth_getTransactionReceipt` until the receipt exists or the timeout passes. */
   async waitForReceipt(hash: string, timeoutMs = this.receiptTimeoutMs): Promise<TxReceipt> {
     const deadline = Date.now() + timeoutMs;
+    let nextCheck = Date.now() + this.stallCheckMs;
     let delay = Math.max(1, Math.floor(this.pollIntervalMs / 4));
     for (;;) {
       const r = await this.rpc<RawReceipt | null>("eth_getTransactionReceipt", [hash]);
-      if (r) return parseReceipt(r);
-      if (Date.now() > deadline) throw new ReceiptTimeoutError(hash, timeoutMs);
+      if (r) {
+        const receipt = parseReceipt(r);
+        for (const [n, h] of this.unmined) if (h === hash) this.unmined.delete(n);
+        return receipt;
+      }
+      const now = Date.now();
+      if (now > deadline) throw new ReceiptTimeoutError(hash, timeoutMs, (await diagnoseStalledTx(this.provider, hash)).summary);
+      if (now > nextCheck) {
+        nextCheck = now + this.stallCheckMs;
+        await this.checkStall();
+      }
       await sleep(delay);
       delay = Math.min(this.pollIntervalMs * 5, delay * 2);
+    }
+  }
+
+  /**
+   * One look per `stallCheckMs` for all of this sender's waits, at its lowest unmined nonce: the
+   * transactions above it wait on it (a gap), and 500 pipelined waits must not each ask the node.
+   */
+  private async checkStall(): Promise<void> {
+    const now = Date.now();
+    if (now < this.nextStallCheck) return;
+    this.nextStallCheck = now + this.stallCheckMs;
+    for (let i = 0; i < 8 && this.unmined.size; i++) {
+      const nonce = Math.min(...this.unmined.keys());
+      const d = await diagnoseStalledTx(this.provider, this.unmined.get(nonce)!);
+      if (d.state === "pending") {
+        if (d.flushed) this.stalledFlushed++;
+        return;
+      }
+      this.unmined.delete(nonce);
     }
   }
 

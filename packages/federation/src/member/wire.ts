@@ -1,11 +1,14 @@
 import { SigningKey } from "ethers";
-import { keccak256Buf } from "@sidegrid/chain";
+import { diagnoseStalledTx, keccak256Buf } from "@sidegrid/chain";
 import type { FederationMessage } from "../messages";
 
 // The relayer's hot path: ABI-encode `deliver` and RLP-encode/sign EIP-1559 transactions with
 // Buffers. ethers' generic encoders cost ~1 ms per message for the ABI and ~0.8 ms per KB of
 // calldata to serialize a transaction twice; this is ~20× less, which is what lets one member
 // relay more than a thousand messages a second.
+
+/** How long a relay transaction may lack a receipt before the node is asked about it. */
+const STALL_CHECK_MS = 3000;
 
 /** keccak256("deliver((uint256,address,uint64,uint256,address,bytes)[],bytes[])")[0:4] */
 export const DELIVER_SELECTOR = "0x6d7f2161";
@@ -196,15 +199,23 @@ export class RelaySender {
 
   private async waitForReceipt(hash: string, timeoutMs: number): Promise<RelayReceipt> {
     const deadline = Date.now() + timeoutMs;
+    let nextCheck = Date.now() + STALL_CHECK_MS;
     let delay = 3;
     for (;;) {
       const r = (await this.rpc.send("eth_getTransactionReceipt", [hash])) as RawReceipt | null;
       if (r) {
         return { status: BigInt(r.status) === 1n ? 1 : 0, gasUsed: BigInt(r.gasUsed), blockNumber: Number(BigInt(r.blockNumber)), logs: r.logs };
       }
-      if (Date.now() > deadline) {
+      const now = Date.now();
+      if (now > deadline) {
+        const d = await diagnoseStalledTx(this.rpc, hash);
         await this.sync().catch(() => undefined);
-        throw new Error(`no receipt for ${hash} after ${timeoutMs} ms`);
+        throw new Error(`no receipt for ${hash} after ${timeoutMs} ms: ${d.summary}`);
+      }
+      if (now > nextCheck) {
+        // An automining anvil now and then leaves a ready transaction in its pool (stall.ts in @sidegrid/chain).
+        nextCheck = now + STALL_CHECK_MS;
+        await diagnoseStalledTx(this.rpc, hash).catch(() => undefined);
       }
       await new Promise((res) => setTimeout(res, delay));
       delay = Math.min(50, delay * 2);

@@ -5,6 +5,7 @@
 import { PPC__factory, type BlockPriClient, type Preference } from "@sidegrid/blockpri";
 import { AccessLedger__factory, Category, Resolution, accessEntryHash, entryFromLog, keyCoveredByGrant, type AccessEntry, type AuditReport, type BlockSecClient, type KeyCustodyClient, type PublishedKey, type ShareRelease } from "@sidegrid/blocksec";
 import { getAddress, Transaction, type JsonRpcProvider } from "ethers";
+import { diagnoseStalledTx } from "@sidegrid/chain";
 import { ChainUnavailableError, ForbiddenError, GatewayError, InvalidArgumentError, LedgerError, TransactionRejectedError } from "../errors";
 
 const ppcIface = PPC__factory.createInterface();
@@ -83,6 +84,7 @@ async function sendRaw(provider: JsonRpcProvider, chain: string, signedTx: strin
 /** Polls for a receipt (ethers' wait() hangs on automining nodes). */
 async function waitReceipt(provider: JsonRpcProvider, hash: string, timeoutMs = 30_000, chain = "the chain"): Promise<{ status: string; blockNumber: string; logs: { address: string; topics: string[]; data: string; logIndex: string; transactionHash: string; blockNumber: string }[] }> {
   const deadline = Date.now() + timeoutMs;
+  let nextCheck = Date.now() + 3000;
   let delay = 5;
   for (;;) {
     let r;
@@ -92,6 +94,11 @@ async function waitReceipt(provider: JsonRpcProvider, hash: string, timeoutMs = 
       throw rpcFailure(chain, e, hash);
     }
     if (r) return r;
+    // An automining anvil now and then leaves a ready transaction in its pool: ask it to flush.
+    if (Date.now() > nextCheck) {
+      nextCheck = Date.now() + 3000;
+      await diagnoseStalledTx(provider, hash).catch(() => undefined);
+    }
     // Sent but not mined in time: it may still be mined, so the caller gets the hash to look for.
     if (Date.now() > deadline) throw new ChainUnavailableError(chain, `transaction ${hash} was accepted but not mined within ${timeoutMs} ms; look it up before sending again`);
     await new Promise((res) => setTimeout(res, delay));

@@ -1,0 +1,95 @@
+// A transaction that has no receipt long after it was accepted. On a production network that is
+// congestion, a low fee or a nonce gap; nothing here may touch such a network. On anvil in automine
+// mode it is also a known race (foundry-rs/foundry#10122: the miner now and then leaves a ready
+// transaction in the pool until the next transaction arrives). Seen in CI: the last of 500
+// pipelined transactions stayed pending for the full 120 s receipt timeout because no further
+// transaction came. Asking an automining dev node to mine one block flushes it.
+
+/** What a node can be asked: ethers' `provider.send` and the members' raw RPC both fit. */
+export interface RpcSend {
+  send(method: string, params: unknown[]): Promise<unknown>;
+}
+
+/** What the node said about a transaction that has no receipt yet. */
+export interface StalledTxDiagnosis {
+  /** "pending": in the node's pool; "unknown": the node has no such transaction (dropped, or not yet seen by this node). */
+  state: "pending" | "unknown" | "mined";
+  /** True when the node automines and was asked to mine one block (anvil, hardhat). */
+  flushed: boolean;
+  /** The sender's latest mined nonce and the transaction's own, when known: a gap below explains a wait. */
+  accountNonce?: number;
+  txNonce?: number;
+  /** Text for an error message: what a reader needs to tell congestion, a nonce gap and a dropped tx apart. */
+  summary: string;
+}
+
+interface RawTx {
+  blockNumber: string | null;
+  nonce: string;
+  from: string;
+  maxFeePerGas?: string;
+  gasPrice?: string;
+}
+
+/** `anvil_getAutomine` / `hardhat_getAutomine`; undefined when the node has neither (a real network). */
+async function automining(rpc: RpcSend): Promise<boolean | undefined> {
+  for (const method of ["anvil_getAutomine", "hardhat_getAutomine"]) {
+    try {
+      return Boolean(await rpc.send(method, []));
+    } catch {
+      /* not this dev node's method */
+    }
+  }
+  return undefined;
+}
+
+/**
+ * Looks at a transaction that has no receipt yet and, only on a dev node in automine mode that
+ * still holds it pending, mines one block to flush it. Never mines on a node without automine
+ * (manual mining belongs to whoever set it) or on a network that is not a dev node.
+ *
+ * @example
+ * const d = await diagnoseStalledTx(provider, hash);
+ * if (d.flushed) log(`flushed a stalled transaction: ${d.summary}`);
+ */
+export async function diagnoseStalledTx(rpc: RpcSend, hash: string): Promise<StalledTxDiagnosis> {
+  let tx: RawTx | null;
+  try {
+    tx = (await rpc.send("eth_getTransactionByHash", [hash])) as RawTx | null;
+  } catch (e) {
+    return { state: "unknown", flushed: false, summary: `the node did not answer eth_getTransactionByHash (${(e as Error).message})` };
+  }
+  if (!tx) return { state: "unknown", flushed: false, summary: "the node does not know the transaction (dropped, or not yet propagated to this node)" };
+  if (tx.blockNumber) return { state: "mined", flushed: false, summary: `mined in block ${Number(BigInt(tx.blockNumber))}` };
+  const txNonce = Number(BigInt(tx.nonce));
+  let accountNonce: number | undefined;
+  let baseFee: bigint | undefined;
+  try {
+    const [n, block] = await Promise.all([
+      rpc.send("eth_getTransactionCount", [tx.from, "latest"]) as Promise<string>,
+      rpc.send("eth_getBlockByNumber", ["latest", false]) as Promise<{ baseFeePerGas?: string } | null>,
+    ]);
+    accountNonce = Number(BigInt(n));
+    if (block?.baseFeePerGas) baseFee = BigInt(block.baseFeePerGas);
+  } catch {
+    /* the summary says less */
+  }
+  const fee = tx.maxFeePerGas ?? tx.gasPrice;
+  const parts = [`pending with nonce ${txNonce}`];
+  if (accountNonce !== undefined) parts.push(accountNonce < txNonce ? `the account's mined nonce is ${accountNonce} (a gap of ${txNonce - accountNonce})` : `the account's mined nonce is ${accountNonce}`);
+  if (fee !== undefined && baseFee !== undefined) parts.push(`max fee ${BigInt(fee)} wei/gas against base fee ${baseFee}`);
+  // Only a transaction that could be mined now is the automine race; a gap or a fee below the base
+  // fee stays pending by the protocol's rules, and mining a block changes nothing for it.
+  const minable = (accountNonce === undefined || accountNonce === txNonce) && (fee === undefined || baseFee === undefined || BigInt(fee) >= baseFee);
+  let flushed = false;
+  if (minable && (await automining(rpc)) === true) {
+    try {
+      await rpc.send("evm_mine", []);
+      flushed = true;
+      parts.push("the node automines yet left it pending: mined one block to flush it");
+    } catch (e) {
+      parts.push(`evm_mine failed (${(e as Error).message})`);
+    }
+  }
+  return { state: "pending", flushed, txNonce, ...(accountNonce !== undefined ? { accountNonce } : {}), summary: parts.join("; ") };
+}
