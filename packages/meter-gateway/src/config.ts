@@ -58,6 +58,11 @@ export interface GatewayConfig {
     spread?: boolean;
   };
   anchor?: { maxBatch?: number; flushIntervalMs?: number; maxInFlight?: number; maxRecordsPerTx?: number };
+  /**
+   * When anchoring falls behind (this many records waiting, or the oldest read this long ago),
+   * scheduled polls of meters that keep their log wait (backpressure.ts). `enabled: false` turns it off.
+   */
+  backpressure?: { enabled?: boolean; maxPending?: number; maxAgeMs?: number; holdRecords?: number };
   policy?: { pollMs?: number; ttlMs?: number };
   ingest?: { driftThresholdMs?: number; silentAfter?: number; dataKeyMaxUses?: number };
   /**
@@ -115,6 +120,7 @@ export const GATEWAY_CONFIG_SCHEMA = {
     clock: { type: "object", required: ["simStartMs", "realStartMs", "speed", "manual"], properties: { simStartMs: { type: "number" }, realStartMs: { type: "number" }, speed: { type: "number", exclusiveMinimum: 0 }, manual: { type: "boolean" } } },
     poll: { type: "object" },
     anchor: { type: "object" },
+    backpressure: { type: "object", additionalProperties: false, properties: { enabled: { type: "boolean" }, maxPending: POS, maxAgeMs: POS, holdRecords: POS } },
     policy: { type: "object" },
     ingest: { type: "object" },
     custody: { type: "object", additionalProperties: false, properties: { epochMs: { type: "integer", minimum: 1000, multipleOf: 1000 }, graceMs: INT, idleMs: POS } },

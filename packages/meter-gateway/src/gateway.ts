@@ -13,6 +13,7 @@ import { dlmsAdapterFactories } from "./dlms/adapter";
 import { DLMS_PUSH_PROTOCOL, dlmsPushAdapterFactory } from "./dlms/pushAdapter";
 import { AdapterRegistry, type MeterAdapter, type MeterAdapterFactory, type MeterConfig } from "./adapter";
 import { Anchorer } from "./anchorer";
+import { Backpressure, type BackpressureStats, type MeterPace } from "./backpressure";
 import { EpochKeys, chainEpochKeySource } from "./epochKeys";
 import { KeyPublisher } from "./keyPublisher";
 import { MemoryNonceStore, RedisNonceStore } from "./api/auth";
@@ -53,6 +54,8 @@ export interface GatewaySnapshot {
   anchorTxs: number;
   alerts: number;
   queue: { waiting: number; active: number; delayed: number; failed: number };
+  /** Deferred polls while anchoring was behind (backpressure.ts). */
+  backpressure: BackpressureStats;
 }
 
 export interface Gateway {
@@ -247,6 +250,8 @@ export async function startGateway(params: StartGatewayParameters): Promise<Gate
   const prefix = cfg.queuePrefix ?? `sidegrid:gw:${sender.address.toLowerCase()}`;
   const nextDue = new Map<number, { atMs: number; polledAt: number }>();
   const quietMs = cfg.poll?.quietMs ?? 60_000;
+  const pace = new Map<number, MeterPace>();
+  const bp = cfg.backpressure?.enabled === false ? undefined : new Backpressure(store, { maxDeferMs: quietMs, ...cfg.backpressure });
   const poller = new MeterPoller(
     {
       redisUrl: cfg.redisUrl,
@@ -268,7 +273,13 @@ export async function startGateway(params: StartGatewayParameters): Promise<Gate
         metrics.polls.inc({ result: "not_due" });
         return { pages: 0, stored: 0, ackSeq: -1, skipped: "not due" };
       }
+      if (bp?.shouldDefer(pace.get(meterId), clock.now())) {
+        metrics.polls.inc({ result: "deferred" });
+        return { pages: 0, stored: 0, ackSeq: -1, skipped: "backpressure" };
+      }
       const r = await pollOnce(meterId);
+      // Push meters send when they like: they cannot hold their log, so they are never deferred.
+      if (byId.get(meterId)?.protocol !== DLMS_PUSH_PROTOCOL) pace.set(meterId, { polledAtClockMs: clock.now(), polledAtMs: Date.now(), ...(r.intervalMs !== undefined ? { intervalMs: r.intervalMs } : {}) });
       if (r.nextDueMs !== undefined && !cfg.poll?.instantaneous && byId.get(meterId)?.protocol !== DLMS_PUSH_PROTOCOL) nextDue.set(meterId, { atMs: r.nextDueMs, polledAt: Date.now() });
       else nextDue.delete(meterId);
       return { pages: r.pages, stored: r.outcome.stored, ackSeq: r.outcome.ackSeq };
@@ -346,6 +357,9 @@ export async function startGateway(params: StartGatewayParameters): Promise<Gate
       metrics.queueJobs.set({ state: "failed" }, q.failed);
       // Grid figures stay off /metrics (unauthenticated): they are served to distributors only, at /v1/operator/grid.
       metrics.outboxPending.set(store.pendingCount);
+      const oldest = store.oldestPendingReadAt();
+      metrics.outboxOldestAge.set(oldest === undefined ? 0 : (Date.now() - oldest) / 1000);
+      metrics.backpressure.set(bp?.update() ? 1 : 0);
     } catch {
       /* Redis briefly away: the next tick updates */
     }
@@ -395,6 +409,7 @@ export async function startGateway(params: StartGatewayParameters): Promise<Gate
         anchorTxs: anchorer!.stats.txs,
         alerts: await counter("sidegrid_gateway_alerts_total"),
         queue: { waiting: q.waiting + q.prioritized, active: q.active, delayed: q.delayed, failed: q.failed },
+        backpressure: bp ? { ...bp.stats } : { engaged: false, engagements: 0, deferred: 0, overdue: 0 },
       };
     },
     async stop(options: { drain?: boolean } = {}) {

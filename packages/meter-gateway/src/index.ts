@@ -72,6 +72,7 @@ export type { GatewayErrorCode, GatewayErrorOptions } from "./errors";
 export { FastJsonRpcProvider, FastWallet } from "./fastRpc";
 export { startGateway } from "./gateway";
 export type { Gateway, GatewaySnapshot, StartGatewayParameters } from "./gateway";
+export type { BackpressureOptions, BackpressureStats } from "./backpressure";
 export { IngestPipeline } from "./ingest";
 export type { IngestOutcome, IngestPipelineOptions } from "./ingest";
 export { merkleLevels, merkleLevelsBuf, proofFromLevels, proofFromLevelsBuf } from "./merkle";

@@ -9,6 +9,8 @@ export interface GatewayMetrics {
   readings: Counter<"outcome">;
   alerts: Counter<"kind">;
   outboxPending: Gauge<string>;
+  outboxOldestAge: Gauge<string>;
+  backpressure: Gauge<string>;
   anchoredRecords: Counter<string>;
   anchorTxs: Counter<string>;
   anchorGas: Counter<string>;
@@ -34,6 +36,8 @@ export function createGatewayMetrics(options: { defaultMetrics?: boolean } = {})
     readings: new Counter({ name: "sidegrid_gateway_readings_total", help: "Meter readings by outcome", labelNames: ["outcome"], registers: r }),
     alerts: new Counter({ name: "sidegrid_gateway_alerts_total", help: "Tamper and health alerts by kind", labelNames: ["kind"], registers: r }),
     outboxPending: new Gauge({ name: "sidegrid_gateway_outbox_pending", help: "Encrypted records waiting to be anchored", registers: r }),
+    outboxOldestAge: new Gauge({ name: "sidegrid_gateway_outbox_oldest_age_seconds", help: "Age of the oldest record waiting to be anchored", registers: r }),
+    backpressure: new Gauge({ name: "sidegrid_gateway_backpressure", help: "1 while polls of meters that keep their log are deferred because anchoring is behind", registers: r }),
     anchoredRecords: new Counter({ name: "sidegrid_gateway_anchored_records_total", help: "Records anchored on BlockSEC", registers: r }),
     anchorTxs: new Counter({ name: "sidegrid_gateway_anchor_txs_total", help: "anchorBatch transactions mined", registers: r }),
     anchorGas: new Counter({ name: "sidegrid_gateway_anchor_gas_total", help: "Gas used by anchorBatch transactions", registers: r }),

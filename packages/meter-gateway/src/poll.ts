@@ -25,6 +25,8 @@ export interface PollMeterReturnType {
    * taken into account), if the poll left nothing behind; absent when unknown (push meters, a backlog).
    */
   nextDueMs?: number;
+  /** The meter's logging interval (its own time), when the log read said. */
+  intervalMs?: number;
 }
 
 /**
@@ -38,6 +40,7 @@ export async function pollMeter(params: PollMeterParameters): Promise<PollMeterR
   const total: IngestOutcome = { ackSeq: 0, stored: 0, notPermitted: 0, rejected: 0, duplicates: 0, alerts: [] };
   let pages = 0;
   let nextDueMs: number | undefined;
+  let intervalMs: number | undefined;
   try {
     await adapter.connect();
     const maxPages = params.maxPages ?? 4;
@@ -55,6 +58,7 @@ export async function pollMeter(params: PollMeterParameters): Promise<PollMeterR
       total.alerts.push(...outcome.alerts);
       // The outbox holds everything up to ackSeq: now the meter may forget it.
       if (outcome.ackSeq > result.ackedSeq) await adapter.acknowledge(outcome.ackSeq);
+      if (result.intervalMs > 0) intervalMs = result.intervalMs;
       const last = result.readings.length ? result.readings[result.readings.length - 1].sequence : result.ackedSeq;
       const caughtUp = result.readings.length === 0 || last >= result.newestSeq;
       if (caughtUp && result.intervalMs > 0 && result.meterClockMs > 0) {
@@ -72,5 +76,5 @@ export async function pollMeter(params: PollMeterParameters): Promise<PollMeterR
     await pipeline.recordFailure(meterId, e);
     throw e;
   }
-  return { pages, outcome: total, ...(nextDueMs !== undefined ? { nextDueMs } : {}) };
+  return { pages, outcome: total, ...(nextDueMs !== undefined ? { nextDueMs } : {}), ...(intervalMs !== undefined ? { intervalMs } : {}) };
 }

@@ -15,7 +15,7 @@ export function formatProgress(prev: GatewaySnapshot | undefined, s: GatewaySnap
     `polls ${fmt(s.polls.ok)}${rate(s.polls.ok, prev?.polls.ok)} (${fmt(s.polls.failed)} failed)`,
     `stored ${fmt(s.readings.stored)}${rate(s.readings.stored, prev?.readings.stored)}`,
     `not permitted ${fmt(s.readings.notPermitted)}`,
-    `outbox ${fmt(s.outboxPending)}`,
+    `outbox ${fmt(s.outboxPending)}${s.backpressure.engaged ? " (backpressure: polls deferred)" : ""}`,
     `anchored ${fmt(s.anchored)}${rate(s.anchored, prev?.anchored)} in ${fmt(s.anchorTxs)} txs`,
     `queue w${fmt(s.queue.waiting)} a${fmt(s.queue.active)} d${fmt(s.queue.delayed)} f${fmt(s.queue.failed)}`,
     `alerts ${fmt(s.alerts)}`,

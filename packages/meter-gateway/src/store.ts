@@ -222,6 +222,12 @@ export class GatewayStore {
     return this.pendingIndex.size;
   }
 
+  /** Real time the oldest waiting record was read; undefined when none waits or it is not loaded yet (after a restart). */
+  oldestPendingReadAt(): number | undefined {
+    const first = this.pendingIndex.values().next();
+    return first.done || !first.value ? undefined : first.value.readAt;
+  }
+
   async meterState(meterId: number): Promise<MeterState | undefined> {
     return (await this.db.get(keys.meter(meterId))) as MeterState | undefined;
   }

@@ -112,9 +112,23 @@ export function renderMarkdown(r: BenchReport, svgFile: string): string {
   out.push("");
   out.push(
     table(
-      ["meters", "target readings/s", "anchored readings/s", "ingested readings/s", "polls/s", "reading → anchored", "gas/record", "records/tx", "failed polls"],
-      [[e.meters, fmt(e.targetRate), fmt(e.anchoredPerSecond), fmt(e.storedPerSecond), fmt(e.pollsPerSecond), `p50 ${fmt(e.latencyMs.p50)} ms, p99 ${fmt(e.latencyMs.p99)} ms`, fmt(e.gasPerRecord), fmt(e.recordsPerTx), e.pollFailures]],
-      ["r", "r", "r", "r", "r", "l", "r", "r", "r"],
+      ["meters", "target readings/s", "anchored readings/s", "ingested readings/s", "polls/s", "reading → anchored", "held at meter", "deferred polls", "gas/record", "records/tx", "failed polls"],
+      [
+        [
+          e.meters,
+          fmt(e.targetRate),
+          fmt(e.anchoredPerSecond),
+          fmt(e.storedPerSecond),
+          fmt(e.pollsPerSecond),
+          `p50 ${fmt(e.latencyMs.p50)} ms, p99 ${fmt(e.latencyMs.p99)} ms`,
+          e.heldAtMeterMs ? `p50 ${fmt(e.heldAtMeterMs.p50)} ms, p99 ${fmt(e.heldAtMeterMs.p99)} ms` : "—",
+          e.deferredPolls === undefined ? "—" : fmt(e.deferredPolls),
+          fmt(e.gasPerRecord),
+          fmt(e.recordsPerTx),
+          e.pollFailures,
+        ],
+      ],
+      ["r", "r", "r", "r", "r", "l", "l", "r", "r", "r", "r"],
     ),
   );
   out.push(notes(e.notes));

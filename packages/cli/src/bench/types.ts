@@ -95,6 +95,10 @@ export interface EndToEndSection {
   storedPerSecond: number;
   pollsPerSecond: number;
   latencyMs: LatencyStats;
+  /** End of the reading's interval to the gateway's read: how long backpressure left it at its meter. */
+  heldAtMeterMs?: LatencyStats;
+  /** Polls deferred because anchoring was behind. */
+  deferredPolls?: number;
   gasPerRecord: number;
   recordsPerTx: number;
   pollFailures: number;

@@ -171,7 +171,7 @@ export async function startBenchWorld(p: { dir: string; cleanup: Cleanup; log: L
 }
 
 /** Spawns the three member processes (threshold 2) on the world's chains. */
-export async function startMembers(w: BenchWorld, cleanup: Cleanup): Promise<MemberProcesses> {
+export async function startMembers(w: BenchWorld, cleanup: Cleanup, log?: (line: string) => void): Promise<MemberProcesses> {
   const memberDir = path.join(w.dir, "federation");
   fs.mkdirSync(memberDir, { recursive: true });
   const members = await spawnFederation({
@@ -181,6 +181,8 @@ export async function startMembers(w: BenchWorld, cleanup: Cleanup): Promise<Mem
     memberKeys: w.memberKeys,
     tuning: MEMBER_TUNING,
     custody: { keyCustody: w.keyCustody, accessLedger: w.secAddresses.accessLedger, policyMirror: w.secAddresses.policyMirror, startBlock: w.secStartBlock, pollMs: 200 },
+    // A busy machine slows a member's first pass: the bench reports it and goes on (measured figures say how busy).
+    ...(log ? { onSlowStart: (m: string) => log(`  slow start: ${m}`) } : {}),
   });
   cleanup.add("stop federation members", () => members.stopAll());
   return members;

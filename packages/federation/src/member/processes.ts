@@ -34,8 +34,10 @@ export interface SpawnFederationParameters {
   custody?: FederationCustodyConfig;
   /** AccessLedger checkpoints: the members vote BlockSEC's heads root on BlockPRI. */
   checkpointer?: FederationCheckpointerConfig;
-  /** Per member start timeout (default 20 s). */
+  /** Per member start timeout (default 20 s); a member still making progress gets up to 6× that. */
   startTimeoutMs?: number;
+  /** Told when a member's start goes past the timeout because it is still working (a loaded machine). */
+  onSlowStart?: (message: string) => void;
 }
 
 /**
@@ -70,7 +72,7 @@ export async function spawnFederation(params: SpawnFederationParameters): Promis
   const start = async (i: number): Promise<void> => {
     const nodeArgs = process.env.FEDERATION_PROFILE_DIR ? ["--cpu-prof", `--cpu-prof-dir=${process.env.FEDERATION_PROFILE_DIR}`] : [];
     pids[i] = spawnMember({ configFile, member: i, logFile: logFile(i), nodeArgs, env: { ...process.env, SIDEGRID_MEMBER_PARENT_PID: String(process.pid) } });
-    await waitForMember(urls[i]!, params.startTimeoutMs ?? 20000, { member: i, pid: pids[i]!, logFile: logFile(i) });
+    await waitForMember(urls[i]!, params.startTimeoutMs ?? 20000, { member: i, pid: pids[i]!, logFile: logFile(i), ...(params.onSlowStart ? { onSlow: params.onSlowStart } : {}) });
   };
   const stopAll = async () => {
     await Promise.all(pids.map((pid) => (pid !== undefined ? stopPid(pid, 3000) : Promise.resolve())));

@@ -57,6 +57,14 @@ export interface WaitForMemberOptions {
   pid?: number;
   /** Its log: the last lines go into the error. */
   logFile?: string;
+  /**
+   * On a loaded machine a member's first pass over the chains can take longer than `timeoutMs`:
+   * while it answers /health and its chain cursors advance, the wait goes on, up to this
+   * (default 6 × timeoutMs). A member that answers nothing, or stands still, fails at `timeoutMs`.
+   */
+  maxMs?: number;
+  /** Told once when the wait goes past `timeoutMs` because the member is still making progress. */
+  onSlow?: (message: string) => void;
 }
 
 function logTail(file: string | undefined, lines = 8): string {
@@ -73,7 +81,11 @@ function logTail(file: string | undefined, lines = 8): string {
  * await waitForMember("http://127.0.0.1:7301", 15000, { member: 0, pid, logFile });
  */
 export async function waitForMember(url: string, timeoutMs = 15000, opts: WaitForMemberOptions = {}): Promise<MemberHealth> {
-  const deadline = Date.now() + timeoutMs;
+  const started = Date.now();
+  const hardDeadline = started + (opts.maxMs ?? 6 * timeoutMs);
+  let deadline = started + timeoutMs;
+  let slowTold = false;
+  let progress: string | undefined;
   const member = opts.member ?? -1;
   let last = "no answer";
   for (;;) {
@@ -82,13 +94,22 @@ export async function waitForMember(url: string, timeoutMs = 15000, opts: WaitFo
       const body = (await res.json()) as MemberHealth;
       if (res.ok && body.ok) return body;
       last = JSON.stringify(body.chains?.map((c) => c.error).filter(Boolean));
+      // Cursors moving: the member works through the chains, just slowly. Give it time.
+      const now = (body.chains ?? []).map((c) => `${c.cursor}/${c.ready}`).join(",");
+      if (progress !== undefined && now !== progress) deadline = Math.min(hardDeadline, Math.max(deadline, Date.now() + timeoutMs / 2));
+      progress = now;
     } catch (e) {
       last = (e as Error).message;
     }
     if (opts.pid !== undefined && !isAlive(opts.pid)) {
       throw new MemberStartError(member, `the process (pid ${opts.pid}) exited before ${url} was healthy${logTail(opts.logFile)}`);
     }
-    if (Date.now() > deadline) throw new MemberStartError(member, `member at ${url} not healthy after ${timeoutMs} ms: ${last}${logTail(opts.logFile)}`);
+    const now = Date.now();
+    if (now > deadline) throw new MemberStartError(member, `member at ${url} not healthy after ${now - started} ms: ${last}${logTail(opts.logFile)}`);
+    if (!slowTold && now > started + timeoutMs) {
+      slowTold = true;
+      opts.onSlow?.(`member ${member} at ${url} not healthy after ${timeoutMs} ms but still making progress: waiting up to ${hardDeadline - started} ms`);
+    }
     await sleep(50);
   }
 }

@@ -10,6 +10,8 @@ import { startGateway, type Gateway } from "../gateway";
 import { readSecretFile, spawnMeterSimulator, type SpawnedMeterSimulator } from "../spawn";
 import { summarize, type LatencySummary } from "./stats";
 import type { GatewayConfig } from "../config";
+import { Resolution } from "../resolution";
+import type { BackpressureStats } from "../backpressure";
 
 export interface RunEndToEndBenchParameters {
   blocksec: { rpcUrl: string; chainId: number; addresses: GatewayConfig["blocksec"]["addresses"]; gatewayKey: string; startBlock?: number };
@@ -48,6 +50,10 @@ export interface RunEndToEndBenchReturnType {
   readingsPerSecond: { anchoredSustained: number; storedSustained: number; pollsPerSecond: number };
   /** Reading (received from the meter) to anchored (receipt), ms, over records read in the window. */
   latencyMs: LatencySummary;
+  /** From the end of a 15-minute interval (on real time) to the gateway's read: the wait at the meter. */
+  heldAtMeterMs: LatencySummary;
+  /** Polls deferred because anchoring was behind (backpressure.ts). */
+  backpressure: BackpressureStats;
   anchoring: { rounds: number; txs: number; records: number; gasUsed: string; gasPerRecord: number; recordsPerTx: number; timingsMs: { select: number; consent: number; ledger: number; mark: number } };
   pollFailures: number;
   alerts: number;
@@ -113,7 +119,7 @@ export async function runEndToEndBench(p: RunEndToEndBenchParameters): Promise<R
       const s = await g.snapshot();
       const sample = { t: s.at - start.at, anchored: s.anchored - start.anchored, stored: s.readings.stored - start.readings.stored, pending: s.outboxPending };
       timeline.push(sample);
-      log(`t=${(sample.t / 1000).toFixed(0)}s anchored ${sample.anchored} stored ${sample.stored} outbox ${sample.pending} queue w${s.queue.waiting} a${s.queue.active}`);
+      log(`t=${(sample.t / 1000).toFixed(0)}s anchored ${sample.anchored} stored ${sample.stored} outbox ${sample.pending}${s.backpressure.engaged ? " (backpressure)" : ""} queue w${s.queue.waiting} a${s.queue.active}`);
     }
     const end = await g.snapshot();
     const windowEnd = Date.now();
@@ -132,12 +138,19 @@ export async function runEndToEndBench(p: RunEndToEndBenchParameters): Promise<R
     log(`anchorer: ${g.anchorer.stats.rounds} rounds, ${g.anchorer.stats.txs} txs; time in select ${t.select} ms, consent ${t.consent} ms, send + receipts ${t.ledger} ms, bookkeeping ${t.mark} ms${kp ? `; epoch keys: ${g.epochKeys?.created ?? 0} made, ${kp.published} published in ${kp.txs} txs` : ""}`);
 
     // Latency of every record read from a meter during the window, from the gateway's books.
+    // Also how long each waited at its meter (backpressure defers polls; the meter keeps the
+    // record): from the end of its interval, moved onto real time, to the read.
     const lat: number[] = [];
+    const held: number[] = [];
+    const c = sim.clock;
     let total = 0;
     for await (const v of g.store.db.values({ gte: "r!", lt: "r~" })) {
-      const r = v as { readAt: number; anchor?: { anchoredAt: number } };
+      const r = v as { readAt: number; periodEnd: number; resolution: number; anchor?: { anchoredAt: number } };
       total++;
-      if (r.readAt >= windowStart && r.readAt < windowEnd && r.anchor) lat.push(r.anchor.anchoredAt - r.readAt);
+      if (r.readAt >= windowStart && r.readAt < windowEnd && r.anchor) {
+        lat.push(r.anchor.anchoredAt - r.readAt);
+        if (r.resolution === Resolution.QUARTER_HOURLY) held.push(Math.max(0, r.readAt - (c.realStartMs + (r.periodEnd - c.simStartMs) / c.speed)));
+      }
     }
     const stats = g.anchorer.stats;
     return {
@@ -148,6 +161,8 @@ export async function runEndToEndBench(p: RunEndToEndBenchParameters): Promise<R
         pollsPerSecond: Math.round((end.polls.ok - start.polls.ok) / elapsed),
       },
       latencyMs: summarize(lat),
+      heldAtMeterMs: summarize(held),
+      backpressure: end.backpressure,
       anchoring: {
         rounds: stats.rounds,
         txs: stats.txs,
