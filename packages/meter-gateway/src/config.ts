@@ -46,6 +46,8 @@ export interface GatewayConfig {
      * at least this often (real ms, default 60 s) so a dead one is noticed.
      */
     quietMs?: number;
+    /** How often (ms, default 5,000) the gateway checks that Redis still holds every meter's poll schedule, and updates the queue gauges. */
+    resyncMs?: number;
     concurrency?: number;
     limiter?: { max: number; durationMs: number };
     attempts?: number;

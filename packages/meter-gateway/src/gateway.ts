@@ -348,9 +348,27 @@ export async function startGateway(params: StartGatewayParameters): Promise<Gate
   const url = `http://${host}:${(server.address() as net.AddressInfo).port}`;
   log(`gateway ${sender.address} for utility ${utility}: ${meters.length} meters, API ${url}`);
 
+  let stopped = false;
+  // Redis lost the poll schedules (restarted empty, its append-only file gone, a failover to an
+  // empty replica): polling would stop for good. The gauge tick notices and makes them again.
+  let resyncing = false;
+  const resyncSchedules = async (have: number) => {
+    if (resyncing || stopped) return;
+    resyncing = true;
+    try {
+      await poller.syncSchedules(meters);
+      metrics.scheduleResyncs.inc();
+      log(`poll schedules re-created: Redis held ${have} of ${meters.length}`);
+    } catch {
+      /* Redis still away: the next tick tries again */
+    } finally {
+      resyncing = false;
+    }
+  };
   const updateQueueGauges = async () => {
     try {
       const q = await poller.depth();
+      if (q.schedulers < meters.length) await resyncSchedules(q.schedulers);
       metrics.queueJobs.set({ state: "waiting" }, q.waiting + q.prioritized);
       metrics.queueJobs.set({ state: "active" }, q.active);
       metrics.queueJobs.set({ state: "delayed" }, q.delayed);
@@ -364,14 +382,13 @@ export async function startGateway(params: StartGatewayParameters): Promise<Gate
       /* Redis briefly away: the next tick updates */
     }
   };
-  const gaugeTimer = setInterval(() => void updateQueueGauges(), 5000);
+  const gaugeTimer = setInterval(() => void updateQueueGauges(), cfg.poll?.resyncMs ?? 5000);
 
   const counter = async (name: string, label?: Record<string, string>) => {
     const m = (await metrics.registry.getSingleMetric(name)?.get()) as { values: { value: number; labels: Record<string, string> }[] } | undefined;
     return (m?.values ?? []).filter((v) => !label || Object.entries(label).every(([k, x]) => v.labels[k] === x)).reduce((s, v) => s + v.value, 0);
   };
 
-  let stopped = false;
   return {
     url,
     address: sender.address,
