@@ -190,7 +190,7 @@ export async function runBench(opts: RunBenchOptions): Promise<BenchReport> {
       log: (l) => log(`  ${l}`),
     });
     log(`  anchored ${e2e.readingsPerSecond.anchoredSustained} readings/s sustained; reading → anchored p50 ${e2e.latencyMs.p50} ms, p99 ${e2e.latencyMs.p99} ms`);
-    log(`  backpressure: ${e2e.backpressure.deferred} polls deferred (${e2e.backpressure.engagements} engagements, ${e2e.backpressure.overdue} read as overdue); held at meter p50 ${e2e.heldAtMeterMs.p50} ms, p99 ${e2e.heldAtMeterMs.p99} ms`);
+    log(`  backpressure: ${e2e.backpressure.deferred} polls deferred (${e2e.backpressure.engagements} engagements, ${e2e.backpressure.overdue} read as overdue); held at meter p50 ${Math.round(e2e.heldAtMeterMs.p50)} ms, p99 ${Math.round(e2e.heldAtMeterMs.p99)} ms`);
 
     phase("API: a utility's one-day query");
     const api = await runApiQueryBench({
@@ -285,7 +285,7 @@ export async function runBench(opts: RunBenchOptions): Promise<BenchReport> {
           "meter-gateway's runEndToEndBench: a simulator process with the fleet behind one addressed port and an accelerated clock; the gateway in this process polls through BullMQ (every 2 s per meter, 48 concurrent), ingests, encrypts and anchors.",
           "Consent for the fleet is delivered to the PolicyMirror by the regulator's trusted-relayer role (the federation's path is measured by the revocation figures), so the run measures the gateway.",
           "Latency: from the gateway receiving a record to its anchor receipt, over every record read in the measured window.",
-          "Backpressure: while the outbox is over 20,000 records or its oldest is 1.5 s old, polls of meters are deferred (each at most 96 intervals) and the records wait in the meters' logs; 'held at meter' is that wait, from the end of a reading's interval to its read.",
+          "Backpressure: while the outbox is over 20,000 records or its oldest is 1.5 s old, polls of meters are deferred (each at most 384 intervals: the simulated meters keep 512 records) and the records wait in the meters' logs; 'held at meter' is that wait, from the end of a reading's interval to its read.",
         ],
       },
       revocation: {

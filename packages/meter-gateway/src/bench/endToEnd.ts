@@ -102,6 +102,8 @@ export async function runEndToEndBench(p: RunEndToEndBenchParameters): Promise<R
         clock: sim.clock,
         poll: { intervalMs: interval, concurrency: p.concurrency ?? 48, maxRecords: 128, maxPages: 2, timeoutMs: 5000 },
         anchor: { maxBatch: p.maxBatch ?? 1500, flushIntervalMs: 200, maxInFlight: 3 },
+        // The simulated meters keep 512 records: they may hold 384 (three quarters) while anchoring is behind.
+        backpressure: { holdRecords: 384 },
         policy: { pollMs: 1000, ttlMs: 600_000 },
         // The accelerated clock runs ahead of the chain's; drift alerts would only be noise here.
         ingest: { driftThresholdMs: 24 * 3600_000, dataKeyMaxUses: 1000 },
