@@ -14,7 +14,7 @@ import { Cleanup, startRedis } from "./infra";
 import { measureKeyRelease } from "./keyRelease";
 import { renderMarkdown } from "./markdown";
 import { FIGURE9_N, PAPER_RECORD_BYTES } from "./paper";
-import { round } from "./stats";
+import { intervalRates, round, spread } from "./stats";
 import { renderFigure9Svg } from "./svg";
 import type { BenchReport, OperationGasRow, RunBenchOptions } from "./types";
 import { BENCH_CHAIN_IDS, MEMBER_TUNING, grantFleetConsent, registerConsumers, startBenchWorld, startMembers } from "./world";
@@ -53,6 +53,7 @@ export const BENCH_PLANS = {
     figure9: [10, 50, 100],
     revocations: 3,
     relayMessages: 2000,
+    relayRounds: 1,
     endToEnd: { meters: 500, rate: 3000, warmup: 3, seconds: 6 },
     api: { queries: 50, accessRequests: 3 },
     wallLimitSeconds: 120,
@@ -63,6 +64,7 @@ export const BENCH_PLANS = {
     figure9: [...FIGURE9_N],
     revocations: 20,
     relayMessages: 6000,
+    relayRounds: 3,
     endToEnd: { meters: 1000, rate: 6000, warmup: 8, seconds: 30 },
     api: { queries: 300, accessRequests: 20 },
     wallLimitSeconds: 900,
@@ -156,7 +158,7 @@ export async function runBench(opts: RunBenchOptions): Promise<BenchReport> {
     );
 
     phase(`federation relay throughput (${plan.relayMessages} messages)`);
-    const relay = await measureRelay(w, members, plan.relayMessages, log);
+    const relay = await measureRelay(w, members, plan.relayMessages, log, plan.relayRounds);
     operations.push({
       operation: `FederationInbox.deliver, batched (mean ${relay.backlog.deliver.meanBatch} per tx)`,
       contract: "FederationInbox (BlockSEC)",
@@ -190,6 +192,8 @@ export async function runBench(opts: RunBenchOptions): Promise<BenchReport> {
       log: (l) => log(`  ${l}`),
     });
     log(`  anchored ${e2e.readingsPerSecond.anchoredSustained} readings/s sustained; reading → anchored p50 ${e2e.latencyMs.p50} ms, p99 ${e2e.latencyMs.p99} ms`);
+    const perSecond = spread(intervalRates(e2e.timeline.map((x) => ({ t: x.t, n: x.anchored }))));
+    log(`  anchored per second over the window: min ${perSecond.min}, median ${perSecond.median}, max ${perSecond.max} (${perSecond.rounds} one-second samples)`);
     log(`  backpressure: ${e2e.backpressure.deferred} polls deferred (${e2e.backpressure.engagements} engagements, ${e2e.backpressure.overdue} read as overdue); held at meter p50 ${Math.round(e2e.heldAtMeterMs.p50)} ms, p99 ${Math.round(e2e.heldAtMeterMs.p99)} ms`);
 
     phase("API: a utility's one-day query");
@@ -278,6 +282,7 @@ export async function runBench(opts: RunBenchOptions): Promise<BenchReport> {
         latencyMs: e2e.latencyMs,
         heldAtMeterMs: e2e.heldAtMeterMs,
         deferredPolls: e2e.backpressure.deferred,
+        anchoredPerSecondSpread: perSecond,
         gasPerRecord: e2e.anchoring.gasPerRecord,
         recordsPerTx: e2e.anchoring.recordsPerTx,
         pollFailures: e2e.pollFailures,
@@ -299,6 +304,7 @@ export async function runBench(opts: RunBenchOptions): Promise<BenchReport> {
       relay: {
         live: relayRun(relay.live),
         backlog: relayRun(relay.backlog),
+        backlogRounds: relay.backlogRounds,
         idleRestartSeconds: relay.idleRestartSeconds,
         notes: [
           "federation's measureRelayThroughput: a load generator on BlockPRI (400 outbox sends per transaction, registered on the real outbox) sends preference messages to a mirror on BlockSEC; the clock stops at the last MessageExecuted on BlockSEC's inbox.",

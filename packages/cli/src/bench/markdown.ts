@@ -131,6 +131,11 @@ export function renderMarkdown(r: BenchReport, svgFile: string): string {
       ["r", "r", "r", "r", "r", "l", "l", "r", "r", "r", "r"],
     ),
   );
+  if (e.anchoredPerSecondSpread) {
+    const p = e.anchoredPerSecondSpread;
+    out.push("");
+    out.push(`Anchored readings per second in each of the window's ${p.rounds} one-second samples: min ${fmt(p.min)}, median ${fmt(p.median)}, max ${fmt(p.max)}.`);
+  }
   out.push(notes(e.notes));
 
   out.push("## Revocation latency");
@@ -147,7 +152,7 @@ export function renderMarkdown(r: BenchReport, svgFile: string): string {
       (
         [
           ["live", rl.live],
-          ["backlog", rl.backlog],
+          [rl.backlogRounds && rl.backlogRounds.length > 1 ? `backlog (median of ${rl.backlogRounds.length} rounds: ${rl.backlogRounds.map(fmt).join(", ")} msg/s)` : "backlog", rl.backlog],
         ] as const
       ).map(([name, x]) => [name, fmt(x.messages), fmt(x.seconds), fmt(x.messagesPerSecond), fmt(x.appSendSeconds), x.deliverTxs, x.meanBatch, fmt(x.gasPerMessage)]),
       ["l", "r", "r", "r", "r", "r", "r", "r"],

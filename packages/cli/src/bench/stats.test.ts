@@ -1,4 +1,4 @@
-import { latencyStats, percentile, rate, round, speedup } from "./stats";
+import { intervalRates, latencyStats, percentile, rate, round, speedup, spread } from "./stats";
 
 describe("percentile (nearest rank)", () => {
   const xs = Array.from({ length: 100 }, (_, i) => i + 1); // 1..100
@@ -54,5 +54,17 @@ describe("rates and speed-ups", () => {
     expect(round(1.005, 2)).toBe(1);
     expect(round(NaN, 1)).toBeNaN();
     expect(round(12.34)).toBe(12);
+  });
+});
+
+describe("repeated rounds", () => {
+  it("spread gives min, the lower median and max of the rounds, in any order", () => {
+    expect(spread([961, 691, 1003])).toEqual({ rounds: 3, min: 691, median: 961, max: 1003 });
+    expect(spread([4, 1, 3, 2])).toEqual({ rounds: 4, min: 1, median: 2, max: 4 });
+    expect(spread([]).rounds).toBe(0);
+  });
+
+  it("intervalRates turns a cumulative counter into per-interval rates", () => {
+    expect(intervalRates([{ t: 0, n: 0 }, { t: 1000, n: 3999 }, { t: 2500, n: 9999 }, { t: 2500, n: 10_000 }])).toEqual([3999, 4000]);
   });
 });

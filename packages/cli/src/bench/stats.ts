@@ -33,3 +33,27 @@ export function rate(n: number, seconds: number): number {
 export function speedup(aSeconds: number, bSeconds: number): number {
   return round(aSeconds / bSeconds, 2);
 }
+
+/** Min / median / max of repeated rounds of one figure (the median is the lower middle for an even count). */
+export interface Spread {
+  rounds: number;
+  min: number;
+  median: number;
+  max: number;
+}
+
+export function spread(values: readonly number[]): Spread {
+  const s = [...values].sort((a, b) => a - b);
+  if (s.length === 0) return { rounds: 0, min: NaN, median: NaN, max: NaN };
+  return { rounds: s.length, min: s[0]!, median: s[Math.floor((s.length - 1) / 2)]!, max: s[s.length - 1]! };
+}
+
+/** Per-interval rates of a cumulative counter sampled at times `t` (ms): what a steady figure hides. */
+export function intervalRates(samples: readonly { t: number; n: number }[]): number[] {
+  const out: number[] = [];
+  for (let i = 1; i < samples.length; i++) {
+    const dt = (samples[i]!.t - samples[i - 1]!.t) / 1000;
+    if (dt > 0) out.push(Math.round((samples[i]!.n - samples[i - 1]!.n) / dt));
+  }
+  return out;
+}

@@ -99,6 +99,8 @@ export interface EndToEndSection {
   heldAtMeterMs?: LatencyStats;
   /** Polls deferred because anchoring was behind. */
   deferredPolls?: number;
+  /** Anchored readings per second in each one-second sample of the window: min / median / max. */
+  anchoredPerSecondSpread?: { rounds: number; min: number; median: number; max: number };
   gasPerRecord: number;
   recordsPerTx: number;
   pollFailures: number;
@@ -128,8 +130,10 @@ export interface RelayRun {
 export interface RelaySection {
   /** The members already running while the load is sent: bounded by how fast the load is sent. */
   live: RelayRun;
-  /** The load waits on chain, the members are restarted; timed from spawning them. */
+  /** The load waits on chain, the members are restarted; timed from spawning them (the median round). */
   backlog: RelayRun;
+  /** msg/s of every backlog round, in the order run. */
+  backlogRounds?: number[];
   /** Spawning the three members with nothing to catch up until all answer /health: the start-up share of `backlog`. */
   idleRestartSeconds: number;
   notes: string[];
