@@ -152,6 +152,21 @@ describe("TxSender against a real anvil", () => {
       expect(r.status).toBe(1);
     });
 
+    it("is broadcast again, with the ones behind it, when the node dropped them from its pool", async () => {
+      const { sender } = await chain.account(9);
+      const fast = await TxSender.create(sender.wallet, chain.provider, { stallCheckMs: 200 });
+      await chain.provider.send("evm_setAutomine", [false]);
+      const sent = [];
+      for (let i = 0; i < 3; i++) sent.push(await fast.send({ to: fast.address, value: 1n, gasLimit: 21_000n }));
+      // The node loses the first, and anvil drops the two that depend on its nonce with it.
+      await chain.provider.send("anvil_dropTransaction", [sent[0]!.hash]);
+      for (const x of sent) expect(await chain.provider.send("eth_getTransactionByHash", [x.hash])).toBeNull();
+      await chain.provider.send("evm_setAutomine", [true]);
+      const receipts = await Promise.all(sent.map((x) => x.wait(10_000)));
+      expect(receipts.map((r) => [r.status, r.transactionHash])).toEqual(sent.map((x) => [1, x.hash]));
+      expect(fast.rebroadcast).toBe(3);
+    });
+
     it("is reported unknown when the node never had it", async () => {
       const d = await diagnoseStalledTx(chain.provider, `0x${"ab".repeat(32)}`);
       expect(d).toMatchObject({ state: "unknown", flushed: false });

@@ -87,7 +87,9 @@ export class TxSender {
   /** Transactions an automining dev node left pending that this sender flushed (stall.ts). */
   stalledFlushed = 0;
   /** Sent transactions not yet seen mined, by nonce (the stall check looks at the lowest). */
-  private readonly unmined = new Map<number, string>();
+  private readonly unmined = new Map<number, { hash: string; raw: string }>();
+  /** Transactions the node had lost (dropped from its pool) that this sender broadcast again. */
+  rebroadcast = 0;
   private nextStallCheck = 0;
   readonly maxCalldataBytes: number;
 
@@ -178,7 +180,7 @@ export class TxSender {
         throw this.translate(e, tx);
       }
       this.nonce = nonce + 1;
-      this.unmined.set(nonce, hash);
+      this.unmined.set(nonce, { hash, raw });
       // A sender whose callers never wait keeps no more than a bounded record.
       if (this.unmined.size > 10_000) this.unmined.delete(Math.min(...this.unmined.keys()));
       return { hash, nonce };
@@ -261,11 +263,11 @@ export class TxSender {
       const r = await this.rpc<RawReceipt | null>("eth_getTransactionReceipt", [hash]);
       if (r) {
         const receipt = parseReceipt(r);
-        for (const [n, h] of this.unmined) if (h === hash) this.unmined.delete(n);
+        for (const [n, u] of this.unmined) if (u.hash === hash) this.unmined.delete(n);
         return receipt;
       }
       const now = Date.now();
-      if (now > deadline) throw new ReceiptTimeoutError(hash, timeoutMs, (await diagnoseStalledTx(this.provider, hash)).summary);
+      if (now > deadline) throw new ReceiptTimeoutError(hash, timeoutMs, await this.timeoutDiagnosis(hash));
       if (now > nextCheck) {
         nextCheck = now + this.stallCheckMs;
         await this.checkStall();
@@ -273,6 +275,15 @@ export class TxSender {
       await sleep(delay);
       delay = Math.min(this.pollIntervalMs * 5, delay * 2);
     }
+  }
+
+  /** What the node says about `hash` and, when it is not the lowest, about this sender's lowest unmined transaction. */
+  private async timeoutDiagnosis(hash: string): Promise<string> {
+    const own = (await diagnoseStalledTx(this.provider, hash)).summary;
+    if (!this.unmined.size) return own;
+    const low = this.unmined.get(Math.min(...this.unmined.keys()))!;
+    if (low.hash === hash) return own;
+    return `${own}; the sender's lowest unmined transaction ${low.hash}: ${(await diagnoseStalledTx(this.provider, low.hash)).summary}`;
   }
 
   /**
@@ -285,10 +296,26 @@ export class TxSender {
     this.nextStallCheck = now + this.stallCheckMs;
     for (let i = 0; i < 8 && this.unmined.size; i++) {
       const nonce = Math.min(...this.unmined.keys());
-      const d = await diagnoseStalledTx(this.provider, this.unmined.get(nonce)!);
+      const u = this.unmined.get(nonce)!;
+      const d = await diagnoseStalledTx(this.provider, u.hash);
       if (d.state === "pending") {
         if (d.flushed) this.stalledFlushed++;
         return;
+      }
+      if (d.state === "unknown") {
+        // Accepted once, gone now, and its nonce not yet used: the node dropped it from its pool
+        // (seen on a loaded anvil: every later transaction then waited behind the gap). The same
+        // signed bytes go again: same nonce, same hash, nothing can be spent twice.
+        const mined = Number(BigInt(await this.rpc<string>("eth_getTransactionCount", [this.address, "latest"])));
+        if (mined <= nonce) {
+          try {
+            await this.rpc("eth_sendRawTransaction", [u.raw]);
+            this.rebroadcast++;
+          } catch {
+            /* known again or mined meanwhile: the next look tells */
+          }
+          return;
+        }
       }
       this.unmined.delete(nonce);
     }

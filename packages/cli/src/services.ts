@@ -84,8 +84,9 @@ export async function startServices(cfg: SidegridConfig, deployment: SystemDeplo
       accessLedger: deployment.blocksec.accessLedger,
       policyMirror: deployment.blocksec.policyMirror,
       startBlock: deployment.blocksec.startBlock,
-      // Woken by every new BlockSEC head the member sees; this poll is only the fallback.
-      pollMs: 2000,
+      // Woken by every new BlockSEC head the member's watcher sees (its own fallback poll included):
+      // this timer is only a last resort, and each tick costs three RPC calls per member.
+      pollMs: 30_000,
     },
     // Every member votes the AccessLedger heads' root on BlockPRI (courts compare nodes against it).
     ...(deployment.checkpoints
@@ -95,7 +96,7 @@ export async function startServices(cfg: SidegridConfig, deployment: SystemDeplo
             accessLedger: deployment.blocksec.accessLedger,
             startBlock: deployment.blocksec.startBlock,
             intervalBlocks: deployment.checkpoints.intervalBlocks,
-            pollMs: 2000,
+            pollMs: 30_000,
           },
         }
       : {}),
