@@ -299,6 +299,8 @@ export async function startGateway(params: StartGatewayParameters): Promise<Gate
   const redis = new IORedis(cfg.redisUrl, { maxRetriesPerRequest: 2, lazyConnect: false });
   redis.on("error", () => undefined);
   const nonces = cfg.redisUrl ? new RedisNonceStore(redis, prefix) : new MemoryNonceStore();
+  // The replay memory's marker from the start, so a Redis that restarts empty before the first signed request is noticed too.
+  if (nonces instanceof RedisNonceStore) await nonces.init().catch(() => undefined);
   const chain = new ApiChainOps({ sec, ...(pri ? { pri } : {}), ...(custody ? { custody } : {}), fromBlock: cfg.blocksec.startBlock ?? 0 });
   const meterViews = async (): Promise<MeterStatusView[]> =>
     Promise.all(

@@ -70,6 +70,7 @@ describe("public API of @sidegrid/meter-gateway", () => {
         "RESOLUTION_NAMES",
         "ROUTES",
         "RedisNonceStore",
+        "ReplayMemoryLostError",
         "Resolution",
         "TRADE_SEQUENCE_BASE",
         "TradeSealer",

@@ -24,6 +24,7 @@ export {
   AUTH_PREFIX,
   MemoryNonceStore,
   RedisNonceStore,
+  ReplayMemoryLostError,
   canonicalRequestText,
   signRequest,
   verifySignedRequest,

@@ -73,18 +73,61 @@ export async function signRequest(p: SignRequestParameters): Promise<Record<stri
 
 /** Remembers used nonces for a while. */
 export interface NonceStore {
-  /** True if `key` was unused (and is now used for `ttlMs`), false if it was used. */
-  claim(key: string, ttlMs: number): Promise<boolean>;
+  /**
+   * True if `key` was unused (and is now used for `ttlMs`), false if it was used. `signedAt` is the
+   * request's own timestamp: a store that lost its memory refuses requests signed before it knew.
+   */
+  claim(key: string, ttlMs: number, signedAt?: number): Promise<boolean>;
 }
 
-/** Nonces in Redis, shared by every gateway instance behind a load balancer. */
+/** A store that lost the nonces it held cannot tell a replay from a first use. */
+export class ReplayMemoryLostError extends AuthFailedError {
+  constructor(lostAt: number) {
+    super(`the gateway lost its record of used nonces (Redis restarted empty) at ${new Date(lostAt).toISOString()}: sign the request again`);
+  }
+}
+
+// One round trip. The nonce counts only while the store still holds the marker set at start; a
+// missing marker means Redis restarted empty or was flushed, and the nonces went with it: the
+// moment is recorded (for every gateway sharing this Redis) and requests signed before it are
+// refused. Returns {1} claimed, {0} used, {-1, lostAt} refused.
+const CLAIM_SCRIPT = `local lost = tonumber(redis.call('GET', KEYS[3]) or '0')
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then
+  lost = tonumber(ARGV[3])
+  redis.call('SET', KEYS[1], ARGV[1])
+  redis.call('SET', KEYS[3], ARGV[3], 'PX', ARGV[2])
+end
+if tonumber(ARGV[4]) <= lost then return {-1, lost} end
+if redis.call('SET', KEYS[2], '1', 'PX', ARGV[2], 'NX') then return {1} end
+return {0}`;
+
+/**
+ * Nonces in Redis, shared by every gateway instance behind a load balancer. Redis restarted empty
+ * would forget them, and a request captured before could be replayed within the allowed clock
+ * skew; so the store keeps a marker beside them and, once the marker is gone, refuses requests
+ * signed before that moment (ReplayMemoryLostError). Test: `gateway.redis.test.ts`.
+ */
 export class RedisNonceStore implements NonceStore {
+  private marker: string | undefined;
+
   constructor(
     private readonly redis: Redis,
     private readonly prefix: string,
   ) {}
-  async claim(key: string, ttlMs: number): Promise<boolean> {
-    return (await this.redis.set(`${this.prefix}:nonce:${key}`, "1", "PX", ttlMs, "NX")) === "OK";
+
+  /** Sets the marker, or adopts the one another gateway on this Redis set. */
+  async init(): Promise<void> {
+    const key = `${this.prefix}:nonce-memory`;
+    await this.redis.set(key, Buffer.from(globalThis.crypto.getRandomValues(new Uint8Array(16))).toString("hex"), "NX");
+    this.marker = (await this.redis.get(key)) ?? undefined;
+  }
+
+  async claim(key: string, ttlMs: number, signedAt = 0): Promise<boolean> {
+    if (this.marker === undefined) await this.init();
+    const keys = [`${this.prefix}:nonce-memory`, `${this.prefix}:nonce:${key}`, `${this.prefix}:nonce-lost-at`];
+    const r = (await this.redis.eval(CLAIM_SCRIPT, 3, ...keys, this.marker!, String(ttlMs), String(Date.now()), String(signedAt))) as number[];
+    if (r[0] === -1) throw new ReplayMemoryLostError(Number(r[1]));
+    return r[0] === 1;
   }
 }
 
@@ -142,6 +185,6 @@ export async function verifySignedRequest(p: VerifyRequestParameters): Promise<s
   }
   const caller = getAddress(address);
   if (signer !== caller) throw new AuthFailedError("signature does not match the address (wrong key, or the request was altered)");
-  if (!(await p.nonces.claim(`${caller.toLowerCase()}:${nonce}`, 2 * skew))) throw new AuthFailedError("nonce already used (replayed request)");
+  if (!(await p.nonces.claim(`${caller.toLowerCase()}:${nonce}`, 2 * skew, timestamp))) throw new AuthFailedError("nonce already used (replayed request)");
   return caller;
 }
