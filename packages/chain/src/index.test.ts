@@ -21,6 +21,7 @@ it("exports exactly the documented public API", () => {
     "SOLC_SETTINGS",
     "SidegridError",
     "TxSender",
+    "UnminedTransactions",
     "anvilBinary",
     "blockNumber",
     "compileContracts",

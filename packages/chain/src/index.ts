@@ -33,7 +33,7 @@ export type { RawLog } from "./reads";
 export { rpcCall } from "./rpc";
 export { TxSender, revertData } from "./sender";
 export type { SentTx, TxReceipt, TxSenderOptions } from "./sender";
-export { diagnoseStalledTx } from "./stall";
+export { UnminedTransactions, diagnoseStalledTx } from "./stall";
 export type { RpcSend, StalledTxDiagnosis } from "./stall";
 export { startTestChain } from "./testing";
 export type { StartTestChainParameters, TestChain } from "./testing";

@@ -8,7 +8,7 @@ import {
   RpcError,
 } from "./errors";
 import { sleep } from "./process";
-import { diagnoseStalledTx } from "./stall";
+import { UnminedTransactions, diagnoseStalledTx } from "./stall";
 
 /** A receipt as the node returned it, with numbers converted; logs stay raw for `Interface.parseLog`. */
 export interface TxReceipt {
@@ -84,12 +84,16 @@ export class TxSender {
   private readonly pollIntervalMs: number;
   private readonly stallCheckMs: number;
   private readonly headroom: bigint;
-  /** Transactions an automining dev node left pending that this sender flushed (stall.ts). */
-  stalledFlushed = 0;
-  /** Sent transactions not yet seen mined, by nonce (the stall check looks at the lowest). */
-  private readonly unmined = new Map<number, { hash: string; raw: string }>();
-  /** Transactions the node had lost (dropped from its pool) that this sender broadcast again. */
-  rebroadcast = 0;
+  /** Sent transactions not yet seen mined (the stall check looks at the lowest; stall.ts). */
+  private readonly unmined = new UnminedTransactions();
+  /** Blocks asked of an automining dev node for a transaction it left pending. */
+  get stalledFlushed(): number {
+    return this.unmined.flushed;
+  }
+  /** Transactions the node had dropped from its pool that this sender broadcast again. */
+  get rebroadcast(): number {
+    return this.unmined.rebroadcast;
+  }
   private nextStallCheck = 0;
   readonly maxCalldataBytes: number;
 
@@ -123,6 +127,7 @@ export class TxSender {
       this.rpc<{ gasLimit: string }>("eth_getBlockByNumber", ["latest", false]),
     ]);
     this.nonce = Number(BigInt(nonce));
+    this.unmined.forgetFrom(this.nonce);
     this.chainId = BigInt(chainId);
     this.blockGasLimit = BigInt(block.gasLimit);
   }
@@ -180,9 +185,7 @@ export class TxSender {
         throw this.translate(e, tx);
       }
       this.nonce = nonce + 1;
-      this.unmined.set(nonce, { hash, raw });
-      // A sender whose callers never wait keeps no more than a bounded record.
-      if (this.unmined.size > 10_000) this.unmined.delete(Math.min(...this.unmined.keys()));
+      this.unmined.add(nonce, hash, raw);
       return { hash, nonce };
     });
     this.lock = run.catch(() => undefined);
@@ -263,7 +266,7 @@ export class TxSender {
       const r = await this.rpc<RawReceipt | null>("eth_getTransactionReceipt", [hash]);
       if (r) {
         const receipt = parseReceipt(r);
-        for (const [n, u] of this.unmined) if (u.hash === hash) this.unmined.delete(n);
+        this.unmined.mined(hash);
         return receipt;
       }
       const now = Date.now();
@@ -280,10 +283,9 @@ export class TxSender {
   /** What the node says about `hash` and, when it is not the lowest, about this sender's lowest unmined transaction. */
   private async timeoutDiagnosis(hash: string): Promise<string> {
     const own = (await diagnoseStalledTx(this.provider, hash)).summary;
-    if (!this.unmined.size) return own;
-    const low = this.unmined.get(Math.min(...this.unmined.keys()))!;
-    if (low.hash === hash) return own;
-    return `${own}; the sender's lowest unmined transaction ${low.hash}: ${(await diagnoseStalledTx(this.provider, low.hash)).summary}`;
+    const low = this.unmined.lowest();
+    if (low === undefined || low === hash) return own;
+    return `${own}; the sender's lowest unmined transaction ${low}: ${(await diagnoseStalledTx(this.provider, low)).summary}`;
   }
 
   /**
@@ -294,31 +296,7 @@ export class TxSender {
     const now = Date.now();
     if (now < this.nextStallCheck) return;
     this.nextStallCheck = now + this.stallCheckMs;
-    for (let i = 0; i < 8 && this.unmined.size; i++) {
-      const nonce = Math.min(...this.unmined.keys());
-      const u = this.unmined.get(nonce)!;
-      const d = await diagnoseStalledTx(this.provider, u.hash);
-      if (d.state === "pending") {
-        if (d.flushed) this.stalledFlushed++;
-        return;
-      }
-      if (d.state === "unknown") {
-        // Accepted once, gone now, and its nonce not yet used: the node dropped it from its pool
-        // (seen on a loaded anvil: every later transaction then waited behind the gap). The same
-        // signed bytes go again: same nonce, same hash, nothing can be spent twice.
-        const mined = Number(BigInt(await this.rpc<string>("eth_getTransactionCount", [this.address, "latest"])));
-        if (mined <= nonce) {
-          try {
-            await this.rpc("eth_sendRawTransaction", [u.raw]);
-            this.rebroadcast++;
-          } catch {
-            /* known again or mined meanwhile: the next look tells */
-          }
-          return;
-        }
-      }
-      this.unmined.delete(nonce);
-    }
+    await this.unmined.check(this.provider, this.address);
   }
 
   /** Turns revert data into a ContractRevertError naming the custom error and its arguments. */

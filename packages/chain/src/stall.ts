@@ -93,3 +93,81 @@ export async function diagnoseStalledTx(rpc: RpcSend, hash: string): Promise<Sta
   }
   return { state: "pending", flushed, txNonce, ...(accountNonce !== undefined ? { accountNonce } : {}), summary: parts.join("; ") };
 }
+
+/**
+ * A sender's transactions that were accepted but not yet seen mined, by nonce, with their signed
+ * bytes. `check` looks at the lowest one only (those above it wait on it): an automining dev node
+ * that left it pending is asked for a block; a node that dropped it from its pool gets the same
+ * signed bytes again (same nonce, same hash: nothing can be spent twice). Seen on a loaded anvil:
+ * a dropped transaction held every later one of its sender for good.
+ *
+ * @example
+ * const unmined = new UnminedTransactions();
+ * unmined.add(nonce, hash, raw); ... if stalled: await unmined.check(provider, address);
+ */
+export class UnminedTransactions {
+  /** Blocks asked of an automining node for a transaction it left pending. */
+  flushed = 0;
+  /** Transactions the node had dropped, broadcast again. */
+  rebroadcast = 0;
+  private readonly byNonce = new Map<number, { hash: string; raw: string }>();
+
+  constructor(private readonly max = 10_000) {}
+
+  get size(): number {
+    return this.byNonce.size;
+  }
+
+  add(nonce: number, hash: string, raw: string): void {
+    this.byNonce.set(nonce, { hash, raw });
+    // A sender whose callers never wait keeps no more than a bounded record.
+    if (this.byNonce.size > this.max) this.byNonce.delete(this.lowestNonce()!);
+  }
+
+  /** Forgets nonces from `nonce` on: the sender re-read its nonce, and they may be signed anew with other content. */
+  forgetFrom(nonce: number): void {
+    for (const n of [...this.byNonce.keys()]) if (n >= nonce) this.byNonce.delete(n);
+  }
+
+  mined(hash: string): void {
+    for (const [n, u] of this.byNonce) if (u.hash === hash) this.byNonce.delete(n);
+  }
+
+  /** The hash with the lowest nonce, if any. */
+  lowest(): string | undefined {
+    const n = this.lowestNonce();
+    return n === undefined ? undefined : this.byNonce.get(n)!.hash;
+  }
+
+  private lowestNonce(): number | undefined {
+    let low: number | undefined;
+    for (const n of this.byNonce.keys()) if (low === undefined || n < low) low = n;
+    return low;
+  }
+
+  /** Looks at the lowest unmined transaction and unsticks it when the node allows (see the class). */
+  async check(rpc: RpcSend, from: string): Promise<void> {
+    for (let i = 0; i < 8 && this.byNonce.size; i++) {
+      const nonce = this.lowestNonce()!;
+      const u = this.byNonce.get(nonce)!;
+      const d = await diagnoseStalledTx(rpc, u.hash);
+      if (d.state === "pending") {
+        if (d.flushed) this.flushed++;
+        return;
+      }
+      if (d.state === "unknown") {
+        const mined = Number(BigInt((await rpc.send("eth_getTransactionCount", [from, "latest"])) as string));
+        if (mined <= nonce) {
+          try {
+            await rpc.send("eth_sendRawTransaction", [u.raw]);
+            this.rebroadcast++;
+          } catch {
+            /* known again or mined meanwhile: the next look tells */
+          }
+          return;
+        }
+      }
+      this.byNonce.delete(nonce);
+    }
+  }
+}

@@ -2,7 +2,8 @@ import { SigningKey, Transaction, Wallet, randomBytes, hexlify } from "ethers";
 import { FederationInbox__factory } from "../generated";
 import type { FederationMessage } from "../messages";
 import { EVENT_NONCE_FLAG, eventNonce } from "./watcher";
-import { DELIVER_SELECTOR, encodeDeliver, signEip1559 } from "./wire";
+import { devPrivateKey, startTestChain } from "@sidegrid/chain";
+import { DELIVER_SELECTOR, RelaySender, encodeDeliver, signEip1559 } from "./wire";
 
 const iface = FederationInbox__factory.createInterface();
 
@@ -61,4 +62,25 @@ describe("eventNonce", () => {
     expect(eventNonce(2 ** 39 - 1, 2 ** 16 - 1, 255) < 2n ** 64n).toBe(true);
     expect(() => eventNonce(1, 2 ** 16, 0)).toThrow(RangeError);
   });
+});
+
+describe("RelaySender against a real anvil", () => {
+  it("broadcasts again what the node dropped from its pool, so relays do not wait behind the gap", async () => {
+    const chain = await startTestChain({ chainId: 31395 });
+    try {
+      const key = new SigningKey(devPrivateKey(3));
+      const address = new Wallet(key.privateKey).address;
+      const sender = await RelaySender.create(key, address, chain.provider, 31395n);
+      await chain.provider.send("evm_setAutomine", [false]);
+      const a = await sender.send(address, "0x", 21_000n);
+      const b = await sender.send(address, "0x", 21_000n);
+      await chain.provider.send("anvil_dropTransaction", [a.hash]);
+      await chain.provider.send("evm_setAutomine", [true]);
+      const receipts = await Promise.all([a.wait(15_000), b.wait(15_000)]);
+      expect(receipts.map((r) => r.status)).toEqual([1, 1]);
+      expect(sender.unmined.rebroadcast).toBe(2);
+    } finally {
+      await chain.stop();
+    }
+  }, 30_000);
 });

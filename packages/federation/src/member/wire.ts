@@ -1,5 +1,5 @@
 import { SigningKey } from "ethers";
-import { diagnoseStalledTx, keccak256Buf } from "@sidegrid/chain";
+import { UnminedTransactions, diagnoseStalledTx, keccak256Buf } from "@sidegrid/chain";
 import type { FederationMessage } from "../messages";
 
 // The relayer's hot path: ABI-encode `deliver` and RLP-encode/sign EIP-1559 transactions with
@@ -143,6 +143,9 @@ export class RelaySender {
   /** Submissions in nonce order: the relayer and the custodian share this sender. */
   private lock: Promise<unknown> = Promise.resolve();
   private fees: { maxFeePerGas: bigint; maxPriorityFeePerGas: bigint; at: number } | undefined;
+  /** Sent, not yet seen mined: a dropped one is broadcast again, a left-over one flushed (stall.ts in @sidegrid/chain). */
+  readonly unmined = new UnminedTransactions(1000);
+  private nextStallCheck = 0;
 
   private constructor(
     private readonly key: SigningKey,
@@ -163,6 +166,7 @@ export class RelaySender {
       this.rpc.send("eth_getBlockByNumber", ["latest", false]) as Promise<{ gasLimit: string }>,
     ]);
     this.nonce = Number(BigInt(nonce));
+    this.unmined.forgetFrom(this.nonce);
     this.blockGasLimit = BigInt(block.gasLimit);
   }
 
@@ -190,6 +194,7 @@ export class RelaySender {
         throw e;
       }
       this.nonce = nonce + 1;
+      this.unmined.add(nonce, hash, raw);
       return hash;
     });
     this.lock = run.catch(() => undefined);
@@ -204,6 +209,7 @@ export class RelaySender {
     for (;;) {
       const r = (await this.rpc.send("eth_getTransactionReceipt", [hash])) as RawReceipt | null;
       if (r) {
+        this.unmined.mined(hash);
         return { status: BigInt(r.status) === 1n ? 1 : 0, gasUsed: BigInt(r.gasUsed), blockNumber: Number(BigInt(r.blockNumber)), logs: r.logs };
       }
       const now = Date.now();
@@ -213,9 +219,12 @@ export class RelaySender {
         throw new Error(`no receipt for ${hash} after ${timeoutMs} ms: ${d.summary}`);
       }
       if (now > nextCheck) {
-        // An automining anvil now and then leaves a ready transaction in its pool (stall.ts in @sidegrid/chain).
         nextCheck = now + STALL_CHECK_MS;
-        await diagnoseStalledTx(this.rpc, hash).catch(() => undefined);
+        // One look for all of this sender's waits, at its lowest unmined nonce.
+        if (now >= this.nextStallCheck) {
+          this.nextStallCheck = now + STALL_CHECK_MS;
+          await this.unmined.check(this.rpc, this.address).catch(() => undefined);
+        }
       }
       await new Promise((res) => setTimeout(res, delay));
       delay = Math.min(50, delay * 2);
