@@ -31,15 +31,22 @@ interface RawTx {
   gasPrice?: string;
 }
 
+/** Providers that answered neither dev method: real networks are not asked again. */
+const NOT_DEV_NODES = new WeakSet<RpcSend>();
+
 /** `anvil_getAutomine` / `hardhat_getAutomine`; undefined when the node has neither (a real network). */
 async function automining(rpc: RpcSend): Promise<boolean | undefined> {
+  if (NOT_DEV_NODES.has(rpc)) return undefined;
+  let refused = 0;
   for (const method of ["anvil_getAutomine", "hardhat_getAutomine"]) {
     try {
       return Boolean(await rpc.send(method, []));
-    } catch {
-      /* not this dev node's method */
+    } catch (e) {
+      // Only a node that does not know the method is remembered; a failed connection is asked again.
+      if (/-32601|method not found|not supported|does not exist|unknown method/i.test(JSON.stringify((e as { error?: unknown }).error ?? null) + String((e as Error)?.message))) refused++;
     }
   }
+  if (refused === 2) NOT_DEV_NODES.add(rpc);
   return undefined;
 }
 
