@@ -30,7 +30,8 @@ afterAll(() => f?.stop());
 
 it("stops filling the outbox at its limit while the meters hold their records", async () => {
   f.clock.advance(10 * Q);
-  await until("40 records in the outbox", () => f.gw.store.pendingCount >= 40);
+  // The meter is acknowledged after the outbox commit: wait for both.
+  await until("40 records in the outbox, each meter acknowledged", () => f.gw.store.pendingCount >= 40 && f.unacked().every((n) => n === 0));
   expect(f.gw.store.pendingCount).toBe(40);
   expect(f.unacked()).toEqual([0, 0, 0, 0]);
 
