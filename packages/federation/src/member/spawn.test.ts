@@ -58,30 +58,30 @@ describe("waitForMember", () => {
     try {
       const err = await waitForMember(`http://127.0.0.1:${port}`, 300, { member: 1 }).catch((e: unknown) => e);
       expect(err).toBeInstanceOf(MemberStartError);
-      expect((err as Error).message).toMatch(/member 1: .*not healthy after (3\d\d) ms: .*connection refused/);
+      expect((err as Error).message).toMatch(/member 1: .*not healthy after \d+ ms: .*connection refused/);
     } finally {
       server.close();
     }
   });
 
   it("waits past the timeout, and says so, while a slow member's chain cursors advance", async () => {
-    // A member on a loaded machine: not ready for 1.2 s, its cursor moving all the while.
+    // A member on a loaded machine: not ready for 2.5 s, its cursor moving all the while.
     const t0 = Date.now();
     const server = http.createServer((_req, res) => {
       const elapsed = Date.now() - t0;
       res.setHeader("content-type", "application/json");
-      res.statusCode = elapsed > 1200 ? 200 : 503;
-      res.end(JSON.stringify({ ok: elapsed > 1200, member: 0, chains: [{ name: "blocksec", cursor: Math.floor(elapsed / 100), ready: false, error: null }] }));
+      res.statusCode = elapsed > 2500 ? 200 : 503;
+      res.end(JSON.stringify({ ok: elapsed > 2500, member: 0, chains: [{ name: "blocksec", cursor: Math.floor(elapsed / 100), ready: false, error: null }] }));
     });
     const port = await freePort();
     await new Promise<void>((r) => server.listen(port, "127.0.0.1", r));
     const told: string[] = [];
     try {
-      const health = await waitForMember(`http://127.0.0.1:${port}`, 400, { member: 0, onSlow: (m) => told.push(m) });
+      const health = await waitForMember(`http://127.0.0.1:${port}`, 1000, { member: 0, onSlow: (m) => told.push(m) });
       expect(health.ok).toBe(true);
-      expect(Date.now() - t0).toBeGreaterThan(1200);
+      expect(Date.now() - t0).toBeGreaterThan(2500);
       expect(told).toHaveLength(1);
-      expect(told[0]).toMatch(/member 0 .*not healthy after 400 ms but still making progress: waiting up to 2400 ms/);
+      expect(told[0]).toMatch(/member 0 .*not healthy after 1000 ms but still making progress: waiting up to 6000 ms/);
     } finally {
       server.close();
     }
@@ -99,15 +99,15 @@ describe("waitForMember", () => {
     await new Promise<void>((r) => server.listen(port, "127.0.0.1", r));
     try {
       let started = Date.now();
-      const crawl = await waitForMember(`http://127.0.0.1:${port}`, 300, { member: 1, maxMs: 900 }).catch((e: unknown) => e);
+      const crawl = await waitForMember(`http://127.0.0.1:${port}`, 300, { member: 1, maxMs: 1500 }).catch((e: unknown) => e);
       expect(crawl).toBeInstanceOf(MemberStartError);
-      expect(Date.now() - started).toBeGreaterThanOrEqual(900);
-      expect(Date.now() - started).toBeLessThan(2000);
+      expect(Date.now() - started).toBeGreaterThanOrEqual(1500);
+      expect(Date.now() - started).toBeLessThan(4000);
       port2 = port; // from now on the cursor stands at 7
       started = Date.now();
-      const still = await waitForMember(`http://127.0.0.1:${port}`, 300, { member: 1, maxMs: 5000 }).catch((e: unknown) => e);
+      const still = await waitForMember(`http://127.0.0.1:${port}`, 300, { member: 1, maxMs: 10_000 }).catch((e: unknown) => e);
       expect(still).toBeInstanceOf(MemberStartError);
-      expect(Date.now() - started).toBeLessThan(1000);
+      expect(Date.now() - started).toBeLessThan(3000);
     } finally {
       server.close();
     }
