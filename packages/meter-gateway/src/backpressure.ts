@@ -34,6 +34,8 @@ export interface MeterPace {
   polledAtMs: number;
   /** The meter's logging interval in its own time, when the poll learned it. */
   intervalMs?: number;
+  /** False when the last poll left records behind (a page limit): such a meter is never deferred. */
+  caughtUp?: boolean;
 }
 
 export interface BackpressureStats {
@@ -42,7 +44,7 @@ export interface BackpressureStats {
   engagements: number;
   /** Scheduled polls deferred since start. */
   deferred: number;
-  /** Polls let through although engaged: the meter had held `holdRecords` records, or waited `maxDeferMs`. */
+  /** Polls let through although engaged: the meter had held `holdRecords` records, waited `maxDeferMs`, or still had a backlog. */
   overdue: number;
 }
 
@@ -95,6 +97,11 @@ export class Backpressure {
   shouldDefer(pace: MeterPace | undefined, clockNowMs: number): boolean {
     if (!this.update()) return false;
     if (!pace?.intervalMs) return false;
+    // Records already waiting at the meter count against its log too: drain those first.
+    if (pace.caughtUp === false) {
+      this.stats.overdue++;
+      return false;
+    }
     if (clockNowMs - pace.polledAtClockMs >= this.holdRecords * pace.intervalMs || this.now() - pace.polledAtMs >= this.maxDeferMs) {
       this.stats.overdue++;
       return false;

@@ -279,7 +279,7 @@ export async function startGateway(params: StartGatewayParameters): Promise<Gate
       }
       const r = await pollOnce(meterId);
       // Push meters send when they like: they cannot hold their log, so they are never deferred.
-      if (byId.get(meterId)?.protocol !== DLMS_PUSH_PROTOCOL) pace.set(meterId, { polledAtClockMs: clock.now(), polledAtMs: Date.now(), ...(r.intervalMs !== undefined ? { intervalMs: r.intervalMs } : {}) });
+      if (byId.get(meterId)?.protocol !== DLMS_PUSH_PROTOCOL) pace.set(meterId, { polledAtClockMs: clock.now(), polledAtMs: Date.now(), caughtUp: r.caughtUp, ...(r.intervalMs !== undefined ? { intervalMs: r.intervalMs } : {}) });
       if (r.nextDueMs !== undefined && !cfg.poll?.instantaneous && byId.get(meterId)?.protocol !== DLMS_PUSH_PROTOCOL) nextDue.set(meterId, { atMs: r.nextDueMs, polledAt: Date.now() });
       else nextDue.delete(meterId);
       return { pages: r.pages, stored: r.outcome.stored, ackSeq: r.outcome.ackSeq };

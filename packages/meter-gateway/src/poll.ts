@@ -27,6 +27,8 @@ export interface PollMeterReturnType {
   nextDueMs?: number;
   /** The meter's logging interval (its own time), when the log read said. */
   intervalMs?: number;
+  /** False when the poll stopped at its page limit with records still at the meter. */
+  caughtUp: boolean;
 }
 
 /**
@@ -41,6 +43,7 @@ export async function pollMeter(params: PollMeterParameters): Promise<PollMeterR
   let pages = 0;
   let nextDueMs: number | undefined;
   let intervalMs: number | undefined;
+  let caughtUpAll = true;
   try {
     await adapter.connect();
     const maxPages = params.maxPages ?? 4;
@@ -61,6 +64,7 @@ export async function pollMeter(params: PollMeterParameters): Promise<PollMeterR
       if (result.intervalMs > 0) intervalMs = result.intervalMs;
       const last = result.readings.length ? result.readings[result.readings.length - 1].sequence : result.ackedSeq;
       const caughtUp = result.readings.length === 0 || last >= result.newestSeq;
+      caughtUpAll = caughtUp;
       if (caughtUp && result.intervalMs > 0 && result.meterClockMs > 0) {
         // The record closing the meter's current interval, moved onto our clock.
         const dueOnMeter = (Math.floor(result.meterClockMs / result.intervalMs) + 1) * result.intervalMs;
@@ -76,5 +80,5 @@ export async function pollMeter(params: PollMeterParameters): Promise<PollMeterR
     await pipeline.recordFailure(meterId, e);
     throw e;
   }
-  return { pages, outcome: total, ...(nextDueMs !== undefined ? { nextDueMs } : {}), ...(intervalMs !== undefined ? { intervalMs } : {}) };
+  return { pages, outcome: total, caughtUp: caughtUpAll, ...(nextDueMs !== undefined ? { nextDueMs } : {}), ...(intervalMs !== undefined ? { intervalMs } : {}) };
 }
