@@ -3,6 +3,7 @@
 // turn (longer while the designated relayer is seen working); a paused source waits; a batch the
 // inbox refuses for a bad signature goes back to the attester to drop it.
 import { Wallet } from "ethers";
+import { retryRead } from "@sidegrid/chain";
 import { FederationInbox__factory, MockPreferenceMirror__factory } from "../generated";
 import { messageDigest, messageKey, signDigest, type FederationMessage } from "../messages";
 import { LANE_SRC, laneChainConfig, laneMessage, recordingLog, startLane, testMetrics, type Lane } from "../test-utils/lane";
@@ -84,7 +85,8 @@ function pend(cs: ChainState, m: FederationMessage, signers: [member: number, ke
   return p;
 }
 
-const executed = (m: FederationMessage) => FederationInbox__factory.connect(lane.inbox, lane.chain.provider).isExecuted(m.srcChainId, m.nonce);
+// anvil (--prune-history) now and then refuses a view call while it mines ("missing revert data"): read again.
+const executed = (m: FederationMessage) => retryRead(() => FederationInbox__factory.connect(lane.inbox, lane.chain.provider).isExecuted(m.srcChainId, m.nonce));
 
 // Generous: a JSON-RPC call to a loaded anvil has been seen to take the sender's whole 15 s timeout in CI.
 async function until(cond: () => boolean | Promise<boolean>, ms = 45_000): Promise<void> {
