@@ -11,6 +11,7 @@ describe("public API", () => {
     "AccessLogInconsistentError",
     "BATCH_FORMAT",
     "BATCH_HEADER_LAYOUT",
+    "BOX_KEY_MESSAGE",
     "BatchNotFoundError",
     "BlockSecClient",
     "BlockSecDeployError",
@@ -44,7 +45,9 @@ describe("public API", () => {
     "artifactsDir",
     "auditCheckpoint",
     "auditConsumer",
+    "boxKeysFromSignature",
     "boxSharesForRequester",
+    "checkAuditReport",
     "combineShares",
     "decodeBatch",
     "decodeStoredRecords",
@@ -68,6 +71,7 @@ describe("public API", () => {
     "openConsumerEnvelope",
     "openMemberShare",
     "openReleasedShares",
+    "parseAuditReport",
     "readAccessEntries",
     "readAccessHeads",
     "readAccessLog",
@@ -77,6 +81,7 @@ describe("public API", () => {
     "sortRecords",
     "verifyAccessChain",
     "verifyMerkleProof",
-    ]);
+    "walletBoxKeys",
+  ]);
   });
 });

@@ -6,6 +6,8 @@ export { artifactsDir } from "./artifacts";
 export { AccessHeadsTracker, accessHeadLeaf, accessHeadProof, readAccessEntries, readAccessHeads } from "./accessHeads";
 export type { AccessHead, AccessHeadsSnapshot, ReadAccessHeadsParameters } from "./accessHeads";
 export { auditCheckpoint, auditConsumer, formatAuditReport } from "./audit";
+export { checkAuditReport, parseAuditReport } from "./auditReport";
+export type { ReportCheck } from "./auditReport";
 export type {
   AccessCheckpointClaim,
   AuditCheckpointParameters,
@@ -64,6 +66,7 @@ export {
 } from "./errors";
 export type { BlockSecErrorCode, BlockSecErrorOptions } from "./errors";
 export { merkleProof, merkleRoot, verifyMerkleProof } from "./merkle";
+export { BOX_KEY_MESSAGE, boxKeysFromSignature, walletBoxKeys } from "./walletKeys";
 export {
   BATCH_FORMAT,
   BATCH_HEADER_LAYOUT,

@@ -1,10 +1,14 @@
 // Who is who in a Sidegrid system: the accounts `up` and `demo` act as. On local chains these are
 // anvil's public dev keys (fixed indices, so every command agrees without sharing a secret); as
 // soon as one network is remote every role key must come from the environment.
-import { Wallet, getBytes, keccak256, concat, toUtf8Bytes, hexlify } from "ethers";
-import nacl from "tweetnacl";
+import { Wallet, hexlify } from "ethers";
+import type nacl from "tweetnacl";
+import { walletBoxKeys } from "@sidegrid/blocksec";
 import { NETWORK_NAMES, devPrivateKey, operatorKey, type SidegridConfig } from "@sidegrid/chain";
 import { CliError } from "./errors";
+
+/** The X25519 key pair of a wallet, from its signature of BOX_KEY_MESSAGE (see docs/key-custody.md). */
+export { walletBoxKeys };
 
 export const ROLES = ["utility", "company", "court", "gateway", "prosumer", "trader", "installer"] as const;
 export type RoleName = (typeof ROLES)[number];
@@ -69,13 +73,6 @@ export function consumerKeys(meter: number): ConsumerKeys {
   return { meter, privateKey, address: new Wallet(privateKey).address, meterKey, meterSigner: new Wallet(meterKey).address, box };
 }
 
-/**
- * The X25519 key pair of a wallet: secret = keccak256(private key ‖ "sidegrid/x25519"), so its
- * owner (a household, a utility reading after a grant) can always recompute it.
- */
-export function walletBoxKeys(privateKey: string): nacl.BoxKeyPair {
-  return nacl.box.keyPair.fromSecretKey(getBytes(keccak256(concat([getBytes(privateKey), toUtf8Bytes("sidegrid/x25519")]))));
-}
 
 export function boxPublicKeyHex(k: ConsumerKeys): string {
   return hexlify(k.box.publicKey);

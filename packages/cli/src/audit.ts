@@ -3,9 +3,10 @@
 // federation checkpoints the AccessLedger on BlockPRI, every BlockSEC node named by --rpc (default:
 // the configured one) is also compared against the latest checkpoint: a node serving a trimmed or
 // forked log passes the per-node check but not this one.
+import fs from "node:fs";
 import { getAddress, isAddress } from "ethers";
 import { connectNetwork, makeProvider, type SidegridConfig } from "@sidegrid/chain";
-import { BlockSecClient, auditConsumer, type AccessCheckpointClaim, type AuditReport } from "@sidegrid/blocksec";
+import { BlockSecClient, auditConsumer, parseAuditReport, type AccessCheckpointClaim, type AuditReport, type ReportCheck } from "@sidegrid/blocksec";
 import { AccessCheckpointsClient } from "@sidegrid/federation";
 import { roleKey } from "./accounts";
 import { readDeployment, type SystemDeployment } from "./deploy-system";
@@ -61,4 +62,24 @@ async function latestCheckpoint(cfg: SidegridConfig, d: SystemDeployment): Promi
   } finally {
     provider.destroy();
   }
+}
+
+/** A saved report file: its text (checked later, against a fresh audit) and the consumer it names. */
+export function readSavedReport(file: string): { text: string; consumer: string } {
+  let text: string;
+  try {
+    text = fs.readFileSync(file, "utf8");
+  } catch (e) {
+    throw new CliError("BAD_ARGUMENT", `--report ${file}: ${(e as NodeJS.ErrnoException).code === "ENOENT" ? "no such file" : (e as Error).message}`);
+  }
+  try {
+    return { text, consumer: parseAuditReport(text).consumer };
+  } catch (e) {
+    throw new CliError("BAD_ARGUMENT", `--report ${file} is not an audit report: ${(e as Error).message}`);
+  }
+}
+
+export function formatReportCheck(file: string, c: ReportCheck): string {
+  if (c.ok) return `\nReport ${file}: ACCEPTED — its ${c.matched} entries are the ledger's, hash for hash${c.newer > 0 ? ` (the ledger holds ${c.newer} newer entries)` : ""}.`;
+  return `\nReport ${file}: REJECTED — ${c.problems.length} problem(s):\n${c.problems.map((p) => `  - ${p}`).join("\n")}`;
 }

@@ -322,6 +322,13 @@ describe("foreground services", () => {
     const noAudit = await sidegrid(["-c", file, "audit", "--consumer", "0x0000000000000000000000000000000000000001"]);
     expect(noAudit.code).toBe(1);
     expect(noAudit.err.trim()).toMatch(/^sidegrid: no deployment in .*: run `sidegrid up` first$/);
+    const noWho = await sidegrid(["-c", file, "audit"]);
+    expect([noWho.code, noWho.err.trim()]).toEqual([2, "sidegrid: audit needs --consumer <address> or --report <file>"]);
+    const noReport = await sidegrid(["-c", file, "audit", "--report", "/nonexistent/report.json"]);
+    expect([noReport.code, noReport.err.trim()]).toEqual([2, "sidegrid: --report /nonexistent/report.json: no such file"]);
+    const notReport = await sidegrid(["-c", file, "audit", "--report", file]);
+    expect(notReport.code).toBe(2);
+    expect(notReport.err.trim()).toMatch(/^sidegrid: --report .* is not an audit report: report\.consumer must be the consumer's address/);
     const noFed = await sidegrid(["-c", file, "federation", "start", "--member", "0"]);
     expect(noFed.code).toBe(1);
     expect(noFed.err.trim()).toMatch(/^sidegrid: no federation file at .*federation\.json: run `sidegrid up` first/);

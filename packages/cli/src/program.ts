@@ -2,13 +2,13 @@ import fs from "node:fs";
 import path from "node:path";
 import { Command, CommanderError } from "commander";
 import { ChainError, loadConfig, type SidegridConfig } from "@sidegrid/chain";
-import { formatAuditReport } from "@sidegrid/blocksec";
+import { checkAuditReport, formatAuditReport } from "@sidegrid/blocksec";
 import { runMemberCli } from "@sidegrid/federation";
 import { validateGatewayConfig } from "@sidegrid/meter-gateway";
 import { metersCliMain } from "@sidegrid/pi-meter";
 import { sampleCpu } from "./cpu";
 import { ROLES, memberKeys, roleKey } from "./accounts";
-import { runAudit } from "./audit";
+import { formatReportCheck, readSavedReport, runAudit } from "./audit";
 import { formatRead, readingsCsv, runRead } from "./read";
 import { runBench } from "./bench";
 import { checkRemoteNetworks, deploySystem, readDeployment, type SystemDeployment } from "./deploy-system";
@@ -138,15 +138,25 @@ export function buildProgram(io: CliIo): Command {
   program
     .command("audit")
     .description("a court's audit of a consumer's access history on BlockSEC (every attempt, granted or denied, verified)")
-    .requiredOption("--consumer <address>", "the consumer's wallet address")
+    .option("--consumer <address>", "the consumer's wallet address (required unless --report names one)")
+    .option("--report <file>", "check a saved report (the portal's court download, or --json output) against the ledger: every entry it lists must be the ledger's")
     .option("--record", "log the court's own read on the AccessLedger (a transaction by the court)")
     .option("--json", "print the audit report as JSON")
     .option("--rpc <url>", "a BlockSEC node to compare against the federation's checkpoint on BlockPRI (repeatable; default: the configured node)", (v: string, acc: string[]) => [...acc, v], [] as string[])
-    .action(async (opts: { consumer: string; record?: boolean; json?: boolean; rpc: string[] }) => {
+    .action(async (opts: { consumer?: string; report?: string; record?: boolean; json?: boolean; rpc: string[] }) => {
       const { cfg } = ctx();
-      const report = await runAudit(cfg, { consumer: opts.consumer, record: Boolean(opts.record), rpcs: opts.rpc });
-      io.stdout(opts.json ? JSON.stringify(report, (_k, v) => (typeof v === "bigint" ? v.toString() : v), 2) : formatAuditReport(report).trimEnd());
-      if (!report.ok) process.exitCode = 1;
+      const saved = opts.report === undefined ? undefined : readSavedReport(opts.report);
+      const consumer = opts.consumer ?? saved?.consumer;
+      if (!consumer) throw new CliError("BAD_ARGUMENT", "audit needs --consumer <address> or --report <file>");
+      if (saved && opts.consumer && opts.consumer.toLowerCase() !== saved.consumer.toLowerCase()) throw new CliError("BAD_ARGUMENT", `--consumer ${opts.consumer} is not the report's consumer ${saved.consumer}`);
+      const report = await runAudit(cfg, { consumer, record: Boolean(opts.record), rpcs: opts.rpc });
+      const check = saved ? checkAuditReport(saved.text, report) : undefined;
+      if (opts.json) io.stdout(JSON.stringify(check ? { report, reportCheck: check } : report, (_k, v) => (typeof v === "bigint" ? v.toString() : v), 2));
+      else {
+        io.stdout(formatAuditReport(report).trimEnd());
+        if (check) io.stdout(formatReportCheck(opts.report!, check));
+      }
+      if (!report.ok || (check && !check.ok)) process.exitCode = 1;
     });
 
   program

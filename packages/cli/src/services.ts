@@ -6,8 +6,8 @@ import path from "node:path";
 import { NETWORK_NAMES, connectNetwork, stopPid, type SidegridConfig } from "@sidegrid/chain";
 import { BlockPriClient } from "@sidegrid/blockpri";
 import { spawnMember, waitForMember, writeMemberConfigs } from "@sidegrid/federation";
-import { gatewayConfigForSimulator, meterIdToBytes32, spawnGateway, spawnMeterSimulator, type SpawnedMeterSimulator } from "@sidegrid/meter-gateway";
-import { consumerKeys, memberKeys, roleKey } from "./accounts";
+import { gatewayConfigForSimulator, meterIdToBytes32, spawnGateway, spawnMeterSimulator, type DevAccount, type SpawnedMeterSimulator } from "@sidegrid/meter-gateway";
+import { allLocal, consumerKeys, memberKeys, operatorPrivateKey, roleKey } from "./accounts";
 import type { SystemDeployment } from "./deploy-system";
 import { isOurs, writeState, type ProcessRecord, type SystemState } from "./system";
 import type { Ui } from "./ui";
@@ -206,6 +206,9 @@ export async function startServices(cfg: SidegridConfig, deployment: SystemDeplo
     blockpri: { rpcUrl: cfg.networks.blockpri.rpcUrl, chainId: deployment.networks.blockpri.chainId, ppc: deployment.blockpri.ppc },
     simulator: sim,
     httpPort: cfg.services.gatewayPort,
+    // The operator's own wallet may use the fleet view; on local chains the portal lists the dev keys.
+    operators: [deployment.accounts.operator],
+    ...(allLocal(cfg) ? { devAccounts: devAccounts(cfg, sim.count) } : {}),
   });
   const gw = await ui.step(
     "starting the gateway (polling, PPC-enforced ingest, anchoring, HTTP API, portal)",
@@ -214,6 +217,24 @@ export async function startServices(cfg: SidegridConfig, deployment: SystemDeplo
   );
   record({ name: "gateway", kind: "gateway", pid: gw.pid, url: gw.url, startedAt: new Date().toISOString() });
   return { started, reused };
+}
+
+const HOUSEHOLD_NAMES = ["Alice", "Bob", "Carol", "Dave", "Erin", "Frank", "Grace", "Heidi"];
+
+/** The accounts the portal offers on local chains: the demo's households and every role that has a view. */
+export function devAccounts(cfg: SidegridConfig, meters: number): DevAccount[] {
+  const homes = Array.from({ length: Math.min(meters, HOUSEHOLD_NAMES.length) }, (_, i) => ({
+    label: `${HOUSEHOLD_NAMES[i]} (household, meter ${i + 1})`,
+    role: "household" as const,
+    privateKey: consumerKeys(i + 1).privateKey,
+  }));
+  return [
+    ...homes,
+    { label: "Utility (distributor)", role: "utility", privateKey: roleKey(cfg, "utility") },
+    { label: "Energy company (distributor)", role: "company", privateKey: roleKey(cfg, "company") },
+    { label: "Court (auditor)", role: "court", privateKey: roleKey(cfg, "court") },
+    { label: "Operator (gateway operations)", role: "operator", privateKey: operatorPrivateKey(cfg) },
+  ];
 }
 
 /** Simulated meter ids: the simulator numbers its meters 1..count. */

@@ -3,6 +3,7 @@ import fs from "node:fs";
 import path from "node:path";
 import Ajv2020 from "ajv/dist/2020";
 import type { MeterConfig } from "./adapter";
+import type { DevAccount } from "./api/types";
 import type { SimClockState } from "@sidegrid/pi-meter";
 import { InvalidConfigError } from "./errors";
 
@@ -73,7 +74,11 @@ export interface GatewayConfig {
    * 60 s) and real ms after which an unused key goes (default 3 h).
    */
   custody?: { epochMs?: number; graceMs?: number; idleMs?: number };
-  http?: { host?: string; port?: number; portal?: boolean };
+  /**
+   * `devAccounts`: well-known keys of local dev chains that the portal offers in a list (loopback
+   * listeners only; `sidegrid up` sets them when every chain is local).
+   */
+  http?: { host?: string; port?: number; portal?: boolean; devAccounts?: DevAccount[] };
   /** Addresses allowed on /v1/operator/*. */
   operators?: string[];
   auth?: { maxSkewMs?: number };
@@ -126,7 +131,24 @@ export const GATEWAY_CONFIG_SCHEMA = {
     policy: { type: "object" },
     ingest: { type: "object" },
     custody: { type: "object", additionalProperties: false, properties: { epochMs: { type: "integer", minimum: 1000, multipleOf: 1000 }, graceMs: INT, idleMs: POS } },
-    http: { type: "object", properties: { host: { type: "string" }, port: { type: "integer", minimum: 0, maximum: 65535 }, portal: { type: "boolean" } } },
+    http: {
+      type: "object",
+      properties: {
+        host: { type: "string" },
+        port: { type: "integer", minimum: 0, maximum: 65535 },
+        portal: { type: "boolean" },
+        devAccounts: {
+          type: "array",
+          maxItems: 64,
+          items: {
+            type: "object",
+            required: ["label", "role", "privateKey"],
+            additionalProperties: false,
+            properties: { label: { type: "string", minLength: 1, maxLength: 60 }, role: { enum: ["household", "utility", "company", "court", "operator"] }, privateKey: { type: "string", pattern: "^0x[0-9a-fA-F]{64}$" } },
+          },
+        },
+      },
+    },
     operators: { type: "array", items: ADDR },
     auth: { type: "object", properties: { maxSkewMs: POS } },
   },
@@ -145,7 +167,13 @@ export function validateGatewayConfig(value: unknown): GatewayConfig {
     const e = validator.errors?.[0];
     throw new InvalidConfigError(e?.instancePath || "/", undefined, e?.message ?? "a valid gateway configuration", { details: JSON.stringify(validator.errors) });
   }
-  return value as GatewayConfig;
+  const cfg = value as GatewayConfig;
+  // Dev keys offered over HTTP are harmless on loopback with local chains and a leak anywhere else.
+  const host = cfg.http?.host ?? "127.0.0.1";
+  if ((cfg.http?.devAccounts?.length ?? 0) > 0 && !["127.0.0.1", "::1", "localhost"].includes(host)) {
+    throw new InvalidConfigError("/http/devAccounts", host, "only on a loopback listener (http.host 127.0.0.1, ::1 or localhost)");
+  }
+  return cfg;
 }
 
 /**

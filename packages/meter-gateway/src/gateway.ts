@@ -339,6 +339,7 @@ export async function startGateway(params: StartGatewayParameters): Promise<Gate
     operators: cfg.operators ?? [],
     ...(cfg.auth?.maxSkewMs !== undefined ? { maxSkewMs: cfg.auth.maxSkewMs } : {}),
     ...(cfg.http?.portal !== false ? { portalDir: PORTAL_DIR } : {}),
+    ...(cfg.http?.devAccounts ? { devAccounts: cfg.http.devAccounts } : {}),
     ...(trades ? { tradingAccounts: trades } : {}),
   });
   const server = http.createServer(app);

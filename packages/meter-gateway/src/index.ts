@@ -18,7 +18,7 @@ export type { AnchorLedger, AnchorOutcome, AnchoredItem, AnchorerOptions, Anchor
 export { ApiChainOps } from "./api/chainOps";
 export type { AccessRequestInput, PreferenceInput, RelayedTx, UnsignedTx } from "./api/chainOps";
 export { PORTAL_DIR, ROUTES, createApiApp, openApiDocument } from "./api/app";
-export type { ApiDependencies, MeterStatusView } from "./api/app";
+export type { ApiDependencies, DevAccount, MeterStatusView } from "./api/app";
 export {
   AUTH_HEADERS,
   AUTH_PREFIX,

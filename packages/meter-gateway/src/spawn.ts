@@ -5,6 +5,7 @@ import fs from "node:fs";
 import path from "node:path";
 import { METERS_BIN, type MeterEndpoint, type SimClockState } from "@sidegrid/pi-meter";
 import type { GatewayConfig } from "./config";
+import type { DevAccount } from "./api/types";
 import { GatewayError } from "./errors";
 
 const PACKAGE_ROOT = path.join(__dirname, "..");
@@ -183,6 +184,8 @@ export interface GatewayConfigForSimulatorParameters {
   blockpri?: GatewayConfig["blockpri"];
   simulator: Pick<SpawnedMeterSimulator, "host" | "port" | "count" | "firstMeterId" | "clock" | "masterKeyFile" | "dlms">;
   operators?: string[];
+  /** Dev keys the portal offers in a list (local chains only). */
+  devAccounts?: DevAccount[];
   /** Poll interval in real ms (default: one simulated 15-minute interval, at least 1 s). */
   pollIntervalMs?: number;
   httpPort?: number;
@@ -213,7 +216,7 @@ export function gatewayConfigForSimulator(p: GatewayConfigForSimulatorParameters
     // Accelerated clocks make network latency look like drift: scale the threshold with the speed.
     ingest: { driftThresholdMs: Math.max(300_000, 60_000 * p.simulator.clock.speed) },
     ...(p.operators ? { operators: p.operators } : {}),
-    ...(p.httpPort !== undefined ? { http: { port: p.httpPort } } : {}),
+    ...(p.httpPort !== undefined || p.devAccounts ? { http: { ...(p.httpPort !== undefined ? { port: p.httpPort } : {}), ...(p.devAccounts ? { devAccounts: p.devAccounts } : {}) } } : {}),
   };
 }
 

@@ -9,6 +9,7 @@
 // q!<enqueuedAt:13dec>!<meter>!<seq>        pending index, FIFO
 // c!<consumer>!<periodStart:13dec>!<meter>!<seq>  per-consumer index for the API
 // a!<at:13dec>!<n:6dec>                     Alert
+// ack!<alert id>                            its acknowledgement { by, at }
 // b!<batchId>                               BatchRecord (leaves of an anchored batch)
 // k!<consumer>!<keyId:8hex>                 KeyPublication of an epoch key (boxed only: never the key)
 // kq!<consumer>!<keyId:8hex>                pending index of key publications
@@ -17,30 +18,9 @@ import fs from "node:fs";
 import { Level } from "level";
 import { merkleLevelsBuf, proofFromLevelsBuf } from "./merkle";
 import type { Category, Resolution } from "./resolution";
+import type { Alert, AlertKind } from "./alerts";
 
-export type AlertKind =
-  | "bad-digest"
-  | "replay"
-  | "register-backwards"
-  | "gap"
-  | "clock-drift"
-  | "silent"
-  | "wrong-meter"
-  | "malformed"
-  | "rejected-by-meter"
-  | "not-anchored"
-  | "energy-power-mismatch";
-
-export interface Alert {
-  id: string;
-  /** Real time the gateway raised it (Unix ms). */
-  at: number;
-  meterId: number;
-  kind: AlertKind;
-  severity: "warning" | "critical";
-  message: string;
-  details: Record<string, unknown>;
-}
+export type { Alert, AlertKind } from "./alerts";
 
 export interface AcceptedRegisters {
   seq: number;
@@ -156,6 +136,7 @@ export const keys = {
   queue: (at: number, m: number, s: number) => `q!${dec13(at)}!${hex8(m)}!${hex8(s)}`,
   consumer: (c: string, periodStart: number, m: number, s: number) => `c!${c.toLowerCase()}!${dec13(periodStart)}!${hex8(m)}!${hex8(s)}`,
   alert: (at: number, n: number) => `a!${dec13(at)}!${n.toString().padStart(6, "0")}`,
+  alertAck: (id: string) => `ack!${id}`,
   batch: (batchId: string) => `b!${batchId.toLowerCase()}`,
   meta: (name: string) => `meta!${name}`,
   key: (c: string, keyId: number) => `k!${c.toLowerCase()}!${hex8(keyId)}`,
@@ -401,18 +382,34 @@ export class GatewayStore {
     return recs.filter((r): r is OutboxRecord => r !== undefined);
   }
 
-  /** Newest alerts first. */
-  async alerts(params: { limit?: number; meterId?: number; kind?: AlertKind } = {}): Promise<Alert[]> {
+  /** Newest alerts first, with their acknowledgement. */
+  async alerts(params: { limit?: number; meterId?: number; meterIds?: readonly number[]; kind?: AlertKind; open?: boolean } = {}): Promise<Alert[]> {
     const out: Alert[] = [];
     const limit = params.limit ?? 100;
-    for await (const v of this.db.values({ gte: "a!", lt: "a~", reverse: true })) {
+    const only = params.meterIds ? new Set(params.meterIds) : undefined;
+    // "a!" up to "a\"" exactly: "ad!" (adapter state) and "ack!" sort between "a!" and "a~".
+    for await (const v of this.db.values({ gt: "a!", lt: 'a"', reverse: true })) {
       const a = v as Alert;
       if (params.meterId !== undefined && a.meterId !== params.meterId) continue;
+      if (only && !only.has(a.meterId)) continue;
       if (params.kind !== undefined && a.kind !== params.kind) continue;
-      out.push(a);
+      const ack = (await this.db.get(keys.alertAck(a.id))) as Alert["acknowledged"] | undefined;
+      if (params.open && ack) continue;
+      out.push(ack ? { ...a, acknowledged: ack } : a);
       if (out.length >= limit) break;
     }
     return out;
+  }
+
+  /** Marks an alert acknowledged (the first acknowledgement stands); undefined if there is no such alert. */
+  async acknowledgeAlert(id: string, by: string, at = Date.now()): Promise<Alert | undefined> {
+    const a = (await this.db.get(`a!${id}`)) as Alert | undefined;
+    if (!a) return undefined;
+    const prior = (await this.db.get(keys.alertAck(id))) as Alert["acknowledged"] | undefined;
+    if (prior) return { ...a, acknowledged: prior };
+    const ack = { by, at };
+    await this.db.put(keys.alertAck(id), ack);
+    return { ...a, acknowledged: ack };
   }
 
   async meterStates(): Promise<MeterState[]> {

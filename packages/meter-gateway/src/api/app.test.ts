@@ -5,11 +5,8 @@ import fs from "node:fs";
 import net from "node:net";
 import os from "node:os";
 import path from "node:path";
-import { Resolution as SecResolution, recordLeaf, verifyMerkleProof } from "@sidegrid/blocksec";
+import { BOX_KEY_MESSAGE, Resolution as SecResolution, recordLeaf, verifyMerkleProof } from "@sidegrid/blocksec";
 import { devPrivateKey } from "@sidegrid/chain";
-import vm from "node:vm";
-import * as ethers from "ethers";
-import nacl from "tweetnacl";
 import { Wallet, type Signer } from "ethers";
 import { toMeterRecord } from "../blocksec";
 import { SimClock } from "@sidegrid/pi-meter";
@@ -98,22 +95,18 @@ describe("gateway HTTP API", () => {
   });
 
   describe("portal", () => {
-    it("is served with its libraries, and its in-browser decryption opens the gateway's payloads", async () => {
+    it("is served with its libraries and modules; no dev account list unless configured", async () => {
       const html = await fetch(gw.url + "/");
       expect(html.status).toBe(200);
-      expect(await html.text()).toContain("Sidegrid gateway");
-      for (const f of ["/vendor/ethers.umd.min.js", "/vendor/nacl-fast.min.js", "/portal.css"]) expect((await fetch(gw.url + f)).status).toBe(200);
-      const js = await (await fetch(gw.url + "/app.js")).text();
-      // Run app.js in a sandbox with a stub DOM and call its openPayload on a stored reading.
-      const stub = (): Record<string, unknown> => ({ querySelector: () => stub(), append: () => undefined, classList: { toggle: () => undefined } });
-      // Main-realm typed arrays: nacl checks instanceof Uint8Array.
-      const ctx = vm.createContext({ Uint8Array, DataView, ethers, nacl, crypto: globalThis.crypto, TextEncoder, btoa, window: {}, alert: () => undefined, fetch, Node: class {}, document: { getElementById: stub, querySelectorAll: () => [], createElement: stub } });
-      vm.runInContext(js, ctx);
-      const c = fx.consumers.get(1)!;
-      const rec = (await gw.store.consumerRecords(c.address, 0, Number.MAX_SAFE_INTEGER, 10))[2];
-      const opened = await vm.runInContext("openPayload", ctx)(rec.payload, c.keys.secretKey, { meterId: rec.meterId, sequence: rec.sequence, resolution: "QUARTER_HOURLY" });
-      const mine = openReadingPayload(Buffer.from(rec.payload.slice(2), "hex"), { secretKey: c.keys.secretKey }, rec);
-      expect(mine.contentType === 1 && opened).toEqual({ importWh: mine.contentType === 1 ? mine.reading.activeEnergyImportWh : -1, exportWh: mine.contentType === 1 ? mine.reading.activeEnergyExportWh : -1, cumulative: true });
+      expect(await html.text()).toContain("<title>Sidegrid — your energy data, your decision</title>");
+      const files = ["/vendor/ethers.umd.min.js", "/vendor/nacl-fast.min.js", "/vendor/uPlot.iife.min.js", "/vendor/uPlot.min.css", "/vendor/shamir/index.js", "/vendor/shamir/csprng.js", "/portal.css"];
+      for (const m of ["main", "api", "keys", "energy", "household", "utility", "court", "operator", "ui"]) files.push(`/js/${m}.js`);
+      for (const f of files) expect([f, (await fetch(gw.url + f)).status]).toEqual([f, 200]);
+      // The page derives keys with the same text as walletBoxKeys: one character off, another key.
+      const keysJs = await (await fetch(gw.url + "/js/keys.js")).text();
+      const text = /export const BOX_KEY_MESSAGE = \[([\s\S]*?)\]\.join\("\\n"\);/.exec(keysJs)![1]!;
+      expect(JSON.parse(`[${text.trim().replace(/,$/, "")}]`).join("\n")).toBe(BOX_KEY_MESSAGE);
+      expect((await fetch(gw.url + "/v1/dev/accounts")).status).not.toBe(200);
     });
   });
 
@@ -345,6 +338,55 @@ describe("gateway HTTP API", () => {
       expect(g.body.periods.length).toBeGreaterThan(0);
       expect((await call(fx.consumers.get(1)!.wallet, "GET", "/v1/operator/meters")).status).toBe(403);
       expect((await call(fx.consumers.get(1)!.wallet, "GET", "/v1/operator/grid")).status).toBe(403);
+    });
+
+    it("operators acknowledge an alert once, with who and when; its household sees it, another does not", async () => {
+      const open = await call(operator, "GET", "/v1/operator/alerts?kind=bad-digest&open=true");
+      const id = open.body.alerts[0].id as string;
+      expect(id).toMatch(/^\d{13}!\d{6}$/);
+      // Meter 2 is consumer 2's: she sees its alert (still open); consumer 1 sees none of it.
+      const hers = await call(fx.consumers.get(2)!.wallet, "GET", `/v1/consumers/${fx.consumers.get(2)!.address}/alerts`);
+      expect(hers.body.meters).toEqual([2]);
+      expect(hers.body.alerts.map((a: { id: string; acknowledged?: unknown }) => [a.id, a.acknowledged])).toEqual([[id, undefined]]);
+      const other = await call(fx.consumers.get(1)!.wallet, "GET", `/v1/consumers/${fx.consumers.get(1)!.address}/alerts`);
+      expect([other.body.meters, other.body.alerts]).toEqual([[1], []]);
+      expect((await call(fx.consumers.get(1)!.wallet, "GET", `/v1/consumers/${fx.consumers.get(2)!.address}/alerts`)).status).toBe(403);
+      expect((await call(fx.consumers.get(1)!.wallet, "POST", `/v1/operator/alerts/${id}/ack`)).status).toBe(403);
+      const first = await call(operator, "POST", `/v1/operator/alerts/${id}/ack`);
+      expect(first.body.alert).toMatchObject({ id, acknowledged: { by: operator.address } });
+      const again = await call(operator, "POST", `/v1/operator/alerts/${id}/ack`);
+      expect(again.body.alert.acknowledged).toEqual(first.body.alert.acknowledged);
+      expect((await call(operator, "GET", "/v1/operator/alerts?kind=bad-digest&open=true")).body.alerts).toEqual([]);
+      expect((await call(operator, "GET", "/v1/operator/alerts?kind=bad-digest")).body.alerts[0].acknowledged.by).toBe(operator.address);
+      expect((await call(operator, "POST", "/v1/operator/alerts/0000000000000!000000/ack")).status).toBe(404);
+      expect((await call(operator, "POST", "/v1/operator/alerts/not-an-id/ack")).status).toBe(400);
+    });
+
+    it("operators follow the fleet as server-sent events; others are refused", async () => {
+      const p = "/v1/operator/events";
+      const res = await fetch(gw.url + p, { headers: await signRequest({ signer: operator, method: "GET", path: p }) });
+      expect([res.status, res.headers.get("content-type")]).toEqual([200, "text/event-stream"]);
+      const reader = res.body!.getReader();
+      let text = "";
+      while ((text.match(/\n\n/g) ?? []).length < 2) text += new TextDecoder().decode((await reader.read()).value);
+      await reader.cancel();
+      const events = text.split("\n\n").filter(Boolean).slice(0, 2).map((b) => ({ event: /^event: (.*)$/m.exec(b)![1], data: JSON.parse(/^data: (.*)$/m.exec(b)![1]!) }));
+      expect(events.map((e) => [e.event, e.data.seq, e.data.meters.length])).toEqual([
+        ["fleet", 0, 2],
+        ["fleet", 1, 2],
+      ]);
+      const refused = await fetch(gw.url + p, { headers: await signRequest({ signer: fx.consumers.get(1)!.wallet, method: "GET", path: p }) });
+      expect(refused.status).toBe(403);
+    });
+
+    it("a consumer reads her own history verified as a court would, and sees BlockSEC's preference version beside BlockPRI's", async () => {
+      const c = fx.consumers.get(1)!;
+      const h = await call(c.wallet, "GET", `/v1/consumers/${c.address}/access-history`);
+      expect(h.body).toMatchObject({ ok: true, consumer: c.address });
+      expect(h.body.count).toBe(h.body.entries.length);
+      expect((await call(fx.consumers.get(2)!.wallet, "GET", `/v1/consumers/${c.address}/access-history`)).status).toBe(403);
+      const prefs = await call(c.wallet, "GET", `/v1/consumers/${c.address}/preferences`);
+      expect(prefs.body.mirrorVersion).toBe(prefs.body.version);
     });
   });
 });

@@ -3,6 +3,7 @@
 import express, { type Request, type Response } from "express";
 import Ajv2020 from "ajv/dist/2020";
 import path from "node:path";
+import { Wallet } from "ethers";
 import { GatewayError, ValidationError, isGatewayError, type GatewayErrorCode } from "../errors";
 import { verifySignedRequest, AUTH_HEADERS } from "./auth";
 import { rpcFailure } from "./chainOps";
@@ -11,7 +12,7 @@ import { ROUTES, jsonSafe } from "./routes";
 import type { ApiDependencies, Call } from "./types";
 
 export { ROUTES } from "./routes";
-export type { ApiDependencies, MeterStatusView, TradingAccounts } from "./types";
+export type { ApiDependencies, DevAccount, MeterStatusView, TradingAccounts } from "./types";
 
 
 /**
@@ -126,6 +127,15 @@ export function createApiApp(d: ApiDependencies): express.Express {
     res.set("content-type", d.metrics.registry.contentType);
     res.end(await d.metrics.registry.metrics());
   });
+  if (d.devAccounts && d.devAccounts.length > 0) {
+    // Local development only (the gateway refuses this list unless it listens on loopback): the
+    // portal offers these well-known dev keys in a list so that nobody types a key into a page.
+    const list = d.devAccounts.map((a) => ({ label: a.label, role: a.role, address: new Wallet(a.privateKey).address, privateKey: a.privateKey }));
+    app.get("/v1/dev/accounts", (_req, res) => {
+      res.setHeader("cache-control", "no-store");
+      send(res, 200, { warning: "development keys of local chains: never use them on a real network", accounts: list });
+    });
+  }
   app.get("/openapi.json", (req, res) => send(res, 200, openApiDocument(`${req.protocol}://${req.get("host")}`)));
 
   for (const r of ROUTES) {
@@ -154,6 +164,11 @@ export function createApiApp(d: ApiDependencies): express.Express {
         const call: Call = { caller, params, query, body };
         if (r.authorize) await r.authorize(call, d);
         const out = await r.handler(call, d, res);
+        if (res.headersSent) {
+          // A stream (server-sent events) answers by itself.
+          d.metrics.apiRequests.inc({ route: routeLabel, status: "200" });
+          return;
+        }
         send(res, res.statusCode === 200 ? 200 : res.statusCode, jsonSafe(out));
         d.metrics.apiRequests.inc({ route: routeLabel, status: String(res.statusCode) });
       } catch (e) {
@@ -163,11 +178,18 @@ export function createApiApp(d: ApiDependencies): express.Express {
     });
   }
   if (d.portalDir) {
-    // The portal's two libraries come from the gateway's own dependencies (pnpm keeps them
-    // under node_modules/.pnpm, hence dotfiles allowed for these two fixed paths).
+    // The portal's libraries come from the gateway's own dependencies (pnpm keeps them
+    // under node_modules/.pnpm, hence dotfiles allowed for these fixed paths).
     const vendor = { dotfiles: "allow" as const };
     app.get("/vendor/ethers.umd.min.js", (_req, res) => res.sendFile(path.resolve(path.dirname(require.resolve("ethers")), "..", "dist", "ethers.umd.min.js"), vendor));
     app.get("/vendor/nacl-fast.min.js", (_req, res) => res.sendFile(require.resolve("tweetnacl/nacl-fast.min.js"), vendor));
+    const uplotDir = path.dirname(require.resolve("uplot"));
+    app.get("/vendor/uPlot.iife.min.js", (_req, res) => res.sendFile(path.join(uplotDir, "uPlot.iife.min.js"), vendor));
+    app.get("/vendor/uPlot.min.css", (_req, res) => res.sendFile(path.join(uplotDir, "uPlot.min.css"), vendor));
+    // Shamir's combine for the utility's key release, as an ES module (the page maps its one import).
+    const shamirDir = path.join(path.dirname(require.resolve("shamir-secret-sharing")), "esm");
+    app.get("/vendor/shamir/index.js", (_req, res) => res.sendFile(path.join(shamirDir, "index.js"), vendor));
+    app.get("/vendor/shamir/csprng.js", (_req, res) => res.sendFile(path.join(shamirDir, "csprng.js"), vendor));
     app.use("/", express.static(d.portalDir, { index: "index.html" }));
   }
   app.use((_req, res) => send(res, 404, { error: { code: "NOT_FOUND", message: "no such route" } }));

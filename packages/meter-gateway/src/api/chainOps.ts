@@ -188,10 +188,11 @@ export class ApiChainOps {
     return this.o.pri;
   }
 
-  async preferences(consumer: string): Promise<{ registered: boolean; version: string; preferences: Preference[] }> {
+  /** Her preferences on BlockPRI, and the version BlockSEC's mirror holds (equal once the federation delivered the last change). */
+  async preferences(consumer: string): Promise<{ registered: boolean; version: string; mirrorVersion: string; preferences: Preference[] }> {
     const pri = this.pri();
-    const [registered, version, preferences] = await Promise.all([pri.isRegistered(consumer), pri.versionOf(consumer), pri.getPreferences(consumer)]);
-    return { registered, version: version.toString(), preferences };
+    const [registered, version, preferences, mirrorVersion] = await Promise.all([pri.isRegistered(consumer), pri.versionOf(consumer), pri.getPreferences(consumer), this.o.sec.preferencesVersionOf(consumer)]);
+    return { registered, version: version.toString(), mirrorVersion: mirrorVersion.toString(), preferences };
   }
 
   /** The unsigned PPC.setPreferences transaction of `consumer`. */
@@ -263,19 +264,30 @@ export class ApiChainOps {
   }
 
   /** The epoch keys a grant covers and the members' releases for it (empty without KeyCustody). */
-  async grantKeys(entry: AccessEntry): Promise<{ keys: PublishedKey[]; releases: ShareRelease[] }> {
+  async grantKeys(entry: AccessEntry): Promise<{ keys: PublishedKey[]; releases: ShareRelease[]; thresholds: Record<number, number> }> {
     const c = this.o.custody;
-    if (!c) return { keys: [], releases: [] };
-    const [keys, releases] = await Promise.all([
+    if (!c) return { keys: [], releases: [], thresholds: {} };
+    const [all, releases] = await Promise.all([
       c.publishedKeys({ consumer: entry.consumer, fromBlock: this.o.fromBlock ?? 0 }),
       c.releases({ consumer: entry.consumer, entryIndex: entry.index, fromBlock: entry.blockNumber }),
     ]);
-    return { keys: keys.filter((k) => keyCoveredByGrant(k, entry)), releases };
+    const keys = all.filter((k) => keyCoveredByGrant(k, entry));
+    // m of each custody set, so a reader can say "2 of 3 shares" and knows when to combine.
+    const thresholds: Record<number, number> = {};
+    for (const setIndex of new Set(keys.map((k) => k.setIndex))) thresholds[setIndex] = (await c.custodySet(setIndex)).threshold;
+    return { keys, releases, thresholds };
   }
 
   /** The consumer's published epoch keys (boxed; empty without KeyCustody). */
   async consumerKeys(consumer: string): Promise<PublishedKey[]> {
     return this.o.custody ? this.o.custody.publishedKeys({ consumer, fromBlock: this.o.fromBlock ?? 0 }) : [];
+  }
+
+  /** The meter BlockSEC's mirror binds to `consumer` (as the gateway numbers meters), or undefined. */
+  async meterOf(consumer: string): Promise<number | undefined> {
+    const r = await this.o.sec.registrationOf(consumer);
+    if (!r || BigInt(r.meterId) === 0n || BigInt(r.meterId) > 0xffffffffn) return undefined;
+    return Number(BigInt(r.meterId));
   }
 
   accessLog(consumer: string): Promise<AccessEntry[]> {

@@ -1,5 +1,6 @@
 // The API's route table: every route with its schemas, roles and handler. app.ts derives the
 // express handlers, the ajv validators and the OpenAPI document from it.
+import type { Response } from "express";
 import { getAddress } from "ethers";
 import { Category, RESOLUTION_NAMES } from "../resolution";
 import type { Alert, AlertKind, OutboxRecord } from "../store";
@@ -200,6 +201,38 @@ export const ROUTES: Route[] = [
     handler: async (c, d) => ({ entries: await d.chain.accessLog(getAddress(c.params.address)) }),
   },
   {
+    method: "get",
+    path: "/v1/consumers/{address}/access-history",
+    summary: "The consumer's own access history, verified as a court verifies it (every entry against the hashes the AccessLedger holds)",
+    tag: "consumer",
+    auth: true,
+    roles: "the consumer",
+    params: S.consumerParams,
+    response: { type: "object" },
+    authorize: self,
+    handler: async (c, d) => d.chain.audit(getAddress(c.params.address)),
+  },
+  {
+    method: "get",
+    path: "/v1/consumers/{address}/alerts",
+    summary: "Tamper and health alerts of the consumer's own meters, newest first",
+    tag: "consumer",
+    auth: true,
+    roles: "the consumer",
+    params: S.consumerParams,
+    query: S.consumerAlertsQuery,
+    response: { type: "object", properties: { meters: { type: "array", items: { type: "integer" } }, alerts: { type: "array" } } },
+    authorize: self,
+    handler: async (c, d) => {
+      // Her meter as BlockSEC binds it now, and any meter her stored records came from (a replaced one).
+      const bound = await d.chain.meterOf(getAddress(c.params.address));
+      const fromRecords = (await d.store.consumerRecords(c.params.address, 0, Number.MAX_SAFE_INTEGER, 500)).map((r) => r.meterId);
+      const meters = [...new Set([...(bound !== undefined ? [bound] : []), ...fromRecords])].sort((a, b) => a - b);
+      const alerts = meters.length === 0 ? [] : await d.store.alerts({ limit: (c.query as { limit?: number }).limit ?? 100, meterIds: meters });
+      return { meters, alerts };
+    },
+  },
+  {
     method: "post",
     path: "/v1/access-requests",
     summary: "Prepare the unsigned AccessLedger.requestAccess transaction for the utility to sign",
@@ -236,7 +269,7 @@ export const ROUTES: Route[] = [
     auth: true,
     roles: "the requester of a granted entry",
     params: S.accessEntryParams,
-    response: { type: "object", properties: { entry: { type: "object" }, readings: { type: "array", items: S.readingRecord }, keys: { type: "array", items: { type: "object" } }, releases: { type: "array", items: { type: "object" } } } },
+    response: { type: "object", properties: { entry: { type: "object" }, readings: { type: "array", items: S.readingRecord }, keys: { type: "array", items: { type: "object" } }, releases: { type: "array", items: { type: "object" } }, thresholds: { type: "object", description: "m per custody set index" } } },
     handler: async (c, d, res) => {
       // Re-checked on every call, never cached: a revocation ends what this route serves.
       res.setHeader("Cache-Control", "no-store");
@@ -244,8 +277,8 @@ export const ROUTES: Route[] = [
       if (!entry) throw new NotFoundError(`access entry ${c.params.index} of ${c.params.address}`);
       if (!entry.granted || entry.requester !== c.caller) throw new ForbiddenError(c.caller, `use access entry ${entry.index} (${entry.granted ? "granted to another requester" : `denied: ${entry.reason}`})`);
       if ((entry.category === "CONSUMPTION" || entry.category === "TRADES") && !(await d.chain.permitsNow(entry))) throw new ForbiddenError(c.caller, `use access entry ${entry.index}: the consumer's consent no longer holds`);
-      const { keys, releases } = await d.chain.grantKeys(entry);
-      return { entry, readings: await grantedReadings(d, entry), keys, releases };
+      const { keys, releases, thresholds } = await d.chain.grantKeys(entry);
+      return { entry, readings: await grantedReadings(d, entry), keys, releases, thresholds };
     },
   },
   {
@@ -282,10 +315,37 @@ export const ROUTES: Route[] = [
     response: { type: "object", properties: { alerts: { type: "array" } } },
     authorize: operator,
     handler: async (c, d) => {
-      const q = c.query as { limit?: number; meterId?: number; kind?: AlertKind };
-      const alerts: Alert[] = await d.store.alerts({ limit: q.limit ?? 100, ...(q.meterId !== undefined ? { meterId: q.meterId } : {}), ...(q.kind ? { kind: q.kind } : {}) });
+      const q = c.query as { limit?: number; meterId?: number; kind?: AlertKind; open?: boolean };
+      const alerts: Alert[] = await d.store.alerts({ limit: q.limit ?? 100, ...(q.meterId !== undefined ? { meterId: q.meterId } : {}), ...(q.kind ? { kind: q.kind } : {}), ...(q.open ? { open: true } : {}) });
       return { alerts };
     },
+  },
+  {
+    method: "post",
+    path: "/v1/operator/alerts/{id}/ack",
+    summary: "Acknowledge an alert (recorded with who and when; the first acknowledgement stands)",
+    tag: "operator",
+    auth: true,
+    roles: "operator",
+    params: S.alertParams,
+    response: { type: "object", properties: { alert: { type: "object" } } },
+    authorize: operator,
+    handler: async (c, d) => {
+      const alert = await d.store.acknowledgeAlert(c.params.id, c.caller);
+      if (!alert) throw new NotFoundError(`alert ${c.params.id}`);
+      return { alert };
+    },
+  },
+  {
+    method: "get",
+    path: "/v1/operator/events",
+    summary: "Server-sent events: a `fleet` event (meters, queue, open alerts) every two seconds while the connection stays open",
+    tag: "operator",
+    auth: true,
+    roles: "operator",
+    response: { type: "string", description: "text/event-stream" },
+    authorize: operator,
+    handler: async (_c, d, res) => streamFleet(d, res),
   },
   {
     method: "get",
@@ -312,6 +372,32 @@ export const ROUTES: Route[] = [
     handler: async (_c, d) => d.grid.snapshot(),
   },
 ];
+
+/** One `fleet` event now and every two seconds until the client goes; the handler returns at once. */
+async function streamFleet(d: ApiDependencies, res: Response): Promise<void> {
+  res.status(200);
+  res.setHeader("content-type", "text/event-stream");
+  res.setHeader("cache-control", "no-store");
+  res.flushHeaders();
+  let n = 0;
+  let busy = false;
+  const tick = async () => {
+    if (busy || res.writableEnded) return;
+    busy = true;
+    try {
+      const [meters, queue, alerts] = await Promise.all([d.meters(), d.queue(), d.store.alerts({ limit: 50, open: true })]);
+      const data = jsonSafe({ seq: n++, at: Date.now(), meters, queue, outboxPending: d.store.pendingCount, anchor: d.anchorStats(), alerts });
+      res.write(`event: fleet\nid: ${n}\ndata: ${JSON.stringify(data)}\n\n`);
+    } catch (e) {
+      res.write(`event: problem\ndata: ${JSON.stringify({ message: (e as Error).message })}\n\n`);
+    } finally {
+      busy = false;
+    }
+  };
+  const timer = setInterval(() => void tick(), 2000);
+  res.on("close", () => clearInterval(timer));
+  await tick();
+}
 
 async function grantedReadings(d: ApiDependencies, entry: { consumer: string; category: string; resolution: string; from: number; to: number; timestamp: number }) {
   if (entry.category !== "CONSUMPTION" && entry.category !== "TRADES") return [];

@@ -76,13 +76,29 @@ export const accessEntryParams = {
   additionalProperties: false,
 } as const;
 
+const ALERT_KINDS = ["bad-digest", "replay", "register-backwards", "gap", "clock-drift", "silent", "wrong-meter", "malformed", "rejected-by-meter", "not-anchored", "energy-power-mismatch"];
+
 export const alertsQuery = {
   type: "object",
   properties: {
     limit: { type: "integer", minimum: 1, maximum: 1000 },
     meterId: { type: "integer", minimum: 0, maximum: 4294967295 },
-    kind: { type: "string", enum: ["bad-digest", "replay", "register-backwards", "gap", "clock-drift", "silent", "wrong-meter", "malformed", "rejected-by-meter", "not-anchored"] },
+    kind: { type: "string", enum: ALERT_KINDS },
+    open: { type: "boolean", description: "only alerts nobody acknowledged yet" },
   },
+  additionalProperties: false,
+} as const;
+
+export const consumerAlertsQuery = {
+  type: "object",
+  properties: { limit: { type: "integer", minimum: 1, maximum: 1000 } },
+  additionalProperties: false,
+} as const;
+
+export const alertParams = {
+  type: "object",
+  properties: { id: { type: "string", pattern: "^[0-9]{13}![0-9]{6}$", description: "the alert's id as listed" } },
+  required: ["id"],
   additionalProperties: false,
 } as const;
 

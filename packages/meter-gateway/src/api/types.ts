@@ -33,10 +33,18 @@ export interface ApiDependencies {
   /** Addresses with the operator role (the gateway's own operations staff). */
   operators: readonly string[];
   maxSkewMs?: number;
+  /** Local development keys the portal offers in a list (never on a non-loopback listener). */
+  devAccounts?: readonly DevAccount[];
   /** Serve the portal's static files from this directory. */
   portalDir?: string;
   /** Households' trading accounts (absent when the gateway seals no trades: no key custody). */
   tradingAccounts?: TradingAccounts;
+}
+
+export interface DevAccount {
+  label: string;
+  role: "household" | "utility" | "company" | "court" | "operator";
+  privateKey: string;
 }
 
 /** What the API needs of the trade sealer. */
