@@ -70,6 +70,8 @@ const REGISTRY: Entry[] = [
   { command: /^npx jest packages\/dlms$/, exercises: [{ by: CI, proof: literally("npx jest packages/dlms") }] },
   { command: /^npx tsc -p tsconfig\.json$/, exercises: [{ by: "package.json", proof: literally("pnpm -r run typecheck") }, { by: "packages/meter-gateway/package.json", proof: literally('"typecheck": "tsc -p tsconfig.json"') }] },
   { command: /^npx tsc -p tsconfig\.build\.json$/, exercises: [{ by: "packages/osgp-codec/package.json", proof: literally('"build": "tsc -p tsconfig.build.json"') }, { by: "scripts/setup.sh", proof: /pnpm -r .*run build/ }] },
+  // @sidegrid/dsm's scripts: its tests are a project of the root jest, its typecheck and build run for every package, its bench in bench:packages.
+  { command: /^pnpm --filter @sidegrid\/dsm (test|typecheck|build|bench)$/, exercises: [{ by: "jest.config.js", proof: literally("<rootDir>/packages/*/jest.config.js") }, { by: "package.json", proof: literally("pnpm -r run typecheck") }, { by: "scripts/setup.sh", proof: /pnpm -r .*run build/ }, { by: CI, proof: literally("pnpm bench:packages") }] },
   { command: /^pnpm --filter @sidegrid\/dlms run build$/, exercises: [{ by: "scripts/setup.sh", proof: /pnpm -r .*run build/ }] },
   // The system, as a user drives it.
   { command: /^node packages\/cli\/bin\/sidegrid\.js up$/, exercises: [{ by: "scripts/start.sh", proof: literally("node packages/cli/bin/sidegrid.js up") }, { by: CI, proof: literally("bash scripts/start.sh") }] },
