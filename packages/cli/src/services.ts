@@ -210,6 +210,8 @@ export async function startServices(cfg: SidegridConfig, deployment: SystemDeplo
     operators: [deployment.accounts.operator],
     ...(allLocal(cfg) ? { devAccounts: devAccounts(cfg, sim.count) } : {}),
   });
+  // Court audits served by the gateway are checked against the federation's checkpoints too.
+  if (deployment.checkpoints) config.checkpoints = { accessCheckpoints: deployment.checkpoints.accessCheckpoints, members: [...deployment.federation.members], threshold: deployment.federation.threshold };
   const gw = await ui.step(
     "starting the gateway (polling, PPC-enforced ingest, anchoring, HTTP API, portal)",
     () => spawnGateway({ config, stateFile: path.join(cfg.dataDir, "gateway", "state.json"), logFile: path.join(logs, "gateway.log") }),

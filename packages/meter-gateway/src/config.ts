@@ -81,6 +81,11 @@ export interface GatewayConfig {
   http?: { host?: string; port?: number; portal?: boolean; devAccounts?: DevAccount[] };
   /** Addresses allowed on /v1/operator/*. */
   operators?: string[];
+  /**
+   * The federation's AccessCheckpoints on BlockPRI (with `blockpri`), its members and m: court
+   * audits are then also checked against the latest checkpoint the members signed.
+   */
+  checkpoints?: { accessCheckpoints: string; members: string[]; threshold: number };
   auth?: { maxSkewMs?: number };
 }
 
@@ -150,6 +155,7 @@ export const GATEWAY_CONFIG_SCHEMA = {
       },
     },
     operators: { type: "array", items: ADDR },
+    checkpoints: { type: "object", required: ["accessCheckpoints", "members", "threshold"], additionalProperties: false, properties: { accessCheckpoints: ADDR, members: { type: "array", minItems: 1, items: ADDR }, threshold: POS } },
     auth: { type: "object", properties: { maxSkewMs: POS } },
   },
 } as const;

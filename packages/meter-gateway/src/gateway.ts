@@ -5,7 +5,8 @@ import http from "node:http";
 import type net from "node:net";
 import path from "node:path";
 import { BlockPriClient } from "@sidegrid/blockpri";
-import { BlockSecClient, KeyCustodyClient } from "@sidegrid/blocksec";
+import { BlockSecClient, KeyCustodyClient, type AccessCheckpointClaim } from "@sidegrid/blocksec";
+import { AccessCheckpointsClient } from "@sidegrid/federation";
 import { HeadFollower, TxSender, makeProvider } from "@sidegrid/chain";
 import { Wallet, getAddress } from "ethers";
 import IORedis from "ioredis";
@@ -301,7 +302,17 @@ export async function startGateway(params: StartGatewayParameters): Promise<Gate
   const nonces = cfg.redisUrl ? new RedisNonceStore(redis, prefix) : new MemoryNonceStore();
   // The replay memory's marker from the start, so a Redis that restarts empty before the first signed request is noticed too.
   if (nonces instanceof RedisNonceStore) await nonces.init().catch(() => undefined);
-  const chain = new ApiChainOps({ sec, ...(pri ? { pri } : {}), ...(custody ? { custody } : {}), fromBlock: cfg.blocksec.startBlock ?? 0 });
+  const checkpoints = cfg.checkpoints && priProvider ? new AccessCheckpointsClient({ address: cfg.checkpoints.accessCheckpoints, provider: priProvider }) : undefined;
+  const checkpoint = checkpoints
+    ? async (): Promise<AccessCheckpointClaim | null> => {
+        const cp = await checkpoints.latest();
+        if (!cp) return null;
+        // Attested from the members' own vote signatures: a BlockPRI node cannot forge them.
+        const a = await checkpoints.attest(cp, cfg.checkpoints!.members, cfg.checkpoints!.threshold);
+        return { ...cp, attestation: { ...a, threshold: cfg.checkpoints!.threshold } };
+      }
+    : undefined;
+  const chain = new ApiChainOps({ sec, ...(pri ? { pri } : {}), ...(custody ? { custody } : {}), ...(checkpoint ? { checkpoint } : {}), fromBlock: cfg.blocksec.startBlock ?? 0 });
   const meterViews = async (): Promise<MeterStatusView[]> =>
     Promise.all(
       meters.map(async (m) => {

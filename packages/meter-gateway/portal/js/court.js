@@ -22,6 +22,8 @@ async function audit() {
   );
   $("ct-checked").textContent = `Checked against AccessLedger ${r.accessLedger} on chain ${r.chainId} at block ${r.auditedAtBlock}; report retrieved ${r.retrievedAt} by ${r.retrievedBy}.`;
   $("ct-subject").textContent = `Consumer ${nameOf(r.consumer)} — ${r.consumer}`;
+  $("ct-checkpoint").textContent = checkpointLine(r.checkpoint);
+  $("ct-checkpoint").className = r.checkpoint ? (r.checkpoint.ok ? "ok" : "error") : "meta";
   table($("ct-summary"), ["Requester", "Granted", "Denied"], r.summary.requesters.map((x) => [nameOf(x.requester), String(x.granted), String(x.denied)]), "No requests.");
   table(
     $("ct-entries"),
@@ -31,6 +33,17 @@ async function audit() {
   if (r.releases) {
     table($("ct-releases"), ["Entry", "Member", "Keys", "Block"], r.releases.map((x) => [String(x.entryIndex), nameOf(x.member), String(x.keyIds?.length ?? ""), String(x.blockNumber)]), "No key was released for this consumer.");
   }
+}
+
+/** What the federation's latest checkpoint says about the node that served this history. */
+function checkpointLine(c) {
+  if (!c) return "This gateway is not configured with the federation's checkpoints: re-verify the report with sidegrid audit --report, which checks them.";
+  const cp = c.checkpoint;
+  if (!cp) return "The federation has not checkpointed the AccessLedger yet.";
+  const a = cp.attestation;
+  const signed = a ? `signed by ${a.signers.length} federation member(s), ${a.threshold} needed${a.ok ? "" : ` — NOT attested: ${a.problems.join("; ")}`}` : "attestation not checked";
+  const node = c.endpoints.map((e) => e.message).join("; ");
+  return `Checkpoint #${cp.index} of the AccessLedger at BlockSEC block ${cp.secBlock} (root ${cp.root.slice(0, 12)}…, ${cp.entries} entries of ${cp.consumers} consumers), ${signed}. ${c.ok ? "This node's log matches it." : "This node's log does NOT match it."} ${node}`;
 }
 
 export function wireCourt() {

@@ -3,7 +3,7 @@
 // wallets (the API prepares them unsigned or relays them signed): the ledger must see the real
 // requester as msg.sender.
 import { PPC__factory, type BlockPriClient, type Preference } from "@sidegrid/blockpri";
-import { AccessLedger__factory, Category, Resolution, accessEntryHash, entryFromLog, keyCoveredByGrant, type AccessEntry, type AuditReport, type BlockSecClient, type KeyCustodyClient, type PublishedKey, type ShareRelease } from "@sidegrid/blocksec";
+import { AccessLedger__factory, Category, Resolution, accessEntryHash, auditConsumer, entryFromLog, keyCoveredByGrant, type AccessCheckpointClaim, type AccessEntry, type AuditReport, type BlockSecClient, type KeyCustodyClient, type PublishedKey, type ShareRelease } from "@sidegrid/blocksec";
 import { getAddress, Transaction, type JsonRpcProvider } from "ethers";
 import { diagnoseStalledTx } from "@sidegrid/chain";
 import { ChainUnavailableError, ForbiddenError, GatewayError, InvalidArgumentError, LedgerError, TransactionRejectedError } from "../errors";
@@ -169,6 +169,8 @@ export class ApiChainOps {
       roleTtlMs?: number;
       /** First BlockSEC block of event scans (deployment). */
       fromBlock?: number;
+      /** The federation's latest AccessLedger checkpoint, attested by its members (null before the first). */
+      checkpoint?: () => Promise<AccessCheckpointClaim | null>;
     },
   ) {}
 
@@ -294,8 +296,19 @@ export class ApiChainOps {
     return this.o.sec.accessLog(consumer, this.o.fromBlock ?? 0);
   }
 
-  /** The court's verified view: every entry checked against the chain's head and entry hashes. */
-  audit(consumer: string): Promise<AuditReport> {
-    return this.o.sec.audit(consumer, { fromBlock: this.o.fromBlock ?? 0, ...(this.o.custody ? { keyCustody: this.o.custody.address } : {}) });
+  /**
+   * The court's verified view: every entry checked against the chain's head and entry hashes, and,
+   * where the federation checkpoints the AccessLedger, this node against its latest checkpoint.
+   */
+  async audit(consumer: string): Promise<AuditReport> {
+    const checkpoint = this.o.checkpoint ? await this.o.checkpoint() : undefined;
+    return auditConsumer({
+      provider: this.o.sec.provider,
+      accessLedger: this.o.sec.addresses.accessLedger,
+      consumer,
+      fromBlock: this.o.fromBlock ?? 0,
+      ...(this.o.custody ? { keyCustody: this.o.custody.address } : {}),
+      ...(checkpoint !== undefined ? { checkpoint } : {}),
+    });
   }
 }
