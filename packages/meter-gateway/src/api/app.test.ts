@@ -102,6 +102,10 @@ describe("gateway HTTP API", () => {
       const files = ["/vendor/ethers.umd.min.js", "/vendor/nacl-fast.min.js", "/vendor/uPlot.iife.min.js", "/vendor/uPlot.min.css", "/vendor/shamir/index.js", "/vendor/shamir/csprng.js", "/portal.css"];
       for (const m of ["main", "api", "keys", "energy", "household", "utility", "court", "operator", "ui"]) files.push(`/js/${m}.js`);
       for (const f of files) expect([f, (await fetch(gw.url + f)).status]).toEqual([f, 200]);
+      // The page and its libraries go out gzipped; the API does not.
+      expect((await fetch(gw.url + "/vendor/ethers.umd.min.js", { headers: { "accept-encoding": "gzip" } })).headers.get("content-encoding")).toBe("gzip");
+      expect((await fetch(gw.url + "/", { headers: { "accept-encoding": "gzip" } })).headers.get("content-encoding")).toBe("gzip");
+      expect((await fetch(gw.url + "/openapi.json", { headers: { "accept-encoding": "gzip" } })).headers.get("content-encoding")).toBeNull();
       // The page derives keys with the same text as walletBoxKeys: one character off, another key.
       const keysJs = await (await fetch(gw.url + "/js/keys.js")).text();
       const text = /export const BOX_KEY_MESSAGE = \[([\s\S]*?)\]\.join\("\\n"\);/.exec(keysJs)![1]!;
@@ -365,7 +369,7 @@ describe("gateway HTTP API", () => {
     it("operators follow the fleet as server-sent events; others are refused", async () => {
       const p = "/v1/operator/events";
       const res = await fetch(gw.url + p, { headers: await signRequest({ signer: operator, method: "GET", path: p }) });
-      expect([res.status, res.headers.get("content-type")]).toEqual([200, "text/event-stream"]);
+      expect([res.status, res.headers.get("content-type"), res.headers.get("content-encoding")]).toEqual([200, "text/event-stream", null]);
       const reader = res.body!.getReader();
       let text = "";
       while ((text.match(/\n\n/g) ?? []).length < 2) text += new TextDecoder().decode((await reader.read()).value);

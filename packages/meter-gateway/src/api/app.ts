@@ -1,6 +1,7 @@
 // The gateway's HTTP API: one table of routes from which the express handlers, the ajv
 // validators and the OpenAPI 3.1 document are all derived.
 import express, { type Request, type Response } from "express";
+import compression from "compression";
 import Ajv2020 from "ajv/dist/2020";
 import path from "node:path";
 import { Wallet } from "ethers";
@@ -181,6 +182,10 @@ export function createApiApp(d: ApiDependencies): express.Express {
     // The portal's libraries come from the gateway's own dependencies (pnpm keeps them
     // under node_modules/.pnpm, hence dotfiles allowed for these fixed paths).
     const vendor = { dotfiles: "allow" as const };
+    // gzip for the page and its libraries only (a phone on a slow link); never on the API, whose
+    // server-sent events must not wait in a compression buffer.
+    app.use(["/vendor", "/js", "/portal.css", "/index.html"], compression());
+    app.get("/", compression());
     app.get("/vendor/ethers.umd.min.js", (_req, res) => res.sendFile(path.resolve(path.dirname(require.resolve("ethers")), "..", "dist", "ethers.umd.min.js"), vendor));
     app.get("/vendor/nacl-fast.min.js", (_req, res) => res.sendFile(require.resolve("tweetnacl/nacl-fast.min.js"), vendor));
     const uplotDir = path.dirname(require.resolve("uplot"));
