@@ -13,6 +13,7 @@ import { formatRead, readingsCsv, runRead } from "./read";
 import { runBench } from "./bench";
 import { checkRemoteNetworks, deploySystem, readDeployment, type SystemDeployment } from "./deploy-system";
 import { runDemo } from "./demo";
+import { formatDsmReport, runDsm } from "./dsm";
 import { CliError } from "./errors";
 import { adminRoleTable, probeAdminRoles } from "./governance";
 import { startServices } from "./services";
@@ -157,6 +158,17 @@ export function buildProgram(io: CliIo): Command {
         if (check) io.stdout(formatReportCheck(opts.report!, check));
       }
       if (!report.ok || (check && !check.ok)) process.exitCode = 1;
+    });
+
+  program
+    .command("dsm")
+    .description("day-ahead demand-side management for N synthetic households: the best-response game on the day-ahead price, PAR, grid peak and bills before and after (off chain; no system needed)")
+    .option("--households <n>", "how many households", "100")
+    .option("--seed <n>", "seed of the synthetic population", "1")
+    .option("--json", "print the report as JSON")
+    .action((opts: { households: string; seed: string; json?: boolean }) => {
+      const report = runDsm({ households: Number(opts.households), seed: Number(opts.seed) });
+      io.stdout(opts.json ? JSON.stringify(report, null, 2) : formatDsmReport(report));
     });
 
   program
