@@ -33,6 +33,8 @@ it("exports exactly the documented public API", () => {
     "UnknownHouseholdError",
     "bestResponseGame",
     "decodeRule",
+    "efficiencyBaseline",
+    "efficiencyReward",
     "encodeRule",
     "evaluateRules",
     "evaluateSchedule",

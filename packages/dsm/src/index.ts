@@ -12,6 +12,8 @@ export {
   isDsmError,
 } from "./errors";
 export type { DsmErrorCode, DsmErrorOptions } from "./errors";
+export { efficiencyBaseline, efficiencyReward } from "./efficiency";
+export type { EfficiencyBaselineErrorType, EfficiencyBaselineParameters, EfficiencyBaselineReturnType, EfficiencyWindow, IntervalEnergy } from "./efficiency";
 export { DEFAULT_GAME_SEED, DEFAULT_MAX_ITERATIONS, DEFAULT_TOLERANCE, bestResponseGame, evaluateSchedule } from "./game";
 export type {
   BestResponseGameErrorType,
