@@ -9,6 +9,7 @@ import { ROLES, Side, type TradeKind, type TradeStatus } from "./constants";
 import { signDeliveryConfirmation } from "./delivery";
 import { EventMissingError, InvalidArgumentError } from "./errors";
 import {
+  DemandResponse__factory,
   EnergyAuction__factory,
   EnergyMarket__factory,
   MarketMirror__factory,
@@ -185,6 +186,7 @@ export const BLOCKTST_ABIS: readonly InterfaceAbi[] = [
   EnergyAuction__factory.abi as InterfaceAbi,
   SmartGridToken__factory.abi as InterfaceAbi,
   MarketMirror__factory.abi as InterfaceAbi,
+  DemandResponse__factory.abi as InterfaceAbi,
 ];
 
 /**

@@ -17,6 +17,12 @@ export const ROLES = {
   AUCTION: id("AUCTION_ROLE"),
   INSTALLER: id("INSTALLER_ROLE"),
   REGULATOR: id("REGULATOR_ROLE"),
+  /** DemandResponse: publishes day-ahead prices. */
+  PRICE_ORACLE: id("PRICE_ORACLE_ROLE"),
+  /** DemandResponse: the utility, announces and cancels demand-response events. */
+  DR_OPERATOR: id("DR_OPERATOR_ROLE"),
+  /** DemandResponse: settles day-ahead schedules and pays efficiency rewards from the pool. */
+  REWARDER: id("REWARDER_ROLE"),
 } as const;
 
 /** SidegridMessages.TradeKind. */

@@ -14,15 +14,16 @@ export class BlockTstError extends SidegridError<BlockTstErrorCode> {
   override name = "BlockTstError";
 }
 
-/** A price-rule or auction input is out of range (checked before anything is sent). */
+/** A price-rule, auction or demand-response input is out of range (checked before anything is sent). */
 export class InvalidArgumentError extends BlockTstError {
   override name = "InvalidArgumentError";
   constructor(
     readonly argument: string,
     readonly value: unknown,
     reason: string,
+    options: BlockTstErrorOptions = {},
   ) {
-    super("INVALID_ARGUMENT", `${argument} = ${String(value)}: ${reason}`);
+    super("INVALID_ARGUMENT", `${argument} = ${String(value)}: ${reason}`, options);
   }
 }
 

@@ -22,6 +22,39 @@ export type {
   TradingAccountInfo,
   SettledTradesParameters,
 } from "./client";
+export { DEMAND_RESPONSE_LIMITS, DemandResponseClient, deployDemandResponse } from "./demandResponse";
+export type {
+  AnnounceEventParameters,
+  AnnounceEventReturnType,
+  DaySettlement,
+  DemandResponseClientParameters,
+  DemandResponseEvent,
+  DemandResponseEventLog,
+  DemandResponseRole,
+  DeployDemandResponseParameters,
+  DeployDemandResponseReturnType,
+  EfficiencyReward,
+  EfficiencyRewardOfReturnType,
+  FundOptions,
+  HouseholdAmount,
+  HouseholdRules,
+  HouseholdSavings,
+  LogLocation,
+  LogRangeParameters,
+  PayEfficiencyRewardsParameters,
+  PayEfficiencyRewardsReturnType,
+  PriceAtReturnType,
+  PricePublication,
+  PricePublicationLog,
+  PublishPricesParameters,
+  PublishPricesReturnType,
+  RewardLog,
+  RewardsParameters,
+  RuleInput,
+  SetRulesReturnType,
+  SettleDayAheadParameters,
+  SettleDayAheadReturnType,
+} from "./demandResponse";
 export { Category, HOUR_SECONDS, ONE, ROLES, Resolution, Side, TradeKind, TradeStatus, WH_PER_UNIT } from "./constants";
 export {
   DELIVERY_TYPES,
@@ -42,12 +75,13 @@ export type { DeployBlockTstParameters, DeployBlockTstReturnType } from "./deplo
 export { BlockTstDeployError, BlockTstError, EventMissingError, InvalidArgumentError, isBlockTstError } from "./errors";
 export type { BlockTstErrorCode, BlockTstErrorOptions } from "./errors";
 export {
+  DemandResponse__factory,
   EnergyAuction__factory,
   EnergyMarket__factory,
   MarketMirror__factory,
   SmartGridToken__factory,
 } from "./generated";
-export type { EnergyAuction, EnergyMarket, MarketMirror, SmartGridToken } from "./generated";
+export type { DemandResponse, EnergyAuction, EnergyMarket, MarketMirror, SmartGridToken } from "./generated";
 export {
   MessageKind,
   decodeTradePayload,

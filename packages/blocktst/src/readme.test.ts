@@ -3,12 +3,15 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { Wallet, id } from "ethers";
-import { Deployments, startTestChain, type TestChain } from "@sidegrid/chain";
+import { Deployments, latestTimestamp, startTestChain, type TestChain } from "@sidegrid/chain";
+import { efficiencyReward } from "@sidegrid/dsm";
 import {
   BlockTstClient,
+  DemandResponseClient,
   ONE,
   clearAuction,
   deployBlockTst,
+  deployDemandResponse,
   encodeRegistrationPayload,
   signDeliveryConfirmation,
 } from "./index";
@@ -72,4 +75,53 @@ it("runs the README example", async () => {
     gridAccount: regulator.address,
   });
   expect([cleared.price, cleared.matchedWh, cleared.gridWh]).toEqual([ref.price, 1_500n, 500n]);
+});
+
+it("runs the README's demand-response example", async () => {
+  // The first example's accounts and deployment (deployBlockTst is idempotent).
+  const [admin, buyer] = await Promise.all([chain.account(0), chain.account(3)]);
+  const addresses = await deployBlockTst({
+    sender: admin.sender,
+    deployments: Deployments.forNetwork(dir, "blocktst", 31211),
+    blockpri: { chainId: 31001, ppc: "0x000000000000000000000000000000000000c0DE" },
+  });
+  const regulator = new BlockTstClient({ sender: admin.sender, addresses });
+
+  const { address } = await deployDemandResponse({ sender: admin.sender, token: addresses.token });
+  const utility = new DemandResponseClient({ sender: admin.sender, address }); // oracle, operator, rewarder
+  const alice = new DemandResponseClient({ sender: buyer.sender, address });
+
+  const day = (BigInt(await latestTimestamp(chain.provider)) / 86_400n + 1n) * 86_400n;
+  const pricesMilli = Array.from({ length: 96 }, (_, i) => (i >= 72 && i < 84 ? 31_000 : 2_900));
+  await utility.publishPrices({ firstSlotStart: day, slotSeconds: 900, pricesMilli });
+  expect(await utility.priceAt(day + 18n * 3600n)).toEqual({ known: true, priceMilli: 31_000 });
+
+  await alice.setRules([
+    { id: 1, device: "washer", when: { priceBelow: 3 }, action: "on" },
+    { id: 2, device: "washer", when: { drEvent: true }, action: "off" },
+  ]);
+  const { version, decoded } = await utility.rulesOf(alice.address);
+  expect([version, decoded]).toEqual([
+    1n,
+    [
+      { id: 1, device: "washer", when: { priceBelow: 3 }, action: "on" },
+      { id: 2, device: "washer", when: { drEvent: true }, action: "off" },
+    ],
+  ]);
+
+  const { eventId } = await utility.announceEvent({ start: day + 18n * 3600n, end: day + 19n * 3600n, reduceWatts: 1_500, rewardPerKwhWei: ONE / 2n });
+
+  await regulator.faucet(100n * ONE);
+  await utility.fund(100n * ONE, { approve: true });
+  await utility.settleDayAhead({ dayStart: day, scheduleRoot: id("the day's schedule"), parBeforeMilli: 4_221, parAfterMilli: 1_604, rewards: [{ household: alice.address, amount: ONE }] });
+  await chain.increaseTime(Number(day + 19n * 3600n - BigInt(await latestTimestamp(chain.provider))));
+  const evidenceRoot = id("Merkle root of the anchored readings of the event window");
+  const paid = await utility.payEfficiencyRewards({ eventId, evidenceRoot, savings: [{ household: alice.address, savedWh: 1_200n }] });
+  expect(paid.total).toBe((ONE * 6n) / 10n);
+  expect(paid.total).toBe(efficiencyReward(1_200, ONE / 2n));
+  const rewards = await utility.rewards({ household: alice.address });
+  expect(rewards.map((r) => [r.kind, r.amount])).toEqual([
+    ["dayAhead", ONE],
+    ["efficiency", (ONE * 6n) / 10n],
+  ]);
 });

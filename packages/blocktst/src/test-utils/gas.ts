@@ -1,13 +1,15 @@
 // Gas measurement shared by gas.test.ts (sizes up to the default cap) and gas.bench.ts (up to the
-// hard cap): per-call gas of the market, and clearing gas for growing auction books. Prints a table
-// and writes bench-results/gas.json.
+// hard cap): per-call gas of the market, clearing gas for growing auction books, and the
+// DemandResponse operations. Prints a table and writes bench-results/gas.json.
 import fs from "node:fs";
 import path from "node:path";
-import { Wallet } from "ethers";
+import { Wallet, id } from "ethers";
 import { devPrivateKey, type TxReceipt } from "@sidegrid/chain";
+import type { Rule } from "@sidegrid/dsm";
 import { clearAuction, type AuctionOrder } from "../auction";
 import { Category, HOUR_SECONDS, ONE, Resolution } from "../constants";
 import { deliveryKeyOf, signDeliveryConfirmation, signDiscountVoucher, signTradingAccountCertificate } from "../delivery";
+import { DemandResponseClient, deployDemandResponse } from "../demandResponse";
 import { EnergyAuction__factory } from "../generated";
 import { latestTimestamp, setupFixture, type Fixture } from "./fixture";
 
@@ -26,6 +28,7 @@ export interface GasReport {
   market: Record<string, number>;
   auction: Record<string, number>;
   clearing: ClearingGas[];
+  demandResponse: Record<string, number>;
 }
 
 const COMPANY = 1;
@@ -129,11 +132,58 @@ export async function measureGas(chainId: number, sizes: readonly number[], maxO
       const gas = Number(res.receipt.gasUsed);
       clearing.push({ perSide: n, orders: 2 * n, trades: res.trades.length, matchedWh: res.matchedWh.toString(), gas, gasPerOrder: Math.round(gas / (2 * n)) });
     }
-    const report: GasReport = { generatedAt: new Date().toISOString(), node: "anvil (cancun, solc 0.8.37, optimizer 200 runs)", market, auction, clearing };
+    const demandResponse = await measureDemandResponse(f);
+    const report: GasReport = { generatedAt: new Date().toISOString(), node: "anvil (cancun, solc 0.8.37, optimizer 200 runs)", market, auction, clearing, demandResponse };
     return report;
   } finally {
     await f.stop();
   }
+}
+
+/** Households paid per settlement in the gas report. */
+export const DR_HOUSEHOLDS = 100;
+
+/**
+ * DemandResponse on the same chain: a 96-slot publication, an event, 4 rules, day-ahead settlement
+ * and efficiency rewards for DR_HOUSEHOLDS households, each paid first to addresses that hold no
+ * SGT yet (a new balance slot each) and then to holders.
+ */
+async function measureDemandResponse(f: Fixture): Promise<Record<string, number>> {
+  const gas: Record<string, number> = {};
+  const g = (r: TxReceipt) => Number(r.gasUsed);
+  const { sender } = await f.chain.account(0);
+  const { address } = await deployDemandResponse({ sender, token: f.addresses.token });
+  const dr = new DemandResponseClient({ sender, address });
+  const household = new DemandResponseClient({ sender: (await f.chain.account(BUYER)).sender, address });
+  const now = await latestTimestamp(f.chain);
+  const day = (now / 86_400n + 1n) * 86_400n;
+  const prices = Array.from({ length: 96 }, (_, i) => 8_000 + 150 * i - (i % 4) * 4_000);
+  gas["publishPrices (96 slots)"] = g((await dr.publishPrices({ firstSlotStart: day, slotSeconds: 900, pricesMilli: prices })).receipt);
+  gas["publishPrices (96 slots, overwriting)"] = g((await dr.publishPrices({ firstSlotStart: day, slotSeconds: 900, pricesMilli: prices.map((p) => p + 1) })).receipt);
+  const ev = await dr.announceEvent({ start: now + 600n, end: now + 4_200n, reduceWatts: 1_500, rewardPerKwhWei: ONE / 2n });
+  gas.announceEvent = g(ev.receipt);
+  const rules: Rule[] = [
+    { id: 1, device: "washer", when: { priceBelow: 3 }, action: "on" },
+    { id: 2, device: "washer", when: { drEvent: true }, action: "off" },
+    { id: 3, device: "ev", when: { fromMinute: 1320, toMinute: 360 }, action: "charge" },
+    { id: 4, device: "heat_pump", when: { priceAbove: 20, drEvent: true }, action: "defer" },
+  ];
+  gas["setRules (4 rules, first)"] = g((await household.setRules(rules)).receipt);
+  gas["setRules (4 rules, replacing 4)"] = g((await household.setRules([...rules].reverse())).receipt);
+  await (await f.client(0)).faucet(1_000n * ONE);
+  gas["fund (with approve before)"] = g(await dr.fund(1_000n * ONE, { approve: true }));
+  const homes = (tag: string) => Array.from({ length: DR_HOUSEHOLDS }, (_, i) => new Wallet(id(`${tag} household ${i}`)).address);
+  const [first, second] = [homes("a"), homes("b")];
+  const settle = async (dayStart: bigint, hs: string[]) =>
+    g((await dr.settleDayAhead({ dayStart, scheduleRoot: id(`schedule ${dayStart}`), parBeforeMilli: 1_800, parAfterMilli: 1_350, rewards: hs.map((h, i) => ({ household: h, amount: ONE / 1000n + BigInt(i) })) })).receipt);
+  gas[`settleDayAhead (${DR_HOUSEHOLDS} households, new holders)`] = await settle(day - 86_400n, first);
+  gas[`settleDayAhead (${DR_HOUSEHOLDS} households, holders)`] = await settle(day - 2n * 86_400n, first);
+  await f.chain.increaseTime(Number(ev.event.end - (await latestTimestamp(f.chain))) + 1);
+  const pay = async (hs: string[]) =>
+    g((await dr.payEfficiencyRewards({ eventId: ev.eventId, evidenceRoot: id("readings"), savings: hs.map((h, i) => ({ household: h, savedWh: 500n + BigInt(i) })) })).receipt);
+  gas[`payEfficiencyRewards (${DR_HOUSEHOLDS} households, holders)`] = await pay(first);
+  gas[`payEfficiencyRewards (${DR_HOUSEHOLDS} households, new holders)`] = await pay(second);
+  return gas;
 }
 
 /** Prints the report as tables and writes it to bench-results/gas.json. */
@@ -143,6 +193,8 @@ export function writeGasReport(report: GasReport): string {
   for (const c of report.clearing) {
     lines.push(`    ${String(c.perSide).padStart(4)} | ${String(c.orders).padStart(4)} | ${String(c.trades).padStart(4)} | ${String(c.gas).padStart(10)} | ${String(c.gasPerOrder).padStart(7)}`);
   }
+  lines.push("  demand response:");
+  for (const [k, v] of Object.entries(report.demandResponse)) lines.push(`    ${k.padEnd(52)} ${String(v).padStart(9)}`);
   const text = lines.join("\n");
   console.log(text);
   const dir = path.join(__dirname, "..", "..", "bench-results");
