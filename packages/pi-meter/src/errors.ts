@@ -4,7 +4,13 @@ import { SidegridError, formatErrorValue, type SidegridErrorOptions } from "@sid
  * One base error for the device side (simulated meters, the Pi agent). Every error has a stable
  * `code`, a one-line `shortMessage`, optional `details` and the `cause` chain.
  */
-export type PiMeterErrorCode = "INVALID_ARGUMENT" | "METER_READ_FAILED" | "LOG_FAILED";
+export type PiMeterErrorCode =
+  | "INVALID_ARGUMENT"
+  | "METER_READ_FAILED"
+  | "LOG_FAILED"
+  | "UNKNOWN_APPLIANCE"
+  | "UNSUPPORTED_APPLIANCE_ACTION"
+  | "APPLIANCE_COMMAND_IN_PAST";
 
 export type PiMeterErrorOptions = SidegridErrorOptions;
 
@@ -41,6 +47,53 @@ export class LogError extends PiMeterError {
   override name = "LogError";
   constructor(reason: string, options: PiMeterErrorOptions = {}) {
     super("LOG_FAILED", `agent log: ${reason}`, options);
+  }
+}
+
+/** A command names a device the simulated household does not have (washer, ev, heat_pump, battery). */
+export class UnknownApplianceError extends PiMeterError {
+  override name = "UnknownApplianceError";
+  constructor(
+    readonly device: unknown,
+    readonly known: readonly string[],
+    options: PiMeterErrorOptions = {},
+  ) {
+    super("UNKNOWN_APPLIANCE", `unknown appliance ${formatErrorValue(device)}; expected one of ${known.join(", ")}`, options);
+  }
+}
+
+/** A command's action is not one the device understands (e.g. `defer` for the battery). */
+export class UnsupportedApplianceActionError extends PiMeterError {
+  override name = "UnsupportedApplianceActionError";
+  constructor(
+    readonly device: string,
+    readonly action: unknown,
+    readonly supported: readonly string[],
+    options: PiMeterErrorOptions = {},
+  ) {
+    super("UNSUPPORTED_APPLIANCE_ACTION", `${device} does not take action ${formatErrorValue(action)}; it takes ${supported.join(", ")}`, options);
+  }
+}
+
+/**
+ * A command would act before the meter's latest served reading: the registers up to then are
+ * final, so the command is refused rather than rewriting them.
+ */
+export class ApplianceCommandInPastError extends PiMeterError {
+  override name = "ApplianceCommandInPastError";
+  constructor(
+    readonly meterId: number,
+    readonly device: string,
+    readonly atMs: number,
+    /** The earliest effective time still accepted (the end of what the meter has served). */
+    readonly servedUpToMs: number,
+    options: PiMeterErrorOptions = {},
+  ) {
+    super(
+      "APPLIANCE_COMMAND_IN_PAST",
+      `meter ${meterId}: ${device} command at ${new Date(atMs).toISOString()} is before the latest served reading (${new Date(servedUpToMs).toISOString()})`,
+      options,
+    );
   }
 }
 

@@ -4,7 +4,13 @@ import * as api from "./index";
 it("exports exactly the documented public API", () => {
   expect(Object.keys(api).sort()).toEqual([
     "AGENT_BIN",
+    "APPLIANCE_ACTIONS",
+    "APPLIANCE_DEVICES",
+    "APPLIANCE_DEVICE_ACTIONS",
+    "APPLIANCE_MODELS",
     "AgentLog",
+    "ApplianceBank",
+    "ApplianceCommandInPastError",
     "InvalidArgumentError",
     "LogError",
     "METERS_BIN",
@@ -14,6 +20,8 @@ it("exports exactly the documented public API", () => {
     "Rng",
     "SimClock",
     "SimulatedMeter",
+    "UnknownApplianceError",
+    "UnsupportedApplianceActionError",
     "agentCliMain",
     "dlmsMeterEndpoint",
     "dlmsSource",

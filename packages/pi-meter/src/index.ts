@@ -3,6 +3,22 @@
 export { dlmsSource, hanSource, startPiMeterAgent } from "./agent";
 export type { DlmsSourceParameters, HanSourceParameters, MeterSource, PiMeterAgent, PiMeterAgentStats, StartPiMeterAgentParameters } from "./agent";
 export { AgentLog } from "./agentLog";
+export { APPLIANCE_ACTIONS, APPLIANCE_DEVICES, APPLIANCE_DEVICE_ACTIONS, APPLIANCE_MODELS, ApplianceBank } from "./appliances";
+export type {
+  ApplianceAction,
+  ApplianceBankParameters,
+  ApplianceCommand,
+  ApplianceDevice,
+  ApplianceMode,
+  ApplianceState,
+  BatteryState,
+  CommandApplianceErrorType,
+  CommandApplianceParameters,
+  CommandApplianceReturnType,
+  EvState,
+  HeatPumpState,
+  WasherState,
+} from "./appliances";
 export type { AgentLogParameters, AgentLogStats, ElectricalVariables } from "./agentLog";
 export { AGENT_BIN, METERS_BIN } from "./bins";
 export { main as metersCliMain } from "./cli";
@@ -13,7 +29,16 @@ export { dlmsMeterEndpoint, startDlmsMeter } from "./dlmsMeter";
 export type { DlmsMeterEndpointParameters, DlmsMeterServer, DlmsTransport, StartDlmsMeterParameters } from "./dlmsMeter";
 export { startDlmsPushMeter } from "./dlmsPushMeter";
 export type { DlmsPushMeter, StartDlmsPushMeterParameters } from "./dlmsPushMeter";
-export { InvalidArgumentError, LogError, MeterReadError, PiMeterError, isPiMeterError } from "./errors";
+export {
+  ApplianceCommandInPastError,
+  InvalidArgumentError,
+  LogError,
+  MeterReadError,
+  PiMeterError,
+  UnknownApplianceError,
+  UnsupportedApplianceActionError,
+  isPiMeterError,
+} from "./errors";
 export type { PiMeterErrorCode, PiMeterErrorOptions } from "./errors";
 export { SimulatedMeter } from "./meter";
 export type { MeterBehaviour, SimulatedMeterParameters, SimulatedMeterStatus } from "./meter";
@@ -23,7 +48,7 @@ export { serveOsgpSocket } from "./osgpServer";
 export type { OsgpFrameHandler } from "./osgpServer";
 export { Rng, hash4, seedOf, unit4 } from "./prng";
 export { integrateMinutes, makeLoadProfile, minuteSample } from "./profiles";
-export type { Appliance, IntervalEnergy, LoadProfile, LoadProfileKind, MakeLoadProfileParameters, MinuteSample } from "./profiles";
+export type { Appliance, IntervalEnergy, LoadProfile, LoadProfileKind, MakeLoadProfileParameters, MinuteControl, MinuteSample } from "./profiles";
 export { serialStream } from "./serial";
 export type { SerialStreamOptions } from "./serial";
 export { simulatorMasterKey, startMeterSimulator } from "./simulator";

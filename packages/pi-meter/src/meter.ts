@@ -1,8 +1,12 @@
 // One simulated Sidegrid Pi meter: its own keys, request sequence window, response counter, clock,
 // reading counter and load-profile log. Readings are generated lazily from the load profile when a
 // request arrives, so a simulator can host thousands of meters without a timer per meter, and the
-// readings depend only on (seed, meter id, time), never on how often the meter is polled.
+// readings depend only on (seed, meter id, time), never on how often the meter is polled. Commands
+// to the household's controllable appliances (appliances.ts) are part of the meter's state: a
+// reading then depends on (seed, meter id, time, the commands effective up to that time), and a
+// command effective before the latest served reading is refused, so registers never change afterwards.
 import { decodeReadingRecord, encodeReadingRecord, type MeterReading } from "@sidegrid/osgp-codec";
+import { ApplianceBank, type ApplianceCommand, type ApplianceState, type CommandApplianceParameters } from "./appliances";
 import type { Clock } from "./clock";
 import { InvalidArgumentError } from "./errors";
 import { hash4 } from "./prng";
@@ -83,6 +87,8 @@ export interface SimulatedMeterStatus {
 }
 
 const MINUTE = 60_000;
+/** How far ahead of the simulated now a command may be scheduled. */
+const COMMAND_HORIZON_MS = 7 * 86_400_000;
 
 /**
  * A simulated meter answering OSGP frames.
@@ -110,6 +116,8 @@ export class SimulatedMeter {
   private ringHead = 0;
   private recordsSinceGap = 0;
   private readonly identification: Uint8Array;
+  private readonly bank: ApplianceBank;
+  private readonly controlOf = (minute: number) => this.bank.control(minute);
 
   constructor(params: SimulatedMeterParameters) {
     const { meterId, clock } = params;
@@ -151,6 +159,7 @@ export class SimulatedMeter {
     this.suiteName = this.device.suiteName;
     const installedAt = params.installedAtMs ?? clock.now();
     this.nextInterval = Math.floor(installedAt / this.intervalMs);
+    this.bank = new ApplianceBank({ profile: this.profile, acceptFromMs: this.nextInterval * this.intervalMs });
     // Installed meters already carry some energy on their registers.
     this.registers = {
       importWh: 1000 + (hash4(s, meterId, 0x52454731, 3) % 5_000_000),
@@ -190,6 +199,32 @@ export class SimulatedMeter {
     };
   }
 
+  /**
+   * Commands one of the household's controllable appliances (washer, ev, heat_pump, battery) from
+   * `atMs` on (default: now) and returns the device's state in that minute. Refused with
+   * `ApplianceCommandInPastError` when `atMs` is before the latest reading the meter served.
+   * @example
+   * meter.commandAppliance({ device: "ev", action: "on", atMs: Date.UTC(2025, 5, 2, 18) }).powerW // 7400 on 3 phases
+   */
+  commandAppliance(params: CommandApplianceParameters): ApplianceState {
+    const now = this.clock.now();
+    // Only a missing atMs means now: a null or a string is refused by the bank's checks.
+    const atMs = params.atMs === undefined ? now : params.atMs;
+    if (typeof atMs === "number" && atMs > now + COMMAND_HORIZON_MS) throw new InvalidArgumentError("atMs", atMs, `at most 7 days after the simulated now (${new Date(now).toISOString()})`);
+    return this.bank.command({ ...params, atMs });
+  }
+
+  /** Every controllable appliance's state (mode, power, energies, commands so far) at `atMs` (default: now). */
+  appliances(atMs: number = this.clock.now()): ApplianceState[] {
+    if (!Number.isFinite(atMs)) throw new InvalidArgumentError("atMs", atMs, "a finite simulated Unix time in ms");
+    return this.bank.states(atMs);
+  }
+
+  /** Every appliance command this meter accepted, in effect order. */
+  applianceCommands(): ApplianceCommand[] {
+    return this.bank.commands();
+  }
+
   /** Meter clock: true simulated time plus the configured drift. */
   meterClock(): number {
     return this.clock.now() + (this.behaviour.clockDriftMs ?? 0);
@@ -219,7 +254,7 @@ export class SimulatedMeter {
     // integrate the older ones without encoding them.
     while (this.nextInterval < lastComplete) {
       const k = this.nextInterval++;
-      const e = integrateMinutes(this.profile, k * perInterval, perInterval);
+      const e = integrateMinutes(this.profile, k * perInterval, perInterval, this.bank.commanded ? this.controlOf : undefined);
       const scale = this.behaviour.energyScale ?? 1;
       this.registers.importWh += e.importWh * scale;
       this.registers.exportWh += e.exportWh * scale;
@@ -237,6 +272,8 @@ export class SimulatedMeter {
       this.newestSeq = seq;
     }
     if (this.nextReadingSeq - 1 > this.newestSeq) this.newestSeq = this.nextReadingSeq - 1;
+    // Registers up to here are final: no appliance command may act before this minute any more.
+    this.bank.freeze(this.nextInterval * perInterval);
   }
 
   private reading(seq: number, clockMs: number, netW: number, reactiveVar: number, voltageV: number, frequencyHz: number): MeterReading {
@@ -335,8 +372,11 @@ export class SimulatedMeter {
     const perInterval = this.intervalMs / MINUTE;
     const startMinute = this.nextInterval * perInterval;
     const nowMinute = Math.floor(now / MINUTE);
-    const partial = integrateMinutes(this.profile, startMinute, Math.max(0, nowMinute - startMinute));
-    const sample = minuteSample(this.profile, nowMinute);
+    const control = this.bank.commanded ? this.controlOf : undefined;
+    const partial = integrateMinutes(this.profile, startMinute, Math.max(0, nowMinute - startMinute), control);
+    const sample = minuteSample(this.profile, nowMinute, control?.(nowMinute));
+    // The registers just served cover the minutes before `nowMinute`.
+    this.bank.freeze(nowMinute);
     const saved = { ...this.registers };
     this.registers.importWh += partial.importWh;
     this.registers.exportWh += partial.exportWh;

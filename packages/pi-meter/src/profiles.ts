@@ -2,6 +2,8 @@
 // (seed, meterId, minute): household consumption with a daily and weekly shape, seasonal swing,
 // a cycling fridge and appliance events (kettle, cooking, washing, EV charging); prosumers add PV
 // generation that follows the sun's elevation for the configured latitude and the day's cloud cover.
+// A `MinuteControl` (from the household's controllable appliances, see appliances.ts) can cancel
+// the household's own runs and add commanded load or a battery's power to a minute.
 import { InvalidArgumentError } from "./errors";
 import { Rng, hash4, seedOf, unit4 } from "./prng";
 
@@ -144,11 +146,29 @@ export interface MinuteSample {
 }
 
 /**
- * Mean power and grid values during one minute (`minute` = Unix time / 60000).
+ * What a household's controllable appliances change in one minute (see `appliances.ts`). Without
+ * it a minute is the household's own behaviour; a neutral control (every run counted, no extra
+ * power, idle battery) gives bit-for-bit the same sample.
+ */
+export interface MinuteControl {
+  /**
+   * By household appliance name (e.g. "washing", "ev"): the household's own runs of it count only
+   * when they started at or after this minute (−Infinity: all of them; Infinity: none).
+   */
+  readonly householdRunsFrom: Readonly<Record<string, number>>;
+  /** Consumption of commanded devices (W, ≥ 0), added after the household's jitter. */
+  readonly extraW: number;
+  /** Grid power of the home battery (W): positive while charging (import), negative discharging. */
+  readonly batteryW: number;
+}
+
+/**
+ * Mean power and grid values during one minute (`minute` = Unix time / 60000), optionally with
+ * what the household's controllable appliances do in that minute.
  * @example
  * minuteSample(profile, Math.floor(Date.now() / 60000)).netW
  */
-export function minuteSample(p: LoadProfile, minute: number): MinuteSample {
+export function minuteSample(p: LoadProfile, minute: number, control?: MinuteControl): MinuteSample {
   const localMin = minute + p.utcOffsetMinutes;
   const day = Math.floor(localMin / 1440);
   const minOfDay = localMin - day * 1440;
@@ -163,13 +183,14 @@ export function minuteSample(p: LoadProfile, minute: number): MinuteSample {
   // Fridge compressor: a duty cycle with a per-meter phase.
   const fridgePos = (((minute + p.fridgePhaseMin) % p.fridgePeriodMin) + p.fridgePeriodMin) % p.fridgePeriodMin;
   if (fridgePos < p.fridgeOnMin) w += p.fridgeW;
-  w += appliancePower(p, minute);
+  w += appliancePower(p, minute, control?.householdRunsFrom);
   // Minute-to-minute jitter of ±6 %.
   w *= 0.94 + 0.12 * unit4(p.seed, p.meterId, 0x4e4f4953, minute);
-  const consumptionW = Math.max(0, w);
+  // Adding 0 leaves a double unchanged, so a neutral control keeps the sample bit-identical.
+  const consumptionW = control ? Math.max(0, w) + control.extraW : Math.max(0, w);
 
   const pvW = p.pvPeakW > 0 ? pvPower(p, minute, day, doy) : 0;
-  const netW = consumptionW - pvW;
+  const netW = control ? consumptionW - pvW + control.batteryW : consumptionW - pvW;
   const tanPhi = Math.tan(Math.acos(p.consumptionPowerFactor));
   const reactiveVar = consumptionW * tanPhi;
   // Voltage sags with import and rises with export along the feeder; a slow daily swing on top.
@@ -185,24 +206,51 @@ function dayOfYear(minute: number): number {
   return Math.floor((ms - Date.UTC(d.getUTCFullYear(), 0, 1)) / DAY_MS) + 1;
 }
 
-function appliancePower(p: LoadProfile, minute: number): number {
+function appliancePower(p: LoadProfile, minute: number, runsFrom?: Readonly<Record<string, number>>): number {
   let w = 0;
   for (let a = 0; a < p.appliances.length; a++) {
     const app = p.appliances[a];
     const weightSum = app.hourWeights.reduce((s, x) => s + x, 0);
+    const from = runsFrom?.[app.name];
     const firstSlot = Math.floor((minute - app.durationMin + 1) / 15) - 1;
     const lastSlot = Math.floor(minute / 15);
     for (let slot = firstSlot; slot <= lastSlot; slot++) {
-      const slotHour = Math.floor((((slot * 15 + p.utcOffsetMinutes) % 1440) + 1440) % 1440 / 60);
-      const prob = Math.min(1, (app.perDay * app.hourWeights[slotHour]) / weightSum / 4);
-      if (prob <= 0) continue;
-      if (unit4(p.seed, p.meterId, 0x41505000 + a, slot) >= prob) continue;
-      const start = slot * 15 + Math.floor(15 * unit4(p.seed, p.meterId, 0x53545200 + a, slot));
+      const start = slotRunStart(p, a, weightSum, slot);
+      if (start === undefined || (from !== undefined && start < from)) continue;
       const into = minute - start;
       if (into >= 0 && into < app.durationMin) w += app.powerW * (app.shape ? app.shape(into) : 1);
     }
   }
   return w;
+}
+
+/** Start minute of the run of appliance `a` drawn in 15-minute slot `slot`, if one is drawn. */
+function slotRunStart(p: LoadProfile, a: number, weightSum: number, slot: number): number | undefined {
+  const app = p.appliances[a];
+  const slotHour = Math.floor((((slot * 15 + p.utcOffsetMinutes) % 1440) + 1440) % 1440 / 60);
+  const prob = Math.min(1, (app.perDay * app.hourWeights[slotHour]) / weightSum / 4);
+  if (prob <= 0) return undefined;
+  if (unit4(p.seed, p.meterId, 0x41505000 + a, slot) >= prob) return undefined;
+  return slot * 15 + Math.floor(15 * unit4(p.seed, p.meterId, 0x53545200 + a, slot));
+}
+
+/**
+ * The household's own runs of the named appliance (e.g. "washing", "ev") that are running in
+ * `minute`, by start minute, oldest first; empty when the household has no such appliance.
+ * @example
+ * householdRuns(profile, "washing", minute) // [start] while an automatic wash runs
+ */
+export function householdRuns(p: LoadProfile, name: string, minute: number): number[] {
+  const a = p.appliances.findIndex((x) => x.name === name);
+  if (a < 0) return [];
+  const app = p.appliances[a];
+  const weightSum = app.hourWeights.reduce((s, x) => s + x, 0);
+  const out: number[] = [];
+  for (let slot = Math.floor((minute - app.durationMin + 1) / 15) - 1; slot <= Math.floor(minute / 15); slot++) {
+    const start = slotRunStart(p, a, weightSum, slot);
+    if (start !== undefined && minute - start >= 0 && minute - start < app.durationMin) out.push(start);
+  }
+  return out;
 }
 
 function pvPower(p: LoadProfile, minute: number, localDay: number, doy: number): number {
@@ -239,11 +287,12 @@ export interface IntervalEnergy {
 }
 
 /**
- * Integrates minute samples over [startMinute, startMinute + minutes).
+ * Integrates minute samples over [startMinute, startMinute + minutes); `control` gives what the
+ * household's controllable appliances do in each minute (undefined: its own behaviour).
  * @example
  * integrateMinutes(profile, Math.floor(t / 60000), 15).importWh
  */
-export function integrateMinutes(p: LoadProfile, startMinute: number, minutes: number): IntervalEnergy {
+export function integrateMinutes(p: LoadProfile, startMinute: number, minutes: number, control?: (minute: number) => MinuteControl | undefined): IntervalEnergy {
   let importWh = 0;
   let exportWh = 0;
   let rImp = 0;
@@ -254,7 +303,7 @@ export function integrateMinutes(p: LoadProfile, startMinute: number, minutes: n
   let freq = 50;
   let peak = -Infinity;
   for (let i = 0; i < minutes; i++) {
-    const s = minuteSample(p, startMinute + i);
+    const s = minuteSample(p, startMinute + i, control?.(startMinute + i));
     if (s.netW >= 0) importWh += s.netW / 60;
     else exportWh += -s.netW / 60;
     // Reactive energy follows the direction of active flow (quadrants I and IV simplified).

@@ -159,3 +159,101 @@ describe("meter simulator", () => {
     }
   });
 });
+
+describe("appliance control API", () => {
+  const T = Date.UTC(2025, 5, 2, 17);
+  let sim: MeterSimulator;
+  let plain: MeterSimulator;
+  const refused: string[] = [];
+  beforeAll(async () => {
+    const opts = { count: 2, seed: "dr-api", installedAtMs: Date.UTC(2025, 5, 2), kind: "household" as const, dlms: { count: 1, transport: "wrapper" as const } };
+    // Meter 2 speaks DLMS: the same household model, so commands show in its load profile too.
+    sim = await startMeterSimulator({ ...opts, clock: { simStartMs: T, manual: true }, controlPort: 0, controlLog: (l) => refused.push(l) });
+    plain = await startMeterSimulator({ ...opts, clock: { simStartMs: T, manual: true } });
+  });
+  afterAll(() => Promise.all([sim.close(), plain.close()]));
+
+  const call = async (method: string, path: string, body?: unknown, token: string | null = sim.controlToken!) => {
+    const res = await fetch(`${sim.controlUrl}${path}`, {
+      method,
+      headers: token === null ? {} : { authorization: `Bearer ${token}` },
+      ...(body !== undefined ? { body: typeof body === "string" ? body : JSON.stringify(body) } : {}),
+    });
+    return { status: res.status, body: (await res.json()) as Record<string, unknown> };
+  };
+
+  it("answers only its bearer token (401 otherwise, logged)", async () => {
+    expect(await call("GET", "/meters/1/appliances", undefined, null)).toEqual({ status: 401, body: { error: "unauthorized" } });
+    expect((await call("POST", "/meters/1/appliances", { device: "ev", action: "on" }, "x".repeat(64))).status).toBe(401);
+    expect(refused).toEqual([expect.stringMatching(/refused GET \/meters\/1\/appliances .*no bearer token/), expect.stringMatching(/refused POST \/meters\/1\/appliances .*wrong bearer token/)]);
+    expect(sim.meter(1).applianceCommands()).toEqual([]);
+  });
+
+  it("lists every controllable device, switches the DLMS meter's EV on and serves the energy in its load profile", async () => {
+    const list = await call("GET", "/meters/2/appliances");
+    expect(list.status).toBe(200);
+    expect(list.body.meterId).toBe(2);
+    expect(list.body.atMs).toBe(T);
+    const devices = list.body.appliances as { device: string; mode: string; powerW: number; commands: unknown[] }[];
+    expect(devices.map((d) => [d.device, d.mode, d.commands])).toEqual([
+      ["washer", "auto", []],
+      ["ev", "auto", []],
+      ["heat_pump", "auto", []],
+      ["battery", "auto", []],
+    ]);
+    const chargerW = sim.meter(2).profile.phases === 3 ? 7400 : 3700;
+    const on = await call("POST", "/meters/2/appliances", { device: "ev", action: "on", atMs: T, energyWh: chargerW });
+    expect(on.status).toBe(200);
+    expect(on.body).toMatchObject({ device: "ev", mode: "on", atMs: T, powerW: chargerW, chargerW, sessionRemainingWh: chargerW, commands: [{ device: "ev", action: "on", atMs: T, seq: 1, energyWh: chargerW }] });
+    const after = await call("GET", "/meters/2/appliances");
+    expect((after.body.appliances as { device: string; mode: string }[])[1]).toMatchObject({ device: "ev", mode: "on", powerW: chargerW });
+
+    for (const s of [sim, plain]) (s.clock as SimClock).advance(2 * 3600_000);
+    const ep = sim.endpoints().find((e) => e.meterId === 2)!;
+    const client = new DlmsClient({ meterId: 2, link: new WrapperLink({ meterId: 2, timeoutMs: 2000 }, tcpStream(ep.host, ep.port)) });
+    let served: number[];
+    try {
+      await client.associate();
+      const rows = (await client.get({ classId: CLASS.profileGeneric, obis: OBJECTS.loadProfile, attribute: 2 })) as { value: DlmsData[] };
+      served = rows.value.map((r) => Number(((r as { value: DlmsData[] }).value[2] as { value: unknown }).value));
+    } finally {
+      await client.release();
+    }
+    const base = plain.meter(2).loggedReadings().map((r) => r.activeEnergyImportWh);
+    expect(served.length).toBe(base.length);
+    // An hour at the charger's power from 17:00: a quarter of it in each of the four intervals, then nothing more.
+    const extra = served.map((wh, i) => wh - base[i]!);
+    const at1700 = base.length - 9;
+    expect(extra.slice(0, at1700)).toEqual(new Array(at1700).fill(0));
+    for (let k = 1; k <= 4; k++) expect(Math.abs(extra[at1700 + k]! - (k * chargerW) / 4)).toBeLessThanOrEqual(2);
+    for (let k = 5; k <= 8; k++) expect(Math.abs(extra[at1700 + k]! - chargerW)).toBeLessThanOrEqual(2);
+  });
+
+  it("refuses bad commands with 400 and a stable code, and commands before the served readings with 409", async () => {
+    const bad = async (body: unknown) => {
+      const r = await call("POST", "/meters/1/appliances", body);
+      return [r.status, r.body.code];
+    };
+    expect(await bad({ device: "dryer", action: "on" })).toEqual([400, "UNKNOWN_APPLIANCE"]);
+    expect(await bad({ action: "on" })).toEqual([400, "UNKNOWN_APPLIANCE"]);
+    expect(await bad({ device: "ev", action: "explode" })).toEqual([400, "UNSUPPORTED_APPLIANCE_ACTION"]);
+    expect(await bad({ device: "battery", action: "on" })).toEqual([400, "UNSUPPORTED_APPLIANCE_ACTION"]);
+    expect(await bad({ device: "ev", action: "on", atMs: "tonight" })).toEqual([400, "INVALID_ARGUMENT"]);
+    expect(await bad({ device: "ev", action: "on", atMs: null })).toEqual([400, "INVALID_ARGUMENT"]);
+    expect(await bad({ device: "ev", action: "on", atMs: -1 })).toEqual([400, "INVALID_ARGUMENT"]);
+    expect(await bad({ device: "ev", action: "on", priority: 1 })).toEqual([400, "INVALID_ARGUMENT"]);
+    expect(await bad({ device: "heat_pump", action: "defer", durationMin: 1000 })).toEqual([400, "INVALID_ARGUMENT"]);
+    expect(await bad("{not json")).toEqual([400, "INVALID_ARGUMENT"]);
+    expect(await bad([])).toEqual([400, "INVALID_ARGUMENT"]);
+    expect(await bad("")).toEqual([400, "INVALID_ARGUMENT"]);
+    sim.meter(1).loggedReadings();
+    const past = await call("POST", "/meters/1/appliances", { device: "washer", action: "off", atMs: sim.clock.now() - 3600_000 });
+    expect(past.status).toBe(409);
+    expect(past.body).toEqual({ code: "APPLIANCE_COMMAND_IN_PAST", error: expect.stringMatching(/^meter 1: washer command at .* is before the latest served reading/) });
+    expect(sim.meter(1).applianceCommands()).toEqual([]);
+    // Without atMs: the simulator's now.
+    const now = await call("POST", "/meters/1/appliances", { device: "battery", action: "discharge" });
+    expect(now).toMatchObject({ status: 200, body: { device: "battery", mode: "discharge", atMs: sim.clock.now(), powerW: -5000 } });
+    expect(sim.appliances(1)[3]).toMatchObject({ mode: "discharge", commands: [{ action: "discharge", atMs: sim.clock.now(), seq: 1 }] });
+  });
+});

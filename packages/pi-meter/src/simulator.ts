@@ -5,14 +5,16 @@
 //   basePort + i and needs no address frame, like a Pi meter on its own IP.
 // A mixed fleet: with `dlms`, the last meters speak DLMS/COSEM instead (IP wrapper or HDLC, each on
 // its own port, as a G3-PLC node or a serial meter behind a bridge), same household model.
-// An optional HTTP control port lets another process inspect meters, inject faults and ask a meter
-// for a signed binding (the button on a real meter). It serves register values, so it listens on
-// loopback only and answers only a caller with its bearer token.
+// An optional HTTP control port lets another process inspect meters, inject faults, ask a meter
+// for a signed binding (the button on a real meter) and command a household's controllable
+// appliances (demand response: washer, EV charger, heat pump, battery). It serves register values,
+// so it listens on loopback only and answers only a caller with its bearer token.
 import { createHash, randomBytes, timingSafeEqual } from "node:crypto";
 import http from "node:http";
 import net from "node:net";
 import { SimClock, type Clock, type SimClockParameters, type SimClockState } from "./clock";
-import { InvalidArgumentError } from "./errors";
+import type { ApplianceState, CommandApplianceParameters } from "./appliances";
+import { InvalidArgumentError, isPiMeterError } from "./errors";
 import { SimulatedMeter, type MeterBehaviour, type MeterSuiteName, type SimulatedMeterParameters, type SimulatedMeterStatus } from "./meter";
 import type { LoadProfileKind } from "./profiles";
 import { Wallet } from "ethers";
@@ -93,6 +95,14 @@ export interface MeterSimulator {
   meter(meterId: number): SimulatedMeter;
   endpoints(): MeterEndpoint[];
   setBehaviour(meterId: number, behaviour: MeterBehaviour): void;
+  /**
+   * Commands a controllable appliance of one meter's household from `atMs` on (default: the
+   * simulator clock's now); returns the device's state in that minute.
+   * @throws UnknownApplianceError, UnsupportedApplianceActionError, InvalidArgumentError, ApplianceCommandInPastError
+   */
+  commandAppliance(meterId: number, command: CommandApplianceParameters): ApplianceState;
+  /** The controllable appliances of one meter's household at `atMs` (default: now). */
+  appliances(meterId: number, atMs?: number): ApplianceState[];
   stats(): { meters: number; connections: number; requests: number };
   close(): Promise<void>;
 }
@@ -215,6 +225,8 @@ export async function startMeterSimulator(params: StartMeterSimulatorParameters)
     setBehaviour(meterId: number, behaviour: MeterBehaviour) {
       sim.meter(meterId).setBehaviour(behaviour);
     },
+    commandAppliance: (meterId, command) => sim.meter(meterId).commandAppliance(command),
+    appliances: (meterId, atMs) => sim.meter(meterId).appliances(atMs),
     stats: () => ({ meters: meters.length, connections: sockets.size, requests: requests + dlmsServers.reduce((n, d) => n + d.requests, 0) }),
     async close() {
       for (const s of sockets) s.destroy();
@@ -245,11 +257,26 @@ function tokenMatches(header: string | undefined, token: string): boolean {
   return a.length === b.length && timingSafeEqual(a, b);
 }
 
+/** The body of POST /meters/:id/appliances: a JSON object (its fields are checked by the meter). */
+function parseCommand(body: string): CommandApplianceParameters {
+  let v: unknown;
+  try {
+    v = JSON.parse(body);
+  } catch {
+    throw new InvalidArgumentError("body", body.slice(0, 80), "a JSON object { device, action, atMs?, energyWh?, durationMin? }");
+  }
+  if (typeof v !== "object" || v === null || Array.isArray(v)) throw new InvalidArgumentError("body", v, "a JSON object { device, action, atMs?, energyWh?, durationMin? }");
+  return v as CommandApplianceParameters;
+}
+
 /**
  * Control API of a simulator process (JSON over HTTP, `Authorization: Bearer <token>` on every
  * request, 401 otherwise): GET /meters → statuses; GET /meters/:id → status; POST
  * /meters/:id/behaviour {MeterBehaviour}; POST /meters/:id/binding {MeterBindingRequest} →
- * {meterId, deviceKey, signature}; GET /clock → SimClock state.
+ * {meterId, deviceKey, signature}; GET /clock → SimClock state; GET /meters/:id/appliances →
+ * {meterId, atMs, appliances: ApplianceState[]}; POST /meters/:id/appliances
+ * {device, action, atMs?, energyWh?, durationMin?} → ApplianceState (400 with a stable `code` for a
+ * bad command, 409 APPLIANCE_COMMAND_IN_PAST for one before the latest served reading).
  */
 function startControlServer(
   sim: MeterSimulator,
@@ -289,6 +316,13 @@ function startControlServer(
               m.setBehaviour(JSON.parse(body || "{}") as MeterBehaviour);
               return send(200, m.status());
             }
+            if (parts[2] === "appliances" && parts.length === 3) {
+              if (req.method === "GET") {
+                const atMs = sim.clock.now();
+                return send(200, { meterId: m.meterId, atMs, appliances: m.appliances(atMs) });
+              }
+              if (req.method === "POST") return send(200, m.commandAppliance(parseCommand(body)) satisfies ApplianceState);
+            }
             if (req.method === "POST" && parts[2] === "binding") {
               const key = auth.deviceKeys.get(m.meterId);
               if (!key) return send(404, { error: `meter ${m.meterId} has no device key` });
@@ -301,6 +335,7 @@ function startControlServer(
           }
           send(404, { error: "not found" });
         } catch (e) {
+          if (isPiMeterError(e)) return send(e.code === "APPLIANCE_COMMAND_IN_PAST" ? 409 : 400, { error: e.shortMessage, code: e.code });
           send(400, { error: (e as Error).message });
         }
       })();
