@@ -86,6 +86,12 @@ export interface GatewayConfig {
    * audits are then also checked against the latest checkpoint the members signed.
    */
   checkpoints?: { accessCheckpoints: string; members: string[]; threshold: number };
+  /**
+   * Demand response: households' rules on BlockTST's DemandResponse contract, run at each report of
+   * their meters and sent to their appliances through a control API (the meter simulator's, or a
+   * home energy manager speaking the same two routes). The bearer token comes from `tokenFile`.
+   */
+  demandResponse?: { blocktst: { rpcUrl: string; chainId: number; demandResponse: string }; control: { url: string; tokenFile: string }; rulesTtlMs?: number };
   auth?: { maxSkewMs?: number };
 }
 
@@ -155,6 +161,16 @@ export const GATEWAY_CONFIG_SCHEMA = {
       },
     },
     operators: { type: "array", items: ADDR },
+    demandResponse: {
+      type: "object",
+      required: ["blocktst", "control"],
+      additionalProperties: false,
+      properties: {
+        blocktst: { type: "object", required: ["rpcUrl", "chainId", "demandResponse"], additionalProperties: false, properties: { rpcUrl: { type: "string", pattern: "^(https?|wss?)://" }, chainId: POS, demandResponse: ADDR } },
+        control: { type: "object", required: ["url", "tokenFile"], additionalProperties: false, properties: { url: { type: "string", pattern: "^https?://" }, tokenFile: { type: "string", minLength: 1 } } },
+        rulesTtlMs: POS,
+      },
+    },
     checkpoints: { type: "object", required: ["accessCheckpoints", "members", "threshold"], additionalProperties: false, properties: { accessCheckpoints: ADDR, members: { type: "array", minItems: 1, items: ADDR }, threshold: POS } },
     auth: { type: "object", properties: { maxSkewMs: POS } },
   },

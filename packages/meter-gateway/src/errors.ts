@@ -28,7 +28,8 @@ export type GatewayErrorCode =
   | "TX_REJECTED"
   | "CHAIN_UNAVAILABLE"
   | "LINK_REFUSED"
-  | "LINK_CONFLICT";
+  | "LINK_CONFLICT"
+  | "APPLIANCE_CONTROL";
 
 export type GatewayErrorOptions = SidegridErrorOptions;
 
@@ -301,5 +302,19 @@ export class TradingAccountLinkError extends GatewayError {
     reason: string,
   ) {
     super(code, `trading account ${account}: ${reason}`);
+  }
+}
+
+/** A command to a household's appliance was not taken (control API unreachable or refusing). */
+export class ApplianceControlError extends GatewayError {
+  override name = "ApplianceControlError";
+  constructor(
+    readonly meterId: number,
+    readonly device: string,
+    readonly action: string,
+    reason: string,
+    options: GatewayErrorOptions = {},
+  ) {
+    super("APPLIANCE_CONTROL", `meter ${meterId}: "${action}" for ${device} not taken: ${reason}`, options);
   }
 }

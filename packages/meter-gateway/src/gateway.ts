@@ -7,6 +7,7 @@ import path from "node:path";
 import { BlockPriClient } from "@sidegrid/blockpri";
 import { BlockSecClient, KeyCustodyClient, type AccessCheckpointClaim } from "@sidegrid/blocksec";
 import { AccessCheckpointsClient } from "@sidegrid/federation";
+import { startGatewayDemandResponse, type GatewayDemandResponse } from "./demandResponse";
 import { HeadFollower, TxSender, makeProvider } from "@sidegrid/chain";
 import { Wallet, getAddress } from "ethers";
 import IORedis from "ioredis";
@@ -71,6 +72,8 @@ export interface Gateway {
   readonly keyPublisher: KeyPublisher | undefined;
   /** Seals the households' relayed trades into their trade logs (absent without key custody). */
   readonly trades: TradeSealer | undefined;
+  /** Households' rules run at their meters' reports (absent without `demandResponse` in the config). */
+  readonly demandResponse: GatewayDemandResponse | undefined;
   readonly poller: MeterPoller;
   readonly policy: CachedPolicy;
   readonly policySource: BlockSecPolicySource;
@@ -218,6 +221,15 @@ export async function startGateway(params: StartGatewayParameters): Promise<Gate
     }
     return a;
   };
+  const dr = cfg.demandResponse
+    ? await startGatewayDemandResponse({
+        config: cfg.demandResponse,
+        store,
+        bindingOfMeter: (m) => policy.bindingOfMeter(m),
+        lastReportMs: async (m) => (await pipeline.state(m)).lastAccepted?.clockMs ?? null,
+        log,
+      })
+    : undefined;
   // One poll per meter at a time, whoever asks (the queue, pollNow): they share sequence numbers.
   const locks = new Map<number, Promise<unknown>>();
   const pollOnce = (meterId: number): ReturnType<typeof pollMeter> => {
@@ -239,6 +251,7 @@ export async function startGateway(params: StartGatewayParameters): Promise<Gate
         ...(cfg.poll?.instantaneous !== undefined ? { instantaneous: cfg.poll.instantaneous } : {}),
       });
       metrics.polls.inc({ result: "ok" });
+      await dr?.afterPoll(meterId);
       return r;
     } catch (e) {
       metrics.polls.inc({ result: (e as { code?: string }).code?.toLowerCase() ?? "error" });
@@ -413,6 +426,7 @@ export async function startGateway(params: StartGatewayParameters): Promise<Gate
     epochKeys,
     keyPublisher,
     trades,
+    demandResponse: dr,
     poller,
     policy,
     policySource,
@@ -462,6 +476,7 @@ export async function startGateway(params: StartGatewayParameters): Promise<Gate
       await store.close();
       provider.destroy();
       priProvider?.destroy();
+      dr?.stop();
     },
   };
 }

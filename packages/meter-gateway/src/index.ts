@@ -44,6 +44,7 @@ export { main as gatewayCliMain } from "./cli/gateway";
 export { GATEWAY_CONFIG_SCHEMA, configuredMeters, loadGatewayConfig, validateGatewayConfig } from "./config";
 export type { GatewayConfig } from "./config";
 export {
+  ApplianceControlError,
   AuthFailedError,
   ChainUnavailableError,
   ClosedError,
@@ -119,6 +120,9 @@ export type { CustodySetView, EpochKey, EpochKeySource, EpochKeysOptions } from 
 export { KeyPublisher, toKeyPublication } from "./keyPublisher";
 export type { KeyPublisherOptions, KeyPublisherStats } from "./keyPublisher";
 export { consumerDataKeys, readGranted, readGrantedTrades } from "./grantReader";
+export { DemandResponseAgent, SimulatorApplianceControl } from "./demandResponse";
+export type { ApplianceControl, DemandResponseAction, DemandResponseAgentOptions, DemandResponseSource, DemandResponseStats, GatewayDemandResponse } from "./demandResponse";
+export { demandResponseActions } from "./demandResponseLog";
 export type { GrantedReading, GrantedTrade, ReadGrantedParameters, ReadGrantedReturnType, ReadGrantedTradesReturnType } from "./grantReader";
 export type { Aggregate, DataKey, OpenedPayload, PayloadContext, SealedTrade } from "./payload";
 export { TRADE_SEQUENCE_BASE, TradeSealer, tradingAccountLinkMessage } from "./trades";

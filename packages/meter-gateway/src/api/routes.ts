@@ -4,6 +4,7 @@ import type { Response } from "express";
 import { getAddress } from "ethers";
 import { Category, RESOLUTION_NAMES } from "../resolution";
 import type { Alert, AlertKind, OutboxRecord } from "../store";
+import { demandResponseActions } from "../demandResponseLog";
 import { CustodyUnavailableError, ForbiddenError, NotFoundError } from "../errors";
 import type { AccessRequestInput, PreferenceInput } from "./chainOps";
 import * as S from "./schemas";
@@ -211,6 +212,19 @@ export const ROUTES: Route[] = [
     response: { type: "object" },
     authorize: self,
     handler: async (c, d) => d.chain.audit(getAddress(c.params.address)),
+  },
+  {
+    method: "get",
+    path: "/v1/consumers/{address}/demand-response",
+    summary: "What the consumer's demand-response rules did to her appliances, newest first (kept at this gateway only)",
+    tag: "consumer",
+    auth: true,
+    roles: "the consumer",
+    params: S.consumerParams,
+    query: S.consumerAlertsQuery,
+    response: { type: "object", properties: { actions: { type: "array", items: { type: "object" } } } },
+    authorize: self,
+    handler: async (c, d) => ({ actions: await demandResponseActions(d.store, c.params.address, (c.query as { limit?: number }).limit ?? 200) }),
   },
   {
     method: "get",

@@ -38,13 +38,15 @@ export async function startConsentingFleet(p: {
   startMs: number;
   redisUrl: string;
   queuePrefix: string;
-  /** Gateway settings beyond chains, Redis, meters and keys. */
-  config: Partial<GatewayConfig>;
+  /** Gateway settings beyond chains, Redis, meters and keys (a function: from the running simulator). */
+  config: Partial<GatewayConfig> | ((sim: MeterSimulator) => Partial<GatewayConfig>);
+  /** Start the simulator's control API (appliances, faults). */
+  control?: boolean;
   log?: (line: string) => void;
 }): Promise<ConsentingFleet> {
   const fx = await startSidegridFixture({ priChainId: p.chainIds[0], secChainId: p.chainIds[1] });
   const clock = new SimClock({ simStartMs: p.startMs, manual: true });
-  const sim = await startMeterSimulator({ count: p.meters.length, seed: p.seed, clock, installedAtMs: p.startMs });
+  const sim = await startMeterSimulator({ count: p.meters.length, seed: p.seed, clock, installedAtMs: p.startMs, ...(p.control ? { controlPort: 0 } : {}) });
   await fx.addConsumers(p.meters);
   for (const m of p.meters) await fx.setPreferences(m, [{ utility: fx.utility.address, category: "CONSUMPTION", allowed: true, resolution: "QUARTER_HOURLY" }]);
   await fx.relay();
@@ -59,7 +61,7 @@ export async function startConsentingFleet(p: {
       masterKeyHex: Buffer.from(sim.masterKey).toString("hex"),
       simulator: { host: sim.host, port: sim.port, count: p.meters.length },
       policy: { pollMs: 100 },
-      ...p.config,
+      ...(typeof p.config === "function" ? p.config(sim) : p.config),
     },
     ...(p.log ? { log: p.log } : {}),
   });
