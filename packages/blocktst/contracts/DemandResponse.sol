@@ -82,12 +82,23 @@ contract DemandResponse is AccessControl, ReentrancyGuardTransient, IDemandRespo
 
     mapping(uint64 eventId => mapping(address household => EfficiencyPayment)) private _efficiency;
 
+    /// @notice How far the meters' clock may run behind this chain's (seconds): an event may be
+    /// announced, or cancelled, until its end (start) plus this lag. Zero on real networks; a
+    /// simulated fleet that replays recent days behind real time needs its lag here.
+    uint64 public immutable clockLag;
+
+    /// @notice Longest clock lag a deployment may set.
+    uint64 public constant MAX_CLOCK_LAG = 7 days;
+
     /// @param admin DEFAULT_ADMIN_ROLE: grants the oracle, operator and rewarder roles.
     /// @param token_ SGT, the token rewards are paid in.
-    constructor(address admin, IERC20 token_) {
+    /// @param clockLag_ see clockLag (at most MAX_CLOCK_LAG).
+    constructor(address admin, IERC20 token_, uint64 clockLag_) {
         if (address(token_) == address(0)) revert DRInvalidToken();
+        if (clockLag_ > MAX_CLOCK_LAG) revert DRInvalidClockLag(clockLag_);
         _grantRole(DEFAULT_ADMIN_ROLE, admin);
         token = token_;
+        clockLag = clockLag_;
     }
 
     // ---------------------------------------------------------------- prices
@@ -163,7 +174,7 @@ contract DemandResponse is AccessControl, ReentrancyGuardTransient, IDemandRespo
         onlyRole(DR_OPERATOR_ROLE)
         returns (uint64 eventId)
     {
-        if (start >= end || end <= block.timestamp || end - start > MAX_EVENT_SECONDS || reduceWatts == 0) {
+        if (start >= end || uint256(end) + clockLag <= block.timestamp || end - start > MAX_EVENT_SECONDS || reduceWatts == 0) {
             revert DRInvalidEvent(start, end, reduceWatts, block.timestamp);
         }
         uint256 lastDay = (uint256(end) - 1) / DAY;
@@ -192,7 +203,7 @@ contract DemandResponse is AccessControl, ReentrancyGuardTransient, IDemandRespo
     function cancelEvent(uint64 eventId) external onlyRole(DR_OPERATOR_ROLE) {
         DemandResponseEvent storage e = _event(eventId);
         if (e.cancelled) revert DREventCancelled(eventId);
-        if (block.timestamp >= e.start) revert DREventStarted(eventId, e.start, block.timestamp);
+        if (block.timestamp >= uint256(e.start) + clockLag) revert DREventStarted(eventId, e.start, block.timestamp);
         e.cancelled = true;
         emit DemandResponseCancelled(eventId);
     }

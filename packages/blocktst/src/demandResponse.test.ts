@@ -284,6 +284,19 @@ describe("demand-response events", () => {
     expect(await revertOf(() => utility.cancelEvent(99n))).toEqual({ errorName: "DRUnknownEvent", args: [99n] });
   });
 
+  it("with a clock lag (a simulated fleet behind real time) accepts an event that ended within the lag, and no earlier", async () => {
+    const lagged = await deployDemandResponse({ sender: admin.sender, token: f.addresses.token, clockLagSeconds: 2 * 86_400 });
+    const dr = new DemandResponseClient({ sender: admin.sender, address: lagged.address });
+    expect(await dr.contract.clockLag()).toBe(2n * DAY);
+    const now = await latestTimestamp(f.chain);
+    const r = await dr.announceEvent({ start: now - DAY - 3600n, end: now - DAY, reduceWatts: 500, rewardPerKwhWei: 1n });
+    expect((await dr.eventOf(r.eventId)).end).toBe(now - DAY);
+    const tooOld = await revertOf(() => dr.announceEvent({ start: now - 3n * DAY, end: now - 3n * DAY + 3600n, reduceWatts: 500, rewardPerKwhWei: 1n }));
+    expect(tooOld.errorName).toBe("DRInvalidEvent");
+    // The lag itself is bounded: a week at most.
+    await expect(deployDemandResponse({ sender: admin.sender, token: f.addresses.token, clockLagSeconds: 8 * 86_400 })).rejects.toThrow(/clockLagSeconds = 691200: an integer from 0 to 604800/);
+  });
+
   it("lets only DR_OPERATOR_ROLE announce and cancel", async () => {
     const { start, end } = await window(600n);
     const unauthorized = { errorName: "AccessControlUnauthorizedAccount", args: [outsider.address, ROLES.DR_OPERATOR] };

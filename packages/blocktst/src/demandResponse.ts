@@ -35,15 +35,17 @@ export async function deployDemandResponse(params: DeployDemandResponseParameter
   sender.addAbi(DemandResponse__factory.abi as InterfaceAbi);
   const me = getAddress(sender.address);
   const token = checkAddress("token", params.token);
+  const lag = params.clockLagSeconds ?? 0;
+  if (!Number.isInteger(lag) || lag < 0 || lag > 7 * 86_400) throw new InvalidArgumentError("clockLagSeconds", lag, "an integer from 0 to 604800 (7 days)");
   const artifact = readArtifact(params.artifactsDir ?? defaultArtifactsDir, "DemandResponse");
   let address: string;
   let deployed = true;
   if (params.deployments) {
-    const r = await deployContract({ sender, deployments: params.deployments, artifact, key: "DemandResponse", args: [me, token] });
+    const r = await deployContract({ sender, deployments: params.deployments, artifact, key: "DemandResponse", args: [me, token, BigInt(lag)] });
     address = getAddress(r.address);
     deployed = r.deployed;
   } else {
-    const receipt = await sender.sendAndWait({ data: concat([artifact.bytecode, iface.encodeDeploy([me, token])]) });
+    const receipt = await sender.sendAndWait({ data: concat([artifact.bytecode, iface.encodeDeploy([me, token, BigInt(lag)])]) });
     if (!receipt.contractAddress) throw new BlockTstDeployError("DemandResponse", "the deployment produced no contract address");
     address = getAddress(receipt.contractAddress);
   }

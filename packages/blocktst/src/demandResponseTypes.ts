@@ -224,6 +224,11 @@ export interface DeployDemandResponseParameters {
   operator?: string;
   /** REWARDER_ROLE holder (default: the deployer). */
   rewarder?: string;
+  /**
+   * How far the meters' clock may run behind the chain's (seconds, ≤ 7 days; default 0): events may
+   * be announced (cancelled) until their end (start) plus this lag. Only for simulated fleets.
+   */
+  clockLagSeconds?: number;
   /** Deploy idempotently, recording the address under "DemandResponse"; without it, always deploys. */
   deployments?: Deployments;
   artifactsDir?: string;

@@ -7,7 +7,7 @@ import { Wallet, parseEther } from "ethers";
 import { NETWORK_NAMES, Deployments, connectNetwork, type ConnectedNetwork, type NetworkName, type SidegridConfig } from "@sidegrid/chain";
 import { deployBlockPri } from "@sidegrid/blockpri";
 import { deployBlockSec, deployKeyCustody } from "@sidegrid/blocksec";
-import { deployBlockTst } from "@sidegrid/blocktst";
+import { deployBlockTst, deployDemandResponse } from "@sidegrid/blocktst";
 import { deployAccessCheckpoints, handOverAdmin, wireSidegrid, type WireSidegridReturnType } from "@sidegrid/federation";
 import { memberKeys, roleKey } from "./accounts";
 import { CliError } from "./errors";
@@ -26,7 +26,8 @@ export interface SystemDeployment {
   accounts: { operator: string; utility: string; company: string; court: string; gateway: string; installer: string };
   blockpri: { ppc: string; startBlock: number };
   blocksec: { policyMirror: string; meterDataLedger: string; accessLedger: string; tradeLog: string; keyCustody: string; startBlock: number };
-  blocktst: { token: string; mirror: string; market: string; auction: string };
+  /** `demandResponse`: prices, DR events, households' rules and rewards (absent in older deployments). */
+  blocktst: { token: string; mirror: string; market: string; auction: string; demandResponse?: string };
   federation: WireSidegridReturnType;
   /** Per chain: the timelock that alone holds DEFAULT_ADMIN_ROLE after `up`, and its governor (m-of-n members). */
   governance: { network: NetworkName; governor: string; timelock: string; minDelaySec: number }[];
@@ -116,6 +117,14 @@ export async function deploySystem(cfg: SidegridConfig, ui: Ui): Promise<SystemD
       () => deployBlockTst({ sender: nets.blocktst.sender, deployments: deps.blocktst, distributors: [accounts.company], installers: [accounts.installer], ...relayerOf("blocktst") }),
       (r) => r.market,
     );
+    // The operator publishes prices (it is the price oracle already); the utility runs events and pays rewards.
+    const allLocalNets = NETWORK_NAMES.every((n) => cfg.networks[n].local);
+    const dr = await ui.step(
+      "deploying BlockTST: DemandResponse (prices, demand-response events, households' rules, rewards)",
+      // Local meters replay up to two days behind real time (SIM_LEAD_MS): their events may end up to three days back.
+      () => deployDemandResponse({ sender: nets.blocktst.sender, token: tst.token, deployments: deps.blocktst, operator: accounts.utility, rewarder: accounts.utility, clockLagSeconds: allLocalNets ? 3 * 86_400 : 0 }),
+      (r) => r.address,
+    );
     const { keys } = memberKeys(cfg, cfg.services.members);
     const allLocal = NETWORK_NAMES.every((n) => cfg.networks[n].local);
     const fed = await ui.step(
@@ -174,6 +183,7 @@ export async function deploySystem(cfg: SidegridConfig, ui: Ui): Promise<SystemD
       { network: "blocktst", name: "MarketMirror", address: tst.mirror },
       { network: "blocktst", name: "EnergyMarket", address: tst.market },
       { network: "blocktst", name: "EnergyAuction", address: tst.auction },
+      { network: "blocktst", name: "DemandResponse", address: dr.address },
     ];
     for (const c of fed.chains) {
       contracts.push({ network: c.name, name: "FederationOutbox", address: c.outbox }, { network: c.name, name: "FederationInbox", address: c.inbox });
@@ -206,7 +216,7 @@ export async function deploySystem(cfg: SidegridConfig, ui: Ui): Promise<SystemD
       accounts,
       blockpri: { ppc: pri.ppc, startBlock: pri.blockNumber },
       blocksec: { policyMirror: sec.policyMirror, meterDataLedger: sec.meterDataLedger, accessLedger: sec.accessLedger, tradeLog: sec.tradeLog, keyCustody: custody.keyCustody, startBlock: sec.startBlock },
-      blocktst: { token: tst.token, mirror: tst.mirror, market: tst.market, auction: tst.auction },
+      blocktst: { token: tst.token, mirror: tst.mirror, market: tst.market, auction: tst.auction, demandResponse: dr.address },
       federation: fed,
       governance,
       checkpoints: { accessCheckpoints: checkpoints.address, intervalBlocks: CHECKPOINT_INTERVAL_BLOCKS },

@@ -124,7 +124,7 @@ export async function startServices(cfg: SidegridConfig, deployment: SystemDeplo
   if (cfg.services.meters === 0) return { started, reused };
 
   // Simulated Pi meters.
-  let sim: Pick<SpawnedMeterSimulator, "host" | "port" | "count" | "firstMeterId" | "clock" | "masterKeyFile" | "dlms">;
+  let sim: Pick<SpawnedMeterSimulator, "host" | "port" | "count" | "firstMeterId" | "clock" | "masterKeyFile" | "dlms" | "controlUrl" | "controlTokenFile">;
   const simState = path.join(cfg.dataDir, "meters", "state.json");
   const masterKeyFile = path.join(cfg.dataDir, "meters", "master.key");
   const deviceKeysFile = path.join(cfg.dataDir, "meters", "device-keys.json");
@@ -210,6 +210,13 @@ export async function startServices(cfg: SidegridConfig, deployment: SystemDeplo
     operators: [deployment.accounts.operator],
     ...(allLocal(cfg) ? { devAccounts: devAccounts(cfg, sim.count) } : {}),
   });
+  // Households' demand-response rules run at their meters' reports, on the simulator's appliances.
+  if (deployment.blocktst.demandResponse && sim.controlUrl && sim.controlTokenFile) {
+    config.demandResponse = {
+      blocktst: { rpcUrl: cfg.networks.blocktst.rpcUrl, chainId: deployment.networks.blocktst.chainId, demandResponse: deployment.blocktst.demandResponse },
+      control: { url: sim.controlUrl, tokenFile: sim.controlTokenFile },
+    };
+  }
   // Court audits served by the gateway are checked against the federation's checkpoints too.
   if (deployment.checkpoints) config.checkpoints = { accessCheckpoints: deployment.checkpoints.accessCheckpoints, members: [...deployment.federation.members], threshold: deployment.federation.threshold };
   const gw = await ui.step(

@@ -105,6 +105,8 @@ interface IDemandResponse {
     error DRZeroAmount();
     /// @notice The token is the zero address.
     error DRInvalidToken();
+    /// @notice The clock lag asked for at deployment exceeds MAX_CLOCK_LAG.
+    error DRInvalidClockLag(uint64 clockLag);
 
     /// @notice Publishes a day-ahead price schedule: `pricesMilli[i]` (thousandths of a cent per kWh,
     /// may be negative) holds in [firstSlotStart + i·slotSeconds, firstSlotStart + (i+1)·slotSeconds).
