@@ -43,7 +43,7 @@ beforeAll(async () => {
   cfg = loadConfig({ file: t.file });
   await up(cfg, ui);
   d = readDeployment(cfg);
-  const report = await runDemo(cfg, { say: () => undefined, timeoutMs: 90_000 });
+  const report = await runDemo(cfg, { say: () => undefined, timeoutMs: 90_000, demandResponse: false });
   expect(report.ok).toBe(true);
   const n = await connectNetwork({ config: cfg, network: "blocksec", privateKey: utilityKey(), requireFunds: false });
   closers.push(() => n.provider.destroy());

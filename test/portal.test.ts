@@ -47,7 +47,7 @@ beforeAll(async () => {
   cfg = loadConfig({ file: t.file });
   await up(cfg, ui);
   d = readDeployment(cfg);
-  await runDemo(cfg, { say: () => undefined, timeoutMs: 90_000 });
+  await runDemo(cfg, { say: () => undefined, timeoutMs: 90_000, demandResponse: false });
   gatewayUrl = readState(cfg)!.processes.find((p) => p.kind === "gateway")!.url!;
   // Enough of Alice's readings anchored for a chart with more 15-minute points than days (a busy machine polls slower).
   const net = await connectNetwork({ config: cfg, network: "blocksec", privateKey: alice.privateKey, requireFunds: false });

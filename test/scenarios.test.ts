@@ -148,7 +148,37 @@ describe("federation: peg round trip and revocation", () => {
 
   it("reports the whole demo as ok and narrates every scenario", () => {
     expect(report.ok).toBe(true);
-    for (const s of ["Scenario (i)", "Scenario (ii)", "Scenario (iii)", "Federation"]) expect(narration.some((l) => l.startsWith(s))).toBe(true);
+    for (const s of ["Scenario (i)", "Scenario (ii)", "Scenario (iii)", "Federation", "Scenario (iv)"]) expect(narration.some((l) => l.startsWith(s))).toBe(true);
+  });
+});
+
+describe("scenario (iv): demand response and day-ahead DSM", () => {
+  it("publishes the day-ahead price from the DSM game and settles that day on BlockTST", () => {
+    const dr = report.demandResponse!;
+    expect(dr.prices.slots).toBe(96);
+    expect(dr.dsm.parAfter).toBeLessThan(dr.dsm.parBefore);
+    expect(dr.dsm.households).toBe(100);
+  });
+
+  it("runs the households' rules at their meters' reports: Alice's battery discharges and Bob's washer stops during the event, both back to their own behaviour after", () => {
+    const dr = report.demandResponse!;
+    const did = (h: string, device: string, action: string) => dr.actions.filter((a) => a.household === h && a.device === device && a.action === action);
+    expect(did("Alice", "battery", "discharge").map((a) => a.drEventId)).toEqual([dr.event.id]);
+    expect(did("Bob", "washer", "off").map((a) => a.drEventId)).toEqual([dr.event.id]);
+    expect(did("Alice", "battery", "auto")).toHaveLength(1);
+    expect(did("Bob", "washer", "auto")).toHaveLength(1);
+    // Never an EV charge while the event runs: her later rule wins.
+    expect(did("Alice", "ev", "on").filter((a) => a.atMs >= dr.event.start * 1000 && a.atMs < dr.event.end * 1000)).toEqual([]);
+  });
+
+  it("pays Alice for the energy she saved, computed from her anchored readings, as she computes it herself", () => {
+    const e = report.demandResponse!.efficiency;
+    expect(e.savedWh).toBeGreaterThan(0);
+    expect(e.savedWh).toBe(e.baselineWh - e.actualWh);
+    expect(e.independentSavedWh).toBe(e.savedWh);
+    expect(e.balanceDeltaSgt).toBe(e.rewardSgt);
+    expect(Number(e.rewardSgt)).toBeCloseTo(e.savedWh / 1000, 9);
+    expect(e.payTx).toMatch(/^0x[0-9a-f]{64}$/);
   });
 });
 

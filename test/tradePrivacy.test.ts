@@ -42,7 +42,7 @@ beforeAll(async () => {
   cfg = loadConfig({ file: t.file });
   await up(cfg, ui);
   d = readDeployment(cfg);
-  report = await runDemo(cfg, { say: () => undefined, timeoutMs: 120_000 });
+  report = await runDemo(cfg, { say: () => undefined, timeoutMs: 120_000, demandResponse: false });
   expect(report.ok).toBe(true);
   const gw = readState(cfg)!.processes.find((p) => p.kind === "gateway")!;
   gatewayUrl = gw.url!;

@@ -15,12 +15,15 @@ import { allLocal, boxPublicKeyHex, consumerKeys, roleKey, walletBoxKeys, type C
 import { readDeployment, type SystemDeployment } from "./deploy-system";
 import { CliError } from "./errors";
 import { readState } from "./system";
+import { playDemandResponse, type DemoDemandResponse } from "./demoDemandResponse";
 
 export interface DemoOptions {
   /** Narration, one line at a time (human output). */
   say: (line: string) => void;
   /** Longest wait for relays and anchoring (default 120 s). */
   timeoutMs?: number;
+  /** Play scenario (iv), demand response and day-ahead DSM (default true; it waits about an hour of meter time). */
+  demandResponse?: boolean;
 }
 
 export interface DemoConsumer {
@@ -109,6 +112,8 @@ export interface DemoReport {
     peg: { amountSgt: string; lockTx: string; mintedOnBlockPriMs: number; burnTx: string; releasedOnBlockTstMs: number; roundTripOk: boolean };
     revocation: { consumer: string; revokeTx: string; refusedOnBlockSecMs: number; afterRevocation: DemoAccess };
   };
+  /** Scenario (iv): demand response and day-ahead DSM (absent when not played). */
+  demandResponse?: DemoDemandResponse;
 }
 
 interface Actors {
@@ -610,6 +615,13 @@ export async function runDemo(cfg: SidegridConfig, opts: DemoOptions): Promise<D
     // Bob's choice stands for the demo run only: restore it so the next demo starts the same way.
     await bobPpc.setPreference({ utility: d.accounts.utility, category: "CONSUMPTION", allowed: true, resolution: "HOURLY" });
 
+    let demandResponse: DemoDemandResponse | undefined;
+    if (opts.demandResponse !== false) {
+      say("");
+      say("Scenario (iv) — demand response and day-ahead DSM on the simulated fleet");
+      demandResponse = await playDemandResponse({ d, on: (n, k) => a.on(n, k), operatorKey: key("operator"), utilityKey: key("utility"), alice: alice.keys, bob: bob.keys, simState, gatewayUrl, utilitySec, say, waitFor, timeoutMs: timeout });
+    }
+
     const report: DemoReport = {
       ok: false,
       startedAt: new Date(t0).toISOString(),
@@ -622,6 +634,7 @@ export async function runDemo(cfg: SidegridConfig, opts: DemoOptions): Promise<D
         peg: { amountSgt: sgt(amount), lockTx: lock.transactionHash, mintedOnBlockPriMs, burnTx: burn.transactionHash, releasedOnBlockTstMs, roundTripOk },
         revocation: { consumer: bob.keys.address, revokeTx: revoke.receipt.transactionHash, refusedOnBlockSecMs, afterRevocation },
       },
+      ...(demandResponse ? { demandResponse } : {}),
     };
     report.ok =
       table3Reproduced &&
@@ -637,7 +650,8 @@ export async function runDemo(cfg: SidegridConfig, opts: DemoOptions): Promise<D
       audit.every((x) => x.ok) &&
       (audit.find((x) => x.consumer === "Carol")?.denied ?? 0) > 0 &&
       roundTripOk &&
-      !afterRevocation.granted;
+      !afterRevocation.granted &&
+      (demandResponse?.ok ?? true);
     report.durationMs = Date.now() - t0;
     say("");
     say(`Demo ${report.ok ? "complete: every outcome as expected" : "FINISHED WITH UNEXPECTED OUTCOMES"} (${(report.durationMs / 1000).toFixed(1)} s). Portal: ${gatewayUrl}/`);

@@ -25,7 +25,8 @@ export interface DemandResponseSource {
 
 /** Where commands go: the appliances behind a meter (the simulator's control API, or a home's EMS). */
 export interface ApplianceControl {
-  command(meterId: number, device: string, action: RuleAction | "auto", atMs: number): Promise<void>;
+  /** `atMs`: meter time the command takes effect (undefined: at once). */
+  command(meterId: number, device: string, action: RuleAction | "auto", atMs: number | undefined): Promise<void>;
 }
 
 export type { DemandResponseAction } from "./demandResponseLog";
@@ -67,6 +68,8 @@ export class DemandResponseAgent {
   private readonly events = new Map<number, Promise<{ id: bigint } | undefined>>();
   /** Per meter and device: the last action sent (so an unchanged decision is not sent again). */
   private readonly applied = new Map<number, Map<string, RuleAction | "auto">>();
+  /** Per meter: the start of the last interval already decided (ms of meter time). */
+  private readonly decidedThrough = new Map<number, number>();
   private readonly intervalMs: number;
 
   constructor(private readonly o: DemandResponseAgentOptions) {
@@ -93,27 +96,17 @@ export class DemandResponseAgent {
       const devices = [...new Set(rules.map((r) => r.device))];
       const prior = this.applied.get(meterId) ?? new Map<string, RuleAction | "auto">();
       if (devices.length === 0 && prior.size === 0) return [];
-      // The interval the decision is for: it starts at the report, aligned to the interval grid.
-      const atMs = Math.floor(clockMs / this.intervalMs) * this.intervalMs;
-      const t = Math.floor(atMs / 1000);
-      const [price, event] = await Promise.all([this.cached(this.prices, t, () => this.o.source.priceAt(t)), this.cached(this.events, t, () => this.o.source.eventAt(t))]);
-      this.stats.evaluations++;
-      const minuteOfDay = Math.floor((atMs % 86_400_000) / 60_000);
-      // Without a published price no price condition holds: only rules without one take part.
-      const usable = price.known ? rules : rules.filter((r) => r.when.priceBelow === undefined && r.when.priceAbove === undefined);
-      const decided = evaluateRules(dedupe(usable), { price: price.known ? price.priceMilli / 1000 : 0, minuteOfDay, drEventActive: event !== undefined, devices });
-      const want = new Map<string, { action: RuleAction | "auto"; ruleId: number | null }>(decided.map((d) => [d.device, { action: d.action, ruleId: d.ruleId }]));
-      // A device the agent steered whose rules no longer hold goes back to the household's own behaviour.
-      for (const [device, last] of prior) if (!want.has(device) && last !== "auto") want.set(device, { action: "auto", ruleId: null });
+      // A report ends an interval: decide now for the one that has begun (unless an earlier report
+      // already did) and, ahead of time, for the next one, so that a command takes effect at the
+      // interval's start rather than whenever the next report happens to be read.
+      const current = Math.floor(clockMs / this.intervalMs) * this.intervalMs;
+      const decidedThrough = this.decidedThrough.get(meterId) ?? -Infinity;
       const out: DemandResponseAction[] = [];
-      for (const [device, w] of want) {
-        if (prior.get(device) === w.action) continue;
-        await this.o.control.command(meterId, device, w.action, atMs);
-        prior.set(device, w.action);
-        const a: DemandResponseAction = { atMs, meterId, consumer, account, device, action: w.action, ruleId: w.ruleId, price: price.known ? price.priceMilli / 1000 : null, drEventId: event ? event.id.toString() : null };
-        out.push(a);
-        await this.o.record?.(a);
+      for (const atMs of [current, current + this.intervalMs]) {
+        if (atMs <= decidedThrough) continue;
+        out.push(...(await this.decide(meterId, consumer, account, rules, devices, prior, atMs, atMs === current ? undefined : atMs)));
       }
+      this.decidedThrough.set(meterId, current + this.intervalMs);
       this.applied.set(meterId, prior);
       this.stats.actions += out.length;
       return out;
@@ -124,6 +117,30 @@ export class DemandResponseAgent {
     } finally {
       this.stats.evalMs += performance.now() - t0;
     }
+  }
+
+  /** Her rules for the interval starting at `atMs`; commands take effect at `effectiveMs` (undefined: now). */
+  private async decide(meterId: number, consumer: string, account: string, rules: Rule[], devices: string[], prior: Map<string, RuleAction | "auto">, atMs: number, effectiveMs: number | undefined): Promise<DemandResponseAction[]> {
+    const t = Math.floor(atMs / 1000);
+    const [price, event] = await Promise.all([this.cached(this.prices, t, () => this.o.source.priceAt(t)), this.cached(this.events, t, () => this.o.source.eventAt(t))]);
+    this.stats.evaluations++;
+    const minuteOfDay = Math.floor((atMs % 86_400_000) / 60_000);
+    // Without a published price no price condition holds: only rules without one take part.
+    const usable = price.known ? rules : rules.filter((r) => r.when.priceBelow === undefined && r.when.priceAbove === undefined);
+    const decided = evaluateRules(dedupe(usable), { price: price.known ? price.priceMilli / 1000 : 0, minuteOfDay, drEventActive: event !== undefined, devices });
+    const want = new Map<string, { action: RuleAction | "auto"; ruleId: number | null }>(decided.map((d) => [d.device, { action: d.action, ruleId: d.ruleId }]));
+    // A device the agent steered whose rules no longer hold goes back to the household's own behaviour.
+    for (const [device, last] of prior) if (!want.has(device) && last !== "auto") want.set(device, { action: "auto", ruleId: null });
+    const out: DemandResponseAction[] = [];
+    for (const [device, w] of want) {
+      if (prior.get(device) === w.action) continue;
+      await this.o.control.command(meterId, device, w.action, effectiveMs);
+      prior.set(device, w.action);
+      const a: DemandResponseAction = { atMs, meterId, consumer, account, device, action: w.action, ruleId: w.ruleId, price: price.known ? price.priceMilli / 1000 : null, drEventId: event ? event.id.toString() : null };
+      out.push(a);
+      await this.o.record?.(a);
+    }
+    return out;
   }
 
   private async rulesOf(account: string): Promise<Rule[]> {
@@ -174,13 +191,13 @@ export class SimulatorApplianceControl implements ApplianceControl {
     private readonly token: string,
   ) {}
 
-  async command(meterId: number, device: string, action: RuleAction | "auto", _atMs: number): Promise<void> {
+  async command(meterId: number, device: string, action: RuleAction | "auto", atMs: number | undefined): Promise<void> {
     const res = await fetch(`${this.url}/meters/${meterId}/appliances`, {
       method: "POST",
       headers: { authorization: `Bearer ${this.token}`, "content-type": "application/json" },
-      // No time: the command acts from the simulator's now. The interval's start may already lie
-      // before a current reading the gateway took since (a fast clock), which the simulator refuses.
-      body: JSON.stringify({ device, action }),
+      // Without a time the command acts from the simulator's now: an interval that has begun may
+      // already lie behind a current reading the gateway took (a fast clock), which it would refuse.
+      body: JSON.stringify(atMs === undefined ? { device, action } : { device, action, atMs }),
     }).catch((cause: unknown) => {
       throw new ApplianceControlError(meterId, device, action, `the control API at ${this.url} cannot be reached`, { cause });
     });
