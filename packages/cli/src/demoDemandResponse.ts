@@ -127,13 +127,20 @@ export async function playDemandResponse(p: PlayDemandResponseParameters): Promi
     // Later rules win for a device: never charge the EV during an event, however cheap.
     { id: 3, device: "ev", when: { drEvent: true }, action: "off" },
   ];
-  const bobRules: Rule[] = [{ id: 1, device: "washer", when: { drEvent: true }, action: "off" }];
+  // Bob's washer runs in its slot of the day-ahead schedule (the game's washer of one of the 100
+  // homes): the schedule is executed by a time-window rule like any other. During an event it waits.
+  const slot = game.schedule.find((x) => x.device === "washer")!;
+  const washerMinute = (day.startMinute + slot.startSlot * day.slotMinutes) % 1440;
+  const bobRules: Rule[] = [
+    { id: 2, device: "washer", when: { fromMinute: washerMinute, toMinute: washerMinute + day.slotMinutes }, action: "on" },
+    { id: 1, device: "washer", when: { drEvent: true }, action: "off" },
+  ];
   const rules: DemoDemandResponse["rules"] = [];
   for (const [name, k, list] of [["Alice", p.alice, aliceRules], ["Bob", p.bob, bobRules]] as const) {
     const r = await (await drAt(k.privateKey)).setRules(list);
     rules.push({ household: name, rules: [...list], tx: r.receipt.transactionHash });
   }
-  say(`  Alice's rules: battery discharges during an event; EV charges below ${cheap.toFixed(2)} ¢/kWh, but never during an event. Bob's: washer off during an event`);
+  say(`  Alice's rules: battery discharges during an event; EV charges below ${cheap.toFixed(2)} ¢/kWh, but never during an event. Bob's: washer on at ${String(Math.floor(washerMinute / 60)).padStart(2, "0")}:${String(washerMinute % 60).padStart(2, "0")} (its day-ahead slot), off during an event`);
 
   // The event: the next full hour of meter time that starts at least two intervals ahead.
   const start = Math.ceil((clock.now() + 2 * Q) / Q) * Q;

@@ -58,6 +58,8 @@ beforeAll(async () => {
   const herTst = await TxSender.create(new Wallet(her.privateKey, tst.provider), tst.provider, { network: "blocktst" });
   await new DemandResponseClient({ sender: herTst, address: drAddress }).setRules([
     { id: 1, device: "ev", when: { priceBelow: 3 }, action: "on" },
+    // The washer's slot from a day-ahead schedule, 17:30–17:45: a time-window rule runs it.
+    { id: 3, device: "washer", when: { fromMinute: 17 * 60 + 30, toMinute: 17 * 60 + 45 }, action: "on" },
     { id: 2, device: "washer", when: { drEvent: true }, action: "off" },
   ]);
   // The day's prices (cents/kWh in thousandths): cheap 17:00–19:00, dear otherwise; an event 18:00–19:00.
@@ -85,7 +87,11 @@ describe("demand response at the meter", () => {
   it("runs her rules at each report: the EV charges while power is cheap, the washer stops during the event, both return to her own behaviour after", async () => {
     const consumer = fleet.fx.consumers.get(1)!.address;
     await reportAt(day + 17 * H + Q); // report of 17:00–17:15: price 2 < 3
-    expect((await demandResponseActions(fleet.gw.store, consumer)).map((a) => [a.device, a.action, a.ruleId, a.price, a.drEventId])).toEqual([["ev", "on", 1, 2, null]]);
+    // Newest first: the washer's slot (17:30, decided ahead), then the EV for the interval that began.
+    expect((await demandResponseActions(fleet.gw.store, consumer)).map((a) => [a.device, a.action, a.ruleId, a.price, a.drEventId])).toEqual([
+      ["washer", "on", 3, 2, null],
+      ["ev", "on", 1, 2, null],
+    ]);
     const ev = fleet.sim.appliances(1).find((a) => a.device === "ev")!;
     expect(ev.mode).toBe("on");
 
@@ -100,13 +106,25 @@ describe("demand response at the meter", () => {
     await reportAt(day + 18 * H); // 18:00: the event starts, the price is still low
     await reportAt(day + 19 * H); // 19:00: the event is over, the price dear
     const actions = (await demandResponseActions(fleet.gw.store, consumer)).reverse();
-    expect(actions.map((a) => [new Date(a.atMs).toISOString().slice(11, 16), a.device, a.action, a.drEventId])).toEqual([
-      ["17:15", "ev", "on", null],
-      ["18:00", "washer", "off", "1"],
-      ["19:00", "ev", "auto", null],
-      ["19:00", "washer", "auto", null],
+    // Each interval is decided one report ahead (the washer's 17:30 start was sent at the 17:15
+    // report); an interval no earlier report covered (18:00, 19:00: reports skipped) at once.
+    expect(actions.map((a) => [new Date(a.atMs).toISOString().slice(11, 16), a.device, a.action, a.ruleId, a.drEventId])).toEqual([
+      ["17:15", "ev", "on", 1, null],
+      ["17:30", "washer", "on", 3, null],
+      ["17:45", "washer", "auto", null, null],
+      ["18:00", "washer", "off", 2, "1"],
+      ["19:00", "ev", "auto", null, null],
+      ["19:00", "washer", "auto", null, null],
     ]);
-    expect(fleet.gw.demandResponse!.agent.stats).toMatchObject({ actions: 4, errors: 0 });
+    expect(fleet.gw.demandResponse!.agent.stats).toMatchObject({ actions: 6, errors: 0 });
+    // The simulator holds the washer's command at its slot's start, sent a quarter of an hour ahead.
+    const washer = fleet.sim.appliances(1).find((a) => a.device === "washer")!;
+    expect(washer.commands.map((c) => [new Date(c.atMs).toISOString().slice(11, 16), c.action])).toEqual([
+      ["17:30", "on"],
+      ["17:45", "auto"],
+      ["18:00", "off"],
+      ["19:00", "auto"],
+    ]);
     // The neighbour set no rule: nothing was sent to her appliances.
     expect(fleet.sim.appliances(2).every((a) => a.commands.length === 0)).toBe(true);
     expect(await demandResponseActions(fleet.gw.store, fleet.fx.consumers.get(2)!.address)).toEqual([]);
@@ -117,7 +135,7 @@ describe("demand response at the meter", () => {
     const p = `/v1/consumers/${her.address}/demand-response`;
     const res = await fetch(fleet.gw.url + p, { headers: await signRequest({ signer: her.wallet, method: "GET", path: p }) });
     const body = (await res.json()) as { actions: { device: string; action: string }[] };
-    expect(body.actions.map((a) => `${a.device}:${a.action}`)).toEqual(["washer:auto", "ev:auto", "washer:off", "ev:on"]);
+    expect(body.actions.map((a) => `${a.device}:${a.action}`)).toEqual(["washer:auto", "ev:auto", "washer:off", "washer:auto", "washer:on", "ev:on"]);
     const other = fleet.fx.consumers.get(2)!;
     const refused = await fetch(fleet.gw.url + p, { headers: await signRequest({ signer: other.wallet, method: "GET", path: p }) });
     expect(refused.status).toBe(403);
