@@ -12,7 +12,7 @@ let prefs = null; // { version, mirrorVersion, preferences }
 let pending = new Map(); // "utility|category" → { allowed, resolution, expiresAt }
 
 export async function loadHousehold() {
-  await Promise.all([loadEnergy(), loadPreferences(), loadAccessHistory(), loadAlerts()]);
+  await Promise.all([loadEnergy(), loadPreferences(), loadAccessHistory(), loadAlerts(), loadDemandResponse()]);
 }
 
 // ------------------------------------------------------------------ energy
@@ -214,6 +214,19 @@ async function loadAccessHistory() {
     );
   }
   if (json.entries.length === 0) list.append(el("li", {}, "Nobody has asked for your data yet."));
+}
+
+// ------------------------------------------------------------------ demand response
+const ACTION_WORDS = { on: "switched on", off: "switched off", charge: "charging", discharge: "discharging", defer: "deferred", auto: "back to your own use" };
+
+async function loadDemandResponse() {
+  const { json } = await api("GET", `/v1/consumers/${session.address}/demand-response?limit=50`);
+  table(
+    $("hh-dr"),
+    ["From (meter time)", "Appliance", "What", "Why"],
+    json.actions.map((a) => [formatTime(a.atMs, "15min"), a.device.replace("_", " "), ACTION_WORDS[a.action] ?? a.action, a.ruleId === null ? "no rule holds any more" : `rule ${a.ruleId}${a.drEventId ? `, demand-response event #${a.drEventId}` : ""}${a.price !== null ? `, price ${a.price.toFixed(2)} ¢/kWh` : ""}`]),
+    "Your rules have not acted yet (or you set none).",
+  );
 }
 
 // ------------------------------------------------------------------ alerts
