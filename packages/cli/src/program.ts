@@ -198,7 +198,7 @@ export function buildProgram(io: CliIo): Command {
     .command("bench")
     .description("the benchmark suite on fresh local chains: Figure 9 against the paper's storage design, gas table, ingest, relay, revocation and API figures, each against its goal")
     .option("--quick", "a reduced set (under two minutes)")
-    .option("--out <dir>", "where <timestamp>.{json,md,svg} and latest.* go", "bench/results")
+    .option("--out <dir>", "where <timestamp>.{json,md,svg,dsm.svg} and latest.* go", "bench/results")
     .option("--json", "print the report as JSON (progress goes to stderr)")
     .action(async (opts: { quick?: boolean; out: string; json?: boolean }) => {
       const log = opts.json ? (l: string) => io.stderr.write(`${l}\n`) : io.stdout;

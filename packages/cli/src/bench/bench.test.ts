@@ -29,16 +29,21 @@ describe("sidegrid bench --quick", () => {
     }
     const json = JSON.parse(fs.readFileSync(report.files.json, "utf8")) as BenchReport;
     expect(Object.keys(json).sort()).toEqual(
-      ["api", "chains", "codec", "endToEnd", "figure9", "files", "finishedAt", "gas", "goals", "keyRelease", "machine", "quick", "relay", "revocation", "startedAt", "version", "wallSeconds"].sort(),
+      ["api", "chains", "codec", "demandResponse", "endToEnd", "figure9", "files", "finishedAt", "gas", "goals", "keyRelease", "machine", "quick", "relay", "revocation", "startedAt", "version", "wallSeconds"].sort(),
     );
     expect(json.quick).toBe(true);
     expect(json.chains).toEqual({ blockpri: 31901, blocksec: 31902, blocktst: 31903 });
     const md = fs.readFileSync(report.files.markdown, "utf8");
-    for (const h of ["## Goals", "## Figure 9, side by side", "## Gas", "## End-to-end ingest", "## Revocation latency", "## Federation relay throughput", "## API", "## Key release: grant → plaintext", "## OSGP codec"]) expect(md).toContain(h);
+    for (const h of ["## Goals", "## Figure 9, side by side", "## Gas", "## End-to-end ingest", "## Revocation latency", "## Federation relay throughput", "## API", "## Key release: grant → plaintext", "## OSGP codec", "## Demand response"]) expect(md).toContain(h);
     expect(md).toContain(`](${path.basename(report.files.svg)})`);
     const svg = fs.readFileSync(report.files.svg, "utf8");
     expect(svg.startsWith("<svg")).toBe(true);
     expect(svg.match(/<polyline/g)?.length).toBe(3);
+    // The day-ahead chart beside it: <stamp>.dsm.svg, copied to latest.dsm.svg, linked from the report.
+    expect(path.basename(report.files.dayAheadSvg)).toBe(path.basename(report.files.svg).replace(/\.svg$/, ".dsm.svg"));
+    expect(fs.readFileSync(path.join(outDir, "latest.dsm.svg"), "utf8")).toBe(fs.readFileSync(report.files.dayAheadSvg, "utf8"));
+    expect(fs.readFileSync(report.files.dayAheadSvg, "utf8").match(/<polyline/g)?.length).toBe(2);
+    expect(md).toContain(`](${path.basename(report.files.dayAheadSvg)})`);
   });
 
   it("has a Figure 9 row for each quick N, with positive figures and a consistent speed-up", () => {
@@ -100,6 +105,30 @@ describe("sidegrid bench --quick", () => {
     expect(report.keyRelease.readingsPerRead).toBeGreaterThanOrEqual(90);
     expect(report.keyRelease.keysPerRead).toBeGreaterThanOrEqual(1);
     expect(report.keyRelease.grantToPlaintextMs.samples).toBe(5);
+  });
+
+  it("measures rule evaluation, the agent, a day-ahead run of 100 households and the gas of every DemandResponse operation", () => {
+    const dr = report.demandResponse;
+    expect(dr.rules).toMatchObject({ households: 10_000, rulesPerHousehold: 4, slots: 96 });
+    expect(dr.rules.decisionsPerRound).toBeGreaterThan(0);
+    for (const s of [dr.rules.evaluatePerSecond, dr.rules.decodeAndEvaluatePerSecond, dr.agent.reportsPerSecond]) {
+      expect(s.rounds).toBeGreaterThan(0);
+      expect(s.min).toBeGreaterThan(0);
+      expect(s.min).toBeLessThanOrEqual(s.median);
+      expect(s.median).toBeLessThanOrEqual(s.max);
+    }
+    expect(dr.agent.commandsByRound).toHaveLength(dr.agent.rounds);
+    // The seed-1 population of the dsm package (deterministic, whatever the machine).
+    expect(dr.dayAhead.map((d) => d.households)).toEqual([100]);
+    expect(dr.dayAhead[0]).toMatchObject({ flexibleLoads: 249, converged: true, iterations: 9, parBefore: 4.221, parAfter: 1.604 });
+    expect(dr.dayAhead[0]!.loadAfterKw).toHaveLength(96);
+    expect(dr.deployGas).toBeGreaterThan(0);
+    const ops = dr.gas.map((o) => o.operation).join("\n");
+    for (const o of ["publishPrices (96 slots)", "announceEvent", "setRules (4 rules, first)", "fund", "settleDayAhead (100 households, new holders)", "payEfficiencyRewards (100 households, holders)"]) expect(ops).toContain(o);
+    for (const o of dr.gas) {
+      expect(o.gas).toBeGreaterThan(0);
+      if (o.households !== undefined) expect(o.gasPerHousehold).toBe(Math.round(o.gas / o.households));
+    }
   });
 
   it("holds every goal of the issues with a met boolean that agrees with its value", () => {

@@ -6,6 +6,7 @@ import path from "node:path";
 import { runApiQueryBench, runEndToEndBench } from "@sidegrid/meter-gateway";
 import { CliError } from "../errors";
 import { measureCodec } from "./codec";
+import { demandResponseSection, measureDemandResponseCpu, measureDemandResponseGas } from "./demandResponse";
 import { measureRelay, measureRevocation } from "./federation";
 import { FIGURE9_METERS, measureFigure9 } from "./figure9";
 import { deployGasRows, measureOperationGas, paperGasRows } from "./gas";
@@ -15,14 +16,18 @@ import { measureKeyRelease } from "./keyRelease";
 import { renderMarkdown } from "./markdown";
 import { FIGURE9_N, PAPER_RECORD_BYTES } from "./paper";
 import { intervalRates, round, spread } from "./stats";
-import { renderFigure9Svg } from "./svg";
+import { renderDayAheadSvg, renderFigure9Svg } from "./svg";
 import type { BenchReport, OperationGasRow, RunBenchOptions } from "./types";
 import { BENCH_CHAIN_IDS, MEMBER_TUNING, grantFleetConsent, registerConsumers, startBenchWorld, startMembers } from "./world";
 
 export type {
+  AgentThroughput,
   ApiSection,
   BenchReport,
   CodecSection,
+  DayAheadRun,
+  DemandResponseGasRow,
+  DemandResponseSection,
   DeployGasRow,
   EndToEndSection,
   Figure9Row,
@@ -34,6 +39,8 @@ export type {
   PaperGasRow,
   RelaySection,
   RevocationSection,
+  RoundSpread,
+  RuleThroughput,
   RunBenchOptions,
   StoreTiming,
 } from "./types";
@@ -41,7 +48,7 @@ export { GOALS, evaluateGoal, evaluateGoals } from "./goals";
 export type { GoalSpec } from "./goals";
 export { latencyStats, percentile, speedup } from "./stats";
 export { renderMarkdown, table } from "./markdown";
-export { renderFigure9Svg, figure9Series } from "./svg";
+export { renderDayAheadSvg, renderFigure9Svg, figure9Series } from "./svg";
 export { BENCH_CHAIN_IDS } from "./world";
 export { compilePaperStorage, setTransLogData } from "./baseline";
 
@@ -49,6 +56,7 @@ export { compilePaperStorage, setTransLogData } from "./baseline";
 export const BENCH_PLANS = {
   quick: {
     codec: { rounds: 3, roundMs: 250 },
+    demandResponse: { households: 10_000, ruleRounds: 5, agentMeters: 10_000, agentRounds: 4, dayAhead: [100], dayAheadRounds: 5 },
     keyReleases: 5,
     figure9: [10, 50, 100],
     revocations: 3,
@@ -60,6 +68,7 @@ export const BENCH_PLANS = {
   },
   full: {
     codec: { rounds: 7, roundMs: 600 },
+    demandResponse: { households: 10_000, ruleRounds: 15, agentMeters: 10_000, agentRounds: 12, dayAhead: [100, 1000], dayAheadRounds: 10 },
     keyReleases: 30,
     figure9: [...FIGURE9_N],
     revocations: 20,
@@ -80,8 +89,8 @@ function stamp(d: Date): string {
 
 /**
  * Runs the benchmark suite on its own fresh chains and Redis (SIDEGRID_TEST_REDIS_URL if set),
- * stops everything it started (also on error), writes `<outDir>/<timestamp>.{json,md,svg}` and
- * `<outDir>/latest.{json,md,svg}`, and returns the report.
+ * stops everything it started (also on error), writes `<outDir>/<timestamp>.{json,md,svg,dsm.svg}`
+ * and `<outDir>/latest.{json,md,svg,dsm.svg}`, and returns the report.
  *
  * @example
  * const report = await runBench({ quick: true, outDir: "bench/results", log: console.log });
@@ -103,6 +112,9 @@ export async function runBench(opts: RunBenchOptions): Promise<BenchReport> {
     phase("OSGP codec: decode + verify, one core");
     const codec = measureCodec(plan.codec);
     log(`  decodeResponse (OMA digest) + decodeReadingRecord: ${codec.perSecond.toLocaleString("en-US")} packets/s (best round ${codec.best.toLocaleString("en-US")}); aes-gcm suite ${codec.aesGcmPerSecond.toLocaleString("en-US")}/s`);
+
+    phase(`demand response: day-ahead DSM (${plan.demandResponse.dayAhead.join(", ")} households), rule evaluation, the gateway's agent, one core`);
+    const drCpu = await measureDemandResponseCpu(plan.demandResponse, log);
 
     phase("starting Redis, three chains, every contract, three federation members");
     let redisUrl = process.env.SIDEGRID_TEST_REDIS_URL;
@@ -148,6 +160,9 @@ export async function runBench(opts: RunBenchOptions): Promise<BenchReport> {
     const operations: OperationGasRow[] = [...opsGas.rows];
     const last = rows[rows.length - 1]!;
     operations.push({ operation: `anchorBatch through the gateway, N = ${last.n} (134-byte v2 payloads)`, contract: "MeterDataLedger", gas: Math.round(last.sidegrid.gasUsed / last.n), per: "record", note: `${last.sidegrid.txs} tx; payload v2 = 6-byte header, 112-byte compact ET160 record, tag; epoch keys published on KeyCustody` });
+
+    phase("demand response: gas of the DemandResponse operations on BlockTST");
+    const drGas = await measureDemandResponseGas(w, drCpu, log);
 
     phase("revocation latency: BlockPRI → federation → BlockSEC");
     const revocation = await measureRevocation(w, byMeter(METERS.revocation), plan.revocations, log);
@@ -238,7 +253,12 @@ export async function runBench(opts: RunBenchOptions): Promise<BenchReport> {
 
     const name = stamp(startedAt);
     fs.mkdirSync(opts.outDir, { recursive: true });
-    const files = { json: path.join(opts.outDir, `${name}.json`), markdown: path.join(opts.outDir, `${name}.md`), svg: path.join(opts.outDir, `${name}.svg`) };
+    const files = {
+      json: path.join(opts.outDir, `${name}.json`),
+      markdown: path.join(opts.outDir, `${name}.md`),
+      svg: path.join(opts.outDir, `${name}.svg`),
+      dayAheadSvg: path.join(opts.outDir, `${name}.dsm.svg`),
+    };
     const report: BenchReport = {
       version: 1,
       quick: opts.quick,
@@ -324,15 +344,20 @@ export async function runBench(opts: RunBenchOptions): Promise<BenchReport> {
       },
       keyRelease,
       codec,
+      demandResponse: demandResponseSection(drCpu, drGas, plan.demandResponse),
       goals,
       files,
     };
-    const svg = renderFigure9Svg(rows, `${opts.quick ? "quick" : "full"} run, ${report.startedAt}, ${report.machine.cpus} cores`);
+    const subtitle = `${opts.quick ? "quick" : "full"} run, ${report.startedAt}, ${report.machine.cpus} cores`;
+    const svg = renderFigure9Svg(rows, subtitle);
+    const charted = report.demandResponse.dayAhead[report.demandResponse.dayAhead.length - 1]!;
     fs.writeFileSync(files.json, `${JSON.stringify(report, null, 2)}\n`);
     fs.writeFileSync(files.markdown, renderMarkdown(report, path.basename(files.svg)));
     fs.writeFileSync(files.svg, `${svg}\n`);
-    for (const f of Object.values(files)) fs.copyFileSync(f, path.join(opts.outDir, `latest${path.extname(f)}`));
-    log(`\nwrote ${files.json}, ${files.markdown}, ${files.svg} (and latest.*) in ${wallSeconds} s`);
+    fs.writeFileSync(files.dayAheadSvg, `${renderDayAheadSvg(charted, `${subtitle}; seed ${charted.seed}, ${charted.flexibleLoads} flexible loads`)}\n`);
+    // <stamp>.json → latest.json, <stamp>.dsm.svg → latest.dsm.svg, …
+    for (const f of Object.values(files)) fs.copyFileSync(f, path.join(opts.outDir, `latest${path.basename(f).slice(name.length)}`));
+    log(`\nwrote ${files.json}, ${files.markdown}, ${files.svg}, ${files.dayAheadSvg} (and latest.*) in ${wallSeconds} s`);
     return report;
   } catch (e) {
     if (e instanceof CliError) throw e;

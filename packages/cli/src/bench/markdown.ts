@@ -1,6 +1,6 @@
 // The markdown report of a bench run: goals first, then each section as a table.
 import path from "node:path";
-import type { BenchReport, LatencyStats } from "./types";
+import type { BenchReport, LatencyStats, RoundSpread } from "./types";
 
 /** Thousands separators for integers, up to 3 significant decimals otherwise; "—" for missing. */
 export function fmt(x: number | null | undefined, digits?: number): string {
@@ -21,6 +21,10 @@ export function table(header: readonly string[], rows: readonly (readonly (strin
 
 function lat(l: LatencyStats): string {
   return `p50 ${fmt(l.p50)} ms, p90 ${fmt(l.p90)} ms, p99 ${fmt(l.p99)} ms, max ${fmt(l.max)} ms (${l.samples} samples)`;
+}
+
+function rate(s: RoundSpread): string {
+  return `${fmt(s.median)} (min ${fmt(s.min)}, max ${fmt(s.max)}; ${s.rounds} rounds)`;
 }
 
 function notes(list: readonly string[]): string {
@@ -152,7 +156,7 @@ export function renderMarkdown(r: BenchReport, svgFile: string): string {
       (
         [
           ["live", rl.live],
-          [rl.backlogRounds && rl.backlogRounds.length > 1 ? `backlog (median of ${rl.backlogRounds.length} rounds: ${rl.backlogRounds.map(fmt).join(", ")} msg/s)` : "backlog", rl.backlog],
+          [rl.backlogRounds && rl.backlogRounds.length > 1 ? `backlog (median of ${rl.backlogRounds.length} rounds: ${rl.backlogRounds.map((x) => fmt(x)).join(", ")} msg/s)` : "backlog", rl.backlog],
         ] as const
       ).map(([name, x]) => [name, fmt(x.messages), fmt(x.seconds), fmt(x.messagesPerSecond), fmt(x.appSendSeconds), x.deliverTxs, x.meanBatch, fmt(x.gasPerMessage)]),
       ["l", "r", "r", "r", "r", "r", "r", "r"],
@@ -196,7 +200,65 @@ export function renderMarkdown(r: BenchReport, svgFile: string): string {
     ),
   );
   out.push("");
-  out.push(`Files: \`${path.basename(r.files.json)}\`, \`${path.basename(r.files.markdown)}\`, \`${path.basename(r.files.svg)}\` (the full report is the JSON).`);
+
+  const dr = r.demandResponse;
+  out.push("## Demand response");
+  out.push("");
+  out.push("### Rule evaluation");
+  out.push("");
+  out.push(
+    table(
+      ["path", "per second, one core: median (min, max)"],
+      [
+        [`evaluateRules, ${fmt(dr.rules.households)} households × ${dr.rules.rulesPerHousehold} rules (evaluations)`, rate(dr.rules.evaluatePerSecond)],
+        [`decodeRule × ${dr.rules.rulesPerHousehold} (bytes32) + evaluateRules (households)`, rate(dr.rules.decodeAndEvaluatePerSecond)],
+        [`DemandResponseAgent.onReport, ${fmt(dr.agent.meters)} meters × ${dr.agent.rounds} reports, reads from memory (reports)`, rate(dr.agent.reportsPerSecond)],
+      ],
+    ),
+  );
+  out.push("");
+  out.push(`${fmt(dr.rules.decisionsPerRound)} device decisions per round of evaluateRules; the agent sent ${dr.agent.commandsByRound.map((x) => fmt(x)).join(", ")} appliance commands in its successive rounds (a decision is sent only when it changes).`);
+  out.push("");
+  out.push("### Day-ahead DSM");
+  out.push("");
+  out.push(
+    table(
+      ["households", "flexible loads", "PAR before", "PAR after", "PAR reduction", "peak before (kW)", "peak after (kW)", "grid cost before → after (¢)", "passes", "converged", "game ms: median (min, max)"],
+      dr.dayAhead.map((d) => [
+        fmt(d.households),
+        fmt(d.flexibleLoads),
+        fmt(d.parBefore, 3),
+        fmt(d.parAfter, 3),
+        `${fmt(d.parReductionPercent, 1)} %`,
+        fmt(d.peakKwBefore, 1),
+        fmt(d.peakKwAfter, 1),
+        `${fmt(d.totalCostBefore)} → ${fmt(d.totalCostAfter)}`,
+        d.iterations,
+        d.converged ? "yes" : "no",
+        `${fmt(d.gameMs.median)} (${fmt(d.gameMs.min)}, ${fmt(d.gameMs.max)})`,
+      ]),
+      ["r", "r", "r", "r", "r", "r", "r", "r", "r", "l", "r"],
+    ),
+  );
+  const charted = dr.dayAhead[dr.dayAhead.length - 1];
+  if (charted) {
+    out.push("");
+    out.push(`![Day-ahead DSM, ${fmt(charted.households)} households: grid load before and after](${path.basename(r.files.dayAheadSvg)})`);
+  }
+  out.push("");
+  out.push("### Gas of the DemandResponse operations (BlockTST)");
+  out.push("");
+  out.push(
+    table(
+      ["operation", "gas", "households", "gas/household", "note"],
+      [["deploy DemandResponse (and its three role grants, not counted)", fmt(dr.deployGas), "", "", ""], ...dr.gas.map((o) => [o.operation, fmt(o.gas), o.households === undefined ? "" : fmt(o.households), o.gasPerHousehold === undefined ? "" : fmt(o.gasPerHousehold), o.note ?? ""])],
+      ["l", "r", "r", "r", "l"],
+    ),
+  );
+  out.push(notes(dr.notes));
+  out.push(
+    `Files: \`${path.basename(r.files.json)}\`, \`${path.basename(r.files.markdown)}\`, \`${path.basename(r.files.svg)}\`, \`${path.basename(r.files.dayAheadSvg)}\` (the full report is the JSON).`,
+  );
   out.push("");
   return out.join("\n");
 }

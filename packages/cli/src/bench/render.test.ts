@@ -1,7 +1,7 @@
 import { evaluateGoals } from "./goals";
 import { fmt, renderMarkdown, table } from "./markdown";
-import { figure9Series, renderFigure9Svg } from "./svg";
-import type { BenchReport, Figure9Row, LatencyStats } from "./types";
+import { figure9Series, renderDayAheadSvg, renderFigure9Svg } from "./svg";
+import type { BenchReport, DayAheadRun, Figure9Row, LatencyStats } from "./types";
 
 const lat = (p50: number, p99: number): LatencyStats => ({ samples: 10, p50, p90: p99, p99, max: p99, mean: p50 });
 const timing = (seconds: number, n: number, txs: number) => ({ seconds, readingsPerSecond: Math.round(n / seconds), txs, gasUsed: 1000 * n });
@@ -19,6 +19,33 @@ function row(n: number, a: number, b: number): Figure9Row {
 }
 
 const rows = [row(10, 0.06, 0.04), row(100, 0.6, 0.09), row(1000, 6, 0.5)];
+
+/** A day of 96 slots from noon: an evening peak before, flattened after (same energy). */
+function dayAhead(households: number): DayAheadRun {
+  const before = Array.from({ length: 96 }, (_, s) => (s >= 24 && s < 40 ? 400 : 100));
+  const after = Array.from({ length: 96 }, () => 150);
+  return {
+    households,
+    flexibleLoads: 249,
+    seed: 1,
+    startMinute: 720,
+    slotMinutes: 15,
+    converged: true,
+    iterations: 9,
+    moves: 447,
+    parBefore: 2.667,
+    parAfter: 1,
+    parReductionPercent: 62.5,
+    peakKwBefore: 400,
+    peakKwAfter: 150,
+    averageKw: 150,
+    totalCostBefore: 17_623,
+    totalCostAfter: 7_057,
+    gameMs: { rounds: 3, min: 1.5, median: 1.6, max: 2.5 },
+    loadBeforeKw: before,
+    loadAfterKw: after,
+  };
+}
 
 function report(): BenchReport {
   const run = { messages: 2000, seconds: 2.5, messagesPerSecond: 800, appSendSeconds: 2, deliverTxs: 15, meanBatch: 133, gasPerMessage: 28000 };
@@ -44,8 +71,26 @@ function report(): BenchReport {
     api: { records: 96, responseBytes: 146_537, queryMs: lat(14, 28), accessRequestMs: lat(47, 112), notes: [] },
     keyRelease: { reads: 5, readingsPerRead: 96, keysPerRead: 2, allProven: true, grantToPlaintextMs: lat(300, 520), releaseMs: lat(200, 400), openMs: lat(60, 90), notes: [] },
     codec: { perSecond: 361_052, best: 365_448, rounds: 3, aesGcmPerSecond: 112_059 },
+    demandResponse: {
+      rules: {
+        households: 10_000,
+        rulesPerHousehold: 4,
+        slots: 96,
+        evaluatePerSecond: { rounds: 5, min: 480_000, median: 512_345, max: 530_000 },
+        decodeAndEvaluatePerSecond: { rounds: 5, min: 90_000, median: 95_500, max: 99_000 },
+        decisionsPerRound: 12_345,
+      },
+      agent: { meters: 10_000, rounds: 4, firstIntervalMinute: 1050, reportsPerSecond: { rounds: 4, min: 40_000, median: 45_000, max: 47_000 }, commandsByRound: [120, 3_400, 9_000, 0] },
+      dayAhead: [dayAhead(100)],
+      deployGas: 2_345_678,
+      gas: [
+        { operation: "publishPrices (96 slots)", gas: 511_594 },
+        { operation: "settleDayAhead (100 households, new holders)", gas: 2_991_127, households: 100, gasPerHousehold: 29_911, note: "a | pipe" },
+      ],
+      notes: ["a demand-response note"],
+    },
     goals: evaluateGoals({ "anchor-gas": 6147, "relay-throughput": 800 }),
-    files: { json: "/x/2026-01-01T00-00-00Z.json", markdown: "/x/2026-01-01T00-00-00Z.md", svg: "/x/2026-01-01T00-00-00Z.svg" },
+    files: { json: "/x/2026-01-01T00-00-00Z.json", markdown: "/x/2026-01-01T00-00-00Z.md", svg: "/x/2026-01-01T00-00-00Z.svg", dayAheadSvg: "/x/2026-01-01T00-00-00Z.dsm.svg" },
   };
 }
 
@@ -103,6 +148,51 @@ describe("Figure 9 SVG", () => {
   });
 });
 
+describe("day-ahead DSM SVG", () => {
+  const run = dayAhead(1000);
+  const svg = renderDayAheadSvg(run, "quick run & <test>");
+  const polyline = (id: string) => {
+    const m = svg.match(new RegExp(`<g id="series-${id}"><polyline [^>]*points="([^"]+)"`));
+    return m![1]!.split(" ").map((p) => p.split(",").map(Number) as [number, number]);
+  };
+
+  it("is one well-formed svg element with escaped text", () => {
+    expect(svg.startsWith("<svg xmlns=\"http://www.w3.org/2000/svg\"")).toBe(true);
+    expect(svg.trimEnd().endsWith("</svg>")).toBe(true);
+    expect(balanced(svg)).toBe(true);
+    expect(svg).toContain("quick run &amp; &lt;test&gt;");
+    expect(svg).toContain("1,000 households");
+  });
+
+  it("draws 96 slots before and after, the flattened load lower at the old peak, and the average", () => {
+    expect(svg.match(/<polyline/g)).toHaveLength(2);
+    const before = polyline("before");
+    const after = polyline("after");
+    expect(before).toHaveLength(96);
+    expect(after).toHaveLength(96);
+    // Slots are equally spaced, left to right.
+    expect(before[1]![0] - before[0]![0]).toBeCloseTo(before[95]![0] - before[94]![0], 0);
+    // At the evening peak (slot 30) the load after sits lower on the chart (a larger SVG y).
+    expect(after[30]![1]).toBeGreaterThan(before[30]![1]);
+    // The average line is where the flat "after" series is.
+    const avg = Number(svg.match(/<line id="average" x1="[\d.]+" y1="([\d.]+)"/)![1]);
+    expect(avg).toBeCloseTo(after[0]![1], 0);
+    expect(svg).toContain("PAR 2.667");
+    expect(svg).toContain("PAR 1,");
+  });
+
+  it("labels the x axis with the wall clock from the day's start", () => {
+    for (const t of [">12:00<", ">15:00<", ">18:00<", ">00:00<", ">09:00<"]) expect(svg).toContain(t);
+    expect(svg).toContain("grid load (kW)");
+  });
+
+  it("says so when there is nothing to draw", () => {
+    const empty = renderDayAheadSvg({ ...run, loadBeforeKw: [], loadAfterKw: [] });
+    expect(empty).toContain("no data");
+    expect(balanced(empty)).toBe(true);
+  });
+});
+
 describe("markdown report", () => {
   const md = renderMarkdown(report(), "2026-01-01T00-00-00Z.svg");
 
@@ -127,10 +217,30 @@ describe("markdown report", () => {
     expect(md).not.toContain("/x/");
   });
 
+  it("has the demand-response section: rule rates, the DSM runs with their chart, gas per household", () => {
+    expect(md).toContain("## Demand response");
+    expect(md).toContain("| evaluateRules, 10,000 households × 4 rules (evaluations) | 512,345 (min 480,000, max 530,000; 5 rounds) |");
+    expect(md).toContain("| decodeRule × 4 (bytes32) + evaluateRules (households) | 95,500 (min 90,000, max 99,000; 5 rounds) |");
+    expect(md).toMatch(/\| DemandResponseAgent\.onReport, 10,000 meters × 4 reports, reads from memory \(reports\) \| 45,000 \(min 40,000, max 47,000; 4 rounds\) \|/);
+    expect(md).toContain("12,345 device decisions per round");
+    expect(md).toContain("120, 3,400, 9,000, 0 appliance commands");
+    expect(md).toContain("| 100 | 249 | 2.667 | 1.000 |");
+    expect(md).toContain("| 62.5 % | 400.0 | 150.0 | 17,623 → 7,057 | 9 | yes | 1.6 (1.5, 2.5) |");
+    expect(md).toContain("![Day-ahead DSM, 100 households: grid load before and after](2026-01-01T00-00-00Z.dsm.svg)");
+    expect(md).toContain("| deploy DemandResponse (and its three role grants, not counted) | 2,345,678 |");
+    expect(md).toContain("| publishPrices (96 slots) | 511,594 |  |  |  |");
+    expect(md).toContain("| settleDayAhead (100 households, new holders) | 2,991,127 | 100 | 29,911 | a \\| pipe |");
+    expect(md).toContain("- a demand-response note");
+    expect(md).toContain("`2026-01-01T00-00-00Z.dsm.svg`");
+  });
+
   it("shows both relay runs and the latency percentiles", () => {
     expect(md).toMatch(/\| live \| 2,000 \| 2.5 \| 800 \| 2 \| 15 \| 133 \| 28,000 \|/);
     expect(md).toMatch(/\| backlog \| 2,000 \| 2.5 \| 800 \| 0 \|/);
     expect(md).toContain("that start takes 1.25 s");
+    const rounds = report();
+    rounds.relay.backlogRounds = [900.4, 1000, 1100];
+    expect(renderMarkdown(rounds, "x.svg")).toContain("| backlog (median of 3 rounds: 900, 1,000, 1,100 msg/s) |");
     expect(md).toContain("p50 80 ms, p90 140 ms, p99 140 ms, max 140 ms (10 samples)");
   });
 });

@@ -156,6 +156,88 @@ export interface CodecSection {
   aesGcmPerSecond: number;
 }
 
+/** Min / median / max of one figure over repeated rounds (stats.ts's spread). */
+export interface RoundSpread {
+  rounds: number;
+  min: number;
+  median: number;
+  max: number;
+}
+
+/** Households' rules (issue #16) evaluated by @sidegrid/dsm alone, one core. */
+export interface RuleThroughput {
+  households: number;
+  rulesPerHousehold: number;
+  /** Slots of the day-ahead price the reports cycle through (each household at a different one). */
+  slots: number;
+  /** evaluateRules on rules decoded beforehand: evaluations (one household's list at one report) per second. */
+  evaluatePerSecond: RoundSpread;
+  /** decodeRule of each of the household's bytes32 words (0x hex, as a contract read returns them), then evaluateRules. */
+  decodeAndEvaluatePerSecond: RoundSpread;
+  /** Device decisions in one round over every household (the same in every round). */
+  decisionsPerRound: number;
+}
+
+/** The gateway's DemandResponseAgent.onReport with every chain read served from memory. */
+export interface AgentThroughput {
+  meters: number;
+  /** Measured consecutive 15-minute reports of every meter (one round each), each deciding the interval after it. */
+  rounds: number;
+  /** Wall-clock minute of the first interval the measured reports decide (the rules' DR event runs 18:00–19:00). */
+  firstIntervalMinute: number;
+  reportsPerSecond: RoundSpread;
+  /** Appliance commands sent in each round (only a changed decision is sent again). */
+  commandsByRound: number[];
+}
+
+/** One day-ahead DSM run: @sidegrid/dsm's best-response game on synthetic households. */
+export interface DayAheadRun {
+  households: number;
+  flexibleLoads: number;
+  seed: number;
+  /** Wall-clock minute at which slot 0 starts, and the slot length. */
+  startMinute: number;
+  slotMinutes: number;
+  converged: boolean;
+  iterations: number;
+  moves: number;
+  parBefore: number;
+  parAfter: number;
+  /** 100 × (1 − after / before). */
+  parReductionPercent: number;
+  peakKwBefore: number;
+  peakKwAfter: number;
+  averageKw: number;
+  /** The day's grid cost (the sum of the bills), in the pricing's unit (cents). */
+  totalCostBefore: number;
+  totalCostAfter: number;
+  /** bestResponseGame alone (the population generated beforehand), ms per round. */
+  gameMs: RoundSpread;
+  /** The grid's load per slot, kW: every load at its earliest start, and at the equilibrium. */
+  loadBeforeKw: number[];
+  loadAfterKw: number[];
+}
+
+export interface DemandResponseGasRow {
+  operation: string;
+  gas: number;
+  /** Households the transaction pays, where it is per household. */
+  households?: number;
+  gasPerHousehold?: number;
+  note?: string;
+}
+
+/** Demand response (issue #16): rule throughput, the day-ahead DSM game and the DemandResponse contract's gas. */
+export interface DemandResponseSection {
+  rules: RuleThroughput;
+  agent: AgentThroughput;
+  dayAhead: DayAheadRun[];
+  /** DemandResponse's deployment on BlockTST. */
+  deployGas: number;
+  gas: DemandResponseGasRow[];
+  notes: string[];
+}
+
 export interface Goal {
   id: string;
   figure: string;
@@ -186,9 +268,10 @@ export interface BenchReport {
   api: ApiSection;
   keyRelease: KeyReleaseSection;
   codec: CodecSection;
+  demandResponse: DemandResponseSection;
   goals: Goal[];
-  /** The files this run wrote. */
-  files: { json: string; markdown: string; svg: string };
+  /** The files this run wrote: `svg` is Figure 9, `dayAheadSvg` the day-ahead DSM load before/after. */
+  files: { json: string; markdown: string; svg: string; dayAheadSvg: string };
 }
 
 export interface RunBenchOptions {
