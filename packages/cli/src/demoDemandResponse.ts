@@ -119,9 +119,16 @@ export async function playDemandResponse(p: PlayDemandResponseParameters): Promi
   }
   say(`  day-ahead DSM, 100 homes: PAR ${game.before.par.toFixed(2)} → ${game.after.par.toFixed(2)}, peak ${game.before.peakKw.toFixed(0)} → ${game.after.peakKw.toFixed(0)} kW; settled on BlockTST ${settled === "now" ? `(tx ${settleTx!.slice(0, 12)}…)` : "(this day already was)"}`);
 
+  // The event: the next full hour of meter time that starts at least four intervals ahead (Alice
+  // charges her battery in the hour before it; a battery an earlier event drained has nothing to give).
+  const start = Math.ceil((clock.now() + 4 * Q) / Q) * Q;
+  const end = start + 4 * Q;
+  const minuteOf = (ms: number) => Math.floor((ms % 86_400_000) / 60_000);
+
   // Households' rules, under their own wallets on BlockTST.
   const cheap = [...cents].sort((a, b) => a - b)[24]!; // the day's cheapest quarter of slots
   const aliceRules: Rule[] = [
+    { id: 4, device: "battery", when: { fromMinute: minuteOf(start - 4 * Q), toMinute: minuteOf(start) }, action: "charge" },
     { id: 1, device: "battery", when: { drEvent: true }, action: "discharge" },
     { id: 2, device: "ev", when: { priceBelow: Math.round(cheap * 1000) / 1000 }, action: "on" },
     // Later rules win for a device: never charge the EV during an event, however cheap.
@@ -140,11 +147,8 @@ export async function playDemandResponse(p: PlayDemandResponseParameters): Promi
     const r = await (await drAt(k.privateKey)).setRules(list);
     rules.push({ household: name, rules: [...list], tx: r.receipt.transactionHash });
   }
-  say(`  Alice's rules: battery discharges during an event; EV charges below ${cheap.toFixed(2)} ¢/kWh, but never during an event. Bob's: washer on at ${String(Math.floor(washerMinute / 60)).padStart(2, "0")}:${String(washerMinute % 60).padStart(2, "0")} (its day-ahead slot), off during an event`);
+  say(`  Alice's rules: battery charges in the hour before ${new Date(start).toISOString().slice(11, 16)} and discharges during an event; EV charges below ${cheap.toFixed(2)} ¢/kWh, but never during an event. Bob's: washer on at ${String(Math.floor(washerMinute / 60)).padStart(2, "0")}:${String(washerMinute % 60).padStart(2, "0")} (its day-ahead slot), off during an event`);
 
-  // The event: the next full hour of meter time that starts at least two intervals ahead.
-  const start = Math.ceil((clock.now() + 2 * Q) / Q) * Q;
-  const end = start + 4 * Q;
   const ev = await utility.announceEvent({ start: BigInt(start / 1000), end: BigInt(end / 1000), reduceWatts: 1_000, rewardPerKwhWei: ONE });
   say(`  the utility announces demand-response event #${ev.eventId}: ${new Date(start).toISOString().slice(11, 16)}–${new Date(end).toISOString().slice(11, 16)} (meter time), 1 kW less asked, 1 SGT per kWh saved`);
 
@@ -162,7 +166,7 @@ export async function playDemandResponse(p: PlayDemandResponseParameters): Promi
   await p.waitFor("Alice's readings of the whole event to be anchored", async () => (await stored()).some((s) => s.record.periodStart * 1000 >= end), p.timeoutMs + (end - clock.now()) / p.simState.clock.speed);
   const actions: DemoDemandResponse["actions"] = [];
   for (const [name, k] of [["Alice", p.alice], ["Bob", p.bob]] as const) {
-    for (const a of (await actionsOf(k)).filter((x) => x.atMs >= start - Q).reverse()) actions.push({ household: name, device: a.device, action: a.action, at: new Date(a.atMs).toISOString().slice(11, 16), atMs: a.atMs, drEventId: a.drEventId });
+    for (const a of (await actionsOf(k)).filter((x) => x.atMs >= start - 5 * Q).reverse()) actions.push({ household: name, device: a.device, action: a.action, at: new Date(a.atMs).toISOString().slice(11, 16), atMs: a.atMs, drEventId: a.drEventId });
   }
   for (const a of actions) say(`    ${a.at} ${a.household.padEnd(5)} ${a.device} → ${a.action}${a.drEventId ? ` (event #${a.drEventId})` : ""}`);
 
