@@ -42,8 +42,9 @@ function checkpointLine(c) {
   if (!cp) return "The federation has not checkpointed the AccessLedger yet.";
   const a = cp.attestation;
   const signed = a ? `signed by ${a.signers.length} federation member(s), ${a.threshold} needed${a.ok ? "" : ` — NOT attested: ${a.problems.join("; ")}`}` : "attestation not checked";
-  const node = c.endpoints.map((e) => e.message).join("; ");
-  return `Checkpoint #${cp.index} of the AccessLedger at BlockSEC block ${cp.secBlock} (root ${cp.root.slice(0, 12)}…, ${cp.entries} entries of ${cp.consumers} consumers), ${signed}. ${c.ok ? "This node's log matches it." : "This node's log does NOT match it."} ${node}`;
+  // The node's own line says what differs; when it matches, the sentence says it all.
+  const node = c.ok ? "" : ` ${c.endpoints.map((e) => e.message).join("; ")}`;
+  return `Checkpoint #${cp.index} of the AccessLedger at BlockSEC block ${cp.secBlock} (root ${cp.root.slice(0, 12)}…, ${cp.entries} entries of ${cp.consumers} consumers), ${signed}. ${c.ok ? "This node's log matches it." : "This node's log does NOT match it."}${node}`;
 }
 
 export function wireCourt() {
