@@ -10,9 +10,18 @@ import { InvalidConfigError } from "./errors";
 export interface GatewayConfig {
   /** LevelDB and state files live here. */
   dataDir: string;
-  redisUrl: string;
-  /** BullMQ/Redis key prefix of this gateway (default "sidegrid:gw:<gateway address>"). */
+  /** One Redis server. Or `redisCluster`. */
+  redisUrl?: string;
+  /** Seed nodes of a Redis Cluster (redis://host:port each); the prefix then carries a hash tag. */
+  redisCluster?: string[];
+  /** BullMQ/Redis key prefix of this gateway (default "sidegrid:gw:<gateway address>", in {} on a cluster). */
   queuePrefix?: string;
+  /**
+   * Several gateways share the fleet: each polls the meters the rendezvous hash gives it among the
+   * live gateways of `group` (leases in Redis, `leaseMs`, default 6 s), and acknowledges to a
+   * meter only what is anchored, so a gateway that dies leaves nothing behind (shards.ts).
+   */
+  shard?: { group?: string; id?: string; leaseMs?: number };
   blocksec: {
     rpcUrl: string;
     /**
@@ -57,6 +66,8 @@ export interface GatewayConfig {
     maxPages?: number;
     timeoutMs?: number;
     instantaneous?: boolean;
+    /** What a poll acknowledges to the meter: all it ingested (default) or only what is anchored (default with `shard`). */
+    ack?: "ingested" | "anchored";
     stalledIntervalMs?: number;
     spread?: boolean;
   };
@@ -101,10 +112,13 @@ const POS = { type: "integer", minimum: 1 };
 
 export const GATEWAY_CONFIG_SCHEMA = {
   type: "object",
-  required: ["dataDir", "redisUrl", "blocksec"],
+  required: ["dataDir", "blocksec"],
+  anyOf: [{ required: ["redisUrl"] }, { required: ["redisCluster"] }],
   properties: {
     dataDir: { type: "string", minLength: 1 },
     redisUrl: { type: "string", pattern: "^rediss?://" },
+    redisCluster: { type: "array", minItems: 1, items: { type: "string", pattern: "^rediss?://" } },
+    shard: { type: "object", additionalProperties: false, properties: { group: { type: "string", minLength: 1, maxLength: 64 }, id: { type: "string", minLength: 1, maxLength: 128 }, leaseMs: { type: "integer", minimum: 500 } } },
     queuePrefix: { type: "string", minLength: 1 },
     blocksec: {
       type: "object",
@@ -136,7 +150,7 @@ export const GATEWAY_CONFIG_SCHEMA = {
     },
     simulator: { type: "object", required: ["host", "port", "count"], properties: { host: { type: "string" }, port: POS, count: POS, firstMeterId: INT } },
     clock: { type: "object", required: ["simStartMs", "realStartMs", "speed", "manual"], properties: { simStartMs: { type: "number" }, realStartMs: { type: "number" }, speed: { type: "number", exclusiveMinimum: 0 }, manual: { type: "boolean" } } },
-    poll: { type: "object" },
+    poll: { type: "object", properties: { ack: { enum: ["ingested", "anchored"] } } },
     anchor: { type: "object" },
     backpressure: { type: "object", additionalProperties: false, properties: { enabled: { type: "boolean" }, maxPending: POS, maxAgeMs: POS, holdRecords: POS } },
     policy: { type: "object" },

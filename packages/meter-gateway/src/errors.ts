@@ -29,7 +29,8 @@ export type GatewayErrorCode =
   | "CHAIN_UNAVAILABLE"
   | "LINK_REFUSED"
   | "LINK_CONFLICT"
-  | "APPLIANCE_CONTROL";
+  | "APPLIANCE_CONTROL"
+  | "REDIS_CLUSTER";
 
 export type GatewayErrorOptions = SidegridErrorOptions;
 
@@ -316,5 +317,13 @@ export class ApplianceControlError extends GatewayError {
     options: GatewayErrorOptions = {},
   ) {
     super("APPLIANCE_CONTROL", `meter ${meterId}: "${action}" for ${device} not taken: ${reason}`, options);
+  }
+}
+
+/** A local Redis Cluster could not be started or did not reach cluster_state:ok. */
+export class RedisClusterError extends GatewayError {
+  override name = "RedisClusterError";
+  constructor(message: string, options: GatewayErrorOptions = {}) {
+    super("REDIS_CLUSTER", message, options);
   }
 }

@@ -10,15 +10,14 @@ import { AccessCheckpointsClient } from "@sidegrid/federation";
 import { startGatewayDemandResponse, type GatewayDemandResponse } from "./demandResponse";
 import { HeadFollower, TxSender, makeProvider } from "@sidegrid/chain";
 import { Wallet, getAddress } from "ethers";
-import IORedis from "ioredis";
 import { dlmsAdapterFactories } from "./dlms/adapter";
 import { DLMS_PUSH_PROTOCOL, dlmsPushAdapterFactory } from "./dlms/pushAdapter";
 import { AdapterRegistry, type MeterAdapter, type MeterAdapterFactory, type MeterConfig } from "./adapter";
 import { Anchorer } from "./anchorer";
-import { Backpressure, type BackpressureStats, type MeterPace } from "./backpressure";
+import { Backpressure, type MeterPace } from "./backpressure";
 import { EpochKeys, chainEpochKeySource } from "./epochKeys";
 import { KeyPublisher } from "./keyPublisher";
-import { MemoryNonceStore, RedisNonceStore } from "./api/auth";
+import { RedisNonceStore } from "./api/auth";
 import { ApiChainOps } from "./api/chainOps";
 import { PORTAL_DIR, createApiApp, type MeterStatusView } from "./api/app";
 import { BlockSecLedger, BlockSecPolicySource } from "./blocksec";
@@ -32,6 +31,11 @@ import { osgpTcpAdapterFactory } from "./osgpAdapter";
 import { CachedPolicy } from "./policy";
 import { pollMeter } from "./poll";
 import { MeterPoller } from "./poller";
+import { createRedis, keyPrefixFor, redisTargetOf } from "./redis";
+import { ShardMembership } from "./shards";
+import { gatewaySnapshot, type GatewaySnapshot } from "./snapshot";
+
+export type { GatewaySnapshot } from "./snapshot";
 import { GridAggregator } from "./realtime";
 import { GatewayStore } from "./store";
 import { TradeSealer } from "./trades";
@@ -44,20 +48,6 @@ export interface StartGatewayParameters {
   log?: (line: string) => void;
   /** Use this clock instead of config.clock (tests sharing an in-process SimClock). */
   clock?: Clock;
-}
-
-export interface GatewaySnapshot {
-  at: number;
-  meters: number;
-  polls: { ok: number; failed: number };
-  readings: { stored: number; notPermitted: number; rejected: number; duplicates: number };
-  outboxPending: number;
-  anchored: number;
-  anchorTxs: number;
-  alerts: number;
-  queue: { waiting: number; active: number; delayed: number; failed: number };
-  /** Deferred polls while anchoring was behind (backpressure.ts). */
-  backpressure: BackpressureStats;
 }
 
 export interface Gateway {
@@ -81,6 +71,8 @@ export interface Gateway {
   readonly metrics: GatewayMetrics;
   readonly grid: GridAggregator;
   readonly meters: readonly MeterConfig[];
+  /** This gateway's share of a sharded fleet (absent without `shard` in the config). */
+  readonly shard: ShardMembership | undefined;
   snapshot(): Promise<GatewaySnapshot>;
   /** Polls one meter now, outside the queue (tests, operator tools). */
   pollNow(meterId: number): ReturnType<typeof pollMeter>;
@@ -151,6 +143,7 @@ export async function startGateway(params: StartGatewayParameters): Promise<Gate
     ...(cfg.ingest?.driftThresholdMs !== undefined ? { driftThresholdMs: cfg.ingest.driftThresholdMs } : {}),
     ...(cfg.ingest?.silentAfter !== undefined ? { silentAfter: cfg.ingest.silentAfter } : {}),
     ...(cfg.ingest?.dataKeyMaxUses !== undefined ? { dataKeyMaxUses: cfg.ingest.dataKeyMaxUses } : {}),
+    ...(cfg.shard ? { sharedMeters: true } : {}),
     onEnqueued: () => anchorer?.wake(),
     onAlert: (a) => log(`alert ${a.kind} meter ${a.meterId}: ${a.message}`),
   });
@@ -232,6 +225,12 @@ export async function startGateway(params: StartGatewayParameters): Promise<Gate
     : undefined;
   // One poll per meter at a time, whoever asks (the queue, pollNow): they share sequence numbers.
   const locks = new Map<number, Promise<unknown>>();
+  // Sharded: a meter forgets only what is anchored, so a gateway's death loses nothing (shards.ts).
+  const ackAnchored = (cfg.poll?.ack ?? (cfg.shard ? "anchored" : "ingested")) === "anchored";
+  const ackBound = async (meterId: number, ackSeq: number, ackedSeq: number) => {
+    const pending = await store.firstPendingSeq(meterId, ackedSeq);
+    return pending === undefined ? ackSeq : Math.min(ackSeq, pending - 1);
+  };
   const pollOnce = (meterId: number): ReturnType<typeof pollMeter> => {
     const run = (locks.get(meterId) ?? Promise.resolve()).then(() => pollUnlocked(meterId));
     const tail = run.catch(() => undefined);
@@ -249,6 +248,7 @@ export async function startGateway(params: StartGatewayParameters): Promise<Gate
         ...(cfg.poll?.maxRecords !== undefined ? { maxRecords: cfg.poll.maxRecords } : {}),
         ...(cfg.poll?.maxPages !== undefined ? { maxPages: cfg.poll.maxPages } : {}),
         ...(cfg.poll?.instantaneous !== undefined ? { instantaneous: cfg.poll.instantaneous } : {}),
+        ...(ackAnchored ? { ackBound } : {}),
       });
       metrics.polls.inc({ result: "ok" });
       await dr?.afterPoll(meterId);
@@ -261,14 +261,17 @@ export async function startGateway(params: StartGatewayParameters): Promise<Gate
     }
   };
 
-  const prefix = cfg.queuePrefix ?? `sidegrid:gw:${sender.address.toLowerCase()}`;
+  const redisTarget = redisTargetOf(cfg);
+  const prefix = keyPrefixFor(redisTarget, cfg.queuePrefix, sender.address);
   const nextDue = new Map<number, { atMs: number; polledAt: number }>();
+  // Real time each meter's last poll job ran (skipped ones too): a meter without one for long has lost its scheduler's next job.
+  const lastJobAt = new Map<number, number>(meters.map((m) => [m.meterId, Date.now()]));
   const quietMs = cfg.poll?.quietMs ?? 60_000;
   const pace = new Map<number, MeterPace>();
   const bp = cfg.backpressure?.enabled === false ? undefined : new Backpressure(store, { maxDeferMs: quietMs, ...cfg.backpressure });
   const poller = new MeterPoller(
     {
-      redisUrl: cfg.redisUrl,
+      redis: redisTarget,
       prefix,
       ...(cfg.poll?.concurrency !== undefined ? { concurrency: cfg.poll.concurrency } : {}),
       ...(cfg.poll?.limiter ? { limiter: cfg.poll.limiter } : {}),
@@ -282,6 +285,9 @@ export async function startGateway(params: StartGatewayParameters): Promise<Gate
       // A scheduled poll before the meter's next record is due reads nothing new: skip it, but look
       // at least every `poll.quietMs` (liveness: a dead meter still raises its alert). Push meters
       // and instantaneous polling always poll; `pollNow` always polls.
+      lastJobAt.set(meterId, Date.now());
+      // A job queued before the meter moved to another gateway of the shard.
+      if (shard && !shard.owns(meterId)) return { pages: 0, stored: 0, ackSeq: -1, skipped: "not owned" };
       const due = nextDue.get(meterId);
       if (due && clock.now() < due.atMs && Date.now() - due.polledAt < quietMs) {
         metrics.polls.inc({ result: "not_due" });
@@ -299,7 +305,19 @@ export async function startGateway(params: StartGatewayParameters): Promise<Gate
       return { pages: r.pages, stored: r.outcome.stored, ackSeq: r.outcome.ackSeq };
     },
   );
-  await poller.syncSchedules(meters);
+  const redis = createRedis(redisTarget, { blocking: false });
+  redis.on("error", () => undefined);
+  const shard = cfg.shard
+    ? new ShardMembership(redis, { id: cfg.shard.id ?? sender.address, ...(cfg.shard.group ? { group: cfg.shard.group } : {}), ...(cfg.shard.leaseMs ? { leaseMs: cfg.shard.leaseMs } : {}) }, async (owned, previous) => {
+        await poller.syncSchedules(meters.filter((m) => owned.has(m.meterId)));
+        for (const m of owned) if (!previous.has(m)) lastJobAt.set(m, Date.now());
+        for (const m of previous) if (!owned.has(m)) nextDue.delete(m);
+        log(`shard ${shard!.stats.id}: ${owned.size} of ${meters.length} meters (live: ${shard!.members().join(", ")})`);
+      }, (e) => log(`shard lease: ${(e as Error).message}`))
+    : undefined;
+  const ownedMeters = () => (shard ? meters.filter((m) => shard.owns(m.meterId)) : meters);
+  if (shard) await shard.start(meters.map((m) => m.meterId));
+  else await poller.syncSchedules(meters);
   poller.start();
   // Push meters send on their own schedule: their listeners open now, not at the first poll.
   for (const m of meters.filter((x) => x.protocol === DLMS_PUSH_PROTOCOL)) {
@@ -310,9 +328,7 @@ export async function startGateway(params: StartGatewayParameters): Promise<Gate
     }
   }
 
-  const redis = new IORedis(cfg.redisUrl, { maxRetriesPerRequest: 2, lazyConnect: false });
-  redis.on("error", () => undefined);
-  const nonces = cfg.redisUrl ? new RedisNonceStore(redis, prefix) : new MemoryNonceStore();
+  const nonces = new RedisNonceStore(redis, prefix);
   // The replay memory's marker from the start, so a Redis that restarts empty before the first signed request is noticed too.
   if (nonces instanceof RedisNonceStore) await nonces.init().catch(() => undefined);
   const checkpoints = cfg.checkpoints && priProvider ? new AccessCheckpointsClient({ address: cfg.checkpoints.accessCheckpoints, provider: priProvider }) : undefined;
@@ -328,7 +344,7 @@ export async function startGateway(params: StartGatewayParameters): Promise<Gate
   const chain = new ApiChainOps({ sec, ...(pri ? { pri } : {}), ...(custody ? { custody } : {}), ...(checkpoint ? { checkpoint } : {}), fromBlock: cfg.blocksec.startBlock ?? 0 });
   const meterViews = async (): Promise<MeterStatusView[]> =>
     Promise.all(
-      meters.map(async (m) => {
+      ownedMeters().map(async (m) => {
         const s = await pipeline.state(m.meterId);
         return {
           meterId: m.meterId,
@@ -383,9 +399,10 @@ export async function startGateway(params: StartGatewayParameters): Promise<Gate
     if (resyncing || stopped) return;
     resyncing = true;
     try {
-      await poller.syncSchedules(meters);
+      const mine = ownedMeters();
+      await poller.syncSchedules(mine);
       metrics.scheduleResyncs.inc();
-      log(`poll schedules re-created: Redis held ${have} of ${meters.length}`);
+      log(`poll schedules re-created: Redis held ${have} of ${mine.length}`);
     } catch {
       /* Redis still away: the next tick tries again */
     } finally {
@@ -395,7 +412,19 @@ export async function startGateway(params: StartGatewayParameters): Promise<Gate
   const updateQueueGauges = async () => {
     try {
       const q = await poller.depth();
-      if (q.schedulers < meters.length) await resyncSchedules(q.schedulers);
+      const mine = ownedMeters();
+      if (q.schedulers < mine.length) await resyncSchedules(q.schedulers);
+      else if (q.waiting + q.prioritized === 0) {
+        // Nothing queued, yet a meter's jobs stopped coming: its next job was lost (a failover).
+        const now = Date.now();
+        const stale = mine.filter((m) => now - (lastJobAt.get(m.meterId) ?? now) > Math.max(3 * (m.pollIntervalMs ?? cfg.poll?.intervalMs ?? 15_000), 10_000));
+        for (const m of stale) lastJobAt.set(m.meterId, now);
+        if (stale.length) {
+          await poller.reschedule(stale);
+          metrics.scheduleResyncs.inc();
+          log(`poll schedules re-created for ${stale.length} meters whose jobs had stopped`);
+        }
+      }
       metrics.queueJobs.set({ state: "waiting" }, q.waiting + q.prioritized);
       metrics.queueJobs.set({ state: "active" }, q.active);
       metrics.queueJobs.set({ state: "delayed" }, q.delayed);
@@ -410,11 +439,6 @@ export async function startGateway(params: StartGatewayParameters): Promise<Gate
     }
   };
   const gaugeTimer = setInterval(() => void updateQueueGauges(), cfg.poll?.resyncMs ?? 5000);
-
-  const counter = async (name: string, label?: Record<string, string>) => {
-    const m = (await metrics.registry.getSingleMetric(name)?.get()) as { values: { value: number; labels: Record<string, string> }[] } | undefined;
-    return (m?.values ?? []).filter((v) => !label || Object.entries(label).every(([k, x]) => v.labels[k] === x)).reduce((s, v) => s + v.value, 0);
-  };
 
   return {
     url,
@@ -434,33 +458,14 @@ export async function startGateway(params: StartGatewayParameters): Promise<Gate
     metrics,
     grid,
     meters,
+    shard,
     pollNow: (meterId: number) => pollOnce(meterId),
-    async snapshot(): Promise<GatewaySnapshot> {
-      const q = await poller.depth();
-      const polls = await counter("sidegrid_gateway_polls_total");
-      const ok = await counter("sidegrid_gateway_polls_total", { result: "ok" });
-      return {
-        at: Date.now(),
-        meters: meters.length,
-        polls: { ok, failed: polls - ok },
-        readings: {
-          stored: await counter("sidegrid_gateway_readings_total", { outcome: "stored" }),
-          notPermitted: await counter("sidegrid_gateway_readings_total", { outcome: "not_permitted" }),
-          rejected: await counter("sidegrid_gateway_readings_total", { outcome: "rejected" }),
-          duplicates: await counter("sidegrid_gateway_readings_total", { outcome: "duplicate" }),
-        },
-        outboxPending: store.pendingCount,
-        anchored: anchorer!.stats.anchored,
-        anchorTxs: anchorer!.stats.txs,
-        alerts: await counter("sidegrid_gateway_alerts_total"),
-        queue: { waiting: q.waiting + q.prioritized, active: q.active, delayed: q.delayed, failed: q.failed },
-        backpressure: bp ? { ...bp.stats } : { engaged: false, engagements: 0, deferred: 0, overdue: 0 },
-      };
-    },
+    snapshot: () => gatewaySnapshot({ metrics, poller, store, anchorer: anchorer!, meters: meters.length, backpressure: bp, shard }),
     async stop(options: { drain?: boolean } = {}) {
       if (stopped) return;
       stopped = true;
       clearInterval(gaugeTimer);
+      await shard?.stop();
       await new Promise((r) => server.close(r));
       server.closeAllConnections?.();
       await poller.close();

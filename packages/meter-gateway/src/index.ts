@@ -45,6 +45,7 @@ export { GATEWAY_CONFIG_SCHEMA, configuredMeters, loadGatewayConfig, validateGat
 export type { GatewayConfig } from "./config";
 export {
   ApplianceControlError,
+  RedisClusterError,
   AuthFailedError,
   ChainUnavailableError,
   ClosedError,
@@ -133,6 +134,12 @@ export { pollMeter } from "./poll";
 export type { PollMeterParameters, PollMeterReturnType } from "./poll";
 export { MeterPoller, POLL_QUEUE, redisConnectionOptions } from "./poller";
 export type { MeterPollerOptions, PollJobData, QueueDepth } from "./poller";
+export { createRedis, keyPrefixFor, redisTargetOf } from "./redis";
+export type { RedisClient, RedisTarget } from "./redis";
+export { startRedisCluster, waitClusterOk } from "./redisCluster";
+export type { RedisCluster, RedisClusterNode, StartRedisClusterParameters } from "./redisCluster";
+export { ShardMembership, shardOwner, shardWeight } from "./shards";
+export type { ShardOptions, ShardStats } from "./shards";
 export { formatProgress, startProgressDisplay } from "./progress";
 export { GridAggregator } from "./realtime";
 export type { GridPeriod, GridSnapshot } from "./realtime";

@@ -42,6 +42,11 @@ export interface IngestPipelineOptions {
   dataKeyMaxUses?: number;
   /** Real-time age after which a data key is replaced (default 1 h). */
   dataKeyMaxAgeMs?: number;
+  /**
+   * Meters are shared with other gateways (a sharded fleet): a meter whose acknowledged position
+   * is past ours was read by another gateway meanwhile, which is no gap.
+   */
+  sharedMeters?: boolean;
   /** Called with every new outbox record count (wakes the anchorer). */
   onEnqueued?: (n: number) => void;
   /** Called with every alert raised. */
@@ -130,7 +135,7 @@ export class IngestPipeline {
     st.flags.drifting = drift !== 0;
 
     // First contact: the meter's acknowledged position is the baseline for gap detection.
-    if (st.lastSeq === 0 && result.ackedSeq > 0) st.lastSeq = result.ackedSeq;
+    if ((st.lastSeq === 0 || this.o.sharedMeters) && result.ackedSeq > st.lastSeq) st.lastSeq = result.ackedSeq;
 
     let binding: MeterBinding | null = null;
     let resolution: Resolution = Resolution.NONE;

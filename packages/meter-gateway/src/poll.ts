@@ -15,6 +15,12 @@ export interface PollMeterParameters {
   maxPages?: number;
   /** Also read ET160 for the real-time totals. */
   instantaneous?: boolean;
+  /**
+   * The highest sequence the meter may forget, given what was ingested (`ackSeq`). Sharded
+   * gateways pass "what is anchored": a gateway that dies with records in its outbox leaves them
+   * at the meter for the next owner. Default: everything ingested.
+   */
+  ackBound?: (meterId: number, ackSeq: number, ackedSeq: number) => Promise<number>;
 }
 
 export interface PollMeterReturnType {
@@ -29,6 +35,8 @@ export interface PollMeterReturnType {
   intervalMs?: number;
   /** False when the poll stopped at its page limit with records still at the meter. */
   caughtUp: boolean;
+  /** Records were ingested but not acknowledged (waiting to be anchored, `ackBound`): poll again soon. */
+  held: boolean;
 }
 
 /**
@@ -44,6 +52,7 @@ export async function pollMeter(params: PollMeterParameters): Promise<PollMeterR
   let nextDueMs: number | undefined;
   let intervalMs: number | undefined;
   let caughtUpAll = true;
+  let held = false;
   try {
     await adapter.connect();
     const maxPages = params.maxPages ?? 4;
@@ -60,17 +69,20 @@ export async function pollMeter(params: PollMeterParameters): Promise<PollMeterR
       total.duplicates += outcome.duplicates;
       total.alerts.push(...outcome.alerts);
       // The outbox holds everything up to ackSeq: now the meter may forget it.
-      if (outcome.ackSeq > result.ackedSeq) await adapter.acknowledge(outcome.ackSeq);
+      const ackTo = params.ackBound ? await params.ackBound(meterId, outcome.ackSeq, result.ackedSeq) : outcome.ackSeq;
+      if (ackTo > result.ackedSeq) await adapter.acknowledge(ackTo);
       if (result.intervalMs > 0) intervalMs = result.intervalMs;
       const last = result.readings.length ? result.readings[result.readings.length - 1].sequence : result.ackedSeq;
       const caughtUp = result.readings.length === 0 || last >= result.newestSeq;
       caughtUpAll = caughtUp;
-      if (caughtUp && result.intervalMs > 0 && result.meterClockMs > 0) {
+      held = ackTo < outcome.ackSeq;
+      if (caughtUp && !held && result.intervalMs > 0 && result.meterClockMs > 0) {
         // The record closing the meter's current interval, moved onto our clock.
         const dueOnMeter = (Math.floor(result.meterClockMs / result.intervalMs) + 1) * result.intervalMs;
         nextDueMs = after + (dueOnMeter - result.meterClockMs);
       }
-      if (caughtUp || pages >= maxPages) break;
+      // Held back (not anchored yet): the next page would repeat this one.
+      if (caughtUp || pages >= maxPages || held) break;
     }
     if (params.instantaneous) {
       const inst = await adapter.read({ kind: "instantaneous" });
@@ -80,5 +92,5 @@ export async function pollMeter(params: PollMeterParameters): Promise<PollMeterR
     await pipeline.recordFailure(meterId, e);
     throw e;
   }
-  return { pages, outcome: total, caughtUp: caughtUpAll, ...(nextDueMs !== undefined ? { nextDueMs } : {}), ...(intervalMs !== undefined ? { intervalMs } : {}) };
+  return { pages, outcome: total, caughtUp: caughtUpAll, held, ...(nextDueMs !== undefined ? { nextDueMs } : {}), ...(intervalMs !== undefined ? { intervalMs } : {}) };
 }

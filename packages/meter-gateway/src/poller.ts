@@ -3,15 +3,20 @@
 // polls retry with exponential backoff. Schedulers and jobs live in Redis, so a restarted gateway
 // picks up where it stopped, and jobs that were active when it died are found stalled and re-run.
 import { Queue, Worker, type ConnectionOptions, type Job } from "bullmq";
+import type { Cluster } from "ioredis";
 import type { MeterConfig } from "./adapter";
 import { hash4 } from "@sidegrid/pi-meter";
+import { bullConnection, type RedisTarget } from "./redis";
+
+export { redisConnectionOptions } from "./redis";
 
 export const POLL_QUEUE = "meter-poll";
 
 export interface MeterPollerOptions {
-  /** Redis URL (redis://host:port/db). */
-  redisUrl: string;
-  /** BullMQ key prefix: one per gateway (and per test file). */
+  /** Redis URL (redis://host:port/db), or `redis` for a Redis Cluster. */
+  redisUrl?: string;
+  redis?: RedisTarget;
+  /** BullMQ key prefix: one per gateway (and per test file); with a hash tag on a cluster. */
   prefix: string;
   /** Parallel polls in this gateway (default 32). */
   concurrency?: number;
@@ -51,13 +56,15 @@ export class MeterPoller {
   readonly queue: Queue<PollJobData>;
   private worker: Worker<PollJobData> | undefined;
   private readonly connection: ConnectionOptions;
+  private readonly ownedConnection: Cluster | undefined;
   private readonly running = new Set<number>();
-  private readonly o: Required<Omit<MeterPollerOptions, "limiter">> & { limiter: MeterPollerOptions["limiter"] };
+  private readonly o: Required<Omit<MeterPollerOptions, "limiter" | "redis" | "redisUrl">> & { limiter: MeterPollerOptions["limiter"] };
 
   constructor(
     options: MeterPollerOptions,
     private readonly handler: (meterId: number, job: Job<PollJobData>) => Promise<unknown>,
   ) {
+    const { redis, redisUrl, ...rest } = options;
     this.o = {
       concurrency: 32,
       attempts: 3,
@@ -66,15 +73,30 @@ export class MeterPoller {
       stalledIntervalMs: 5000,
       spread: true,
       limiter: undefined,
-      ...options,
+      ...rest,
     };
-    this.connection = redisConnectionOptions(options.redisUrl);
+    const c = bullConnection(redis ?? { url: redisUrl ?? "" });
+    this.connection = c.connection;
+    this.ownedConnection = c.owned;
     this.queue = new Queue<PollJobData>(POLL_QUEUE, { connection: this.connection, prefix: options.prefix });
   }
 
   /** Creates or updates one scheduler per meter and removes schedulers of meters no longer listed. */
   async syncSchedules(meters: readonly MeterConfig[]): Promise<void> {
     const wanted = new Set(meters.map((m) => `meter:${m.meterId}`));
+    await this.reschedule(meters);
+    const existing = await this.queue.getJobSchedulers(0, -1);
+    for (const s of existing) {
+      if (s.key && !wanted.has(s.key)) await this.queue.removeJobScheduler(s.key);
+    }
+  }
+
+  /**
+   * Creates or updates these meters' schedulers (and with them their next job), leaving the
+   * others alone: a scheduler whose next job Redis lost (a failover to a replica that had not
+   * received it) repeats nothing until it is upserted again.
+   */
+  async reschedule(meters: readonly MeterConfig[]): Promise<void> {
     for (const m of meters) {
       const every = m.pollIntervalMs ?? this.o.defaultIntervalMs;
       await this.queue.upsertJobScheduler(
@@ -92,10 +114,6 @@ export class MeterPoller {
           },
         },
       );
-    }
-    const existing = await this.queue.getJobSchedulers(0, -1);
-    for (const s of existing) {
-      if (s.key && !wanted.has(s.key)) await this.queue.removeJobScheduler(s.key);
     }
   }
 
@@ -144,26 +162,12 @@ export class MeterPoller {
   async close(force = false): Promise<void> {
     if (this.worker) await this.worker.close(force);
     await this.queue.close();
+    // A cluster client passed in as an instance is not BullMQ's to close.
+    this.ownedConnection?.disconnect();
   }
 
   /** Removes every scheduler and job of this gateway's queue (tests, decommissioning). */
   async obliterate(): Promise<void> {
     await this.queue.obliterate({ force: true });
   }
-}
-
-/**
- * ioredis options for a redis:// URL, as BullMQ wants them (its blocking connections need
- * `maxRetriesPerRequest: null`). BullMQ opens and closes its own connections from these.
- * @example
- * redisConnectionOptions("redis://127.0.0.1:6390/0") // { host: "127.0.0.1", port: 6390, db: 0, ... }
- */
-export function redisConnectionOptions(url: string): ConnectionOptions {
-  const u = new URL(url);
-  const opts: Record<string, unknown> = { host: u.hostname, port: Number(u.port || 6379), maxRetriesPerRequest: null };
-  const db = u.pathname.replace("/", "");
-  if (db) opts.db = Number(db);
-  if (u.password) opts.password = decodeURIComponent(u.password);
-  if (u.username) opts.username = decodeURIComponent(u.username);
-  return opts as ConnectionOptions;
 }

@@ -300,6 +300,18 @@ export class GatewayStore {
     return out;
   }
 
+  /**
+   * The lowest sequence of a meter above `afterSeq` still waiting to be anchored (undefined: none).
+   * Reads only the meter's records past `afterSeq`: those since its last acknowledgement.
+   */
+  async firstPendingSeq(meterId: number, afterSeq: number): Promise<number | undefined> {
+    for await (const v of this.db.values({ gt: keys.record(meterId, afterSeq), lt: `r!${hex8(meterId)}!~` })) {
+      const r = v as OutboxRecord;
+      if (r.status === "pending") return r.sequence;
+    }
+    return undefined;
+  }
+
   async record(meterId: number, sequence: number): Promise<OutboxRecord | undefined> {
     return (await this.db.get(keys.record(meterId, sequence))) as OutboxRecord | undefined;
   }

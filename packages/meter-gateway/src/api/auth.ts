@@ -13,7 +13,7 @@
 // the allowed skew, and the (address, nonce) pair to be unused within twice the skew (so a captured
 // request cannot be replayed while its timestamp is still acceptable).
 import { getAddress, isAddress, keccak256, verifyMessage, type Signer } from "ethers";
-import type { Redis } from "ioredis";
+import type { Cluster, Redis } from "ioredis";
 import { AuthFailedError } from "../errors";
 
 export const AUTH_HEADERS = {
@@ -111,7 +111,7 @@ export class RedisNonceStore implements NonceStore {
   private marker: string | undefined;
 
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: Redis | Cluster,
     private readonly prefix: string,
   ) {}
 
