@@ -300,10 +300,7 @@ export class GatewayStore {
     return out;
   }
 
-  /**
-   * The lowest sequence of a meter above `afterSeq` still waiting to be anchored (undefined: none).
-   * Reads only the meter's records past `afterSeq`: those since its last acknowledgement.
-   */
+  /** A meter's lowest sequence above `afterSeq` still waiting to be anchored (reads only records past `afterSeq`). */
   async firstPendingSeq(meterId: number, afterSeq: number): Promise<number | undefined> {
     for await (const v of this.db.values({ gt: keys.record(meterId, afterSeq), lt: `r!${hex8(meterId)}!~` })) {
       const r = v as OutboxRecord;
