@@ -1,7 +1,7 @@
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { defaultConfig, devPrivateKey, loadConfig, operatorKey } from "./config";
+import { defaultConfig, devPrivateKey, loadConfig, networkRpcUrls, operatorKey } from "./config";
 import { ConfigError } from "./errors";
 
 function withFile(content: string): { dir: string; file: string } {
@@ -47,6 +47,15 @@ describe("loadConfig", () => {
     ["unknown service setting", '{"services":{"gateways":2}}', /unknown services.gateways/],
     ["threshold above members", '{"services":{"members":2,"threshold":3}}', /threshold \(3\) cannot exceed services.members \(2\)/],
     ["more DLMS meters than meters", '{"services":{"meters":3,"dlmsMeters":4}}', /dlmsMeters \(4\) cannot exceed services.meters \(3\)/],
+    ["empty rpcUrls", '{"networks":{"blockpri":{"rpcUrls":[]}}}', /networks.blockpri.rpcUrls must be a non-empty array of URLs/],
+    ["rpcUrls not an array", '{"networks":{"blockpri":{"rpcUrls":"http://a:1"}}}', /networks.blockpri.rpcUrls must be a non-empty array of URLs/],
+    ["a bad URL in rpcUrls", '{"networks":{"blockpri":{"rpcUrls":["http://a:1","b:2"]}}}', /networks.blockpri.rpcUrls\[1\] must be an http\(s\) or ws\(s\) URL, got "b:2"/],
+    ["a URL listed twice", '{"networks":{"blockpri":{"rpcUrls":["http://a:1","http://a:1"]}}}', /rpcUrls lists "http:\/\/a:1" twice/],
+    ["an rpcUrl that is not rpcUrls[0]", '{"networks":{"blockpri":{"rpcUrl":"http://b:1","rpcUrls":["http://a:1","http://b:1"]}}}', /rpcUrl must be the first of rpcUrls \(the primary\): got "http:\/\/b:1" and rpcUrls\[0\] "http:\/\/a:1"/],
+    ["quorum 0", '{"networks":{"blockpri":{"rpcUrls":["http://a:1","http://b:1"],"quorum":0}}}', /networks.blockpri.quorum must be a positive integer, got 0/],
+    ["quorum above the URLs", '{"networks":{"blockpri":{"rpcUrls":["http://a:1","http://b:1"],"quorum":3}}}', /networks.blockpri.quorum \(3\) cannot exceed the number of rpcUrls \(2\)/],
+    ["quorum on one URL", '{"networks":{"blocksec":{"quorum":2}}}', /networks.blocksec.quorum \(2\) cannot exceed the number of rpcUrls \(1\)/],
+    ["several URLs on a local network", '{"networks":{"blockpri":{"rpcUrls":["http://a:1","http://b:1"],"local":true}}}', /a local network is one anvil node/],
     ["duplicate chain ids", '{"networks":{"blockpri":{"chainId":31002}}}', /three different chainIds/],
   ])("rejects %s with one clear ConfigError", (_name, content, message) => {
     const { dir, file } = withFile(content);
@@ -71,6 +80,22 @@ describe("loadConfig", () => {
     ]);
     expect(cfg.redis).toMatchObject({ url: "redis://redis:6379", local: false });
     expect(cfg.services).toMatchObject({ members: 7, threshold: 5, meters: 0 });
+  });
+
+  it("reads several endpoints and a quorum; rpcUrl is the first of rpcUrls", () => {
+    const urls = ["https://a.example:8545", "wss://b.example/ws", "https://c.example"];
+    const { dir, file } = withFile(JSON.stringify({ networks: { blocksec: { rpcUrls: urls, quorum: 2, confirmations: 3 }, blocktst: { rpcUrl: urls[0], rpcUrls: urls } } }));
+    const cfg = loadConfig({ cwd: dir, file });
+    expect(cfg.networks.blocksec).toMatchObject({ rpcUrl: urls[0], rpcUrls: urls, quorum: 2, confirmations: 3, local: false });
+    expect(cfg.networks.blocktst).toMatchObject({ rpcUrl: urls[0], rpcUrls: urls, quorum: 1, local: false });
+    // A single rpcUrl is a list of one; the defaults are too.
+    expect(cfg.networks.blockpri).toMatchObject({ rpcUrl: "http://127.0.0.1:31001", rpcUrls: ["http://127.0.0.1:31001"], quorum: 1, confirmations: 0 });
+    expect(networkRpcUrls(cfg.networks.blocksec)).toEqual(urls);
+  });
+
+  it("takes a copy whose rpcUrl alone was changed as that one URL", () => {
+    const n = { ...defaultConfig().networks.blockpri, rpcUrl: "http://127.0.0.1:9999" };
+    expect(networkRpcUrls(n)).toEqual(["http://127.0.0.1:9999"]);
   });
 
   it("derives the well-known anvil dev keys", () => {

@@ -9,8 +9,15 @@ export const NETWORK_NAMES = ["blockpri", "blocksec", "blocktst"] as const;
 export type NetworkName = (typeof NETWORK_NAMES)[number];
 
 export interface NetworkConfig {
-  /** JSON-RPC endpoint. */
+  /** The primary JSON-RPC endpoint: `rpcUrls[0]`. */
   rpcUrl: string;
+  /**
+   * Every endpoint of the network, the primary first: requests fail over down the list, and
+   * transactions go to all of them (multiRpc.ts). Read it through `networkRpcUrls`.
+   */
+  rpcUrls: string[];
+  /** Endpoints that must give the same answer to a read (1 = failover only; at most rpcUrls.length). */
+  quorum: number;
   chainId: number;
   /** True: `sidegrid up` runs an anvil for it on `port`; false: an existing network (Besu, Geth, ...). */
   local: boolean;
@@ -58,6 +65,8 @@ export function defaultConfig(dataDir = ".sidegrid"): SidegridConfig {
     const id = DEFAULT_CHAIN_IDS[n];
     networks[n] = {
       rpcUrl: `http://127.0.0.1:${id}`,
+      rpcUrls: [`http://127.0.0.1:${id}`],
+      quorum: 1,
       chainId: id,
       local: true,
       port: id,
@@ -113,14 +122,18 @@ function mergeConfig(base: SidegridConfig, raw: unknown, source: string, dir: st
       if (!isObject(value)) throw new ConfigError(`${source}: networks.${name} must be an object`);
       const n = { ...out.networks[name as NetworkName] };
       const where = `${source}: networks.${name}`;
-      if (value.rpcUrl !== undefined) {
-        n.rpcUrl = str(value.rpcUrl, `${where}.rpcUrl`);
-        if (!/^(https?|wss?):\/\//.test(n.rpcUrl)) throw new ConfigError(`${where}.rpcUrl must be an http(s) or ws(s) URL, got "${n.rpcUrl}"`);
+      if (value.rpcUrl !== undefined || value.rpcUrls !== undefined) {
+        setUrls(n, value, where);
         // A URL pointing elsewhere means an existing network unless said otherwise.
         if (value.local === undefined) n.local = false;
       }
       if (value.chainId !== undefined) n.chainId = posInt(value.chainId, `${where}.chainId`);
       if (value.local !== undefined) n.local = bool(value.local, `${where}.local`);
+      if (n.local && n.rpcUrls.length > 1) {
+        throw new ConfigError(`${where}: a local network is one anvil node, so rpcUrls may hold one URL (set "local": false for a network with several endpoints)`);
+      }
+      if (value.quorum !== undefined) n.quorum = posInt(value.quorum, `${where}.quorum`);
+      if (n.quorum > n.rpcUrls.length) throw new ConfigError(`${where}.quorum (${n.quorum}) cannot exceed the number of rpcUrls (${n.rpcUrls.length})`);
       if (value.port !== undefined) n.port = posInt(value.port, `${where}.port`);
       if (value.confirmations !== undefined) n.confirmations = nonNegInt(value.confirmations, `${where}.confirmations`);
       if (value.privateKeyEnv !== undefined) n.privateKeyEnv = str(value.privateKeyEnv, `${where}.privateKeyEnv`);
@@ -152,6 +165,41 @@ function mergeConfig(base: SidegridConfig, raw: unknown, source: string, dir: st
   const ids = new Set(NETWORK_NAMES.map((n) => out.networks[n].chainId));
   if (ids.size !== NETWORK_NAMES.length) throw new ConfigError(`${source}: the three networks need three different chainIds`);
   return out;
+}
+
+/** rpcUrl and rpcUrls from a file: either may be given; rpcUrl is always rpcUrls[0]. */
+function setUrls(n: NetworkConfig, value: Record<string, unknown>, where: string): void {
+  const url = (v: unknown, at: string): string => {
+    const u = str(v, at);
+    if (!/^(https?|wss?):\/\//.test(u)) throw new ConfigError(`${at} must be an http(s) or ws(s) URL, got "${u}"`);
+    return u;
+  };
+  const primary = value.rpcUrl === undefined ? undefined : url(value.rpcUrl, `${where}.rpcUrl`);
+  if (value.rpcUrls === undefined) {
+    n.rpcUrl = primary!;
+    n.rpcUrls = [n.rpcUrl];
+    return;
+  }
+  if (!Array.isArray(value.rpcUrls) || value.rpcUrls.length === 0) throw new ConfigError(`${where}.rpcUrls must be a non-empty array of URLs`);
+  const urls = value.rpcUrls.map((u, i) => url(u, `${where}.rpcUrls[${i}]`));
+  const twice = urls.find((u, i) => urls.indexOf(u) !== i);
+  if (twice) throw new ConfigError(`${where}.rpcUrls lists "${twice}" twice`);
+  if (primary !== undefined && primary !== urls[0]) {
+    throw new ConfigError(`${where}.rpcUrl must be the first of rpcUrls (the primary): got "${primary}" and rpcUrls[0] "${urls[0]}"`);
+  }
+  n.rpcUrls = urls;
+  n.rpcUrl = urls[0]!;
+}
+
+/**
+ * Every RPC endpoint of a network, the primary first. A copy whose `rpcUrl` was changed alone
+ * (`{ ...cfg.networks.blockpri, rpcUrl }`) has a stale `rpcUrls`: then `rpcUrl` is the only one.
+ *
+ * @example
+ * const provider = makeProvider(networkRpcUrls(cfg.networks.blocksec), cfg.networks.blocksec.chainId, { quorum: cfg.networks.blocksec.quorum });
+ */
+export function networkRpcUrls(n: Pick<NetworkConfig, "rpcUrl"> & Partial<Pick<NetworkConfig, "rpcUrls">>): string[] {
+  return n.rpcUrls && n.rpcUrls[0] === n.rpcUrl ? [...n.rpcUrls] : [n.rpcUrl];
 }
 
 /** Well-known anvil dev key `index` (local runs only: these keys are public). */

@@ -14,7 +14,9 @@ export type ChainErrorCode =
   | "COMPILE_FAILED"
   | "DEPLOY_FAILED"
   | "NODE_START_FAILED"
-  | "RPC_ERROR";
+  | "RPC_ERROR"
+  | "RPC_DISAGREEMENT"
+  | "RPC_UNAVAILABLE";
 
 export interface SidegridErrorOptions {
   details?: string;
@@ -82,8 +84,9 @@ export class ChainIdMismatchError extends ChainError {
     readonly network: string,
     readonly expected: bigint,
     readonly actual: bigint,
+    options: ChainErrorOptions = {},
   ) {
-    super("CHAIN_ID_MISMATCH", `network "${network}" has chainId ${actual}, configured ${expected}`);
+    super("CHAIN_ID_MISMATCH", `network "${network}" has chainId ${actual}, configured ${expected}`, options);
   }
 }
 
@@ -167,6 +170,43 @@ export class RpcError extends ChainError {
   override name = "RpcError";
   constructor(message: string, options: ChainErrorOptions = {}) {
     super("RPC_ERROR", message, options);
+  }
+}
+
+/** What one endpoint answered (a result or a JSON-RPC error), as text for an error message. */
+export interface RpcEndpointAnswer {
+  url: string;
+  answer: string;
+}
+
+/** A quorum read where fewer than `quorum` endpoints gave the same answer; `answers` holds each one's. */
+export class RpcDisagreementError extends ChainError {
+  override name = "RpcDisagreementError";
+  constructor(
+    readonly method: string,
+    readonly quorum: number,
+    readonly answers: readonly RpcEndpointAnswer[],
+    options: ChainErrorOptions = {},
+  ) {
+    super("RPC_DISAGREEMENT", `${method}: fewer than ${quorum} endpoints agree: ${answers.map((a) => `${a.url} answered ${a.answer}`).join("; ")}`, options);
+  }
+}
+
+/** Too few endpoints answered at all (connection refused, timeout, HTTP error): `failures` names each. */
+export class RpcUnavailableError extends ChainError {
+  override name = "RpcUnavailableError";
+  constructor(
+    readonly method: string,
+    readonly failures: readonly RpcEndpointAnswer[],
+    readonly quorum = 1,
+    readonly answered = 0,
+    options: ChainErrorOptions = {},
+  ) {
+    super(
+      "RPC_UNAVAILABLE",
+      `${method}: ${answered === 0 ? "no endpoint answered" : `${answered} endpoint(s) answered, quorum ${quorum}`} (${failures.map((f) => `${f.url}: ${f.answer}`).join("; ")})`,
+      options,
+    );
   }
 }
 

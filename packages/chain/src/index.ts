@@ -3,7 +3,7 @@ export { ANVIL_MNEMONIC, anvilBinary, startAnvil } from "./anvil";
 export type { AnvilHandle, StartAnvilParameters } from "./anvil";
 export { SOLC_SETTINGS, compileContracts, readArtifact, resolveImport } from "./compile";
 export type { CompileContractsParameters, CompileContractsReturnType, ContractArtifact } from "./compile";
-export { NETWORK_NAMES, defaultConfig, devPrivateKey, loadConfig, operatorKey } from "./config";
+export { NETWORK_NAMES, defaultConfig, devPrivateKey, loadConfig, networkRpcUrls, operatorKey } from "./config";
 export type { LoadConfigParameters, NetworkConfig, NetworkName, ServicesConfig, SidegridConfig } from "./config";
 export { Deployments, deployContract } from "./deploy";
 export type { DeployContractParameters, DeployContractReturnType, DeploymentRecord, DeploymentsFile } from "./deploy";
@@ -18,14 +18,19 @@ export {
   NetworkUnreachableError,
   NodeStartError,
   ReceiptTimeoutError,
+  RpcDisagreementError,
   RpcError,
+  RpcUnavailableError,
   SidegridError,
   formatErrorValue,
   isChainError,
 } from "./errors";
-export type { ChainErrorCode, ChainErrorOptions, SidegridErrorOptions } from "./errors";
+export type { ChainErrorCode, ChainErrorOptions, RpcEndpointAnswer, SidegridErrorOptions } from "./errors";
 export { connectNetwork, makeProvider } from "./network";
-export type { ConnectNetworkParameters, ConnectedNetwork } from "./network";
+export type { ConnectNetworkParameters, ConnectedNetwork, MakeProviderOptions } from "./network";
+export { MultiRpcProvider } from "./multiRpc";
+export type { MultiRpcProviderOptions } from "./multiRpc";
+export type { EndpointStatus } from "./endpoints";
 export { freePort, isAlive, sleep, stopPid } from "./process";
 export { keccak256Buf, keccak256Into } from "./keccak";
 export { blockNumber, getLogs, latestTimestamp, retryRead, uncachedRunner } from "./reads";

@@ -1,24 +1,39 @@
 import { JsonRpcProvider, Network, Wallet } from "ethers";
 import type { NetworkName, SidegridConfig } from "./config";
-import { operatorKey } from "./config";
-import { ChainIdMismatchError, InsufficientFundsError, NetworkUnreachableError } from "./errors";
+import { networkRpcUrls, operatorKey } from "./config";
+import { ChainIdMismatchError, ConfigError, InsufficientFundsError, NetworkUnreachableError } from "./errors";
+import { MultiRpcProvider, type MultiRpcProviderOptions } from "./multiRpc";
 import { rpcCall } from "./rpc";
 import { TxSender, type TxSenderOptions } from "./sender";
 
 export interface ConnectedNetwork {
   name: NetworkName;
   chainId: number;
+  /** The primary endpoint (`urls[0]`). */
   url: string;
+  urls: string[];
   provider: JsonRpcProvider;
   wallet: Wallet;
   sender: TxSender;
 }
 
-/** A provider that does not probe the network on its own (no background retries, no log spam). */
-export function makeProvider(url: string, chainId: number): JsonRpcProvider {
+export type MakeProviderOptions = MultiRpcProviderOptions;
+
+/**
+ * A provider that does not probe the network on its own (no background retries, no log spam).
+ * Several URLs (or a quorum) give a MultiRpcProvider: failover, quorum reads, broadcast sends.
+ *
+ * @example
+ * const one = makeProvider("http://127.0.0.1:31001", 31001);
+ * const many = makeProvider(["https://a.example", "https://b.example"], 41002, { quorum: 2 });
+ */
+export function makeProvider(url: string | readonly string[], chainId: number, options: MakeProviderOptions = {}): JsonRpcProvider {
+  const urls = typeof url === "string" ? [url] : url;
+  if (urls.length === 0) throw new ConfigError("a provider needs at least one RPC URL");
+  if (urls.length > 1 || (options.quorum ?? 1) > 1) return new MultiRpcProvider(urls, chainId, options);
   // cacheTimeout -1: ethers otherwise serves identical calls from a 250 ms cache, so a read right
   // after a mined write could return the value from before it.
-  return new JsonRpcProvider(url, Network.from(chainId), { staticNetwork: true, batchMaxCount: 1, cacheTimeout: -1 });
+  return new JsonRpcProvider(urls[0], Network.from(chainId), { staticNetwork: true, batchMaxCount: 1, cacheTimeout: -1 });
 }
 
 export interface ConnectNetworkParameters {
@@ -34,25 +49,30 @@ export interface ConnectNetworkParameters {
 /**
  * Connects to one configured network and checks it before use: it answers, its chainId is the
  * configured one, and the operator account can pay for gas. Each failure is one typed error.
+ * With several endpoints, every one that answers must have the configured chainId, and at least
+ * `quorum` of them must answer (the others may be down: failover copes).
  *
  * @example
  * const pri = await connectNetwork({ config: loadConfig(), network: "blockpri" });
  */
 export async function connectNetwork(params: ConnectNetworkParameters): Promise<ConnectedNetwork> {
   const n = params.config.networks[params.network];
-  let actual: bigint;
-  try {
-    actual = BigInt(await rpcCall<string>(n.rpcUrl, "eth_chainId", [], 3000));
-  } catch (e) {
-    throw new NetworkUnreachableError(params.network, n.rpcUrl, { cause: e });
+  const urls = networkRpcUrls(n);
+  const ids = await Promise.all(urls.map((u) => rpcCall<string>(u, "eth_chainId", [], 3000).then(BigInt, (e: unknown) => e)));
+  for (const [i, id] of ids.entries()) {
+    if (typeof id === "bigint" && id !== BigInt(n.chainId)) {
+      throw new ChainIdMismatchError(params.network, BigInt(n.chainId), id, urls.length > 1 ? { details: `at ${urls[i]}` } : {});
+    }
   }
-  if (actual !== BigInt(n.chainId)) throw new ChainIdMismatchError(params.network, BigInt(n.chainId), actual);
-  const provider = makeProvider(n.rpcUrl, n.chainId);
+  if (ids.filter((id) => typeof id === "bigint").length < n.quorum) {
+    throw new NetworkUnreachableError(params.network, urls.join(", "), { cause: ids.find((id) => typeof id !== "bigint") });
+  }
+  const provider = makeProvider(urls, n.chainId, { quorum: n.quorum });
   const wallet = new Wallet(params.privateKey ?? operatorKey(params.config, params.network), provider);
   if (params.requireFunds ?? true) {
-    const balance = BigInt(await rpcCall<string>(n.rpcUrl, "eth_getBalance", [wallet.address, "latest"], 3000));
+    const balance = BigInt((await provider.send("eth_getBalance", [wallet.address, "latest"])) as string);
     if (balance === 0n) throw new InsufficientFundsError(params.network, wallet.address, balance);
   }
   const sender = await TxSender.create(wallet, provider, { network: params.network, ...params.senderOptions });
-  return { name: params.network, chainId: n.chainId, url: n.rpcUrl, provider, wallet, sender };
+  return { name: params.network, chainId: n.chainId, url: urls[0]!, urls, provider, wallet, sender };
 }
