@@ -1,4 +1,4 @@
-import { loadMemberConfig } from "./member/config";
+import { loadFederationPeers, loadMemberConfig } from "./member/config";
 import { startMember, type MemberHandle } from "./member/node";
 import { isAlive } from "@sidegrid/chain";
 import { isFederationError } from "./errors";
@@ -57,6 +57,15 @@ export function runMemberCli(argv: readonly string[] = process.argv.slice(2)): v
   }
   (async () => {
     const args = parseMemberArgs(argv);
+    // SIGHUP: the operator rewrote the file's member directory (a member added or removed); take the
+    // new peers without a restart. A file that does not validate leaves the running directory as it was.
+    process.on("SIGHUP", () => {
+      try {
+        handle?.updatePeers(loadFederationPeers(args.config).peers);
+      } catch (e) {
+        process.stderr.write(`sidegrid-federation-member: SIGHUP ignored: ${isFederationError(e) ? e.shortMessage : (e as Error).message}\n`);
+      }
+    });
     handle = await startMember(loadMemberConfig(args.config, args.member));
   })().catch((e: unknown) => {
     const msg = isFederationError(e) ? e.shortMessage : (e as Error).message;

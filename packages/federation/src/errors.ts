@@ -18,7 +18,8 @@ export type FederationErrorCode =
   | "CUSTODY_RELEASE_FAILED"
   | "CHECKPOINT_MISCONFIGURED"
   | "CHECKPOINT_VOTE_FAILED"
-  | "GOVERNANCE_FAILED";
+  | "GOVERNANCE_FAILED"
+  | "HOST_NETWORK_FAILED";
 
 export type FederationErrorOptions = SidegridErrorOptions;
 
@@ -211,5 +212,17 @@ export class GovernanceError extends FederationError {
     options: FederationErrorOptions = {},
   ) {
     super("GOVERNANCE_FAILED", `${contract}: ${message}`, options);
+  }
+}
+
+/** A step of setting up or tearing down the members' separate hosts (network namespaces, veths) failed. */
+export class HostNetworkError extends FederationError {
+  override name = "HostNetworkError";
+  constructor(
+    readonly command: readonly string[],
+    message: string,
+    options: FederationErrorOptions = {},
+  ) {
+    super("HOST_NETWORK_FAILED", `${command.join(" ")}: ${message}`, options);
   }
 }

@@ -21,6 +21,7 @@ export {
   FederationDeployError,
   FederationError,
   GovernanceError,
+  HostNetworkError,
   MemberNotFoundError,
   MemberStartError,
   PeerAuthError,
@@ -82,7 +83,7 @@ export {
   signDigest,
 } from "./messages";
 export type { FederationMessage, GovernanceProposal } from "./messages";
-export { DEFAULT_TUNING, loadMemberConfig, localMemberKeys, writeMemberConfigs } from "./member/config";
+export { DEFAULT_TUNING, loadFederationPeers, loadMemberConfig, localMemberKeys, writeMemberConfigs } from "./member/config";
 export type {
   EventSourceConfig,
   FederationCheckpointerConfig,

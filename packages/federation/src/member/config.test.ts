@@ -5,7 +5,7 @@ import type { DeployFederationReturnType } from "../deploy";
 import { FederationConfigError, MemberNotFoundError, isFederationError } from "../errors";
 import { parseMemberArgs } from "../cli";
 import { tmpDir } from "../test-utils/world";
-import { DEFAULT_TUNING, loadMemberConfig, localMemberKeys, writeMemberConfigs } from "./config";
+import { DEFAULT_TUNING, loadFederationPeers, loadMemberConfig, localMemberKeys, writeMemberConfigs, type FederationConfigFile } from "./config";
 
 const keys = localMemberKeys(3);
 const deployment: DeployFederationReturnType = {
@@ -40,6 +40,26 @@ describe("member configuration", () => {
     ]);
     expect(m1.tuning).toEqual({ ...DEFAULT_TUNING, takeoverMs: 500 });
     expect(m1.peers.map((p) => p.address)).toEqual(deployment.members);
+  });
+
+  it("reads a host's own file: bind address, key file and data directory of its own entry only", () => {
+    const hostDir = path.join(dir, "host-1");
+    fs.mkdirSync(hostDir, { recursive: true });
+    const base = writeMemberConfigs({ file: path.join(dir, "base.json"), deployment, networks, memberKeys: keys, urls: ["http://10.0.0.10:7301", "http://10.0.0.11:7301", "http://10.0.0.12:7301"] });
+    fs.writeFileSync(path.join(hostDir, "key"), `${keys[1]!}\n`, { mode: 0o600 });
+    const own: FederationConfigFile = {
+      ...base,
+      members: base.members.map((m, i) => (i === 1 ? { address: m.address, url: m.url, listen: "0.0.0.0", privateKeyFile: "key", dataDir: "data" } : { address: m.address, url: m.url })),
+    };
+    const file = path.join(hostDir, "federation.json");
+    fs.writeFileSync(file, JSON.stringify(own));
+    const m1 = loadMemberConfig(file, 1, {});
+    expect([m1.address, m1.url, m1.listen, m1.dataDir]).toEqual([deployment.members[1], "http://10.0.0.11:7301", { host: "0.0.0.0", port: 7301 }, path.join(hostDir, "data")]);
+    // Another member's entry in this host's file has no key.
+    expect(() => loadMemberConfig(file, 0, {})).toThrow(FederationConfigError);
+    expect(loadFederationPeers(file)).toEqual({ threshold: 2, peers: base.members.map((m) => ({ address: m.address, url: m.url })) });
+    fs.writeFileSync(file, JSON.stringify({ ...own, members: own.members.map((m, i) => (i === 1 ? { ...m, listen: "not a host:port:x" } : m)) }));
+    expect(() => loadFederationPeers(file)).toThrow(/members\[1\]\.listen must be host or host:port/);
   });
 
   it("takes keys from the environment when the file names a variable", () => {

@@ -82,12 +82,24 @@ export const DEFAULT_TUNING: MemberTuning = {
 /** A member entry of the shared federation file. */
 export interface FederationMemberEntry {
   address: string;
-  /** Where this member serves the peer API, /health and /metrics (it listens on this host and port). */
+  /** Where the other members reach this member's peer API, /health and /metrics. */
   url: string;
+  /**
+   * The address to bind, `host` or `host:port`, when it is not the URL's (a member behind NAT or a
+   * load balancer binds `0.0.0.0` and is reached at its public URL). Default: the URL's host and port.
+   */
+  listen?: string;
   /** Local development only: the key in the file. */
   privateKey?: string;
   /** Name of the environment variable holding the member's key (production). */
   privateKeyEnv?: string;
+  /** A file holding the member's key as hex (its own host's file, mode 0600); relative to the federation file. */
+  privateKeyFile?: string;
+  /**
+   * This member's LevelDB directory, relative to the file (its own host's file). Default
+   * `<dataDir>/member-<k>`, which moves when the member's position in the list changes.
+   */
+  dataDir?: string;
 }
 
 /** The file `sidegrid-federation-member --config` reads: the whole federation, every member. */
@@ -156,8 +168,10 @@ export interface MemberConfig {
   index: number;
   privateKey: string;
   address: string;
-  /** This member's URL (its listen address). */
+  /** This member's URL, as the other members reach it. */
   url: string;
+  /** Where it binds (from the file's `listen`); absent: the URL's host and port. */
+  listen?: { host: string; port: number };
   dataDir: string;
   threshold: number;
   chains: MemberChainConfig[];
@@ -186,9 +200,9 @@ export function loadMemberConfig(file: string, index: number, env: NodeJS.Proces
   const cfg = validateFile(file, raw);
   const entry = cfg.members[index];
   if (!Number.isInteger(index) || !entry) throw new MemberNotFoundError(index, cfg.members.length);
-  const key = entry.privateKey ?? (entry.privateKeyEnv ? env[entry.privateKeyEnv] : undefined);
+  const key = entry.privateKey ?? (entry.privateKeyEnv ? env[entry.privateKeyEnv] : undefined) ?? readKeyFile(file, entry.privateKeyFile);
   if (!key || !/^(0x)?[0-9a-fA-F]{64}$/.test(key)) {
-    throw new FederationConfigError(file, `member ${index} has no usable key (set privateKey, or privateKeyEnv and that variable)`);
+    throw new FederationConfigError(file, `member ${index} has no usable key (set privateKey, privateKeyEnv and that variable, or privateKeyFile)`);
   }
   const privateKey = key.startsWith("0x") ? key : `0x${key}`;
   const address = new Wallet(privateKey).address;
@@ -200,7 +214,8 @@ export function loadMemberConfig(file: string, index: number, env: NodeJS.Proces
     privateKey,
     address,
     url: entry.url,
-    dataDir: path.resolve(path.dirname(file), cfg.dataDir, `member-${index}`),
+    listen: listenAddress(entry),
+    dataDir: entry.dataDir !== undefined ? path.resolve(path.dirname(file), entry.dataDir) : path.resolve(path.dirname(file), cfg.dataDir, `member-${index}`),
     threshold: cfg.threshold,
     chains: cfg.chains,
     peers: cfg.members.map((m) => ({ address: getAddress(m.address), url: m.url })),
@@ -209,6 +224,42 @@ export function loadMemberConfig(file: string, index: number, env: NodeJS.Proces
     ...(cfg.custody ? { custody: cfg.custody } : {}),
     ...(cfg.checkpointer ? { checkpointer: cfg.checkpointer } : {}),
   };
+}
+
+function readKeyFile(file: string, keyFile: string | undefined): string | undefined {
+  if (keyFile === undefined) return undefined;
+  const p = path.resolve(path.dirname(file), keyFile);
+  try {
+    return fs.readFileSync(p, "utf8").trim();
+  } catch (e) {
+    throw new FederationConfigError(file, `cannot read privateKeyFile ${p}: ${(e as Error).message}`, { cause: e });
+  }
+}
+
+function listenAddress(entry: FederationMemberEntry): { host: string; port: number } {
+  const u = new URL(entry.url);
+  const port = Number(u.port);
+  if (entry.listen === undefined) return { host: u.hostname.replace(/^\[|\]$/g, ""), port };
+  const m = /^(.*?)(?::(\d+))?$/.exec(entry.listen)!;
+  return { host: m[1]!.replace(/^\[|\]$/g, ""), port: m[2] !== undefined ? Number(m[2]) : port };
+}
+
+/**
+ * The federation file's member directory (address and URL of every member, in member order) and
+ * threshold: what a running member re-reads when the operator changes the set (SIGHUP).
+ *
+ * @example
+ * const { peers } = loadFederationPeers(".sidegrid/federation.json");
+ */
+export function loadFederationPeers(file: string): { threshold: number; peers: { address: string; url: string }[] } {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(fs.readFileSync(file, "utf8"));
+  } catch (e) {
+    throw new FederationConfigError(file, `cannot read: ${(e as Error).message}`, { cause: e });
+  }
+  const cfg = validateFile(file, raw);
+  return { threshold: cfg.threshold, peers: cfg.members.map((m) => ({ address: getAddress(m.address), url: m.url })) };
 }
 
 function validateFile(file: string, raw: unknown): FederationConfigFile {
@@ -228,6 +279,12 @@ function validateFile(file: string, raw: unknown): FederationConfigFile {
   members.forEach((m, i) => {
     if (typeof m?.address !== "string" || !/^0x[0-9a-fA-F]{40}$/.test(m.address)) bad(`members[${i}].address must be an address`);
     if (typeof m.url !== "string" || !/^https?:\/\/[^/]+:\d+\/?$/.test(m.url)) bad(`members[${i}].url must look like http://host:port`);
+    if (m.listen !== undefined && (typeof m.listen !== "string" || !/^(\[[0-9a-fA-F:.]+\]|[^:\s/]+)(:\d+)?$/.test(m.listen))) {
+      bad(`members[${i}].listen must be host or host:port, got ${JSON.stringify(m.listen)}`);
+    }
+    for (const k of ["privateKeyFile", "dataDir"] as const) {
+      if (m[k] !== undefined && (typeof m[k] !== "string" || m[k].length === 0)) bad(`members[${i}].${k} must be a path`);
+    }
   });
   (r.chains as MemberChainConfig[]).forEach((c, i) => {
     if (typeof c?.name !== "string") bad(`chains[${i}].name must be a string`);

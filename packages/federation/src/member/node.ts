@@ -28,6 +28,12 @@ export interface MemberHandle {
   url: string;
   metrics: MemberMetrics;
   health(): MemberHealth;
+  /**
+   * Takes a new member directory (address and URL of every member; the operator added or removed
+   * one): pushes go to these members and only their pushes are accepted. Which signatures count is
+   * still the inbox's member set, read from each chain.
+   */
+  updatePeers(peers: readonly { address: string; url: string }[]): void;
   stop(): Promise<void>;
 }
 
@@ -71,6 +77,7 @@ export async function startMember(config: MemberConfig, options: StartMemberOpti
     url: config.url,
     metrics: node.metrics,
     health: () => node.health(),
+    updatePeers: (peers) => node.updatePeers(peers),
     stop: () => node.stop(),
   };
 }
@@ -90,7 +97,7 @@ class MemberNode {
   private readonly chains = new Map<bigint, ChainState>();
   private readonly watchers = new Map<bigint, ChainWatcher>();
   private readonly seenHeads = new Map<bigint, number>();
-  private readonly memberSet: Set<string>;
+  private memberSet: Set<string>;
   private store!: MemberStore;
   private peers!: PeerExchange;
   private attester!: Attester;
@@ -201,7 +208,7 @@ class MemberNode {
     this.reconciler.start();
     if (this.cfg.custody) await this.startCustodian();
     if (this.cfg.checkpointer) await this.startCheckpointer();
-    this.log("info", "member started", { address: this.me, url: this.cfg.url, resumed, custody: Boolean(this.custodian) });
+    this.log("info", "member started", { address: this.me, url: this.cfg.url, listen: this.cfg.listen ?? null, dataDir: this.cfg.dataDir, resumed, custody: Boolean(this.custodian) });
   }
 
   /** Key release runs beside relaying; it sends through the same BlockSEC sender (one nonce sequence). */
@@ -255,6 +262,13 @@ class MemberNode {
     await this.checkpointer.start();
   }
 
+  updatePeers(peers: readonly { address: string; url: string }[]): void {
+    this.memberSet = new Set(peers.map((p) => p.address.toLowerCase()));
+    this.peers.setPeers(peers);
+    const listed = this.memberSet.has(this.me.toLowerCase());
+    this.log(listed ? "info" : "warn", listed ? "member directory updated" : "member directory updated; this member is no longer listed", { peers: peers.map((p) => p.url) });
+  }
+
   private listen(): Promise<void> {
     const app = express();
     app.disable("x-powered-by");
@@ -276,12 +290,15 @@ class MemberNode {
       res.set("content-type", this.metrics.registry.contentType);
       res.send(await this.metrics.registry.metrics());
     });
+    // Bind where the file says (`listen`), else on the URL's host: on its own host a member answers
+    // only on the address the others use, never on every interface by accident.
     const u = new URL(this.cfg.url);
+    const bind = this.cfg.listen ?? { host: u.hostname.replace(/^\[|\]$/g, ""), port: Number(u.port) };
     return new Promise((resolve, reject) => {
       const server = http.createServer(app);
       server.keepAliveTimeout = 30_000;
-      server.once("error", (e) => reject(new MemberStartError(this.cfg.index, `cannot listen on ${this.cfg.url}: ${e.message}`, { cause: e })));
-      server.listen(Number(u.port), u.hostname, () => {
+      server.once("error", (e) => reject(new MemberStartError(this.cfg.index, `cannot listen on ${bind.host}:${bind.port} (URL ${this.cfg.url}): ${e.message}`, { cause: e })));
+      server.listen(bind.port, bind.host, () => {
         this.server = server;
         resolve();
       });

@@ -49,4 +49,19 @@ describe("signature exchange", () => {
     ex.stop();
     expect(ex.peerStatus()[0]).toMatchObject({ up: false, queued: 1 });
   });
+
+  it("takes a new member directory: kept peers keep their queue and take the new URL, removed ones go, new ones come", async () => {
+    const c = Wallet.createRandom();
+    const ex = new PeerExchange(a.address, [{ address: b.address, url: "http://127.0.0.1:1" }], new SigningKey(a.privateKey), createMemberMetrics(0));
+    ex.enqueue([["2", "1", "9", "0xd", "0xs"]]);
+    for (let i = 0; i < 500 && ex.peerStatus()[0]!.queued === 0; i++) await new Promise((r) => setTimeout(r, 10));
+    ex.setPeers([{ address: a.address, url: "http://self:1" }, { address: c.address, url: "http://127.0.0.1:3/" }, { address: b.address, url: "http://127.0.0.1:2" }]);
+    ex.stop();
+    expect(ex.peerStatus()).toEqual([
+      { address: c.address, url: "http://127.0.0.1:3", up: false, queued: 0 },
+      expect.objectContaining({ address: b.address, url: "http://127.0.0.1:2", queued: 1 }),
+    ]);
+    ex.setPeers([{ address: c.address, url: "http://127.0.0.1:3" }]);
+    expect(ex.peerAddresses).toEqual([c.address]);
+  });
 });

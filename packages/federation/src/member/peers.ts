@@ -46,6 +46,24 @@ export class PeerExchange {
       .map((p) => ({ address: p.address, url: p.url.replace(/\/$/, ""), queue: [], sending: false, up: false, retryAt: 0, backoffMs: 100 }));
   }
 
+  /**
+   * Replaces the member directory (the operator changed the set): links of members still listed
+   * keep their queues and take the new URL; new members get a link; removed members' queues go.
+   */
+  setPeers(peers: readonly { address: string; url: string }[]): void {
+    const old = new Map(this.links.map((l) => [l.address.toLowerCase(), l]));
+    const next: PeerLink[] = [];
+    for (const p of peers) {
+      const a = p.address.toLowerCase();
+      if (a === this.self.toLowerCase()) continue;
+      const l = old.get(a) ?? { address: p.address, url: "", queue: [], sending: false, up: false, retryAt: 0, backoffMs: 100 };
+      l.url = p.url.replace(/\/$/, "");
+      next.push(l);
+    }
+    this.links.splice(0, this.links.length, ...next);
+    this.schedule(0);
+  }
+
   get peerAddresses(): string[] {
     return this.links.map((l) => l.address);
   }

@@ -17,6 +17,11 @@ export interface SpawnMemberParameters {
   env?: NodeJS.ProcessEnv;
   /** Extra node flags (e.g. `--cpu-prof`). */
   nodeArgs?: readonly string[];
+  /**
+   * A command that runs node for us, e.g. `["ip", "netns", "exec", "host1"]` to start the member on
+   * its own network namespace. It must exec node in place so the pid returned is the member's.
+   */
+  launcher?: readonly string[];
 }
 
 /**
@@ -36,7 +41,9 @@ export function spawnMember(params: SpawnMemberParameters): number {
     fd = fs.openSync(params.logFile, "a");
   }
   try {
-    const child = spawn(process.execPath, [...(params.nodeArgs ?? []), memberBinPath, "--member", String(params.member), "--config", params.configFile], {
+    const args = [...(params.nodeArgs ?? []), memberBinPath, "--member", String(params.member), "--config", params.configFile];
+    const [cmd, ...pre] = [...(params.launcher ?? []), process.execPath];
+    const child = spawn(cmd!, [...pre, ...args], {
       detached: true,
       stdio: ["ignore", fd, fd],
       env: params.env ?? process.env,

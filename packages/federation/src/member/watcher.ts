@@ -168,12 +168,18 @@ export class ChainWatcher {
   private readonly ticker: Ticker;
   private stopped = false;
   private heads: HeadFollower | undefined;
+  // Subscription liveness: notifications counted at the last poll, the head it saw, and how many
+  // polls in a row found new blocks that no notification announced.
+  private notified = 0;
+  private lastHead = -1;
+  private silent = 0;
 
   constructor(private readonly p: ChainWatcherParameters) {
     // Subscribed, a poll per new head plus a slow fallback; otherwise every pollIntervalMs.
     this.ticker = new Ticker(
       () => this.once(),
-      () => (this.heads?.subscribed ? Math.max(p.pollIntervalMs, p.idlePollMs ?? 2000) : p.pollIntervalMs),
+      // A subscription under suspicion (a failed poll, silent heads) does not earn the slow interval.
+      () => (this.heads?.subscribed && this.silent === 0 ? Math.max(p.pollIntervalMs, p.idlePollMs ?? 2000) : p.pollIntervalMs),
     );
   }
 
@@ -189,11 +195,35 @@ export class ChainWatcher {
   start(): void {
     // A dropped socket means fast polling (the ticker's interval follows `subscribed`) until the
     // follower has subscribed again.
-    if (this.p.chain.cfg.wsUrl) {
-      this.heads = new HeadFollower({ wsUrl: this.p.chain.cfg.wsUrl, onHead: () => this.kick() });
-      this.heads.start();
-    }
+    this.subscribe();
     this.ticker.start();
+  }
+
+  private subscribe(): void {
+    if (!this.p.chain.cfg.wsUrl) return;
+    this.heads = new HeadFollower({ wsUrl: this.p.chain.cfg.wsUrl, onHead: () => this.kick() });
+    this.notified = 0;
+    this.heads.start();
+  }
+
+  /**
+   * A socket left half-open by a network partition stays "subscribed" and delivers nothing, and
+   * the member would follow the chain only every idlePollMs. Two polls in a row that find new
+   * blocks no notification announced (one, after a failed poll) mean the subscription is dead:
+   * subscribe again, polling fast meanwhile.
+   */
+  private checkSubscription(head: number): void {
+    const f = this.heads;
+    if (!f || this.stopped) return;
+    if (f.subscribed && this.lastHead >= 0 && head > this.lastHead && f.heads === this.notified) this.silent++;
+    else this.silent = 0;
+    this.notified = f.heads;
+    this.lastHead = head;
+    if (this.silent < 2) return;
+    this.silent = 0;
+    this.p.log("warn", "head subscription silent while the chain advanced; subscribing again", { chain: this.p.chain.cfg.name, head });
+    void f.stop();
+    this.subscribe();
   }
 
   /** Polls at once (a new head arrived); a poll under way is followed by another. */
@@ -207,7 +237,10 @@ export class ChainWatcher {
       if (!cs.ready) await this.init();
       await this.poll();
       cs.lastError = undefined;
+      this.checkSubscription(cs.head);
     } catch (e) {
+      // The chain was unreachable: the subscription may not have survived either.
+      this.silent = Math.max(this.silent, 1);
       const msg = (e as Error).message?.split("\n")[0] ?? String(e);
       if (cs.lastError !== msg) this.p.log("warn", "poll failed", { chain: cs.cfg.name, error: msg });
       cs.lastError = msg;
