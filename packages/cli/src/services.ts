@@ -3,7 +3,7 @@
 // <dataDir>/logs and is recorded in the state file, so `down` stops exactly these.
 import fs from "node:fs";
 import path from "node:path";
-import { NETWORK_NAMES, connectNetwork, stopPid, type SidegridConfig } from "@sidegrid/chain";
+import { NETWORK_NAMES, connectNetwork, networkRpcUrls, stopPid, type SidegridConfig } from "@sidegrid/chain";
 import { BlockPriClient } from "@sidegrid/blockpri";
 import { spawnMember, waitForMember, writeMemberConfigs } from "@sidegrid/federation";
 import { gatewayConfigForSimulator, meterIdToBytes32, spawnGateway, spawnMeterSimulator, type DevAccount, type SpawnedMeterSimulator } from "@sidegrid/meter-gateway";
@@ -65,10 +65,10 @@ export async function startServices(cfg: SidegridConfig, deployment: SystemDeplo
   const { keys, fromEnv } = memberKeys(cfg, cfg.services.members);
   // Local anvil nodes serve WebSocket on their HTTP port: members follow new heads by subscription
   // and poll only as a fallback (an idle system then costs little CPU).
-  const networks: Record<string, { rpcUrl: string; wsUrl?: string; confirmations: number }> = {};
+  const networks: Record<string, { rpcUrl: string; rpcUrls: string[]; quorum: number; wsUrl?: string; confirmations: number }> = {};
   for (const n of NETWORK_NAMES) {
     const net = cfg.networks[n];
-    networks[n] = { rpcUrl: net.rpcUrl, ...(net.local ? { wsUrl: net.rpcUrl.replace(/^http/, "ws") } : {}), confirmations: net.confirmations };
+    networks[n] = { rpcUrl: net.rpcUrl, rpcUrls: networkRpcUrls(net), quorum: net.quorum, ...(net.local ? { wsUrl: net.rpcUrl.replace(/^http/, "ws") } : {}), confirmations: net.confirmations };
   }
   const configFile = path.join(cfg.dataDir, "federation", "federation.json");
   const fedCfg = writeMemberConfigs({

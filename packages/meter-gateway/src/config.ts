@@ -24,6 +24,9 @@ export interface GatewayConfig {
   shard?: { group?: string; id?: string; leaseMs?: number };
   blocksec: {
     rpcUrl: string;
+    /** Several endpoints of BlockSEC (`rpcUrl` first): failover, and with `quorum` > 1 agreeing reads. */
+    rpcUrls?: string[];
+    quorum?: number;
     /**
      * WebSocket endpoint of the same node: consent changes and relayed trades are read at each new
      * head (newHeads), with slow polls (`policy.pollMs`, default then 10 s) only as a fallback.
@@ -39,7 +42,7 @@ export interface GatewayConfig {
     startBlock?: number;
   };
   /** BlockPRI, for the consumer preference endpoints. */
-  blockpri?: { rpcUrl: string; chainId: number; ppc: string };
+  blockpri?: { rpcUrl: string; rpcUrls?: string[]; quorum?: number; chainId: number; ppc: string };
   /** The utility this gateway stores for (default: what the ledger says for the gateway account). */
   utility?: string;
   /** aes-gcm master key of the meters (hex, 16 or 32 bytes). */
@@ -109,6 +112,7 @@ export interface GatewayConfig {
 const ADDR = { type: "string", pattern: "^0x[0-9a-fA-F]{40}$" };
 const INT = { type: "integer", minimum: 0 };
 const POS = { type: "integer", minimum: 1 };
+const URLS = { type: "array", minItems: 1, items: { type: "string", pattern: "^(https?|wss?)://" } };
 
 export const GATEWAY_CONFIG_SCHEMA = {
   type: "object",
@@ -125,6 +129,8 @@ export const GATEWAY_CONFIG_SCHEMA = {
       required: ["rpcUrl", "chainId", "addresses"],
       properties: {
         rpcUrl: { type: "string", pattern: "^(https?|wss?)://" },
+        rpcUrls: URLS,
+        quorum: POS,
         wsUrl: { type: "string", pattern: "^wss?://" },
         chainId: POS,
         addresses: {
@@ -137,7 +143,7 @@ export const GATEWAY_CONFIG_SCHEMA = {
         startBlock: INT,
       },
     },
-    blockpri: { type: "object", required: ["rpcUrl", "chainId", "ppc"], properties: { rpcUrl: { type: "string" }, chainId: POS, ppc: ADDR } },
+    blockpri: { type: "object", required: ["rpcUrl", "chainId", "ppc"], properties: { rpcUrl: { type: "string" }, rpcUrls: URLS, quorum: POS, chainId: POS, ppc: ADDR } },
     utility: ADDR,
     masterKeyHex: { type: "string", pattern: "^(0x)?([0-9a-fA-F]{32}|[0-9a-fA-F]{64})$" },
     meters: {
@@ -204,6 +210,11 @@ export function validateGatewayConfig(value: unknown): GatewayConfig {
     throw new InvalidConfigError(e?.instancePath || "/", undefined, e?.message ?? "a valid gateway configuration", { details: JSON.stringify(validator.errors) });
   }
   const cfg = value as GatewayConfig;
+  for (const [name, n] of [["blocksec", cfg.blocksec], ["blockpri", cfg.blockpri]] as const) {
+    if (!n) continue;
+    if (n.rpcUrls && n.rpcUrls[0] !== n.rpcUrl) throw new InvalidConfigError(`/${name}/rpcUrls`, n.rpcUrls[0], `a list starting with rpcUrl (${n.rpcUrl})`);
+    if (n.quorum && n.quorum > (n.rpcUrls?.length ?? 1)) throw new InvalidConfigError(`/${name}/quorum`, n.quorum, "at most the number of rpcUrls");
+  }
   // Dev keys offered over HTTP are harmless on loopback with local chains and a leak anywhere else.
   const host = cfg.http?.host ?? "127.0.0.1";
   if ((cfg.http?.devAccounts?.length ?? 0) > 0 && !["127.0.0.1", "::1", "localhost"].includes(host)) {

@@ -100,7 +100,9 @@ export async function startGateway(params: StartGatewayParameters): Promise<Gate
   fs.mkdirSync(cfg.dataDir, { recursive: true });
   const store = await GatewayStore.open(path.join(cfg.dataDir, "db"));
   // Buffer-based transport and serializer: anchor transactions are hundreds of kB (fastRpc.ts).
-  const provider = new FastJsonRpcProvider(cfg.blocksec.rpcUrl, cfg.blocksec.chainId);
+  // Several endpoints: failover (and quorum reads) through @sidegrid/chain's MultiRpcProvider; one: the Buffer transport.
+  const secUrls = cfg.blocksec.rpcUrls ?? [cfg.blocksec.rpcUrl];
+  const provider = secUrls.length > 1 || (cfg.blocksec.quorum ?? 1) > 1 ? makeProvider(secUrls, cfg.blocksec.chainId, { quorum: cfg.blocksec.quorum ?? 1 }) : new FastJsonRpcProvider(cfg.blocksec.rpcUrl, cfg.blocksec.chainId);
   const sender = await TxSender.create(new FastWallet(key, provider), provider, { network: "blocksec", receiptTimeoutMs: 60_000 });
   const sec = new BlockSecClient({ sender, addresses: cfg.blocksec.addresses });
   const utility = cfg.utility ? getAddress(cfg.utility) : await sec.gatewayUtility(sender.address);
@@ -109,7 +111,7 @@ export async function startGateway(params: StartGatewayParameters): Promise<Gate
   let pri: BlockPriClient | undefined;
   let priProvider: ReturnType<typeof makeProvider> | undefined;
   if (cfg.blockpri) {
-    priProvider = makeProvider(cfg.blockpri.rpcUrl, cfg.blockpri.chainId);
+    priProvider = makeProvider(cfg.blockpri.rpcUrls ?? cfg.blockpri.rpcUrl, cfg.blockpri.chainId, { quorum: cfg.blockpri.quorum ?? 1 });
     // Reads only: a throwaway account, the consumers sign their own transactions.
     const reader = await TxSender.create(Wallet.createRandom().privateKey, priProvider, { network: "blockpri" });
     pri = new BlockPriClient({ sender: reader, address: cfg.blockpri.ppc });

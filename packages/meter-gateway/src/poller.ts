@@ -86,9 +86,8 @@ export class MeterPoller {
     const wanted = new Set(meters.map((m) => `meter:${m.meterId}`));
     await this.reschedule(meters);
     const existing = await this.queue.getJobSchedulers(0, -1);
-    for (const s of existing) {
-      if (s.key && !wanted.has(s.key)) await this.queue.removeJobScheduler(s.key);
-    }
+    const gone = existing.filter((s) => s.key && !wanted.has(s.key));
+    for (let i = 0; i < gone.length; i += 64) await Promise.all(gone.slice(i, i + 64).map((s) => this.queue.removeJobScheduler(s.key)));
   }
 
   /**
@@ -97,22 +96,27 @@ export class MeterPoller {
    * received it) repeats nothing until it is upserted again.
    */
   async reschedule(meters: readonly MeterConfig[]): Promise<void> {
-    for (const m of meters) {
-      const every = m.pollIntervalMs ?? this.o.defaultIntervalMs;
-      await this.queue.upsertJobScheduler(
-        `meter:${m.meterId}`,
-        // Spread the fleet over the interval instead of polling everyone at once.
-        this.o.spread ? { every, offset: hash4(m.meterId, 7, 11, 13) % every } : { every },
-        {
-          name: "poll",
-          data: { meterId: m.meterId },
-          opts: {
-            attempts: this.o.attempts,
-            backoff: { type: "exponential", delay: this.o.backoffMs },
-            removeOnComplete: true,
-            removeOnFail: { count: 1000 },
-          },
-        },
+    // 64 upserts in flight: one at a time, a 100,000-meter fleet took minutes to schedule.
+    for (let i = 0; i < meters.length; i += 64) {
+      await Promise.all(
+        meters.slice(i, i + 64).map((m) => {
+          const every = m.pollIntervalMs ?? this.o.defaultIntervalMs;
+          return this.queue.upsertJobScheduler(
+            `meter:${m.meterId}`,
+            // Spread the fleet over the interval instead of polling everyone at once.
+            this.o.spread ? { every, offset: hash4(m.meterId, 7, 11, 13) % every } : { every },
+            {
+              name: "poll",
+              data: { meterId: m.meterId },
+              opts: {
+                attempts: this.o.attempts,
+                backoff: { type: "exponential", delay: this.o.backoffMs },
+                removeOnComplete: true,
+                removeOnFail: { count: 1000 },
+              },
+            },
+          );
+        }),
       );
     }
   }

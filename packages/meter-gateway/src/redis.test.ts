@@ -15,6 +15,13 @@ describe("the gateway's Redis target", () => {
     expect(validateGatewayConfig({ ...base, redisUrl: "redis://h:1", shard: { group: "u1", id: "gw-a", leaseMs: 6000 }, poll: { ack: "anchored" } }).shard).toEqual({ group: "u1", id: "gw-a", leaseMs: 6000 });
   });
 
+  it("takes several BlockSEC endpoints, the configured rpcUrl first, and a quorum no larger than the list", () => {
+    const sec = { ...base.blocksec, rpcUrls: ["http://127.0.0.1:1", "http://127.0.0.2:1"], quorum: 2 };
+    expect(validateGatewayConfig({ ...base, redisUrl: "redis://h:1", blocksec: sec }).blocksec.rpcUrls).toEqual(sec.rpcUrls);
+    expect(() => validateGatewayConfig({ ...base, redisUrl: "redis://h:1", blocksec: { ...sec, rpcUrls: ["http://127.0.0.2:1"] } })).toThrow(/blocksec\/rpcUrls/);
+    expect(() => validateGatewayConfig({ ...base, redisUrl: "redis://h:1", blocksec: { ...sec, quorum: 3 } })).toThrow(/blocksec\/quorum/);
+  });
+
   it("puts a hash tag in the key prefix on a cluster, and refuses a configured prefix without one", () => {
     const acct = "0xAbC0000000000000000000000000000000000001";
     expect(keyPrefixFor({ url: "redis://h:1" }, undefined, acct)).toBe("sidegrid:gw:0xabc0000000000000000000000000000000000001");

@@ -11,6 +11,12 @@ export interface MemberChainConfig {
   chainId: number;
   rpcUrl: string;
   /**
+   * Several endpoints of the chain (`rpcUrl` first): reads fail over between them, and with
+   * `quorum` > 1 a read counts only when that many nodes agree (MultiRpcProvider, @sidegrid/chain).
+   */
+  rpcUrls?: string[];
+  quorum?: number;
+  /**
    * WebSocket endpoint of the same node: the member follows new blocks by subscription (newHeads)
    * and polls only as a fallback (`tuning.idlePollMs`). Absent: it polls every `pollIntervalMs`.
    */
@@ -293,6 +299,11 @@ function validateFile(file: string, raw: unknown): FederationConfigFile {
     }
     if (typeof c.rpcUrl !== "string" || !/^https?:\/\//.test(c.rpcUrl)) bad(`chains[${i}].rpcUrl must be an http(s) URL`);
     if (c.wsUrl !== undefined && (typeof c.wsUrl !== "string" || !/^wss?:\/\//.test(c.wsUrl))) bad(`chains[${i}].wsUrl must be a ws(s) URL`);
+    if (c.rpcUrls !== undefined) {
+      if (!Array.isArray(c.rpcUrls) || c.rpcUrls.length === 0 || c.rpcUrls.some((u) => typeof u !== "string" || !/^(https?|wss?):\/\//.test(u))) bad(`chains[${i}].rpcUrls must be a non-empty list of http(s)/ws(s) URLs`);
+      else if (c.rpcUrls[0] !== c.rpcUrl) bad(`chains[${i}].rpcUrls must start with rpcUrl`);
+    }
+    if (c.quorum !== undefined && (!Number.isInteger(c.quorum) || c.quorum < 1 || c.quorum > (c.rpcUrls?.length ?? 1))) bad(`chains[${i}].quorum must be an integer from 1 to the number of rpcUrls`);
     for (const k of ["outbox", "inbox"] as const) {
       if (typeof c[k] !== "string" || !/^0x[0-9a-fA-F]{40}$/.test(c[k])) bad(`chains[${i}].${k} must be an address`);
     }
@@ -364,7 +375,7 @@ export interface WriteMemberConfigsParameters {
   file: string;
   deployment: DeployFederationReturnType;
   /** RPC URL and confirmation depth per chain name of the deployment. */
-  networks: Record<string, { rpcUrl: string; wsUrl?: string; confirmations: number }>;
+  networks: Record<string, { rpcUrl: string; rpcUrls?: string[]; quorum?: number; wsUrl?: string; confirmations: number }>;
   /** Member keys in member order (local: {@link localMemberKeys}); with `keyEnv`, only the addresses matter. */
   memberKeys: readonly string[];
   /** Write `privateKeyEnv: "<prefix><k>"` instead of the key itself (production). */
@@ -401,6 +412,8 @@ export function writeMemberConfigs(params: WriteMemberConfigsParameters): Federa
         name: c.name,
         chainId: c.chainId,
         rpcUrl: n.rpcUrl,
+        ...(n.rpcUrls && n.rpcUrls.length > 1 ? { rpcUrls: n.rpcUrls } : {}),
+        ...(n.quorum && n.quorum > 1 ? { quorum: n.quorum } : {}),
         ...(n.wsUrl ? { wsUrl: n.wsUrl } : {}),
         confirmations: n.confirmations,
         outbox: c.outbox,

@@ -86,7 +86,7 @@ export function newChainState(cfg: MemberChainConfig, p: { cursor: number; membe
   return {
     cfg,
     id,
-    provider: makeProvider(cfg.rpcUrl, cfg.chainId),
+    provider: makeProvider(cfg.rpcUrls ?? cfg.rpcUrl, cfg.chainId, cfg.quorum ? { quorum: cfg.quorum } : {}),
     rpc: { send: (method: string, params: unknown[]) => rpcCall(cfg.rpcUrl, method, params, 15_000) },
     separator: domainSeparator(id, cfg.inbox),
     sender: undefined,
