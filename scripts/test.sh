@@ -3,5 +3,5 @@
 # anvil chains and a real redis-server that the tests start themselves).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-SIDEGRID_NEEDS_CHROMIUM=1 bash scripts/setup.sh
+SIDEGRID_NEEDS_CHROMIUM=1 SIDEGRID_NEEDS_TEST_TOOLS=1 bash scripts/setup.sh
 pnpm test

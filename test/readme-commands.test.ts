@@ -93,6 +93,8 @@ const REGISTRY: Entry[] = [
   { command: /^pnpm -s dlms /, exercises: [{ by: "packages/dlms/src/readme.test.ts", proof: /pnpm -s dlms/ }] },
   // The gateway package's bins, as its README starts them (from packages/meter-gateway).
   { command: /^node \.\.\/pi-meter\/bin\/sidegrid-meters\.js /, exercises: [{ by: CI, proof: literally("node ../pi-meter/bin/sidegrid-meters.js --count 10 --speed 60 --control-port 0") }] },
+  // docker/README.md: the genesis generator (and `docker-compose config`) run in the compose test.
+  { command: /^pnpm sidegrid compose genesis --config docker\/sidegrid\.config\.json --out docker\/generated --validators 4 --block-time 2$/, exercises: [{ by: "packages/cli/src/compose/compose.test.ts", proof: literally('"compose", "genesis", "--config", PROD_CONFIG, "--out", tmpDir(), "--validators", "4", "--block-time", "2"') }] },
   { command: /^node bin\/sidegrid-gateway\.js --config \S+ --progress$/, exercises: [{ by: CI, proof: literally("node bin/sidegrid-gateway.js --config") }] },
 ];
 

@@ -7,6 +7,7 @@ import { runMemberCli } from "@sidegrid/federation";
 import { validateGatewayConfig } from "@sidegrid/meter-gateway";
 import { metersCliMain } from "@sidegrid/pi-meter";
 import { sampleCpu } from "./cpu";
+import { registerComposeCommand } from "./compose/command";
 import { ROLES, memberKeys, roleKey } from "./accounts";
 import { formatReportCheck, readSavedReport, runAudit } from "./audit";
 import { formatRead, readingsCsv, runRead } from "./read";
@@ -235,6 +236,8 @@ export function buildProgram(io: CliIo): Command {
       if (opts.out) fs.writeFileSync(opts.out, `${text}\n`, { mode: 0o600 });
       else io.stdout(text);
     });
+
+  registerComposeCommand(program, io);
 
   const federation = program.command("federation").description("federation members (m-of-n relays between the three chains)");
   federation
