@@ -1,7 +1,7 @@
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { defaultConfig, devPrivateKey, loadConfig, networkRpcUrls, operatorKey } from "./config";
+import { defaultConfig, devPrivateKey, loadConfig, networkRpcUrls, operatorKey, redisClusterNodes } from "./config";
 import { ConfigError } from "./errors";
 
 function withFile(content: string): { dir: string; file: string } {
@@ -91,6 +91,24 @@ describe("loadConfig", () => {
     // A single rpcUrl is a list of one; the defaults are too.
     expect(cfg.networks.blockpri).toMatchObject({ rpcUrl: "http://127.0.0.1:31001", rpcUrls: ["http://127.0.0.1:31001"], quorum: 1, confirmations: 0 });
     expect(networkRpcUrls(cfg.networks.blocksec)).toEqual(urls);
+  });
+
+  it("reads a Redis Cluster: local (masters × (1 + replicas) consecutive ports) or remote seed nodes", () => {
+    expect(redisClusterNodes(defaultConfig().redis)).toBeUndefined();
+    const local = withFile(JSON.stringify({ redis: { url: "redis://127.0.0.1:6590", port: 6590, cluster: true, replicas: 1 } }));
+    const cfg = loadConfig({ cwd: local.dir, file: local.file });
+    expect(redisClusterNodes(cfg.redis)).toEqual([6590, 6591, 6592, 6593, 6594, 6595].map((p) => `redis://127.0.0.1:${p}`));
+    const remote = withFile(JSON.stringify({ redis: { url: "redis://10.0.0.5:7000", local: false, cluster: true, nodes: ["redis://10.0.0.5:7000", "redis://10.0.0.6:7000"] } }));
+    expect(redisClusterNodes(loadConfig({ cwd: remote.dir, file: remote.file }).redis)).toEqual(["redis://10.0.0.5:7000", "redis://10.0.0.6:7000"]);
+    for (const [redis, message] of [
+      [{ cluster: true, masters: 2 }, /at least 3/],
+      [{ local: false, cluster: true }, /redis.nodes must list/],
+      [{ cluster: true, nodes: ["http://x:1"] }, /redis.nodes\[0\] must be a redis:\/\/ URL/],
+      [{ cluster: "yes" }, /redis.cluster/],
+    ] as const) {
+      const f = withFile(JSON.stringify({ redis }));
+      expect(() => loadConfig({ cwd: f.dir, file: f.file })).toThrow(message);
+    }
   });
 
   it("takes a copy whose rpcUrl alone was changed as that one URL", () => {

@@ -32,7 +32,12 @@ export interface SidegridConfig {
   /** Where local state lives: chain state, deployments, logs, LevelDB stores. */
   dataDir: string;
   networks: Record<NetworkName, NetworkConfig>;
-  redis: { url: string; local: boolean; port?: number };
+  /**
+   * `cluster`: a Redis Cluster instead of one server. Local: `up` starts `masters` masters (default
+   * 3) with `replicas` replicas each (default 0) on consecutive ports from `port`. Remote: `nodes`
+   * lists seed nodes (redis:// URLs). `url` stays the first node.
+   */
+  redis: { url: string; local: boolean; port?: number; cluster?: boolean; masters?: number; replicas?: number; nodes?: string[] };
   /** The processes `sidegrid up` runs besides chains and Redis. */
   services: ServicesConfig;
   /** File this config came from, or "embedded defaults". */
@@ -145,6 +150,19 @@ function mergeConfig(base: SidegridConfig, raw: unknown, source: string, dir: st
     if (raw.redis.url !== undefined) out.redis.url = str(raw.redis.url, `${source}: redis.url`);
     if (raw.redis.local !== undefined) out.redis.local = bool(raw.redis.local, `${source}: redis.local`);
     if (raw.redis.port !== undefined) out.redis.port = posInt(raw.redis.port, `${source}: redis.port`);
+    if (raw.redis.cluster !== undefined) out.redis.cluster = bool(raw.redis.cluster, `${source}: redis.cluster`);
+    if (raw.redis.masters !== undefined) out.redis.masters = posInt(raw.redis.masters, `${source}: redis.masters`);
+    if (raw.redis.replicas !== undefined) out.redis.replicas = nonNegInt(raw.redis.replicas, `${source}: redis.replicas`);
+    if (raw.redis.nodes !== undefined) {
+      if (!Array.isArray(raw.redis.nodes) || raw.redis.nodes.length === 0) throw new ConfigError(`${source}: redis.nodes must be a non-empty list of redis:// URLs`);
+      out.redis.nodes = raw.redis.nodes.map((u, i) => {
+        const v = str(u, `${source}: redis.nodes[${i}]`);
+        if (!/^rediss?:\/\//.test(v)) throw new ConfigError(`${source}: redis.nodes[${i}] must be a redis:// URL, got "${v}"`);
+        return v;
+      });
+    }
+    if (out.redis.cluster && (out.redis.masters ?? 3) < 3) throw new ConfigError(`${source}: redis.masters must be at least 3 (a Redis Cluster needs three masters)`);
+    if (out.redis.cluster && !out.redis.local && !out.redis.nodes) throw new ConfigError(`${source}: redis.nodes must list the cluster's seed nodes when redis.cluster is true and redis.local is false`);
   }
   if (raw.services !== undefined) {
     if (!isObject(raw.services)) throw new ConfigError(`${source}: services must be an object`);
@@ -203,6 +221,20 @@ export function networkRpcUrls(n: Pick<NetworkConfig, "rpcUrl"> & Partial<Pick<N
 }
 
 /** Well-known anvil dev key `index` (local runs only: these keys are public). */
+/**
+ * The seed nodes of a Redis Cluster configuration (undefined for one server): a local cluster's
+ * consecutive ports from `port`, or the configured `nodes`.
+ * @example
+ * redisClusterNodes({ url: "redis://127.0.0.1:6390", local: true, port: 6390, cluster: true }) // 3 URLs, ports 6390–6392
+ */
+export function redisClusterNodes(r: SidegridConfig["redis"]): string[] | undefined {
+  if (!r.cluster) return undefined;
+  if (r.nodes) return [...r.nodes];
+  const base = r.port ?? Number(new URL(r.url).port || 6379);
+  const count = (r.masters ?? 3) * (1 + (r.replicas ?? 0));
+  return Array.from({ length: count }, (_, i) => `redis://127.0.0.1:${base + i}`);
+}
+
 export function devPrivateKey(index: number): string {
   return HDNodeWallet.fromMnemonic(Mnemonic.fromPhrase(ANVIL_MNEMONIC), `m/44'/60'/0'/0/${index}`).privateKey;
 }

@@ -46,6 +46,7 @@ it("exports exactly the documented public API", () => {
     "networkRpcUrls",
     "operatorKey",
     "readArtifact",
+    "redisClusterNodes",
     "resolveImport",
     "retryRead",
     "revertData",

@@ -3,7 +3,7 @@ export { ANVIL_MNEMONIC, anvilBinary, startAnvil } from "./anvil";
 export type { AnvilHandle, StartAnvilParameters } from "./anvil";
 export { SOLC_SETTINGS, compileContracts, readArtifact, resolveImport } from "./compile";
 export type { CompileContractsParameters, CompileContractsReturnType, ContractArtifact } from "./compile";
-export { NETWORK_NAMES, defaultConfig, devPrivateKey, loadConfig, networkRpcUrls, operatorKey } from "./config";
+export { NETWORK_NAMES, defaultConfig, devPrivateKey, loadConfig, networkRpcUrls, operatorKey, redisClusterNodes } from "./config";
 export type { LoadConfigParameters, NetworkConfig, NetworkName, ServicesConfig, SidegridConfig } from "./config";
 export { Deployments, deployContract } from "./deploy";
 export type { DeployContractParameters, DeployContractReturnType, DeploymentRecord, DeploymentsFile } from "./deploy";

@@ -3,7 +3,7 @@
 // <dataDir>/logs and is recorded in the state file, so `down` stops exactly these.
 import fs from "node:fs";
 import path from "node:path";
-import { NETWORK_NAMES, connectNetwork, networkRpcUrls, stopPid, type SidegridConfig } from "@sidegrid/chain";
+import { NETWORK_NAMES, connectNetwork, networkRpcUrls, redisClusterNodes, stopPid, type SidegridConfig } from "@sidegrid/chain";
 import { BlockPriClient } from "@sidegrid/blockpri";
 import { spawnMember, waitForMember, writeMemberConfigs } from "@sidegrid/federation";
 import { gatewayConfigForSimulator, meterIdToBytes32, spawnGateway, spawnMeterSimulator, type DevAccount, type SpawnedMeterSimulator } from "@sidegrid/meter-gateway";
@@ -188,6 +188,7 @@ export async function startServices(cfg: SidegridConfig, deployment: SystemDeplo
   const config = gatewayConfigForSimulator({
     dataDir: path.join(cfg.dataDir, "gateway"),
     redisUrl: cfg.redis.url,
+    ...(redisClusterNodes(cfg.redis) ? { redisCluster: redisClusterNodes(cfg.redis)! } : {}),
     blocksec: {
       rpcUrl: cfg.networks.blocksec.rpcUrl,
       // A local anvil serves WebSocket on its HTTP port: the gateway follows new heads instead of polling.

@@ -5,6 +5,7 @@ import path from "node:path";
 import {
   NETWORK_NAMES,
   isAlive,
+  redisClusterNodes,
   rpcCall,
   sleep,
   startAnvil,
@@ -12,6 +13,7 @@ import {
   type NetworkName,
   type SidegridConfig,
 } from "@sidegrid/chain";
+import { startRedisCluster } from "@sidegrid/meter-gateway";
 import { CliError } from "./errors";
 import type { Ui } from "./ui";
 
@@ -183,7 +185,28 @@ export async function startInfrastructure(cfg: SidegridConfig, ui: Ui): Promise<
     started.push(name);
     save();
   }
-  if (cfg.redis.local && !alive.has("redis")) {
+  const clusterNodes = redisClusterNodes(cfg.redis);
+  if (cfg.redis.local && clusterNodes) {
+    // A Redis Cluster from Debian's redis-server: every node its own process and directory; the
+    // cluster is created once (redis-cli --cluster create) and rejoins from nodes.conf afterwards.
+    const names = clusterNodes.map((u) => `redis-${new URL(u).port}`);
+    if (!names.every((n) => alive.has(n))) {
+      for (const n of names) {
+        const old = alive.get(n);
+        if (old) await stopPid(old.pid, 5000);
+      }
+      state.processes = state.processes.filter((p) => !names.includes(p.name));
+      const masters = cfg.redis.masters ?? 3;
+      const cluster = await ui.step(
+        `starting a Redis Cluster (${masters} masters${cfg.redis.replicas ? `, ${cfg.redis.replicas} replica${cfg.redis.replicas > 1 ? "s" : ""} each` : ""})`,
+        () => startRedisCluster({ dir: path.join(cfg.dataDir, "redis-cluster"), basePort: Number(new URL(clusterNodes[0]).port), masters, replicas: cfg.redis.replicas ?? 0, detached: true }),
+        (c) => c.urls.join(" "),
+      );
+      for (const n of cluster.nodes) state.processes.push({ name: `redis-${n.port}`, kind: "redis", pid: n.pid, url: n.url, startedAt: new Date().toISOString() });
+      started.push("redis-cluster");
+      save();
+    }
+  } else if (cfg.redis.local && !alive.has("redis")) {
     if (await redisPing(cfg.redis.url)) {
       throw new CliError("ALREADY_RUNNING", `something already answers on ${cfg.redis.url} that this data dir did not start; stop it or change redis.port`);
     }
@@ -246,8 +269,11 @@ export async function probeStatus(cfg: SidegridConfig): Promise<ComponentStatus[
       out.push({ name: label(name), kind: n.local ? "anvil" : "remote EVM", endpoint: n.rpcUrl, ok: false, detail: "not answering" });
     }
   }
-  const pong = await redisPing(cfg.redis.url);
-  out.push({ name: "Redis", kind: "redis-server", endpoint: cfg.redis.url, ok: pong, detail: pong ? "PONG" : "not answering" });
+  const nodes = redisClusterNodes(cfg.redis) ?? [cfg.redis.url];
+  for (const url of nodes) {
+    const pong = await redisPing(url);
+    out.push({ name: nodes.length > 1 ? `Redis ${new URL(url).port}` : "Redis", kind: nodes.length > 1 ? "redis-server (cluster)" : "redis-server", endpoint: url, ok: pong, detail: pong ? "PONG" : "not answering" });
+  }
   const services = (state?.processes ?? []).filter((p) => p.kind !== "anvil" && p.kind !== "redis");
   out.push(...(await Promise.all(services.map(serviceStatus))));
   return out;

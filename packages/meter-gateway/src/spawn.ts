@@ -180,6 +180,8 @@ export function writeGatewayConfig(file: string, config: GatewayConfig): void {
 export interface GatewayConfigForSimulatorParameters {
   dataDir: string;
   redisUrl: string;
+  /** Seed nodes of a Redis Cluster (then used instead of `redisUrl`). */
+  redisCluster?: string[];
   blocksec: GatewayConfig["blocksec"];
   blockpri?: GatewayConfig["blockpri"];
   simulator: Pick<SpawnedMeterSimulator, "host" | "port" | "count" | "firstMeterId" | "clock" | "masterKeyFile" | "dlms">;
@@ -205,6 +207,7 @@ export function gatewayConfigForSimulator(p: GatewayConfigForSimulatorParameters
   return {
     dataDir: p.dataDir,
     redisUrl: p.redisUrl,
+    ...(p.redisCluster ? { redisCluster: p.redisCluster } : {}),
     blocksec: p.blocksec,
     ...(p.blockpri ? { blockpri: p.blockpri } : {}),
     ...(p.simulator.masterKeyFile ? { masterKeyHex: readSecretFile(p.simulator.masterKeyFile) } : {}),
