@@ -21,6 +21,8 @@ export interface StartTestChainParameters {
   chainId?: number;
   gasLimit?: bigint;
   senderOptions?: TxSenderOptions;
+  /** Listen address (default 127.0.0.1); another one lets processes in other network namespaces reach the node. */
+  host?: string;
 }
 
 /**
@@ -33,7 +35,7 @@ export interface StartTestChainParameters {
  */
 export async function startTestChain(params: StartTestChainParameters = {}): Promise<TestChain> {
   const chainId = params.chainId ?? 31337;
-  const node = await startAnvil({ chainId, ...(params.gasLimit !== undefined ? { gasLimit: params.gasLimit } : {}) });
+  const node = await startAnvil({ chainId, ...(params.gasLimit !== undefined ? { gasLimit: params.gasLimit } : {}), ...(params.host !== undefined ? { host: params.host } : {}) });
   const provider = makeProvider(node.url, chainId);
   const accounts = new Map<number, Promise<{ wallet: Wallet; sender: TxSender }>>();
   return {

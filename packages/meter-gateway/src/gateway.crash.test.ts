@@ -12,19 +12,8 @@ import { startMeterSimulator, type MeterSimulator } from "@sidegrid/pi-meter";
 import { validateGatewayConfig } from "./config";
 import { gatewayConfigForSimulator, meterSimulatorControl, readSecretFile, spawnGateway, spawnMeterSimulator } from "./spawn";
 import { GatewayStore } from "./store";
-import { startSidegridFixture, type SidegridFixture } from "./test-utils/fixture";
+import { ledgerRecords, startSidegridFixture, type SidegridFixture } from "./test-utils/fixture";
 
-/** anvil answers calls at "latest" with BlockOutOfRangeError now and then while it mines fast: retry. */
-async function totals(fx: SidegridFixture): Promise<bigint> {
-  for (let i = 0; ; i++) {
-    try {
-      return (await fx.secAdmin.totals()).records;
-    } catch (e) {
-      if (i > 20) throw e;
-      await sleep(10);
-    }
-  }
-}
 
 const METERS = 50;
 const PER_METER = 200;
@@ -85,20 +74,20 @@ describe("gateway crash (kill -9) in the middle of a 10,000-reading run", () => 
     let atKill = 0n;
     const deadline = Date.now() + 60_000;
     while (Date.now() < deadline) {
-      atKill = await totals(fx);
+      atKill = await ledgerRecords(fx);
       if (atKill >= 2500n) break;
       await sleep(25);
     }
     process.kill(first.pid, "SIGKILL");
     expect(await first.exited).toBe(null);
-    const afterKill = await totals(fx);
+    const afterKill = await ledgerRecords(fx);
     expect(afterKill).toBeGreaterThanOrEqual(2500n);
     expect(afterKill).toBeLessThan(BigInt(METERS * PER_METER));
 
     const t1 = Date.now();
     const second = await spawnGateway({ config, stateFile, detached: false, logFile: path.join(dir, "gw2.log") });
     const end = Date.now() + 90_000;
-    while (Date.now() < end && (await totals(fx)) < BigInt(METERS * PER_METER)) await sleep(100);
+    while (Date.now() < end && (await ledgerRecords(fx)) < BigInt(METERS * PER_METER)) await sleep(100);
     if (process.env.MG_DEBUG) console.log(`kill at ${afterKill}; second run took ${Date.now() - t1} ms`);
     // Give it a moment more: nothing further may appear.
     await sleep(1500);
@@ -106,7 +95,7 @@ describe("gateway crash (kill -9) in the middle of a 10,000-reading run", () => 
     await second.exited;
     if (process.env.MG_DEBUG) console.log(fs.readFileSync(path.join(dir, "gw1.log"), "utf8").slice(-2000), fs.readFileSync(path.join(dir, "gw2.log"), "utf8").slice(-3000));
 
-    expect(await totals(fx)).toBe(BigInt(METERS * PER_METER));
+    expect(await ledgerRecords(fx)).toBe(BigInt(METERS * PER_METER));
     // Every (meter, sequence) exactly once in the ledger's events.
     let events = 0;
     for (const [meterId, c] of fx.consumers) {

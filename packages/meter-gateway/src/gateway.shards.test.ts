@@ -15,7 +15,7 @@ import type { GatewayConfig } from "./config";
 import { startRedisCluster, type RedisCluster } from "./redisCluster";
 import { spawnGateway, type SpawnedGateway } from "./spawn";
 import { GatewayStore } from "./store";
-import { startSidegridFixture, type SidegridFixture } from "./test-utils/fixture";
+import { ledgerRecords, startSidegridFixture, type SidegridFixture } from "./test-utils/fixture";
 
 const METERS = 60;
 const PER_METER = 200;
@@ -41,16 +41,6 @@ async function clusterBase(): Promise<number> {
   throw new Error("no free ports for a Redis Cluster");
 }
 
-async function totals(fx: SidegridFixture): Promise<bigint> {
-  for (let i = 0; ; i++) {
-    try {
-      return (await fx.secAdmin.totals()).records;
-    } catch (e) {
-      if (i > 20) throw e;
-      await sleep(10);
-    }
-  }
-}
 
 describe("three sharded gateways on a Redis Cluster", () => {
   let fx: SidegridFixture;
@@ -111,7 +101,7 @@ describe("three sharded gateways on a Redis Cluster", () => {
       const total = BigInt(METERS * PER_METER);
       let atKill = 0n;
       for (const end = Date.now() + 90_000; Date.now() < end; await sleep(50)) {
-        atKill = await totals(fx);
+        atKill = await ledgerRecords(fx);
         if (atKill >= 3000n) break;
       }
       expect(atKill).toBeGreaterThanOrEqual(3000n);
@@ -123,10 +113,10 @@ describe("three sharded gateways on a Redis Cluster", () => {
       cluster.kill(masters[0]);
       const killedAt = Date.now();
 
-      for (const end = Date.now() + 180_000; Date.now() < end && (await totals(fx)) < total; ) await sleep(200);
+      for (const end = Date.now() + 180_000; Date.now() < end && (await ledgerRecords(fx)) < total; ) await sleep(200);
       const finishedMs = Date.now() - killedAt;
       await sleep(1500); // nothing more may appear
-      expect(await totals(fx)).toBe(total);
+      expect(await ledgerRecords(fx)).toBe(total);
 
       // Every (meter, sequence) exactly once in the ledger's events.
       let events = 0;

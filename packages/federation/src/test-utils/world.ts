@@ -7,13 +7,13 @@ import {
   Deployments,
   deployContract,
   readArtifact,
+  startTestChain,
   type TestChain,
   type TxReceipt,
   type TxSender,
 } from "@sidegrid/chain";
 import { deployBlockSec, deployKeyCustody, type BlockSecAddresses } from "@sidegrid/blocksec";
 import { artifactsDir } from "../artifacts";
-import { startTestChainAt } from "./chainAt";
 import { deployFederation, FEDERATION_ROLE, type DeployFederationReturnType } from "../deploy";
 import { FederationInbox__factory, FederationOutbox__factory, MockPreferenceMirror__factory, MockPreferenceSource__factory, TestToken__factory, TokenPeg__factory } from "../generated";
 import { localMemberKeys, type FederationCustodyConfig } from "../member/config";
@@ -152,7 +152,7 @@ export async function deployCustodyApps(p: {
  */
 export async function startWorld(params: StartWorldParameters): Promise<World> {
   const chains = await Promise.all(
-    params.chainIds.map((chainId) => startTestChainAt({ chainId, ...(params.host !== undefined ? { host: params.host } : {}), ...(params.gasLimit !== undefined ? { gasLimit: params.gasLimit } : {}) })),
+    params.chainIds.map((chainId) => startTestChain({ chainId, ...(params.host !== undefined ? { host: params.host } : {}), ...(params.gasLimit !== undefined ? { gasLimit: params.gasLimit } : {}) })),
   );
   const admins = await Promise.all(chains.map(async (c) => (await c.account(0)).sender));
   for (const a of admins) for (const abi of ALL_ABIS) a.addAbi(abi as never);

@@ -194,3 +194,15 @@ export async function startBlockSecBenchFixture(p: { secChainId: number; gasLimi
     },
   };
 }
+
+/** Records the ledger holds. anvil answers calls at "latest" with BlockOutOfRangeError now and then while it mines fast: retried. */
+export async function ledgerRecords(fx: Pick<SidegridFixture, "secAdmin">): Promise<bigint> {
+  for (let i = 0; ; i++) {
+    try {
+      return (await fx.secAdmin.totals()).records;
+    } catch (e) {
+      if (i > 20) throw e;
+      await new Promise((r) => setTimeout(r, 10));
+    }
+  }
+}
