@@ -11,6 +11,7 @@ import type { GatewayMetrics } from "./metrics";
 import type { CachedPolicy } from "./policy";
 import type { AnchorInfo, BatchRecord, GatewayStore, OutboxRecord } from "./store";
 import { keys } from "./store";
+import { AnchorWatch } from "./anchorWatch";
 
 export interface AnchoredItem {
   meterId: number;
@@ -24,7 +25,7 @@ export interface AnchorOutcome {
   batches: BatchRecord[];
   /** Records the chain refused to store (consent changed on the way). */
   rejected: { meterId: number; sequence: number; reason: string }[];
-  txs: { hash: string; gasUsed: bigint; stored: number; skipped: number; rejected: number }[];
+  txs: { hash: string; gasUsed: bigint; stored: number; skipped: number; rejected: number; blockNumber?: number; blockHash?: string }[];
 }
 
 /** What the anchorer needs from a data ledger (BlockSEC's MeterDataLedger in production). */
@@ -33,6 +34,9 @@ export interface AnchorLedger {
   /** Anchors of batches this gateway sent since `fromBlock`. */
   recover(fromBlock: number): Promise<{ anchored: AnchoredItem[]; batches: BatchRecord[] }>;
   blockNumber(): Promise<number>;
+  /** For the rollback watch (anchorWatch.ts): the canonical block hash at a height, and a nonce re-read. */
+  blockHash?(n: number): Promise<string | null>;
+  resync?(): Promise<void>;
 }
 
 export interface AnchorerOptions {
@@ -51,8 +55,16 @@ export interface AnchorerOptions {
   flushIntervalMs?: number;
   /** Concurrent rounds (pipelined transactions; default 2). */
   maxInFlight?: number;
+  /**
+   * Watch recent anchors for rollbacks (reorgs, a node restarted from an older state) and send
+   * again what left the chain: every `intervalMs` (default 2,000), blocks up to `depth` deep
+   * (default 64). Needs `ledger.blockHash` and `ledger.resync`; `false` turns it off.
+   */
+  watch?: { depth?: number; intervalMs?: number } | false;
   /** Called after records were marked anchored. */
   onAnchored?: (items: readonly AnchoredItem[]) => void;
+  /** Called when anchors from `fromBlock` on left the chain and `records` went back to the outbox. */
+  onRollback?: (fromBlock: number, records: number) => void;
   onError?: (e: unknown) => void;
 }
 
@@ -90,11 +102,23 @@ export class Anchorer {
   private readonly maxBatch: number;
   private readonly interval: number;
   private readonly maxInFlight: number;
+  /** Undone anchors go back to the outbox (absent when the ledger cannot say block hashes). */
+  readonly watch: AnchorWatch | undefined;
+  private watchTimer: NodeJS.Timeout | undefined;
+  private watching: Promise<unknown> | undefined;
 
   constructor(private readonly o: AnchorerOptions) {
     this.maxBatch = o.maxBatch ?? 2000;
     this.interval = o.flushIntervalMs ?? 250;
     this.maxInFlight = o.maxInFlight ?? 2;
+    const { blockHash, resync } = o.ledger;
+    if (o.watch !== false && blockHash && resync) {
+      this.watch = new AnchorWatch(
+        o.store,
+        { blockNumber: () => o.ledger.blockNumber(), blockHash: (n) => blockHash.call(o.ledger, n), resync: () => resync.call(o.ledger) },
+        { ...(o.watch?.depth !== undefined ? { depth: o.watch.depth } : {}), onRollback: (from, n) => o.onRollback?.(from, n) },
+      );
+    }
   }
 
   /** Recovers anchors of a previous run, then starts the loop. */
@@ -102,6 +126,13 @@ export class Anchorer {
     await this.recover();
     this.running = true;
     this.timer = setInterval(() => void this.pump(), Math.max(10, Math.floor(this.interval / 2)));
+    if (this.watch) {
+      const every = (this.o.watch || undefined)?.intervalMs ?? 2000;
+      this.watchTimer = setInterval(() => {
+        if (this.watching) return;
+        this.watching = this.watch!.check().catch((e: unknown) => this.o.onError?.(e)).finally(() => (this.watching = undefined));
+      }, every);
+    }
   }
 
   /** Reads back what the chain holds from this gateway since the safe block. */
@@ -135,6 +166,8 @@ export class Anchorer {
   async stop(): Promise<void> {
     this.running = false;
     if (this.timer) clearInterval(this.timer);
+    if (this.watchTimer) clearInterval(this.watchTimer);
+    await this.watching;
     await Promise.allSettled([...this.rounds]);
   }
 
@@ -209,6 +242,12 @@ export class Anchorer {
         if (r) this.o.metrics?.readingToAnchor.observe((now - r.readAt) / 1000);
       }
       this.afterAnchored(outcome.anchored, n);
+      if (this.watch) {
+        const mine = new Map(outcome.txs.filter((x) => x.blockHash && x.blockNumber !== undefined).map((x) => [x.hash, x]));
+        const byTx = new Map<string, { meterId: number; sequence: number }[]>();
+        for (const a of outcome.anchored) if (mine.has(a.anchor.txHash)) byTx.set(a.anchor.txHash, [...(byTx.get(a.anchor.txHash) ?? []), { meterId: a.meterId, sequence: a.sequence }]);
+        for (const [hash, items] of byTx) this.watch.track(mine.get(hash)!.blockNumber!, mine.get(hash)!.blockHash!, hash, items);
+      }
       // The records are anchored whatever happened to the keys; a key that did not land is retried next round.
       if (keyTxs) await keyTxs.done.catch((e: unknown) => this.o.onError?.(e));
     } catch (e) {

@@ -74,6 +74,15 @@ export class BlockSecLedger implements AnchorLedger {
     return Number(BigInt(await this.client.provider.send("eth_blockNumber", [])));
   }
 
+  async blockHash(n: number): Promise<string | null> {
+    const b = (await this.client.provider.send("eth_getBlockByNumber", [`0x${n.toString(16)}`, false])) as { hash: string } | null;
+    return b?.hash ?? null;
+  }
+
+  async resync(): Promise<void> {
+    await this.client.sender.sync();
+  }
+
   async anchor(records: readonly OutboxRecord[]): Promise<AnchorOutcome> {
     const sorted = sortForBatch(records);
     const base = randomBytes(32);
@@ -132,7 +141,7 @@ export class BlockSecLedger implements AnchorLedger {
       );
       if (stored.length) out.batches.push({ batchId: plan.batchId, txHash: receipt.transactionHash, blockNumber: receipt.blockNumber, root, leaves: levels[0].map((l) => `0x${l.toString("hex")}`) });
       if (items.length) this.gasPerRecord = Number(receipt.gasUsed) / items.length;
-      out.txs.push({ hash: receipt.transactionHash, gasUsed: receipt.gasUsed, stored: stored.length, skipped: skipped.size, rejected: rejected.size });
+      out.txs.push({ hash: receipt.transactionHash, gasUsed: receipt.gasUsed, stored: stored.length, skipped: skipped.size, rejected: rejected.size, blockNumber: receipt.blockNumber, blockHash: receipt.blockHash });
     }
     if (skippedAll.length) {
       const found = await this.findAnchors(skippedAll);

@@ -74,7 +74,8 @@ export interface GatewayConfig {
     stalledIntervalMs?: number;
     spread?: boolean;
   };
-  anchor?: { maxBatch?: number; flushIntervalMs?: number; maxInFlight?: number; maxRecordsPerTx?: number };
+  /** `watch`: re-send records whose anchor's block left the chain (anchorWatch.ts); `false` turns it off. */
+  anchor?: { maxBatch?: number; flushIntervalMs?: number; maxInFlight?: number; maxRecordsPerTx?: number; watch?: { depth?: number; intervalMs?: number } | false };
   /**
    * When anchoring falls behind (this many records waiting, or the oldest read this long ago),
    * scheduled polls of meters that keep their log wait (backpressure.ts). `enabled: false` turns it off.

@@ -243,7 +243,7 @@ export async function startGatewayDemandResponse(p: {
     },
     control: new SimulatorApplianceControl(p.config.control.url, token),
     // Her wallet and the trading accounts she linked here: rules set under either apply to her meter.
-    accountsOf: async (consumer) => [consumer, ...(await p.store.tradingAccountsOf(consumer)).map((l) => l.account)],
+    accountsOf: async (consumer) => [consumer, ...(await p.store.tradingAccounts.of(consumer)).map((l) => l.account)],
     record: (a) => recordDemandResponseAction(p.store, a),
     ...(p.config.rulesTtlMs !== undefined ? { rulesTtlMs: p.config.rulesTtlMs } : {}),
   });

@@ -162,7 +162,12 @@ export async function startGateway(params: StartGatewayParameters): Promise<Gate
     ...(cfg.anchor?.maxBatch !== undefined ? { maxBatch: cfg.anchor.maxBatch } : {}),
     ...(cfg.anchor?.flushIntervalMs !== undefined ? { flushIntervalMs: cfg.anchor.flushIntervalMs } : {}),
     ...(cfg.anchor?.maxInFlight !== undefined ? { maxInFlight: cfg.anchor.maxInFlight } : {}),
+    ...(cfg.anchor?.watch !== undefined ? { watch: cfg.anchor.watch } : {}),
     onError: (e) => log(`anchor: ${(e as Error).message.split("\n")[0]}`),
+    onRollback: (from, n) => {
+      metrics.anchorRollbacks.inc();
+      log(`anchors from block ${from} on left the chain: ${n} records back in the outbox, sent again`);
+    },
   });
   await anchorer.start();
   const trades = epochKeys

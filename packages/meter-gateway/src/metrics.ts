@@ -18,6 +18,7 @@ export interface GatewayMetrics {
   readingToAnchor: Histogram<string>;
   queueJobs: Gauge<"state">;
   scheduleResyncs: Counter<string>;
+  anchorRollbacks: Counter<string>;
   apiRequests: Counter<"route" | "status">;
 }
 
@@ -45,6 +46,7 @@ export function createGatewayMetrics(options: { defaultMetrics?: boolean } = {})
     droppedRecords: new Counter({ name: "sidegrid_gateway_dropped_records_total", help: "Pending records dropped before anchoring", labelNames: ["reason"], registers: r }),
     readingToAnchor: new Histogram({ name: "sidegrid_gateway_reading_to_anchor_seconds", help: "From reading received to anchored receipt", buckets: [0.1, 0.25, 0.5, 1, 1.5, 2, 3, 5, 10, 30], registers: r }),
     queueJobs: new Gauge({ name: "sidegrid_gateway_queue_jobs", help: "Polling jobs by state", labelNames: ["state"], registers: r }),
+    anchorRollbacks: new Counter({ name: "sidegrid_gateway_anchor_rollbacks_total", help: "Times anchors left the chain (reorg, node restarted from an older state) and their records were sent again", registers: r }),
     scheduleResyncs: new Counter({ name: "sidegrid_gateway_schedule_resyncs_total", help: "Times the poll schedules were re-created because Redis had lost them", registers: r }),
     apiRequests: new Counter({ name: "sidegrid_gateway_api_requests_total", help: "HTTP API requests", labelNames: ["route", "status"], registers: r }),
   };

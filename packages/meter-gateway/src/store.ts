@@ -19,6 +19,9 @@ import { Level } from "level";
 import { merkleLevelsBuf, proofFromLevelsBuf } from "./merkle";
 import type { Category, Resolution } from "./resolution";
 import type { Alert, AlertKind } from "./alerts";
+import { TradingAccountLinks } from "./tradingAccountLinks";
+
+export type { TradingAccountLink } from "./tradingAccountLinks";
 
 export type { Alert, AlertKind } from "./alerts";
 
@@ -141,16 +144,8 @@ export const keys = {
   meta: (name: string) => `meta!${name}`,
   key: (c: string, keyId: number) => `k!${c.toLowerCase()}!${hex8(keyId)}`,
   keyPending: (c: string, keyId: number) => `kq!${c.toLowerCase()}!${hex8(keyId)}`,
-  tradingAccount: (account: string) => `ta!${account.toLowerCase()}`,
-  consumerAccount: (c: string, account: string) => `tc!${c.toLowerCase()}!${account.toLowerCase()}`,
 };
 
-/** A trading account a household linked to herself at this gateway (known here only, never on chain). */
-export interface TradingAccountLink {
-  consumer: string;
-  account: string;
-  linkedAt: number;
-}
 
 export function newMeterState(meterId: number): MeterState {
   return {
@@ -183,7 +178,12 @@ export class GatewayStore {
    */
   private readonly pendingIndex = new Map<string, OutboxRecord | null>();
 
-  private constructor(readonly db: Level<string, unknown>) {}
+  /** Households' trading accounts linked at this gateway. */
+  readonly tradingAccounts: TradingAccountLinks;
+
+  private constructor(readonly db: Level<string, unknown>) {
+    this.tradingAccounts = new TradingAccountLinks(db);
+  }
 
   static async open(dir: string): Promise<GatewayStore> {
     fs.mkdirSync(dir, { recursive: true });
@@ -307,6 +307,15 @@ export class GatewayStore {
       if (r.status === "pending") return r.sequence;
     }
     return undefined;
+  }
+
+  /** Puts records anchored by `txHash` back into the outbox (that transaction's block left the chain); returns how many. */
+  async unanchor(items: readonly { meterId: number; sequence: number }[], txHash: string): Promise<number> {
+    const recs = (await this.db.getMany(items.map((i) => keys.record(i.meterId, i.sequence)))) as (OutboxRecord | undefined)[];
+    const back = recs.filter((r): r is OutboxRecord => r?.status === "anchored" && r.anchor?.txHash === txHash).map(({ anchor: _gone, ...r }) => ({ ...r, status: "pending" as const }));
+    await this.db.batch(back.flatMap((r) => [{ type: "put", key: keys.record(r.meterId, r.sequence), value: r }, { type: "put", key: r.queueKey, value: keys.record(r.meterId, r.sequence) }]) as never);
+    for (const r of back) this.pendingIndex.set(keys.record(r.meterId, r.sequence), r);
+    return back.length;
   }
 
   async record(meterId: number, sequence: number): Promise<OutboxRecord | undefined> {
@@ -456,32 +465,6 @@ export class GatewayStore {
     await this.db.batch(ops as never);
     for (const r of fresh) this.pendingIndex.set(keys.record(r.meterId, r.sequence), r);
     return fresh.length;
-  }
-
-  async putTradingAccount(link: TradingAccountLink): Promise<void> {
-    await this.db.batch([
-      { type: "put", key: keys.tradingAccount(link.account), value: link },
-      { type: "put", key: keys.consumerAccount(link.consumer, link.account), value: 1 },
-    ] as never);
-  }
-
-  async deleteTradingAccount(link: Pick<TradingAccountLink, "consumer" | "account">): Promise<void> {
-    await this.db.batch([
-      { type: "del", key: keys.tradingAccount(link.account) },
-      { type: "del", key: keys.consumerAccount(link.consumer, link.account) },
-    ] as never);
-  }
-
-  async tradingAccount(account: string): Promise<TradingAccountLink | undefined> {
-    return (await this.db.get(keys.tradingAccount(account))) as TradingAccountLink | undefined;
-  }
-
-  async tradingAccountsOf(consumer: string): Promise<TradingAccountLink[]> {
-    const prefix = `tc!${consumer.toLowerCase()}!`;
-    const ids: string[] = [];
-    for await (const k of this.db.keys({ gte: prefix, lt: `${prefix}~` })) ids.push(keys.tradingAccount(k.slice(prefix.length)));
-    if (ids.length === 0) return [];
-    return ((await this.db.getMany(ids)) as (TradingAccountLink | undefined)[]).filter((x): x is TradingAccountLink => !!x);
   }
 
   /** Every record of the store (tests, audits): pending and anchored counts. */

@@ -127,23 +127,23 @@ export class TradeSealer {
     }
     if (signer !== a) throw new TradingAccountLinkError("LINK_REFUSED", a, `the link is signed by ${signer}, not by the account`);
     if (!(await this.households()).has(c.toLowerCase())) throw new NotFoundError(`a meter of ${c} at this gateway`);
-    const held = await this.o.store.tradingAccount(a);
+    const held = await this.o.store.tradingAccounts.get(a);
     if (held && getAddress(held.consumer) !== c) throw new TradingAccountLinkError("LINK_CONFLICT", a, "linked to another household");
     const link = { consumer: c, account: a, linkedAt: held?.linkedAt ?? Date.now() };
-    await this.o.store.putTradingAccount(link);
+    await this.o.store.tradingAccounts.put(link);
     this.rescan.add(a);
     return link;
   }
 
   async unlink(consumer: string, account: string): Promise<boolean> {
-    const held = await this.o.store.tradingAccount(account);
+    const held = await this.o.store.tradingAccounts.get(account);
     if (!held || getAddress(held.consumer) !== getAddress(consumer)) return false;
-    await this.o.store.deleteTradingAccount(held);
+    await this.o.store.tradingAccounts.delete(held);
     return true;
   }
 
   accountsOf(consumer: string): Promise<TradingAccountLink[]> {
-    return this.o.store.tradingAccountsOf(consumer);
+    return this.o.store.tradingAccounts.of(consumer);
   }
 
   /** One pass: relayed trades since the cursor (and the earlier trades of newly linked accounts). Passes never overlap. */
@@ -197,7 +197,7 @@ export class TradeSealer {
           ["BUYER", t.buyer, t.seller],
           ["SELLER", t.seller, t.buyer],
         ] as const) {
-          const consumer = (await this.o.store.tradingAccount(account))?.consumer ?? account;
+          const consumer = (await this.o.store.tradingAccounts.get(account))?.consumer ?? account;
           const home = homes.get(consumer.toLowerCase());
           if (!home) {
             this.stats.notOurs++;
