@@ -2,36 +2,20 @@
 // recorded in the state file, probed by `status`, reused by a second `up` and stopped by `down`.
 // The chains here are remote (nothing to start), so only Redis is exercised.
 import fs from "node:fs";
-import net from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { execFileSync } from "node:child_process";
 import { loadConfig } from "@sidegrid/chain";
+import { freeRedisClusterPorts } from "@sidegrid/meter-gateway";
 import { probeStatus, readState, startInfrastructure, stopAll } from "./system";
 import { createUi } from "./ui";
 
 jest.setTimeout(60_000);
 
-function portFree(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const s = net.createServer().once("error", () => resolve(false));
-    s.listen(port, "127.0.0.1", () => s.close(() => resolve(true)));
-  });
-}
-
-async function freeBase(): Promise<number> {
-  for (let base = 24000 + (process.pid % 300) * 10; base < 32000; base += 10) {
-    let ok = true;
-    for (let i = 0; i < 3 && ok; i++) ok = (await portFree(base + i)) && (await portFree(base + i + 10000));
-    if (ok) return base;
-  }
-  throw new Error("no free ports");
-}
-
 describe("up with redis.cluster", () => {
   it("starts a 3-master cluster, reuses it on the next up, reports every node and stops them", async () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "sg-cluster-up-"));
-    const base = await freeBase();
+    const base = await freeRedisClusterPorts(3, 24000 + (process.pid % 300) * 10);
     const file = path.join(dir, "sidegrid.config.json");
     const remote = (id: number) => ({ rpcUrl: `http://127.0.0.1:1/${id}`, chainId: id, local: false });
     fs.writeFileSync(file, JSON.stringify({ dataDir: "data", networks: { blockpri: remote(1), blocksec: remote(2), blocktst: remote(3) }, redis: { url: `redis://127.0.0.1:${base}`, port: base, cluster: true } }));

@@ -5,14 +5,13 @@
 // records), and every reading ends up on BlockSEC exactly once.
 import { execFileSync } from "node:child_process";
 import fs from "node:fs";
-import net from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { Wallet } from "ethers";
 import { devPrivateKey, sleep } from "@sidegrid/chain";
 import { SimClock, startMeterSimulator, type MeterSimulator } from "@sidegrid/pi-meter";
 import type { GatewayConfig } from "./config";
-import { startRedisCluster, type RedisCluster } from "./redisCluster";
+import { freeRedisClusterPorts, startRedisCluster, type RedisCluster } from "./redisCluster";
 import { spawnGateway, type SpawnedGateway } from "./spawn";
 import { GatewayStore } from "./store";
 import { ledgerRecords, startSidegridFixture, type SidegridFixture } from "./test-utils/fixture";
@@ -23,24 +22,6 @@ const T0 = Date.UTC(2025, 9, 1);
 const LEASE_MS = 5000;
 
 jest.setTimeout(300_000);
-
-function portFree(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const s = net.createServer().once("error", () => resolve(false));
-    s.listen(port, "127.0.0.1", () => s.close(() => resolve(true)));
-  });
-}
-
-/** Six consecutive ports whose cluster-bus ports (+10000) are free too. */
-async function clusterBase(): Promise<number> {
-  for (let base = 21000 + (process.pid % 400) * 20; base < 30000; base += 20) {
-    let ok = true;
-    for (let i = 0; i < 6 && ok; i++) ok = (await portFree(base + i)) && (await portFree(base + i + 10000));
-    if (ok) return base;
-  }
-  throw new Error("no free ports for a Redis Cluster");
-}
-
 
 describe("three sharded gateways on a Redis Cluster", () => {
   let fx: SidegridFixture;
@@ -53,7 +34,7 @@ describe("three sharded gateways on a Redis Cluster", () => {
     // The gateways run dist/: build it from the current sources.
     execFileSync(process.execPath, [require.resolve("typescript/bin/tsc"), "-p", path.join(__dirname, "..", "tsconfig.build.json")], { stdio: "inherit" });
     dir = fs.mkdtempSync(path.join(os.tmpdir(), "mg-shards-"));
-    cluster = await startRedisCluster({ dir: path.join(dir, "redis"), basePort: await clusterBase(), masters: 3, replicas: 1, nodeTimeoutMs: 1500 });
+    cluster = await startRedisCluster({ dir: path.join(dir, "redis"), basePort: await freeRedisClusterPorts(6, 21000 + (process.pid % 400) * 20), masters: 3, replicas: 1, nodeTimeoutMs: 1500 });
     fx = await startSidegridFixture({ priChainId: 31731, secChainId: 31732 });
     const ids = Array.from({ length: METERS }, (_, i) => i + 1);
     await fx.addConsumers(ids);

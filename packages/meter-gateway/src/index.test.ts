@@ -102,6 +102,7 @@ describe("public API of @sidegrid/meter-gateway", () => {
         "encodeSealedTrade",
         "expandRawRecord",
         "formatProgress",
+        "freeRedisClusterPorts",
         "gatewayCliMain",
         "gatewayConfigForSimulator",
         "isGatewayError",

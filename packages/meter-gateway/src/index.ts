@@ -136,7 +136,7 @@ export { MeterPoller, POLL_QUEUE, redisConnectionOptions } from "./poller";
 export type { MeterPollerOptions, PollJobData, QueueDepth } from "./poller";
 export { createRedis, keyPrefixFor, redisTargetOf } from "./redis";
 export type { RedisClient, RedisTarget } from "./redis";
-export { startRedisCluster, waitClusterOk } from "./redisCluster";
+export { freeRedisClusterPorts, startRedisCluster, waitClusterOk } from "./redisCluster";
 export type { RedisCluster, RedisClusterNode, StartRedisClusterParameters } from "./redisCluster";
 export { ShardMembership, shardOwner, shardWeight } from "./shards";
 export type { ShardOptions, ShardStats } from "./shards";

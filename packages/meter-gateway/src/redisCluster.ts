@@ -149,6 +149,26 @@ export async function startRedisCluster(p: StartRedisClusterParameters): Promise
   };
 }
 
+function portFree(port: number, host: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = net.createServer().once("error", () => resolve(false));
+    s.listen(port, host, () => s.close(() => resolve(true)));
+  });
+}
+
+/**
+ * A first port for `count` cluster nodes on this host: the nodes' ports and their cluster-bus
+ * ports (port + 10,000) all free. Starts from `from` (tests pass something per process).
+ */
+export async function freeRedisClusterPorts(count: number, from = 21000, host = "127.0.0.1"): Promise<number> {
+  for (let base = from; base + count < 55535; base += count + 4) {
+    let ok = true;
+    for (let i = 0; i < count && ok; i++) ok = (await portFree(base + i, host)) && (await portFree(base + i + 10_000, host));
+    if (ok) return base;
+  }
+  throw new RedisClusterError(`no ${count} consecutive free ports (and their cluster-bus ports) from ${from}`);
+}
+
 /** Waits until every reachable node says cluster_state:ok (slots all covered). */
 export async function waitClusterOk(host: string, ports: readonly number[], timeoutMs: number): Promise<void> {
   const end = Date.now() + timeoutMs;

@@ -189,6 +189,17 @@ export interface MemberConfig {
   checkpointer?: FederationCheckpointerConfig;
 }
 
+/** The federation file, parsed and validated. */
+function readFederationFile(file: string): ReturnType<typeof validateFile> {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(fs.readFileSync(file, "utf8"));
+  } catch (e) {
+    throw new FederationConfigError(file, `cannot read: ${(e as Error).message}`, { cause: e });
+  }
+  return validateFile(file, raw);
+}
+
 /**
  * Reads the federation file and returns member `index`'s configuration, its key taken from the file
  * or from the environment variable the file names.
@@ -197,13 +208,7 @@ export interface MemberConfig {
  * const cfg = loadMemberConfig(".sidegrid/federation.json", 0);
  */
 export function loadMemberConfig(file: string, index: number, env: NodeJS.ProcessEnv = process.env): MemberConfig {
-  let raw: unknown;
-  try {
-    raw = JSON.parse(fs.readFileSync(file, "utf8"));
-  } catch (e) {
-    throw new FederationConfigError(file, `cannot read: ${(e as Error).message}`, { cause: e });
-  }
-  const cfg = validateFile(file, raw);
+  const cfg = readFederationFile(file);
   const entry = cfg.members[index];
   if (!Number.isInteger(index) || !entry) throw new MemberNotFoundError(index, cfg.members.length);
   const key = entry.privateKey ?? (entry.privateKeyEnv ? env[entry.privateKeyEnv] : undefined) ?? readKeyFile(file, entry.privateKeyFile);
@@ -258,13 +263,7 @@ function listenAddress(entry: FederationMemberEntry): { host: string; port: numb
  * const { peers } = loadFederationPeers(".sidegrid/federation.json");
  */
 export function loadFederationPeers(file: string): { threshold: number; peers: { address: string; url: string }[] } {
-  let raw: unknown;
-  try {
-    raw = JSON.parse(fs.readFileSync(file, "utf8"));
-  } catch (e) {
-    throw new FederationConfigError(file, `cannot read: ${(e as Error).message}`, { cause: e });
-  }
-  const cfg = validateFile(file, raw);
+  const cfg = readFederationFile(file);
   return { threshold: cfg.threshold, peers: cfg.members.map((m) => ({ address: getAddress(m.address), url: m.url })) };
 }
 
