@@ -11,7 +11,7 @@ import { registerComposeCommand } from "./compose/command";
 import { ROLES, memberKeys, roleKey } from "./accounts";
 import { formatReportCheck, readSavedReport, runAudit } from "./audit";
 import { formatRead, readingsCsv, runRead } from "./read";
-import { runBench } from "./bench";
+import { parsePositive, parseScaleSizes, runBench, runScaleBench } from "./bench";
 import { checkRemoteNetworks, deploySystem, readDeployment, type SystemDeployment } from "./deploy-system";
 import { runDemo } from "./demo";
 import { formatDsmReport, runDsm } from "./dsm";
@@ -201,8 +201,24 @@ export function buildProgram(io: CliIo): Command {
     .option("--quick", "a reduced set (under two minutes)")
     .option("--out <dir>", "where <timestamp>.{json,md,svg,dsm.svg} and latest.* go", "bench/results")
     .option("--json", "print the report as JSON (progress goes to stderr)")
-    .action(async (opts: { quick?: boolean; out: string; json?: boolean }) => {
+    .option("--scale", "cost growth instead (issue #17): gas and bytes per reading, gateway and Redis memory, anchoring lag at 10 … 100,000 simulated meters; writes scale-<timestamp>.{json,md}")
+    .option("--scale-sizes <list>", "with --scale: fleet sizes, comma-separated, ascending", "10,1000,10000,100000")
+    .option("--scale-rate <n>", "with --scale: readings per second offered at every size", "400")
+    .option("--scale-window <s>", "with --scale: measured seconds per size, after its warm-up", "30")
+    .action(async (opts: { quick?: boolean; out: string; json?: boolean; scale?: boolean; scaleSizes: string; scaleRate: string; scaleWindow: string }) => {
       const log = opts.json ? (l: string) => io.stderr.write(`${l}\n`) : io.stdout;
+      if (opts.scale) {
+        if (opts.quick) throw new CliError("BAD_ARGUMENT", "--scale and --quick are separate runs: pick one (--scale-sizes 10,1000 is a short scale run)");
+        const scale = await runScaleBench({
+          sizes: parseScaleSizes(opts.scaleSizes),
+          rate: parsePositive("--scale-rate", opts.scaleRate, 100_000),
+          windowSeconds: parsePositive("--scale-window", opts.scaleWindow, 3600),
+          outDir: path.resolve(opts.out),
+          log,
+        });
+        if (opts.json) io.stdout(JSON.stringify(scale, null, 2));
+        return;
+      }
       const report = await runBench({ quick: Boolean(opts.quick), outDir: path.resolve(opts.out), log });
       if (opts.json) io.stdout(JSON.stringify(report, (_k, v) => (typeof v === "bigint" ? v.toString() : v), 2));
     });

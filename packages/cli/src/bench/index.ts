@@ -51,6 +51,10 @@ export { renderMarkdown, table } from "./markdown";
 export { renderDayAheadSvg, renderFigure9Svg, figure9Series } from "./svg";
 export { BENCH_CHAIN_IDS } from "./world";
 export { compilePaperStorage, setTransLogData } from "./baseline";
+export { runScaleBench } from "./scale";
+export type { RunScaleBenchOptions } from "./scale";
+export { FLAT_RATIO, SCALE_SIZES, flatness, parsePositive, parseScaleSizes, renderScaleMarkdown, scaleTable } from "./scaleReport";
+export type { ChainCost, FlatnessVerdict, ScaleReport, ScaleRow } from "./scaleReport";
 
 /** What a quick and a full run measure. */
 export const BENCH_PLANS = {

@@ -41,6 +41,8 @@ export const MEMBER_TUNING = { pollIntervalMs: 100, maxBatch: 400, takeoverMs: 3
 
 export interface BenchWorld {
   dir: string;
+  /** The chains' ids (BENCH_CHAIN_IDS unless the caller chose others, e.g. a test's own range). */
+  chainIds: BenchChainIds;
   pri: TestChain;
   sec: TestChain;
   tst: TestChain;
@@ -81,12 +83,19 @@ export interface BenchConsumer {
 
 type Log = (line: string) => void;
 
+export interface BenchChainIds {
+  blockpri: number;
+  blocksec: number;
+  blocktst: number;
+}
+
 /** Starts the chains, deploys and wires everything; registers what to stop in `cleanup`. Members: {@link startMembers}. */
-export async function startBenchWorld(p: { dir: string; cleanup: Cleanup; log: Log }): Promise<BenchWorld> {
+export async function startBenchWorld(p: { dir: string; cleanup: Cleanup; log: Log; chainIds?: BenchChainIds }): Promise<BenchWorld> {
   const { dir, cleanup, log } = p;
+  const ids = p.chainIds ?? BENCH_CHAIN_IDS;
   const [pri, sec, tst] = await Promise.all(
     (["blockpri", "blocksec", "blocktst"] as const).map(async (name) => {
-      const c = await startTestChain({ chainId: BENCH_CHAIN_IDS[name] });
+      const c = await startTestChain({ chainId: ids[name] });
       cleanup.add(`stop ${name} chain`, () => c.stop());
       return c;
     }),
@@ -94,9 +103,9 @@ export async function startBenchWorld(p: { dir: string; cleanup: Cleanup; log: L
   const admins = { pri: (await pri!.account(ACCOUNTS.admin)).sender, sec: (await sec!.account(ACCOUNTS.admin)).sender, tst: (await tst!.account(ACCOUNTS.admin)).sender };
   const depDir = path.join(dir, "deployments");
   const deployments = {
-    pri: Deployments.forNetwork(depDir, "blockpri", BENCH_CHAIN_IDS.blockpri),
-    sec: Deployments.forNetwork(depDir, "blocksec", BENCH_CHAIN_IDS.blocksec),
-    tst: Deployments.forNetwork(depDir, "blocktst", BENCH_CHAIN_IDS.blocktst),
+    pri: Deployments.forNetwork(depDir, "blockpri", ids.blockpri),
+    sec: Deployments.forNetwork(depDir, "blocksec", ids.blocksec),
+    tst: Deployments.forNetwork(depDir, "blocktst", ids.blocktst),
   };
   const key = (role: keyof typeof ACCOUNTS) => devPrivateKey(ACCOUNTS[role]);
   const utility = new Wallet(key("utility"));
@@ -112,13 +121,13 @@ export async function startBenchWorld(p: { dir: string; cleanup: Cleanup; log: L
   const secD = await deployBlockSec({
     sender: admins.sec,
     deployments: deployments.sec,
-    preferenceSource: { chainId: BENCH_CHAIN_IDS.blockpri, address: ppc },
+    preferenceSource: { chainId: ids.blockpri, address: ppc },
     distributors: [utility.address],
     auditors: [court.address],
     gateways,
   });
   const secAddresses: BlockSecAddresses = { policyMirror: secD.policyMirror, meterDataLedger: secD.meterDataLedger, accessLedger: secD.accessLedger, tradeLog: secD.tradeLog };
-  const tstD = await deployBlockTst({ sender: admins.tst, deployments: deployments.tst, blockpri: { chainId: BENCH_CHAIN_IDS.blockpri, ppc } });
+  const tstD = await deployBlockTst({ sender: admins.tst, deployments: deployments.tst, blockpri: { chainId: ids.blockpri, ppc } });
   const memberKeys = localMemberKeys(3);
   const fed = await wireSidegrid({
     blockpri: { sender: admins.pri, deployments: deployments.pri, ppc },
@@ -148,6 +157,7 @@ export async function startBenchWorld(p: { dir: string; cleanup: Cleanup; log: L
 
   return {
     dir,
+    chainIds: { ...ids },
     pri: pri!,
     sec: sec!,
     tst: tst!,
@@ -274,7 +284,7 @@ export async function grantFleetConsent(w: BenchWorld, meterIds: readonly number
     const encryptionKey = hexlify(randomBytes(32));
     const reg = encodeRegistrationPayload({ registration: { consumer, meterId: meterIdToBytes32(meterId), meterSigner: consumer, encryptionKey }, version: 1n });
     const prefs = encodePreferencesPayload({ consumer, version: 2n, prefs: [{ utility: w.utility.address, category: "CONSUMPTION", allowed: true, resolution: "QUARTER_HOURLY", expiresAt: 0 }] });
-    for (const payload of [reg, prefs]) txs.push({ to: w.secAddresses.policyMirror, data: iface.encodeFunctionData("onFederatedMessage", [BENCH_CHAIN_IDS.blockpri, w.ppc, payload]), gasLimit: 400_000n });
+    for (const payload of [reg, prefs]) txs.push({ to: w.secAddresses.policyMirror, data: iface.encodeFunctionData("onFederatedMessage", [w.chainIds.blockpri, w.ppc, payload]), gasLimit: 400_000n });
   }
   for (let i = 0; i < txs.length; i += 500) {
     const receipts = await w.admins.sec.sendMany(txs.slice(i, i + 500), 120_000);

@@ -1,0 +1,223 @@
+// The shape of `sidegrid bench --scale`'s report, its flatness verdict and its table/markdown.
+import { CliError } from "../errors";
+import { fmt, table } from "./markdown";
+import type { CompositionModel, EqualComposition, GasLine } from "./scaleFit";
+import type { LatencyStats } from "./types";
+
+/** Fleet sizes `--scale` measures by default (issue #17). */
+export const SCALE_SIZES = [10, 1000, 10_000, 100_000] as const;
+/** Flat means max ÷ min over the sizes at most this (the issue's ±10 %, read strictly). */
+export const FLAT_RATIO = 1.1;
+
+/** Per-reading chain cost of the anchor transactions mined in one phase. */
+export interface ChainCost {
+  /** anchorBatch transactions of the gateway and the readings their BatchAnchored events stored. */
+  txs: number;
+  readings: number;
+  /** Records the ledger skipped (already held: a resend) or rejected in those transactions: paid for, not stored. */
+  skipped: number;
+  gasPerReading: number;
+  /** Calldata (the transaction's input) bytes per stored reading. */
+  calldataBytesPerReading: number;
+  /** MeterDataLedger storage slots that went from zero to non-zero, ×32 bytes, per reading (null: no tracer). */
+  storageBytesPerReading: number | null;
+  /** Readings per anchor transaction, and distinct meters among them (same-meter readings share a bitmap word). */
+  readingsPerTx: number;
+  metersPerTx: number;
+  /** Readings ÷ distinct meters, summed over the transactions: how many readings share a meter's group. */
+  readingsPerMeterPerTx: number;
+  /** gas = a + b·readings over the phase's transactions. */
+  line: GasLine;
+  /** Epoch-key publications (KeyCustody) the gateway sent in the phase, and their gas per key. */
+  keysPublished: number;
+  keyGasPerKey: number | null;
+}
+
+export interface ScaleRow {
+  meters: number;
+  /** Simulated ms per real ms: rate × 900 s ÷ meters. */
+  clockSpeed: number;
+  pollIntervalMs: number;
+  /** Spawning the simulator process until it listens, and startGateway (one BullMQ scheduler per meter). */
+  simulatorStartSeconds: number;
+  gatewayStartSeconds: number;
+  /** Until every meter had a reading anchored (its first-touch storage paid). */
+  warmupSeconds: number;
+  warmup: ChainCost;
+  windowSeconds: number;
+  window: ChainCost;
+  anchoredPerSecond: number;
+  /** Reading received by the gateway → anchor receipt, readings read in the window. */
+  lagMs: LatencyStats;
+  /** This process (gateway + bench harness) at the window's end; `rssDeltaMB` over the process before the gateway started. */
+  gateway: { rssMB: number; rssDeltaMB: number; heapUsedMB: number; heapTotalMB: number };
+  simulatorRssMB: number | null;
+  redis: { usedMemoryMB: number; keys: number; schedulers: number };
+  pollFailures: number;
+  /** One reading per meter per transaction, from the pooled model (absent when it is not determined). */
+  equal?: EqualComposition;
+  /** Warm-up gas above the steady-state model's prediction for its transactions, per meter (a fresh bitmap word: ~17,100). */
+  firstTouchGasPerMeter?: number;
+}
+
+export interface FlatnessVerdict {
+  /** max ÷ min over the sizes. */
+  gasRatio: number;
+  bytesRatio: number;
+  gasFlat: boolean;
+  bytesFlat: boolean;
+  flat: boolean;
+}
+
+export interface ScaleReport {
+  version: 1;
+  kind: "scale";
+  startedAt: string;
+  finishedAt: string;
+  wallSeconds: number;
+  machine: { cpus: number; cpuModel: string; node: string; loadAverage: number[] };
+  config: { sizes: number[]; rate: number; windowSeconds: number; flushIntervalMs: number; blockSeconds: number; maxBatch: number; blocksecChainId: number };
+  /** Setting up consent for every size's meters on the PolicyMirror (not measured per reading). */
+  consentSeconds: number;
+  rows: ScaleRow[];
+  flatness: FlatnessVerdict;
+  /** gas = a + b·readings + c·meters over every size's window transactions. */
+  model: CompositionModel | null;
+  /** Flatness of the equal-composition figures (null without a model). */
+  flatnessEqual: FlatnessVerdict | null;
+  /** Flatness of the measured figures over the sizes whose readings/meter/tx are within 15 % of the largest size's (null: fewer than two). */
+  flatnessSingle: (FlatnessVerdict & { sizes: number[] }) | null;
+  notes: string[];
+  files: { json: string; markdown: string };
+}
+
+/**
+ * The flatness verdict of per-reading figures over the sizes: max ÷ min of each, flat when ≤ {@link FLAT_RATIO}.
+ * @example
+ * flatness([{ gas: 6000, bytes: 300 }, { gas: 6300, bytes: 301 }]).flat // true
+ */
+export function flatness(values: readonly { gas: number; bytes: number }[]): FlatnessVerdict {
+  const ratio = (xs: number[]) => {
+    if (xs.length === 0 || xs.some((x) => !(x > 0) || !Number.isFinite(x))) return NaN;
+    return Math.round((Math.max(...xs) / Math.min(...xs)) * 1000) / 1000;
+  };
+  const gasRatio = ratio(values.map((v) => v.gas));
+  const bytesRatio = ratio(values.map((v) => v.bytes));
+  // NaN (a size anchored nothing) is never flat.
+  const gasFlat = gasRatio <= FLAT_RATIO;
+  const bytesFlat = bytesRatio <= FLAT_RATIO;
+  return { gasRatio, bytesRatio, gasFlat, bytesFlat, flat: gasFlat && bytesFlat };
+}
+
+/**
+ * Parses `--scale-sizes 10,1000`: positive integers up to 1,000,000 (the simulator's limit), ascending, no repeats.
+ * @example
+ * parseScaleSizes("10,1000") // [10, 1000]
+ */
+export function parseScaleSizes(text: string): number[] {
+  const parts = text.split(",").map((s) => s.trim());
+  const sizes = parts.map((s) => (/^\d+$/.test(s.replace(/_/g, "")) ? Number(s.replace(/_/g, "")) : NaN));
+  if (parts.length === 0 || sizes.some((n) => !Number.isInteger(n) || n < 1 || n > 1_000_000)) {
+    throw new CliError("BAD_ARGUMENT", `--scale-sizes must be a comma-separated list of meter counts in 1..1000000, got "${text}"`);
+  }
+  if (sizes.some((n, i) => i > 0 && n <= sizes[i - 1]!)) throw new CliError("BAD_ARGUMENT", `--scale-sizes must be ascending without repeats, got "${text}"`);
+  return sizes;
+}
+
+/** A positive number from a CLI option (`what` names it in the error). */
+export function parsePositive(what: string, text: string, max: number): number {
+  const n = Number(text);
+  if (!/^\d+(\.\d+)?$/.test(text.trim()) || !(n > 0) || n > max) throw new CliError("BAD_ARGUMENT", `${what} must be a number in (0, ${max}], got "${text}"`);
+  return n;
+}
+
+const mb = (x: number) => fmt(x, 1);
+
+/** The per-size table (markdown; also what the CLI prints). */
+export function scaleTable(r: Pick<ScaleReport, "rows">): string {
+  return table(
+    ["meters", "clock ×", "gateway start (s)", "warm-up (s)", "warm-up gas/reading", "gas/reading", "calldata B/reading", "readings/tx", "meters/tx", "readings/meter/tx", "skipped", "fit: gas/tx + gas/reading", "equal comp. gas/reading", "equal comp. B/reading", "anchored/s", "lag p50 (ms)", "lag p99 (ms)", "gateway RSS (MB)", "heap used (MB)", "simulator RSS (MB)", "Redis used_memory (MB)", "Redis keys"],
+    r.rows.map((x) => [
+      fmt(x.meters),
+      fmt(x.clockSpeed, 2),
+      fmt(x.gatewayStartSeconds, 1),
+      fmt(x.warmupSeconds, 1),
+      fmt(x.warmup.gasPerReading),
+      fmt(x.window.gasPerReading),
+      fmt(x.window.calldataBytesPerReading, 1),
+      fmt(x.window.readingsPerTx),
+      fmt(x.window.metersPerTx),
+      fmt(x.window.readingsPerMeterPerTx, 2),
+      fmt(x.window.skipped),
+      x.window.line.gasPerReading === null ? "—" : `${fmt(x.window.line.fixedGasPerTx ?? NaN)} + ${fmt(x.window.line.gasPerReading)}`,
+      x.equal ? fmt(x.equal.gasPerReading) : "—",
+      x.equal ? fmt(x.equal.calldataBytesPerReading, 1) : "—",
+      fmt(x.anchoredPerSecond),
+      fmt(x.lagMs.p50),
+      fmt(x.lagMs.p99),
+      mb(x.gateway.rssMB),
+      mb(x.gateway.heapUsedMB),
+      x.simulatorRssMB === null ? "—" : mb(x.simulatorRssMB),
+      fmt(x.redis.usedMemoryMB, 2),
+      fmt(x.redis.keys),
+    ]),
+    Array<"r">(22).fill("r"),
+  );
+}
+
+/** One line: the verdict and the two ratios. */
+export function flatnessLine(f: FlatnessVerdict): string {
+  const v = (ok: boolean) => (ok ? "flat" : "NOT flat");
+  return `gas/reading max÷min ${fmt(f.gasRatio, 3)} (${v(f.gasFlat)}), calldata bytes/reading max÷min ${fmt(f.bytesRatio, 3)} (${v(f.bytesFlat)}); goal ≤ ${FLAT_RATIO}: ${f.flat ? "met" : "NOT met"}`;
+}
+
+/** The markdown report of a scale run. */
+export function renderScaleMarkdown(r: ScaleReport): string {
+  const out: string[] = [];
+  out.push(`# Sidegrid bench --scale, ${r.startedAt}`);
+  out.push("");
+  out.push(
+    `${r.machine.cpus} cores (${r.machine.cpuModel}), Node ${r.machine.node}, load average at the start ${r.machine.loadAverage.map((x) => x.toFixed(2)).join(" / ")}. ` +
+      `${fmt(r.config.rate)} readings/s offered at every size, ${fmt(r.config.windowSeconds)} s measured after the warm-up; anchor rounds every ${fmt(r.config.flushIntervalMs)} ms. Wall time ${fmt(r.wallSeconds)} s (consent setup ${fmt(r.consentSeconds)} s).`,
+  );
+  out.push("");
+  out.push(`**Flatness (as measured):** ${flatnessLine(r.flatness)}`);
+  out.push("");
+  out.push(`**Flatness at equal composition (one reading per meter per transaction, model-derived):** ${r.flatnessEqual ? flatnessLine(r.flatnessEqual) : "not determined"}`);
+  out.push("");
+  out.push(`**Flatness as measured, sizes composed like the largest (readings/meter/tx within 15 %: ${r.flatnessSingle?.sizes.map((n) => fmt(n)).join(", ") ?? "fewer than two"}):** ${r.flatnessSingle ? flatnessLine(r.flatnessSingle) : "—"}`);
+  if (r.model) {
+    const m = r.model;
+    out.push("");
+    out.push(`Pooled fit over ${fmt(m.txs)} window transactions: gas = ${fmt(m.fixedGasPerTx)} per transaction + ${fmt(m.gasPerReading)} per reading + ${fmt(m.gasPerMeterInTx)} per meter in the transaction; calldata = ${fmt(m.calldataPerTx, 1)} + ${fmt(m.calldataPerReading, 1)} per reading + ${fmt(m.calldataPerMeterInTx, 1)} per meter.`);
+  }
+  out.push("");
+  out.push(scaleTable(r));
+  out.push("");
+  out.push("## Warm-up (first touch) and epoch keys");
+  out.push("");
+  out.push(
+    table(
+      ["meters", "simulator start (s)", "gateway start (s)", "warm-up (s)", "warm-up readings", "warm-up gas/reading", "warm-up readings/meter/tx", "first-touch gas/meter (over the model)", "keys published (warm-up / window)", "gas per key"],
+      r.rows.map((x) => [
+        fmt(x.meters),
+        fmt(x.simulatorStartSeconds, 1),
+        fmt(x.gatewayStartSeconds, 1),
+        fmt(x.warmupSeconds, 1),
+        fmt(x.warmup.readings),
+        fmt(x.warmup.gasPerReading),
+        fmt(x.warmup.readingsPerMeterPerTx, 2),
+        x.firstTouchGasPerMeter === undefined ? "—" : fmt(x.firstTouchGasPerMeter),
+        `${fmt(x.warmup.keysPublished)} / ${fmt(x.window.keysPublished)}`,
+        fmt(x.window.keyGasPerKey ?? x.warmup.keyGasPerKey),
+      ]),
+      Array<"r">(10).fill("r"),
+    ),
+  );
+  out.push("");
+  out.push(r.notes.map((n) => `- ${n}`).join("\n"));
+  out.push("");
+  out.push(`Files: \`${r.files.json.split("/").pop()}\`, \`${r.files.markdown.split("/").pop()}\`.`);
+  out.push("");
+  return out.join("\n");
+}
