@@ -42,6 +42,7 @@ export class AnchorWatch {
   private readonly recent: Tracked[] = [];
   readonly stats: AnchorWatchStats = { checks: 0, rollbacks: 0, reanchored: 0 };
   private readonly depth: number;
+  private suspect = false;
 
   constructor(
     private readonly store: GatewayStore,
@@ -67,19 +68,36 @@ export class AnchorWatch {
     return this.recent.length;
   }
 
-  /** One look at the chain; returns how many records went back to the outbox. */
+  /**
+   * One look at the chain; returns how many records went back to the outbox. A block the node
+   * says nothing about at or below its head is no evidence (a loaded anvil answers null now and
+   * then), and a mismatch is acted on only when the next look sees it too.
+   */
   async check(): Promise<number> {
     if (this.recent.length === 0) return 0;
     this.stats.checks++;
     const newest = this.recent[this.recent.length - 1];
-    if (await this.canonical(newest)) {
-      const head = await this.ledger.blockNumber();
-      while (this.recent.length && this.recent[0].blockNumber < head - this.depth) this.recent.shift();
+    const verdict = await this.compare(newest);
+    if (verdict !== "gone") {
+      this.suspect = false;
+      if (verdict === "same") {
+        const head = await this.ledger.blockNumber();
+        while (this.recent.length && this.recent[0].blockNumber < head - this.depth) this.recent.shift();
+      }
       return 0;
     }
+    if (!this.suspect) {
+      this.suspect = true;
+      return 0;
+    }
+    this.suspect = false;
     // Walk back to the newest tracked block the chain still has.
     let keep = this.recent.length - 1;
-    while (keep >= 0 && !(await this.canonical(this.recent[keep]))) keep--;
+    for (; keep >= 0; keep--) {
+      const v = await this.compare(this.recent[keep]);
+      if (v === "unknown") return 0;
+      if (v === "same") break;
+    }
     const orphaned = this.recent.splice(keep + 1);
     let n = 0;
     for (const t of orphaned) n += await this.store.unanchor(t.items, t.txHash);
@@ -90,8 +108,10 @@ export class AnchorWatch {
     return n;
   }
 
-  private async canonical(t: Tracked): Promise<boolean> {
+  /** "same": the block is still there; "gone": another block, or the chain is lower now; "unknown": the node said nothing. */
+  private async compare(t: Tracked): Promise<"same" | "gone" | "unknown"> {
     const h = await this.ledger.blockHash(t.blockNumber);
-    return h !== null && h.toLowerCase() === t.blockHash;
+    if (h !== null) return h.toLowerCase() === t.blockHash ? "same" : "gone";
+    return (await this.ledger.blockNumber()) < t.blockNumber ? "gone" : "unknown";
   }
 }

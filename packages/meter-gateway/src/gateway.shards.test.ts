@@ -141,6 +141,11 @@ describe("three sharded gateways on a Redis Cluster", () => {
           `all anchored ${finishedMs} ms later; gateway books (pending/anchored): ${counts.map((c, i) => `gw${i} ${c.pending}/${c.anchored}`).join(", ")}`,
       );
     } catch (e) {
+      // Keep the evidence: the survivors' polling and outbox figures, then the logs.
+      for (const g of gateways) {
+        const m = await fetch(`${g.url}/metrics`).then((r) => r.text(), () => "");
+        console.error(`--- ${g.url} metrics\n${m.split("\n").filter((l) => /^sidegrid_gateway_(polls_total|queue_jobs|outbox_pending|schedule_resyncs|anchored_records)/.test(l)).join("\n")}`);
+      }
       for (let n = 0; n < 3; n++) {
         const f = path.join(dir, `gw${n}.log`);
         if (fs.existsSync(f)) console.error(`--- gw${n}.log\n${fs.readFileSync(f, "utf8").slice(-3000)}`);

@@ -271,7 +271,7 @@ export async function startGateway(params: StartGatewayParameters): Promise<Gate
   const redisTarget = redisTargetOf(cfg);
   const prefix = keyPrefixFor(redisTarget, cfg.queuePrefix, sender.address);
   const nextDue = new Map<number, { atMs: number; polledAt: number }>();
-  // Real time each meter's last poll job ran (skipped ones too): a meter without one for long has lost its scheduler's next job.
+  // Real time each meter's last poll job ran (skipped ones too): none for long = its next job was lost.
   const lastJobAt = new Map<number, number>(meters.map((m) => [m.meterId, Date.now()]));
   const quietMs = cfg.poll?.quietMs ?? 60_000;
   const pace = new Map<number, MeterPace>();
@@ -293,8 +293,7 @@ export async function startGateway(params: StartGatewayParameters): Promise<Gate
       // at least every `poll.quietMs` (liveness: a dead meter still raises its alert). Push meters
       // and instantaneous polling always poll; `pollNow` always polls.
       lastJobAt.set(meterId, Date.now());
-      // A job queued before the meter moved to another gateway of the shard.
-      if (shard && !shard.owns(meterId)) return { pages: 0, stored: 0, ackSeq: -1, skipped: "not owned" };
+      if (shard && !shard.owns(meterId)) return { pages: 0, stored: 0, ackSeq: -1, skipped: "not owned" }; // queued before the meter moved
       const due = nextDue.get(meterId);
       if (due && clock.now() < due.atMs && Date.now() - due.polledAt < quietMs) {
         metrics.polls.inc({ result: "not_due" });
@@ -323,8 +322,7 @@ export async function startGateway(params: StartGatewayParameters): Promise<Gate
       }, (e) => log(`shard lease: ${(e as Error).message}`))
     : undefined;
   const ownedMeters = () => (shard ? meters.filter((m) => shard.owns(m.meterId)) : meters);
-  if (shard) await shard.start(meters.map((m) => m.meterId));
-  else await poller.syncSchedules(meters);
+  await (shard ? shard.start(meters.map((m) => m.meterId)) : poller.syncSchedules(meters));
   poller.start();
   // Push meters send on their own schedule: their listeners open now, not at the first poll.
   for (const m of meters.filter((x) => x.protocol === DLMS_PUSH_PROTOCOL)) {
@@ -420,12 +418,20 @@ export async function startGateway(params: StartGatewayParameters): Promise<Gate
     try {
       const q = await poller.depth();
       const mine = ownedMeters();
+      // Jobs wait but none has started for long: the worker is stuck (a failover took its node).
+      const lastAny = Math.max(0, ...lastJobAt.values());
+      if (q.waiting + q.prioritized > 0 && mine.length > 0 && Date.now() - lastAny > Math.max(15_000, 4 * (cfg.poll?.intervalMs ?? 15_000))) {
+        lastJobAt.set(-1, Date.now());
+        await poller.restartWorker();
+        metrics.scheduleResyncs.inc();
+        log(`poll worker restarted: ${q.waiting + q.prioritized} jobs waiting, none started for ${Math.round((Date.now() - lastAny) / 1000)} s`);
+      }
       if (q.schedulers < mine.length) await resyncSchedules(q.schedulers);
       else if (q.waiting + q.prioritized === 0) {
         // Nothing queued, yet a meter's jobs stopped coming: its next job was lost (a failover).
         const now = Date.now();
         const stale = mine.filter((m) => now - (lastJobAt.get(m.meterId) ?? now) > Math.max(3 * (m.pollIntervalMs ?? cfg.poll?.intervalMs ?? 15_000), 10_000));
-        for (const m of stale) lastJobAt.set(m.meterId, now);
+        stale.forEach((m) => lastJobAt.set(m.meterId, now));
         if (stale.length) {
           await poller.reschedule(stale);
           metrics.scheduleResyncs.inc();

@@ -149,6 +149,17 @@ export class MeterPoller {
     this.worker.on("error", () => undefined);
   }
 
+  /**
+   * Replaces the worker (its blocking connection can hang on a node that died in a failover and
+   * never be handed another job); running polls finish on their own.
+   */
+  async restartWorker(): Promise<void> {
+    const old = this.worker;
+    this.worker = undefined;
+    this.start();
+    await old?.close(true).catch(() => undefined);
+  }
+
   async depth(): Promise<QueueDepth> {
     const c = await this.queue.getJobCounts("waiting", "active", "delayed", "failed", "completed", "prioritized");
     return {
