@@ -149,10 +149,7 @@ export async function startGateway(params: StartGatewayParameters): Promise<Gate
     onEnqueued: () => anchorer?.wake(),
     onAlert: (a) => log(`alert ${a.kind} meter ${a.meterId}: ${a.message}`),
   });
-  const ledger = new BlockSecLedger(sec, {
-    ...(cfg.anchor?.maxRecordsPerTx !== undefined ? { maxRecordsPerTx: cfg.anchor.maxRecordsPerTx } : {}),
-    searchFromBlock: cfg.blocksec.startBlock ?? 0,
-  });
+  const ledger = new BlockSecLedger(sec, { ...(cfg.anchor?.maxRecordsPerTx !== undefined ? { maxRecordsPerTx: cfg.anchor.maxRecordsPerTx } : {}), searchFromBlock: cfg.blocksec.startBlock ?? 0 });
   anchorer = new Anchorer({
     store,
     ledger,
