@@ -203,15 +203,17 @@ export function buildProgram(io: CliIo): Command {
     .option("--json", "print the report as JSON (progress goes to stderr)")
     .option("--scale", "cost growth instead (issue #17): gas and bytes per reading, gateway and Redis memory, anchoring lag at 10 … 100,000 simulated meters; writes scale-<timestamp>.{json,md}")
     .option("--scale-sizes <list>", "with --scale: fleet sizes, comma-separated, ascending", "10,1000,10000,100000")
-    .option("--scale-rate <n>", "with --scale: readings per second offered at every size", "400")
+    .option("--scale-rate <n>", "with --scale: readings per second offered (a small fleet offers fewer: each meter polled at most every 2 s)", "400")
+    .option("--scale-per-poll <k>", "with --scale: records read per poll of a meter, its readings per anchor transaction (1..40)", "32")
     .option("--scale-window <s>", "with --scale: measured seconds per size, after its warm-up", "30")
-    .action(async (opts: { quick?: boolean; out: string; json?: boolean; scale?: boolean; scaleSizes: string; scaleRate: string; scaleWindow: string }) => {
+    .action(async (opts: { quick?: boolean; out: string; json?: boolean; scale?: boolean; scaleSizes: string; scaleRate: string; scalePerPoll: string; scaleWindow: string }) => {
       const log = opts.json ? (l: string) => io.stderr.write(`${l}\n`) : io.stdout;
       if (opts.scale) {
         if (opts.quick) throw new CliError("BAD_ARGUMENT", "--scale and --quick are separate runs: pick one (--scale-sizes 10,1000 is a short scale run)");
         const scale = await runScaleBench({
           sizes: parseScaleSizes(opts.scaleSizes),
           rate: parsePositive("--scale-rate", opts.scaleRate, 100_000),
+          readingsPerPoll: parsePositive("--scale-per-poll", opts.scalePerPoll, 40),
           windowSeconds: parsePositive("--scale-window", opts.scaleWindow, 3600),
           outDir: path.resolve(opts.out),
           log,

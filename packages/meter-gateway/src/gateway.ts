@@ -74,8 +74,8 @@ export interface Gateway {
   /** This gateway's share of a sharded fleet (absent without `shard` in the config). */
   readonly shard: ShardMembership | undefined;
   snapshot(): Promise<GatewaySnapshot>;
-  /** Polls one meter now, outside the queue (tests, operator tools). */
-  pollNow(meterId: number): ReturnType<typeof pollMeter>;
+  /** Polls one meter now, outside the queue (tests, operator tools); `limits` override `poll.maxRecords/maxPages`. */
+  pollNow(meterId: number, limits?: { maxRecords?: number; maxPages?: number }): ReturnType<typeof pollMeter>;
   stop(options?: { drain?: boolean }): Promise<void>;
 }
 
@@ -235,22 +235,22 @@ export async function startGateway(params: StartGatewayParameters): Promise<Gate
     const pending = await store.firstPendingSeq(meterId, ackedSeq);
     return pending === undefined ? ackSeq : Math.min(ackSeq, pending - 1);
   };
-  const pollOnce = (meterId: number): ReturnType<typeof pollMeter> => {
-    const run = (locks.get(meterId) ?? Promise.resolve()).then(() => pollUnlocked(meterId));
+  const pollOnce = (meterId: number, limits: { maxRecords?: number; maxPages?: number } = {}): ReturnType<typeof pollMeter> => {
+    const run = (locks.get(meterId) ?? Promise.resolve()).then(() => pollUnlocked(meterId, { maxRecords: limits.maxRecords ?? cfg.poll?.maxRecords, maxPages: limits.maxPages ?? cfg.poll?.maxPages }));
     const tail = run.catch(() => undefined);
     locks.set(meterId, tail);
     void tail.then(() => locks.get(meterId) === tail && locks.delete(meterId));
     return run;
   };
-  const pollUnlocked = async (meterId: number) => {
+  const pollUnlocked = async (meterId: number, limits: { maxRecords?: number | undefined; maxPages?: number | undefined }) => {
     const end = metrics.pollDuration.startTimer();
     try {
       const r = await pollMeter({
         adapter: await adapterOf(meterId),
         pipeline,
         clock,
-        ...(cfg.poll?.maxRecords !== undefined ? { maxRecords: cfg.poll.maxRecords } : {}),
-        ...(cfg.poll?.maxPages !== undefined ? { maxPages: cfg.poll.maxPages } : {}),
+        ...(limits.maxRecords !== undefined ? { maxRecords: limits.maxRecords } : {}),
+        ...(limits.maxPages !== undefined ? { maxPages: limits.maxPages } : {}),
         ...(cfg.poll?.instantaneous !== undefined ? { instantaneous: cfg.poll.instantaneous } : {}),
         ...(ackAnchored ? { ackBound } : {}),
       });
@@ -469,7 +469,7 @@ export async function startGateway(params: StartGatewayParameters): Promise<Gate
     grid,
     meters,
     shard,
-    pollNow: (meterId: number) => pollOnce(meterId),
+    pollNow: (meterId, limits) => pollOnce(meterId, limits),
     snapshot: () => gatewaySnapshot({ metrics, poller, store, anchorer: anchorer!, meters: meters.length, backpressure: bp, shard }),
     async stop(options: { drain?: boolean } = {}) {
       if (stopped) return;

@@ -3,14 +3,17 @@
 // (its calldata, leaf hash and event bytes) plus a part per meter in it (the group header, the
 // PolicyMirror's storageDecision reads, the bitmap word's SSTORE, the group's event): readings of
 // one meter in one transaction share the last three. Per-reading gas therefore depends on readings
-// per meter per transaction, which differs between fleet sizes offered the same readings/s.
+// per meter per transaction (the bench keeps it equal over sizes). A bitmap word written for the
+// first time (a meter's first record, then every 256th) costs a fresh SSTORE on top.
 
-/** One mined anchor transaction: gas, calldata bytes, readings stored, distinct meters among them. */
+/** One mined anchor transaction: gas, calldata bytes, readings stored, distinct meters among them, bitmap words it wrote first. */
 export interface TxSample {
   gas: number;
   calldata: number;
   readings: number;
   meters: number;
+  /** (meter, sequence ÷ 256) words this transaction was the first to write (0 when unknown). */
+  fresh?: number;
 }
 
 /** y ≈ Σ coef[j]·x[j], least squares by the normal equations (tiny systems); null when singular. */
@@ -60,11 +63,13 @@ export function gasLine(txs: readonly TxSample[]): GasLine {
   return { fixedGasPerTx: g ? Math.round(g[0]!) : null, gasPerReading: g ? Math.round(g[1]!) : null, calldataBytesPerReading: c ? Math.round(c[1]! * 10) / 10 : null };
 }
 
-/** gas = a + b·readings + c·meters over every size's window transactions together. */
+/** gas = a + b·readings + c·meters + d·fresh words over every size's transactions together. */
 export interface CompositionModel {
   fixedGasPerTx: number;
   gasPerReading: number;
   gasPerMeterInTx: number;
+  /** A bitmap word's first write over a later one (d); null when no transaction wrote a fresh word. */
+  gasPerFreshWord: number | null;
   /** Same split for calldata bytes. */
   calldataPerTx: number;
   calldataPerReading: number;
@@ -78,12 +83,18 @@ export interface CompositionModel {
  * const m = compositionModel(allWindowTxs); m?.gasPerMeterInTx;
  */
 export function compositionModel(txs: readonly TxSample[]): CompositionModel | null {
-  const xs = txs.map((t) => [1, t.readings, t.meters]);
-  const g = leastSquares(xs, txs.map((t) => t.gas));
-  const c = leastSquares(xs, txs.map((t) => t.calldata));
+  // Fresh words only cost gas: calldata is fitted without them.
+  const anyFresh = txs.some((t) => (t.fresh ?? 0) > 0);
+  const g = leastSquares(txs.map((t) => (anyFresh ? [1, t.readings, t.meters, t.fresh ?? 0] : [1, t.readings, t.meters])), txs.map((t) => t.gas));
+  const c = leastSquares(txs.map((t) => [1, t.readings, t.meters]), txs.map((t) => t.calldata));
   if (!g || !c) return null;
   const r = (v: number, d = 0) => Math.round(v * 10 ** d) / 10 ** d;
-  return { fixedGasPerTx: r(g[0]!), gasPerReading: r(g[1]!), gasPerMeterInTx: r(g[2]!), calldataPerTx: r(c[0]!, 1), calldataPerReading: r(c[1]!, 1), calldataPerMeterInTx: r(c[2]!, 1), txs: txs.length };
+  return { fixedGasPerTx: r(g[0]!), gasPerReading: r(g[1]!), gasPerMeterInTx: r(g[2]!), gasPerFreshWord: anyFresh ? r(g[3]!) : null, calldataPerTx: r(c[0]!, 1), calldataPerReading: r(c[1]!, 1), calldataPerMeterInTx: r(c[2]!, 1), txs: txs.length };
+}
+
+/** The model's gas for one transaction. */
+export function predictGas(m: CompositionModel, t: TxSample): number {
+  return m.fixedGasPerTx + m.gasPerReading * t.readings + m.gasPerMeterInTx * t.meters + (m.gasPerFreshWord ?? 0) * (t.fresh ?? 0);
 }
 
 /** One size's cost at equal composition: one reading per meter per transaction, fixed part left out. */
@@ -104,7 +115,7 @@ export interface EqualComposition {
  */
 export function equalComposition(m: CompositionModel, txs: readonly TxSample[]): EqualComposition {
   const sum = (f: (t: TxSample) => number) => txs.reduce((s, t) => s + f(t), 0);
-  const gasRatio = sum((t) => t.gas) / sum((t) => m.fixedGasPerTx + m.gasPerReading * t.readings + m.gasPerMeterInTx * t.meters);
+  const gasRatio = sum((t) => t.gas) / sum((t) => predictGas(m, t));
   const calldataRatio = sum((t) => t.calldata) / sum((t) => m.calldataPerTx + m.calldataPerReading * t.readings + m.calldataPerMeterInTx * t.meters);
   return {
     gasRatio: Math.round(gasRatio * 1000) / 1000,

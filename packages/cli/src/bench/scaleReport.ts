@@ -35,9 +35,18 @@ export interface ChainCost {
 
 export interface ScaleRow {
   meters: number;
-  /** Simulated ms per real ms: rate × 900 s ÷ meters. */
+  /** Simulated ms per real ms: readingsPerPoll × 900 s ÷ the poll interval. */
   clockSpeed: number;
   pollIntervalMs: number;
+  /** Records each poll reads from a meter. */
+  readingsPerPoll: number;
+  /** Readings/s this size offers: meters × readingsPerPoll ÷ the poll interval. */
+  offeredRate: number;
+  /** The slowest of three empty blocks anvil mined before the size ran, and BlockSEC's block period while it ran. */
+  emptyBlockMs: number;
+  blockSeconds: number;
+  /** Warm-up polls (one record per meter, outside the schedule) that failed and were retried. */
+  warmupPollFailures: number;
   /** Spawning the simulator process until it listens, and startGateway (one BullMQ scheduler per meter). */
   simulatorStartSeconds: number;
   gatewayStartSeconds: number;
@@ -76,7 +85,7 @@ export interface ScaleReport {
   finishedAt: string;
   wallSeconds: number;
   machine: { cpus: number; cpuModel: string; node: string; loadAverage: number[] };
-  config: { sizes: number[]; rate: number; windowSeconds: number; flushIntervalMs: number; blockSeconds: number; maxBatch: number; blocksecChainId: number };
+  config: { sizes: number[]; rate: number; readingsPerPoll: number; windowSeconds: number; flushIntervalMs: number; blockSeconds: number; maxBatch: number; blocksecChainId: number };
   /** Setting up consent for every size's meters on the PolicyMirror (not measured per reading). */
   consentSeconds: number;
   rows: ScaleRow[];
@@ -136,9 +145,12 @@ const mb = (x: number) => fmt(x, 1);
 /** The per-size table (markdown; also what the CLI prints). */
 export function scaleTable(r: Pick<ScaleReport, "rows">): string {
   return table(
-    ["meters", "clock ×", "gateway start (s)", "warm-up (s)", "warm-up gas/reading", "gas/reading", "calldata B/reading", "readings/tx", "meters/tx", "readings/meter/tx", "skipped", "fit: gas/tx + gas/reading", "equal comp. gas/reading", "equal comp. B/reading", "anchored/s", "lag p50 (ms)", "lag p99 (ms)", "gateway RSS (MB)", "heap used (MB)", "simulator RSS (MB)", "Redis used_memory (MB)", "Redis keys"],
+    ["meters", "readings/s offered", "poll every (s)", "block (s)", "clock ×", "gateway start (s)", "warm-up (s)", "warm-up gas/reading", "gas/reading", "calldata B/reading", "readings/tx", "meters/tx", "readings/meter/tx", "skipped", "fit: gas/tx + gas/reading", "equal comp. gas/reading", "equal comp. B/reading", "anchored/s", "lag p50 (ms)", "lag p99 (ms)", "gateway RSS (MB)", "heap used (MB)", "simulator RSS (MB)", "Redis used_memory (MB)", "Redis keys"],
     r.rows.map((x) => [
       fmt(x.meters),
+      fmt(x.offeredRate),
+      fmt(x.pollIntervalMs / 1000, 1),
+      fmt(x.blockSeconds),
       fmt(x.clockSpeed, 2),
       fmt(x.gatewayStartSeconds, 1),
       fmt(x.warmupSeconds, 1),
@@ -161,7 +173,7 @@ export function scaleTable(r: Pick<ScaleReport, "rows">): string {
       fmt(x.redis.usedMemoryMB, 2),
       fmt(x.redis.keys),
     ]),
-    Array<"r">(22).fill("r"),
+    Array<"r">(25).fill("r"),
   );
 }
 
@@ -178,7 +190,7 @@ export function renderScaleMarkdown(r: ScaleReport): string {
   out.push("");
   out.push(
     `${r.machine.cpus} cores (${r.machine.cpuModel}), Node ${r.machine.node}, load average at the start ${r.machine.loadAverage.map((x) => x.toFixed(2)).join(" / ")}. ` +
-      `${fmt(r.config.rate)} readings/s offered at every size, ${fmt(r.config.windowSeconds)} s measured after the warm-up; anchor rounds every ${fmt(r.config.flushIntervalMs)} ms. Wall time ${fmt(r.wallSeconds)} s (consent setup ${fmt(r.consentSeconds)} s).`,
+      `${fmt(r.config.readingsPerPoll)} records per poll, up to ${fmt(r.config.rate)} readings/s offered, ${fmt(r.config.windowSeconds)} s measured after the warm-up; anchor rounds every ${fmt(r.config.flushIntervalMs)} ms. Wall time ${fmt(r.wallSeconds)} s (consent setup ${fmt(r.consentSeconds)} s).`,
   );
   out.push("");
   out.push(`**Flatness (as measured):** ${flatnessLine(r.flatness)}`);
