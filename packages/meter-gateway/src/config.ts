@@ -73,6 +73,8 @@ export interface GatewayConfig {
     ack?: "ingested" | "anchored";
     stalledIntervalMs?: number;
     spread?: boolean;
+    /** Meter connections kept open between polls (default 1,000); the least recently polled close past it. */
+    maxConnections?: number;
   };
   /** `watch`: re-send records whose anchor's block left the chain (anchorWatch.ts); `false` turns it off. */
   anchor?: { maxBatch?: number; flushIntervalMs?: number; maxInFlight?: number; maxRecordsPerTx?: number; watch?: { depth?: number; intervalMs?: number } | false };

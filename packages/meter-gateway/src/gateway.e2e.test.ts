@@ -47,7 +47,8 @@ describe("gateway end to end (anvil × 2, Redis, simulator)", () => {
         masterKeyHex: Buffer.from(sim.masterKey).toString("hex"),
         simulator: { host: sim.host, port: sim.port, count: 5 },
         // The queue polls hourly here: these tests drive polls themselves with pollNow.
-        poll: { intervalMs: 3_600_000, timeoutMs: 500 },
+        // Two meter connections at most: the other meters' adapters are closed and made again from their persisted state.
+        poll: { intervalMs: 3_600_000, timeoutMs: 500, maxConnections: 2 },
         policy: { pollMs: 100 },
         anchor: { flushIntervalMs: 50 },
       },
@@ -143,6 +144,8 @@ describe("gateway end to end (anvil × 2, Redis, simulator)", () => {
   });
 
   it("raises alerts for forged digests, replays and registers running backwards, and stores none of them", async () => {
+    // Meter 1's connection open again (the bound of two closed it): the forged digest must hit the log read, not the identification.
+    await (await gw.connections.get(1)).connect();
     // Records are generated as time passes: these 12 carry registers 3 kWh below the true ones.
     sim.setBehaviour(1, { backwardsWh: 3000 });
     clock.advance(3600_000); // meter 1 now has 12 unread records (3 h since its last poll)
@@ -199,5 +202,20 @@ describe("gateway end to end (anvil × 2, Redis, simulator)", () => {
     expect(recovered).toBe(4);
     expect(gw.store.pendingCount).toBe(0);
     await gw.anchorer.start();
+  });
+
+  it("keeps at most poll.maxConnections meter connections open, and a meter whose connection was closed is read on from where it was", async () => {
+    const evicted = gw.connections.evicted;
+    clock.advance(3600_000);
+    for (const id of [1, 2, 3, 4, 5]) await gw.pollNow(id);
+    expect(gw.connections.size).toBeLessThanOrEqual(2);
+    expect(gw.connections.evicted - evicted).toBeGreaterThanOrEqual(3);
+    // Meter 1's adapter was closed (meters 2–5 came after it): a new one continues its log without a gap or a replay.
+    clock.advance(3600_000);
+    const { outcome } = await gw.pollNow(1);
+    expect(outcome).toMatchObject({ stored: 4, rejected: 0, duplicates: 0 });
+    for (let seq = 31; seq <= 38; seq++) expect((await gw.store.record(1, seq))?.sequence).toBe(seq);
+    expect(await gw.store.record(1, 39)).toBeUndefined();
+    expect(await gw.store.alerts({ meterId: 1, kind: "gap" })).toEqual([]);
   });
 });

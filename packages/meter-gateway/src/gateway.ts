@@ -31,6 +31,7 @@ import { osgpTcpAdapterFactory } from "./osgpAdapter";
 import { CachedPolicy } from "./policy";
 import { pollMeter } from "./poll";
 import { MeterPoller } from "./poller";
+import { AdapterPool } from "./connections";
 import { createRedis, keyPrefixFor, redisTargetOf } from "./redis";
 import { ShardMembership } from "./shards";
 import { gatewaySnapshot, type GatewaySnapshot } from "./snapshot";
@@ -65,6 +66,8 @@ export interface Gateway {
   /** Households' rules run at their meters' reports (absent without `demandResponse` in the config). */
   readonly demandResponse: GatewayDemandResponse | undefined;
   readonly poller: MeterPoller;
+  /** Meter adapters (connections) kept between polls, at most `poll.maxConnections`. */
+  readonly connections: AdapterPool;
   readonly policy: CachedPolicy;
   readonly policySource: BlockSecPolicySource;
   readonly sec: BlockSecClient;
@@ -204,20 +207,16 @@ export async function startGateway(params: StartGatewayParameters): Promise<Gate
     ...(params.adapters ?? []),
   ]);
   const byId = new Map(meters.map((m) => [m.meterId, m]));
-  const adapters = new Map<number, Promise<MeterAdapter>>();
-  const adapterOf = (meterId: number): Promise<MeterAdapter> => {
-    let a = adapters.get(meterId);
-    if (!a) {
+  const adapters = new AdapterPool(
+    async (meterId) => {
       const m = byId.get(meterId);
-      if (!m) return Promise.reject(new InvalidConfigError("meterId", meterId, "a configured meter"));
-      a = store.adapterState(meterId).then((initialState) =>
-        registry.create(m, { initialState, persist: (s) => store.putAdapterState(meterId, s), timeoutMs: cfg.poll?.timeoutMs ?? 3000, clock }),
-      );
-      a.catch(() => adapters.delete(meterId));
-      adapters.set(meterId, a);
-    }
-    return a;
-  };
+      if (!m) throw new InvalidConfigError("meterId", meterId, "a configured meter");
+      const initialState = await store.adapterState(meterId);
+      return registry.create(m, { initialState, persist: (s) => store.putAdapterState(meterId, s), timeoutMs: cfg.poll?.timeoutMs ?? 3000, clock });
+    },
+    { maxOpen: cfg.poll?.maxConnections ?? 1000, pinned: (id) => byId.get(id)?.protocol === DLMS_PUSH_PROTOCOL },
+  );
+  const adapterOf = (meterId: number): Promise<MeterAdapter> => adapters.get(meterId);
   const dr = cfg.demandResponse
     ? await startGatewayDemandResponse({
         config: cfg.demandResponse,
@@ -262,6 +261,7 @@ export async function startGateway(params: StartGatewayParameters): Promise<Gate
       throw e;
     } finally {
       end();
+      adapters.release(meterId, (id) => id !== meterId && locks.has(id));
     }
   };
 
@@ -470,6 +470,7 @@ export async function startGateway(params: StartGatewayParameters): Promise<Gate
     meters,
     shard,
     pollNow: (meterId, limits) => pollOnce(meterId, limits),
+    connections: adapters,
     snapshot: () => gatewaySnapshot({ metrics, poller, store, anchorer: anchorer!, meters: meters.length, backpressure: bp, shard }),
     async stop(options: { drain?: boolean } = {}) {
       if (stopped) return;
@@ -484,7 +485,7 @@ export async function startGateway(params: StartGatewayParameters): Promise<Gate
       if (options.drain) await anchorer!.drain();
       await anchorer!.stop();
       epochKeys?.clear();
-      for (const a of adapters.values()) await (await a.catch(() => undefined))?.close();
+      await adapters.closeAll();
       policy.close();
       policySource.close();
       redis.disconnect();

@@ -7,6 +7,7 @@ describe("public API of @sidegrid/meter-gateway", () => {
         "AGGREGATE_SIZE",
         "AUTH_HEADERS",
         "AUTH_PREFIX",
+        "AdapterPool",
         "AdapterRegistry",
         "Anchorer",
         "ApiChainOps",

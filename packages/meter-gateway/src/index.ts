@@ -1,5 +1,7 @@
 // Public API of @sidegrid/meter-gateway. Everything other packages use is exported here by name.
 export { AdapterRegistry } from "./adapter";
+export { AdapterPool } from "./connections";
+export type { AdapterPoolOptions } from "./connections";
 export type {
   AdapterContext,
   InstantaneousReadResult,

@@ -296,7 +296,8 @@ async function measureSize(n: number, c: SizeContext): Promise<{ row: ScaleRow; 
     const warming = Promise.all(Array.from({ length: 32 }, warmPolls));
     // First contact with a household (consent reads, its epoch key sealed to 3 members and the consumer) costs
     // the gateway ~8 ms of CPU: ~125 new meters/s on this 2-core machine, so 100,000 need ~15 minutes.
-    const warmDeadline = Date.now() + Math.max(120_000, n * 20 + 60_000);
+    // ~10 ms of gateway CPU per first contact here (100 meters/s at 10,000); slower where anvil's blocks take seconds.
+    const warmDeadline = Date.now() + Math.max(120_000, n * 50 + 120_000);
     let lastCount = -1;
     for (let i = 0; ; i++) {
       await sleep(1000);
