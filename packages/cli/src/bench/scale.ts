@@ -9,14 +9,14 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import IORedis from "ioredis";
-import { MeterDataLedger__factory } from "@sidegrid/blocksec";
 import { readSecretFile, spawnMeterSimulator, startGateway, type Gateway, type SpawnedMeterSimulator } from "@sidegrid/meter-gateway";
 import { CliError } from "../errors";
 import { Cleanup, startRedis } from "./infra";
 import { latencyStats, round } from "./stats";
-import { FLAT_RATIO, SCALE_SIZES, flatness, flatnessLine, renderScaleMarkdown, scaleTable, type ChainCost, type ScaleReport, type ScaleRow } from "./scaleReport";
+import { SCALE_SIZES, flatness, flatnessLine, renderScaleMarkdown, scaleNotes, scaleTable, type ChainCost, type ScaleReport, type ScaleRow } from "./scaleReport";
 import { startBenchWorld, type BenchChainIds, type BenchWorld } from "./world";
 import { compositionModel, equalComposition, gasLine, predictGas, type TxSample } from "./scaleFit";
+import { anchorTxs, freshSlots } from "./scaleChain";
 import { fastFleetConsent, registerCustodyKeys } from "./scaleSetup";
 
 export interface RunScaleBenchOptions {
@@ -51,73 +51,10 @@ const SAME_COMPOSITION = 0.15;
 /** Anchor transactions traced per phase for storage growth (tracing every one costs minutes at 100k). */
 const TRACED_TXS = 24;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const ledgerIface = MeterDataLedger__factory.createInterface();
 const toMB = (b: number) => round(b / 1048576, 1);
 
 function stamp(d: Date): string {
   return d.toISOString().replace(/\.\d+Z$/, "Z").replace(/:/g, "-");
-}
-
-interface RpcTx {
-  hash: string;
-  from: string;
-  to: string | null;
-  input: string;
-}
-interface RpcReceipt {
-  transactionHash: string;
-  gasUsed: string;
-  status: string;
-  logs: { address: string; topics: string[]; data: string }[];
-}
-
-/** The gateway's anchor transactions mined in blocks (from, to], with what they stored. */
-async function anchorTxs(w: BenchWorld, gateway: string, from: number, to: number): Promise<{ hash: string; gas: number; calldata: number; stored: number; skipped: number }[]> {
-  const out: { hash: string; gas: number; calldata: number; stored: number; skipped: number }[] = [];
-  const ledger = w.secAddresses.meterDataLedger.toLowerCase();
-  for (let n = from + 1; n <= to; n++) {
-    const hex = `0x${n.toString(16)}`;
-    const [block, receipts] = await Promise.all([
-      w.sec.provider.send("eth_getBlockByNumber", [hex, true]) as Promise<{ transactions: RpcTx[] }>,
-      w.sec.provider.send("eth_getBlockReceipts", [hex]) as Promise<RpcReceipt[]>,
-    ]);
-    const byHash = new Map(receipts.map((r) => [r.transactionHash, r]));
-    for (const tx of block.transactions) {
-      if (tx.from.toLowerCase() !== gateway || tx.to?.toLowerCase() !== ledger) continue;
-      const r = byHash.get(tx.hash);
-      if (!r || Number(r.status) !== 1) continue;
-      let stored = 0;
-      let skipped = 0;
-      for (const l of r.logs) {
-        if (l.address.toLowerCase() !== ledger) continue;
-        const ev = ledgerIface.parseLog(l);
-        if (ev?.name === "BatchAnchored") {
-          stored += Number(ev.args.getValue("stored"));
-          skipped += Number(ev.args.getValue("skipped")) + Number(ev.args.getValue("rejected"));
-        }
-      }
-      out.push({ hash: tx.hash, gas: Number(BigInt(r.gasUsed)), calldata: (tx.input.length - 2) / 2, stored, skipped });
-    }
-  }
-  return out;
-}
-
-/** Ledger storage slots a transaction took from zero to non-zero (prestateTracer diff); null if the node has no tracer. */
-async function freshSlots(w: BenchWorld, hash: string): Promise<number | null> {
-  try {
-    const d = (await w.sec.provider.send("debug_traceTransaction", [hash, { tracer: "prestateTracer", tracerConfig: { diffMode: true } }])) as {
-      pre: Record<string, { storage?: Record<string, string> }>;
-      post: Record<string, { storage?: Record<string, string> }>;
-    };
-    const key = Object.keys(d.post).find((a) => a.toLowerCase() === w.secAddresses.meterDataLedger.toLowerCase());
-    if (!key) return 0;
-    const pre = Object.entries(d.pre).find(([a]) => a.toLowerCase() === key.toLowerCase())?.[1]?.storage ?? {};
-    let n = 0;
-    for (const [slot, v] of Object.entries(d.post[key]!.storage ?? {})) if (BigInt(pre[slot] ?? 0) === 0n && BigInt(v) !== 0n) n++;
-    return n;
-  } catch {
-    return null;
-  }
 }
 
 async function chainCost(w: BenchWorld, gw: Gateway, from: number, to: number, metersOfTx: Map<string, Set<number>>, freshOfTx: Map<string, number>, keys: { published: number; gas: bigint }): Promise<{ cost: ChainCost; samples: TxSample[] }> {
@@ -491,18 +428,7 @@ export async function runScaleBench(opts: RunScaleBenchOptions): Promise<ScaleRe
       model,
       flatnessEqual: equalVerdict,
       flatnessSingle: singleVerdict,
-      notes: [
-        `Every poll reads ${readingsPerPoll} records of one meter (its load profile since the last read; 15 simulated minutes each), the way a head-end reads profiles every few hours: each meter starts with ${2 * readingsPerPoll} records waiting and its clock logs ${readingsPerPoll} per poll interval, so every poll finds ${readingsPerPoll}. The gateway polls each meter every meters × ${readingsPerPoll} ÷ ${rate} s (${rate} readings/s offered), never more often than every two anchor rounds (${2 * flushIntervalMs} ms): a small fleet offers fewer readings/s, and no transaction holds two polls of one meter. Anchor rounds every ${flushIntervalMs} ms.`,
-        "Why: a meter's readings in one transaction form one group, and a group costs ~20,000 gas whatever its readings (header, the PolicyMirror's consent reads, the bitmap word, its event). The composition — readings per meter per transaction — sets gas per reading; polling in profile reads keeps it the same at every size, so the sizes differ in the fleet only. An earlier version offered one record per poll: 10 meters then put ~45 readings of a meter in one transaction and 1,000 or more ~1.5, and gas per reading differed 3.3× for that reason alone.",
-        "Warm-up: every meter is polled once for one record at the start (32 polls at a time, outside the schedule); the window starts once every meter has an anchored record, so the window pays no first-touch storage (a meter's first record writes a fresh bitmap word, 22,100 gas instead of 5,000). The warm-up columns are that one-off cost. A meter crosses into a fresh bitmap word every 256 records: the small fleets, polled every few seconds, pay that in the window (~67 gas per reading); the large ones, polled once an hour or less, do not.",
-        "gas/reading, calldata and storage bytes/reading: the gateway's anchorBatch transactions mined in the window (BlockSEC receipts; readings = their BatchAnchored `stored`). Storage: MeterDataLedger slots a transaction took from zero to non-zero (anvil's prestateTracer, up to 24 transactions per phase), × 32 bytes. Epoch-key publications (KeyCustody, one per household and UTC day) are not in gas/reading: their gas per key is listed apart; per reading it is that ÷ 96 readings of a day.",
-        "meters/tx: distinct meters among an anchor transaction's readings; readings/meter/tx: readings ÷ those meters.",
-        `Setup, not measured: fresh chains per size (anvil 1.7 rebuilds its whole state trie every block, so one chain holding every size's households made each block of the later sizes cost ~1 s); consent for the size's households as relayed deliveries to the PolicyMirror, 2,000 per block with automine off; then BlockSEC mines a block every ${blockSeconds} s (like a QBFT chain's block period) while the size runs — or, where anvil takes longer to build an empty block, twice that time rounded up (the row's block seconds) — so the number of transactions does not set the number of blocks. Lag includes waiting for that block.`,
-        "Gateway memory: this process (the gateway runs in it; the bench's chain clients beside it), process.memoryUsage() at the window's end; the delta is over the same process before the gateway started. Redis: INFO memory used_memory and DBSIZE at the window's end (this size's queue only: each size's queue is removed after it). Simulator RSS from /proc.",
-        "Lag: reading received by the gateway → anchor receipt, over the readings read in the window (after the window the supply stops and the outbox is drained, so each has its anchor).",
-        `Flatness (as measured): max ÷ min of gas/reading and calldata bytes/reading over the sizes, flat when ≤ ${FLAT_RATIO}. The fixed cost of a transaction (~78,000 gas) is shared by fewer readings at the smallest size (fewer meters, polled at most every two rounds): that, and the word crossings above, are what remain of the difference.`,
-        "Flatness at equal composition (model-derived, labelled as such): gas = a + b·readings + c·meters fitted by least squares over every size's window transactions together; each size's one-reading-per-meter cost is (b + c) × (its measured gas ÷ the model's prediction for its transactions). A cost that grew with the fleet (state size, cache misses) would show as that ratio drifting with size. Per size, 'fit' is gas = a + b·readings over that size's transactions alone (a = fixed gas per transaction).",
-      ],
+      notes: scaleNotes({ rate, readingsPerPoll, flushIntervalMs, blockSeconds }),
       files,
     };
     fs.writeFileSync(files.json, `${JSON.stringify(report, null, 2)}\n`);
