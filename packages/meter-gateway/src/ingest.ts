@@ -61,6 +61,8 @@ export interface IngestOutcome {
   rejected: number;
   duplicates: number;
   alerts: Alert[];
+  /** Records left at a meter nobody has registered (not processed, not acknowledged): its owner decides once she registers. */
+  unowned?: number;
 }
 
 const RECENT = 128;
@@ -142,6 +144,13 @@ export class IngestPipeline {
     if (result.readings.length > 0) {
       binding = await this.o.policy.bindingOfMeter(meterId);
       resolution = binding ? await this.o.policy.storageResolution(binding.consumer) : Resolution.NONE;
+    }
+    if (result.readings.length > 0 && !binding) {
+      // Nobody has registered this meter: its records stay in its own log, unacknowledged, until a
+      // household registers it and her preferences decide (a first poll must not make that choice).
+      await this.o.store.commitIngest({ state: st, records: [], alerts, keys: [], ...(adapterState ? { adapterState } : {}) });
+      this.states.set(meterId, st);
+      return { ackSeq: Math.max(result.ackedSeq, 0), stored: 0, notPermitted: 0, rejected: 0, duplicates: 0, alerts, unowned: result.readings.length };
     }
     const recent = new Map(st.recent);
 

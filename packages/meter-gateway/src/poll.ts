@@ -81,8 +81,8 @@ export async function pollMeter(params: PollMeterParameters): Promise<PollMeterR
         const dueOnMeter = (Math.floor(result.meterClockMs / result.intervalMs) + 1) * result.intervalMs;
         nextDueMs = after + (dueOnMeter - result.meterClockMs);
       }
-      // Held back (not anchored yet): the next page would repeat this one.
-      if (caughtUp || pages >= maxPages || held) break;
+      // Held back (not anchored yet) or left at an unowned meter: the next page would repeat this one.
+      if (caughtUp || pages >= maxPages || held || outcome.unowned) break;
     }
     if (params.instantaneous) {
       const inst = await adapter.read({ kind: "instantaneous" });
