@@ -4,7 +4,7 @@
 // of this gateway's recent anchor transactions and, once per tick, compares the newest one's hash
 // with the chain's block at that height: one call while nothing happened. When they differ (or
 // the chain is now lower), it walks back to the newest block that still matches; everything
-// anchored after it goes back to the outbox, the sender re-reads its nonce, and the anchorer sends
+// anchored after it goes back to the outbox (the sender's nonce re-read first), and the anchorer sends
 // the records again (the ledger skips any that are on chain after all). Blocks deeper than
 // `depth` are taken as final: a rollback below that is not repaired (BFT chains such as QBFT do
 // not reorg at all; a restarted anvil loses at most its state-dump interval).
@@ -99,9 +99,11 @@ export class AnchorWatch {
       if (v === "same") break;
     }
     const orphaned = this.recent.splice(keep + 1);
+    // The nonce first: a round the anchorer starts on the records put back must not use the rewound
+    // chain's old count (its transaction would wait behind a nonce gap until the receipt times out).
+    await this.ledger.resync();
     let n = 0;
     for (const t of orphaned) n += await this.store.unanchor(t.items, t.txHash);
-    await this.ledger.resync();
     this.stats.rollbacks++;
     this.stats.reanchored += n;
     this.onRollback?.(orphaned[0].blockNumber, n);

@@ -220,4 +220,16 @@ describe("gateway end to end (anvil × 2, Redis, simulator)", () => {
     expect(await gw.store.record(1, 39)).toBeUndefined();
     expect(await gw.store.alerts({ meterId: 1, kind: "gap" })).toEqual([]);
   });
+
+  it("pollNow with limits reads at most maxRecords × maxPages records, and the next poll goes on from there", async () => {
+    clock.advance(3 * 3600_000); // 12 new records at meter 1 (seq 39–50)
+    const first = await gw.pollNow(1, { maxRecords: 5, maxPages: 1 });
+    expect(first.outcome).toMatchObject({ stored: 5, rejected: 0, duplicates: 0 });
+    expect((await gw.store.record(1, 43))?.sequence).toBe(43);
+    expect(await gw.store.record(1, 44)).toBeUndefined();
+    const rest = await gw.pollNow(1);
+    expect(rest.outcome).toMatchObject({ stored: 7, rejected: 0, duplicates: 0 });
+    expect((await gw.store.record(1, 50))?.sequence).toBe(50);
+    expect(await gw.store.alerts({ meterId: 1, kind: "gap" })).toEqual([]);
+  });
 });

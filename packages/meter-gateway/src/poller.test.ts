@@ -70,4 +70,32 @@ describe("MeterPoller (BullMQ)", () => {
     expect(n).toBeGreaterThanOrEqual(4);
     expect(n).toBeLessThanOrEqual(12);
   });
+
+  it("pauses: due polls wait; resuming with skipMissed drops them and keeps every meter's slot", async () => {
+    const calls: number[] = [];
+    const p = new MeterPoller({ redisUrl: REDIS, prefix: `${PREFIX}-e` }, async (id) => void calls.push(id));
+    p.start();
+    await p.pause();
+    await p.syncSchedules(meters(3, 3000));
+    // Each meter's slots are offset + k × 3 s (spread over the interval).
+    const offsets = (await p.queue.getJobSchedulers(0, -1)).map((s) => Number(s.offset));
+    expect(offsets).toHaveLength(3);
+    await sleep(3100);
+    expect(calls).toEqual([]);
+    // One due job per meter waits (delayed or waiting: a paused worker promotes nothing, and a scheduler plans
+    // its next job only when one runs).
+    const paused = await p.depth();
+    expect(paused.waiting + paused.delayed).toBe(3);
+    // Resume where no meter's slot is within 500 ms, so what follows is each meter's next slot, not a missed poll.
+    const msToSlot = (o: number) => (((o - Date.now()) % 3000) + 3000) % 3000;
+    while (!offsets.every((o) => msToSlot(o) > 500)) await sleep(20);
+    expect(await p.resume({ skipMissed: true })).toEqual({ skipped: 3 });
+    const d = await p.depth();
+    expect([d.waiting, d.active, d.delayed, d.schedulers]).toEqual([0, 0, 3, 3]);
+    await sleep(3000);
+    await p.obliterate();
+    await p.close();
+    // One poll of each meter in the next interval, at its slot: the missed ones were not run on top.
+    expect(calls.sort()).toEqual([1, 2, 3]);
+  });
 });

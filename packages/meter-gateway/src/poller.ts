@@ -58,6 +58,8 @@ export class MeterPoller {
   private readonly connection: ConnectionOptions;
   private readonly ownedConnection: Cluster | undefined;
   private readonly running = new Set<number>();
+  // Each meter's interval as last scheduled: resume({ skipMissed }) re-creates the schedulers it empties.
+  private readonly scheduled = new Map<number, MeterConfig>();
   private readonly o: Required<Omit<MeterPollerOptions, "limiter" | "redis" | "redisUrl">> & { limiter: MeterPollerOptions["limiter"] };
 
   constructor(
@@ -88,6 +90,7 @@ export class MeterPoller {
     const existing = await this.queue.getJobSchedulers(0, -1);
     const gone = existing.filter((s) => s.key && !wanted.has(s.key));
     for (let i = 0; i < gone.length; i += 64) await Promise.all(gone.slice(i, i + 64).map((s) => this.queue.removeJobScheduler(s.key)));
+    for (const s of gone) this.scheduled.delete(Number(s.key.replace(/^meter:/, "")));
   }
 
   /**
@@ -100,6 +103,7 @@ export class MeterPoller {
     for (let i = 0; i < meters.length; i += 64) {
       await Promise.all(
         meters.slice(i, i + 64).map((m) => {
+          this.scheduled.set(m.meterId, m);
           const every = m.pollIntervalMs ?? this.o.defaultIntervalMs;
           return this.queue.upsertJobScheduler(
             `meter:${m.meterId}`,
@@ -158,6 +162,41 @@ export class MeterPoller {
     this.worker = undefined;
     this.start();
     await old?.close(true).catch(() => undefined);
+  }
+
+  /** Stops handing out polls (maintenance, a bulk first contact); running polls finish. Due polls wait. */
+  async pause(): Promise<void> {
+    await this.worker?.pause();
+  }
+
+  /**
+   * Hands out polls again. With `skipMissed`, the polls that came due while paused are dropped and each
+   * such meter is next polled at its own slot: a long pause of a large fleet does not end in a burst.
+   */
+  async resume(options: { skipMissed?: boolean } = {}): Promise<{ skipped: number }> {
+    let skipped = 0;
+    if (options.skipMissed) {
+      // A paused worker also promotes nothing: due polls may still sit among the delayed jobs.
+      const now = Date.now();
+      const due = (await this.queue.getDelayed(0, -1)).filter((j) => j.timestamp + (j.delay ?? 0) <= now);
+      const missed = [...(await this.queue.getWaiting(0, -1)), ...due];
+      const meters: MeterConfig[] = [];
+      for (let i = 0; i < missed.length; i += 64) {
+        await Promise.all(missed.slice(i, i + 64).map((j) => j.remove().catch(() => undefined)));
+      }
+      for (const j of missed) {
+        const m = this.scheduled.get(j.data.meterId);
+        if (m) meters.push(m);
+      }
+      skipped = missed.length;
+      // Upserting a scheduler keeps its last (missed) slot; removed and added again, it plans the next one.
+      for (let i = 0; i < meters.length; i += 64) {
+        await Promise.all(meters.slice(i, i + 64).map((m) => this.queue.removeJobScheduler(`meter:${m.meterId}`)));
+      }
+      await this.reschedule(meters);
+    }
+    this.worker?.resume();
+    return { skipped };
   }
 
   async depth(): Promise<QueueDepth> {
