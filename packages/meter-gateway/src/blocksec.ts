@@ -244,6 +244,10 @@ export class BlockSecPolicySource implements PolicySource {
     return this.client.mirror.isPermitted(consumer, utility, category, resolution, await this.chainTime());
   }
 
+  async preferencesVersion(consumer: string): Promise<number> {
+    return Number(await this.client.mirror.preferencesVersionOf(consumer));
+  }
+
   subscribe(onChange: (c: PolicyChange) => void): () => void {
     this.listeners.add(onChange);
     if (!this.timer) this.timer = setInterval(() => void this.poll(), this.options.pollMs ?? 500);

@@ -84,7 +84,7 @@ export interface GatewayConfig {
    */
   backpressure?: { enabled?: boolean; maxPending?: number; maxAgeMs?: number; holdRecords?: number };
   policy?: { pollMs?: number; ttlMs?: number };
-  ingest?: { driftThresholdMs?: number; silentAfter?: number; dataKeyMaxUses?: number };
+  ingest?: { driftThresholdMs?: number; silentAfter?: number; dataKeyMaxUses?: number; holdUndecidedMs?: number };
   /**
    * Epoch keys (with `blocksec.addresses.keyCustody`): epoch length in ms of the readings' time
    * (default one UTC day); real ms an old epoch's key stays once a newer one is in use (default
@@ -163,7 +163,7 @@ export const GATEWAY_CONFIG_SCHEMA = {
     anchor: { type: "object" },
     backpressure: { type: "object", additionalProperties: false, properties: { enabled: { type: "boolean" }, maxPending: POS, maxAgeMs: POS, holdRecords: POS } },
     policy: { type: "object" },
-    ingest: { type: "object" },
+    ingest: { type: "object", additionalProperties: false, properties: { driftThresholdMs: { type: "number", minimum: 0 }, silentAfter: POS, dataKeyMaxUses: POS, holdUndecidedMs: { type: "number", minimum: 0 } } },
     custody: { type: "object", additionalProperties: false, properties: { epochMs: { type: "integer", minimum: 1000, multipleOf: 1000 }, graceMs: INT, idleMs: POS } },
     http: {
       type: "object",

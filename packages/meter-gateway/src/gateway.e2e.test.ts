@@ -10,12 +10,15 @@ import { startGateway, type Gateway } from "./gateway";
 import { CONTENT_AGGREGATE, CONTENT_RAW_RECORD, openReadingPayload } from "./payload";
 import { Resolution } from "./resolution";
 import { startMeterSimulator, type MeterSimulator } from "@sidegrid/pi-meter";
+import { sleep } from "@sidegrid/chain";
 import { startSidegridFixture, type SidegridFixture } from "./test-utils/fixture";
 
 const T0 = Date.UTC(2025, 6, 1, 12, 0);
 /** The ledger fields a payload is bound to, from an on-chain record. */
 const ctxOf = (r: MeterRecord) => ({ meterId: Number(BigInt(r.meterId)), sequence: Number(r.sequence), resolution: SecResolution[r.resolution] });
 const REDIS = process.env.SIDEGRID_TEST_REDIS_URL!;
+
+const HOLD_UNDECIDED_MS = 1500;
 
 describe("gateway end to end (anvil × 2, Redis, simulator)", () => {
   let fx: SidegridFixture;
@@ -51,6 +54,8 @@ describe("gateway end to end (anvil × 2, Redis, simulator)", () => {
         poll: { intervalMs: 3_600_000, timeoutMs: 500, maxConnections: 2 },
         policy: { pollMs: 100 },
         anchor: { flushIntervalMs: 50 },
+        // A registered household without preferences: her records wait this long for them.
+        ingest: { holdUndecidedMs: HOLD_UNDECIDED_MS },
       },
       log: (l) => process.env.MG_DEBUG && console.log(l),
     });
@@ -90,6 +95,12 @@ describe("gateway end to end (anvil × 2, Redis, simulator)", () => {
   });
 
   it("never anchors readings of a consumer without consent, nor of an unregistered meter", async () => {
+    // Meter 2's household registered and chose nothing: her records wait at the meter (her preferences may
+    // be a relay behind her registration), then no choice means nothing permitted.
+    const waiting = await gw.pollNow(2);
+    expect(waiting.outcome).toMatchObject({ stored: 0, notPermitted: 0, undecided: 8, ackSeq: 0 });
+    expect(sim.meter(2).status().ackedSeq).toBe(0);
+    await sleep(HOLD_UNDECIDED_MS + 100);
     const r2 = await gw.pollNow(2);
     const r5 = await gw.pollNow(5);
     expect(r2.outcome).toMatchObject({ stored: 0, notPermitted: 8 });
@@ -231,5 +242,36 @@ describe("gateway end to end (anvil × 2, Redis, simulator)", () => {
     expect(rest.outcome).toMatchObject({ stored: 7, rejected: 0, duplicates: 0 });
     expect((await gw.store.record(1, 50))?.sequence).toBe(50);
     expect(await gw.store.alerts({ meterId: 1, kind: "gap" })).toEqual([]);
+  });
+
+  it("keeps a newly registered household's records at her meter until her preferences arrive, then stores what she permits", async () => {
+    // The registration and the preferences are two relayed messages: a poll in between must not decide for her.
+    await fx.addConsumers([5]);
+    expect(await fx.relay()).toBe(1);
+    // Until the gateway sees the mirror's registration event (a policy poll, 100 ms here) the meter is nobody's.
+    let held = await gw.pollNow(5);
+    for (let i = 0; i < 50 && !held.outcome.undecided; i++) {
+      expect(held.outcome.unowned).toBeGreaterThan(0);
+      await sleep(100);
+      held = await gw.pollNow(5);
+    }
+    const n = held.outcome.undecided ?? 0;
+    expect(n).toBeGreaterThan(40);
+    expect(held.outcome).toMatchObject({ stored: 0, notPermitted: 0, ackSeq: 0 });
+    expect(sim.meter(5).status().ackedSeq).toBe(0);
+    await fx.setPreferences(5, [{ utility: fx.utility.address, category: "CONSUMPTION", allowed: true, resolution: "QUARTER_HOURLY" }]);
+    expect(await fx.relay()).toBe(1);
+    // The gateway sees the mirror's event within a policy poll (100 ms here).
+    let stored = 0;
+    for (let i = 0; i < 50 && stored === 0; i++) {
+      const r = await gw.pollNow(5);
+      expect(r.outcome.notPermitted).toBe(0);
+      stored += r.outcome.stored;
+      if (stored === 0) await sleep(100);
+    }
+    expect(stored).toBe(n);
+    expect(sim.meter(5).status().ackedSeq).toBe(n);
+    expect(await gw.anchorer.drain()).toBe(true);
+    expect((await anchoredOf(5)).sort((a, b) => a - b)).toEqual(Array.from({ length: n }, (_, i) => i + 1));
   });
 });

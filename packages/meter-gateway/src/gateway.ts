@@ -145,9 +145,8 @@ export async function startGateway(params: StartGatewayParameters): Promise<Gate
     clock,
     grid,
     metrics,
-    ...(cfg.ingest?.driftThresholdMs !== undefined ? { driftThresholdMs: cfg.ingest.driftThresholdMs } : {}),
-    ...(cfg.ingest?.silentAfter !== undefined ? { silentAfter: cfg.ingest.silentAfter } : {}),
-    ...(cfg.ingest?.dataKeyMaxUses !== undefined ? { dataKeyMaxUses: cfg.ingest.dataKeyMaxUses } : {}),
+    // driftThresholdMs, silentAfter, dataKeyMaxUses, holdUndecidedMs: the config's names are the pipeline's.
+    ...(cfg.ingest ?? {}),
     ...(cfg.shard ? { sharedMeters: true } : {}),
     onEnqueued: () => anchorer?.wake(),
     onAlert: (a) => log(`alert ${a.kind} meter ${a.meterId}: ${a.message}`),

@@ -38,6 +38,12 @@ export interface IngestPipelineOptions {
    * sealed to the consumer alone (no grantee can ever read them).
    */
   epochKeys?: EpochKeys;
+  /**
+   * How long a registered household's records wait at her meter, unacknowledged, while none of her
+   * preferences has arrived (they are relayed after the registration; default 300 000 ms). After
+   * that, no preferences means nothing permitted.
+   */
+  holdUndecidedMs?: number;
   /** v1 only: records encrypted under one data key before a fresh one is made (default 96). */
   dataKeyMaxUses?: number;
   /** Real-time age after which a data key is replaced (default 1 h). */
@@ -63,6 +69,8 @@ export interface IngestOutcome {
   alerts: Alert[];
   /** Records left at a meter nobody has registered (not processed, not acknowledged): its owner decides once she registers. */
   unowned?: number;
+  /** Records left at a registered meter whose household's preferences have not arrived yet (see `holdUndecidedMs`). */
+  undecided?: number;
 }
 
 const RECENT = 128;
@@ -85,12 +93,14 @@ export class IngestPipeline {
   private readonly silentAfter: number;
   private readonly keyUses: number;
   private readonly keyAge: number;
+  private readonly holdUndecidedMs: number;
 
   constructor(private readonly o: IngestPipelineOptions) {
     this.driftMs = o.driftThresholdMs ?? 300_000;
     this.silentAfter = o.silentAfter ?? 3;
     this.keyUses = o.dataKeyMaxUses ?? 96;
     this.keyAge = o.dataKeyMaxAgeMs ?? 3_600_000;
+    this.holdUndecidedMs = o.holdUndecidedMs ?? 300_000;
   }
 
   async state(meterId: number): Promise<MeterState> {
@@ -145,12 +155,19 @@ export class IngestPipeline {
       binding = await this.o.policy.bindingOfMeter(meterId);
       resolution = binding ? await this.o.policy.storageResolution(binding.consumer) : Resolution.NONE;
     }
-    if (result.readings.length > 0 && !binding) {
-      // Nobody has registered this meter: its records stay in its own log, unacknowledged, until a
-      // household registers it and her preferences decide (a first poll must not make that choice).
+    // Registered, but her preferences are still on their way (a separate relayed message): wait a while.
+    let undecided = false;
+    if (binding && resolution === Resolution.NONE && !(await this.o.policy.decided(binding.consumer))) {
+      st.undecidedSince ??= readAt;
+      undecided = readAt - st.undecidedSince < this.holdUndecidedMs;
+    } else if (result.readings.length > 0) delete st.undecidedSince; // decided, or no household (a new one gets her own wait)
+    if (result.readings.length > 0 && (!binding || undecided)) {
+      // Nobody has registered this meter (or its household has not decided yet): its records stay in
+      // its own log, unacknowledged, until her preferences decide (a poll must not make that choice).
       await this.o.store.commitIngest({ state: st, records: [], alerts, keys: [], ...(adapterState ? { adapterState } : {}) });
       this.states.set(meterId, st);
-      return { ackSeq: Math.max(result.ackedSeq, 0), stored: 0, notPermitted: 0, rejected: 0, duplicates: 0, alerts, unowned: result.readings.length };
+      const left = result.readings.length;
+      return { ackSeq: Math.max(result.ackedSeq, 0), stored: 0, notPermitted: 0, rejected: 0, duplicates: 0, alerts, ...(binding ? { undecided: left } : { unowned: left }) };
     }
     const recent = new Map(st.recent);
 

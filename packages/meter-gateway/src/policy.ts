@@ -18,6 +18,8 @@ export type PolicyChange = { consumers: readonly string[] } | { all: true };
 export interface PolicySource {
   bindingOfMeter(meterId: number): Promise<MeterBinding | null>;
   isPermitted(consumer: string, utility: string, category: Category, resolution: Resolution): Promise<boolean>;
+  /** The version of the consumer's preferences as relayed (0: none has arrived yet). */
+  preferencesVersion?(consumer: string): Promise<number>;
   /** Calls `onChange` when preferences or registrations change; returns an unsubscribe function. */
   subscribe(onChange: (change: PolicyChange) => void): () => void;
 }
@@ -49,6 +51,7 @@ export class CachedPolicy {
   private readonly bindings = new Map<number, Entry<MeterBinding | null>>();
   private readonly resolutions = new Map<string, Entry<Resolution>>();
   private readonly trades = new Map<string, Entry<boolean>>();
+  private readonly decidedBy = new Map<string, Entry<boolean>>();
   private readonly consumerEpoch = new Map<string, number>();
   private globalEpoch = 0;
   private readonly unsubscribe: () => void;
@@ -73,12 +76,14 @@ export class CachedPolicy {
       this.bindings.clear();
       this.resolutions.clear();
       this.trades.clear();
+      this.decidedBy.clear();
     } else {
       for (const c of change.consumers) {
         const k = c.toLowerCase();
         this.consumerEpoch.set(k, (this.consumerEpoch.get(k) ?? 0) + 1);
         this.resolutions.delete(k);
         this.trades.delete(k);
+        this.decidedBy.delete(k);
       }
       // A registration change may move a meter between consumers: drop meter bindings too.
       this.bindings.clear();
@@ -137,6 +142,24 @@ export class CachedPolicy {
     const entry = { value, at: this.now(), epoch };
     this.trades.set(k, entry);
     value.catch(() => this.trades.get(k) === entry && this.trades.delete(k));
+    return value;
+  }
+
+  /**
+   * Whether any preferences of the consumer have reached this chain. Registration and preferences
+   * are relayed as separate messages: in between, "nothing permitted" is not yet her choice.
+   * A source that cannot tell answers true.
+   */
+  decided(consumer: string): Promise<boolean> {
+    if (!this.source.preferencesVersion) return Promise.resolve(true);
+    const k = consumer.toLowerCase();
+    const epoch = this.globalEpoch * 1_000_000 + (this.consumerEpoch.get(k) ?? 0);
+    const e = this.decidedBy.get(k);
+    if (e && e.epoch === epoch && this.now() - e.at < this.ttlMs) return e.value;
+    const value = this.source.preferencesVersion(consumer).then((v) => v > 0);
+    const entry = { value, at: this.now(), epoch };
+    this.decidedBy.set(k, entry);
+    value.catch(() => this.decidedBy.get(k) === entry && this.decidedBy.delete(k));
     return value;
   }
 

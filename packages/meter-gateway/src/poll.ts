@@ -67,6 +67,8 @@ export async function pollMeter(params: PollMeterParameters): Promise<PollMeterR
       total.notPermitted += outcome.notPermitted;
       total.rejected += outcome.rejected;
       total.duplicates += outcome.duplicates;
+      if (outcome.unowned) total.unowned = (total.unowned ?? 0) + outcome.unowned;
+      if (outcome.undecided) total.undecided = (total.undecided ?? 0) + outcome.undecided;
       total.alerts.push(...outcome.alerts);
       // The outbox holds everything up to ackSeq: now the meter may forget it.
       const ackTo = params.ackBound ? await params.ackBound(meterId, outcome.ackSeq, result.ackedSeq) : outcome.ackSeq;
@@ -81,8 +83,8 @@ export async function pollMeter(params: PollMeterParameters): Promise<PollMeterR
         const dueOnMeter = (Math.floor(result.meterClockMs / result.intervalMs) + 1) * result.intervalMs;
         nextDueMs = after + (dueOnMeter - result.meterClockMs);
       }
-      // Held back (not anchored yet) or left at an unowned meter: the next page would repeat this one.
-      if (caughtUp || pages >= maxPages || held || outcome.unowned) break;
+      // Held back (not anchored yet) or left at an unowned or undecided meter: the next page would repeat this one.
+      if (caughtUp || pages >= maxPages || held || outcome.unowned || outcome.undecided) break;
     }
     if (params.instantaneous) {
       const inst = await adapter.read({ kind: "instantaneous" });

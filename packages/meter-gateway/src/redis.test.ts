@@ -12,6 +12,10 @@ describe("the gateway's Redis target", () => {
     expect(() => validateGatewayConfig({ ...base, redisCluster: [] })).toThrow(/redisCluster/);
     expect(() => validateGatewayConfig({ ...base, redisUrl: "redis://h:1", shard: { leaseMs: 10 } })).toThrow(/shard\/leaseMs/);
     expect(() => validateGatewayConfig({ ...base, redisUrl: "redis://h:1", poll: { ack: "never" } })).toThrow(/poll\/ack/);
+    // The ingest block's keys are the pipeline's options: a misspelt or negative one is refused, not passed on.
+    expect(() => validateGatewayConfig({ ...base, redisUrl: "redis://h:1", ingest: { holdUndecided: 1000 } })).toThrow(/ingest/);
+    expect(() => validateGatewayConfig({ ...base, redisUrl: "redis://h:1", ingest: { holdUndecidedMs: -1 } })).toThrow(/ingest\/holdUndecidedMs/);
+    expect(validateGatewayConfig({ ...base, redisUrl: "redis://h:1", ingest: { holdUndecidedMs: 0, driftThresholdMs: 1.5e6 } }).ingest).toEqual({ holdUndecidedMs: 0, driftThresholdMs: 1.5e6 });
     expect(validateGatewayConfig({ ...base, redisUrl: "redis://h:1", shard: { group: "u1", id: "gw-a", leaseMs: 6000 }, poll: { ack: "anchored" } }).shard).toEqual({ group: "u1", id: "gw-a", leaseMs: 6000 });
   });
 

@@ -64,6 +64,8 @@ export interface MeterState {
   lastPollAt: number;
   lastOkAt: number;
   lastError: string | null;
+  /** Since when (wall ms) the meter's household is registered here without preferences: her records wait. */
+  undecidedSince?: number;
 }
 
 export interface AnchorInfo {
