@@ -61,6 +61,8 @@ describe("gateway HTTP API", () => {
         policy: { pollMs: 100 },
         anchor: { flushIntervalMs: 50 },
         operators: [operator.address],
+        // Consumer 2 registered and chose nothing: written off at once here, not held for her preferences.
+        ingest: { holdUndecidedMs: 0 },
       },
     });
     await gw.pollNow(1);
