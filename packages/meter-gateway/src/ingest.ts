@@ -151,13 +151,16 @@ export class IngestPipeline {
 
     let binding: MeterBinding | null = null;
     let resolution: Resolution = Resolution.NONE;
+    let decided = true;
     if (result.readings.length > 0) {
       binding = await this.o.policy.bindingOfMeter(meterId);
+      // Decided before the resolution is read: preferences landing in between then show as permitted, never as NONE.
+      decided = binding ? await this.o.policy.decided(binding.consumer) : true;
       resolution = binding ? await this.o.policy.storageResolution(binding.consumer) : Resolution.NONE;
     }
     // Registered, but her preferences are still on their way (a separate relayed message): wait a while.
     let undecided = false;
-    if (binding && resolution === Resolution.NONE && !(await this.o.policy.decided(binding.consumer))) {
+    if (binding && resolution === Resolution.NONE && !decided) {
       st.undecidedSince ??= readAt;
       undecided = readAt - st.undecidedSince < this.holdUndecidedMs;
     } else if (result.readings.length > 0) delete st.undecidedSince; // decided, or no household (a new one gets her own wait)
