@@ -207,6 +207,22 @@ contract PolicyMirror is AccessControl, IFederatedReceiver, IPolicyMirror {
         emit RegistrationMirrored(consumer, version, reg.meterId, reg.meterSigner, reg.encryptionKey);
     }
 
+    /// @inheritdoc IPolicyMirror
+    function consentOf(address consumer, address utility, SidegridMessages.Category category, uint256 time)
+        external
+        view
+        returns (SidegridMessages.Resolution finest, uint64 preferencesVersion)
+    {
+        preferencesVersion = _state[consumer].preferencesVersion;
+        if (!hasRole(DISTRIBUTOR_ROLE, utility)) return (SidegridMessages.Resolution.NONE, preferencesVersion);
+        for (uint8 r = uint8(type(SidegridMessages.Resolution).max); r > 0; r--) {
+            if (_permits(consumer, utility, category, SidegridMessages.Resolution(r), time)) {
+                return (SidegridMessages.Resolution(r), preferencesVersion);
+            }
+        }
+        return (SidegridMessages.Resolution.NONE, preferencesVersion);
+    }
+
     function _permits(
         address consumer,
         address utility,

@@ -82,6 +82,28 @@ describe("onFederatedMessage", () => {
     expect(await relayer.isPermitted({ consumer: alice, utility: utilityA, category: "CONSUMPTION", resolution: "DAILY" })).toBe(true);
   });
 
+  it("answers the finest permitted resolution and the version held in one read (consentOf)", async () => {
+    const consent = async (utility: string, at?: number) => {
+      const [finest, version] = await relayer.mirror.consentOf(alice, utility, 0, at ?? (await latestTimestamp(chain.provider)));
+      return [Number(finest), Number(version)];
+    };
+    expect(await consent(utilityA)).toEqual([0, 0]); // nothing relayed yet: undecided
+    const now = await latestTimestamp(chain.provider);
+    const payload = encodePreferencesPayload({
+      consumer: alice,
+      version: 4n,
+      prefs: [
+        { utility: utilityA, category: "CONSUMPTION", allowed: true, resolution: "HOURLY", expiresAt: now + 1000 },
+        { utility: utilityB, category: "CONSUMPTION", allowed: false, resolution: "QUARTER_HOURLY", expiresAt: 0 },
+      ],
+    });
+    await relayer.deliverPreferences(FAKE_PRI_CHAIN_ID, FAKE_PPC, payload);
+    expect(await consent(utilityA)).toEqual([3, 4]); // HOURLY
+    expect(await consent(utilityA, now + 1000)).toEqual([0, 4]); // expired: decided, nothing permitted
+    expect(await consent(utilityB)).toEqual([0, 4]); // refused
+    expect(await consent(stranger.sender.address)).toEqual([0, 4]); // not a distributor
+  });
+
   it("versions registrations apart from preferences, so one never makes the other stale", async () => {
     const m = meterId(1);
     const reg = (v: bigint) =>

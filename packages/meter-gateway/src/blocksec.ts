@@ -14,8 +14,8 @@ import { meterIdFromBytes32, meterIdToBytes32 } from "@sidegrid/blockpri";
 import { concat, getAddress, getBytes, keccak256, toBeHex, zeroPadValue } from "ethers";
 import type { AnchorLedger, AnchorOutcome, AnchoredItem } from "./anchorer";
 import { LedgerError } from "./errors";
-import type { MeterBinding, PolicyChange, PolicySource } from "./policy";
-import type { Category } from "./resolution";
+import type { ConsentSnapshot, MeterBinding, PolicyChange, PolicySource } from "./policy";
+import { Category, type Resolution } from "./resolution";
 import { merkleLevelsBuf } from "./merkle";
 import { anchorBatchCalldata, packBatch, recordLeafFast, sortForBatch } from "./packing";
 import type { BatchRecord, OutboxRecord } from "./store";
@@ -246,6 +246,11 @@ export class BlockSecPolicySource implements PolicySource {
 
   async preferencesVersion(consumer: string): Promise<number> {
     return Number(await this.client.mirror.preferencesVersionOf(consumer));
+  }
+
+  async consentOf(consumer: string, utility: string): Promise<ConsentSnapshot> {
+    const [finest, version] = await this.client.mirror.consentOf(consumer, utility, Category.CONSUMPTION, await this.chainTime());
+    return { finest: Number(finest) as Resolution, preferencesVersion: Number(version) };
   }
 
   subscribe(onChange: (c: PolicyChange) => void): () => void {

@@ -131,7 +131,7 @@ export type { Aggregate, DataKey, OpenedPayload, PayloadContext, SealedTrade } f
 export { TRADE_SEQUENCE_BASE, TradeSealer, tradingAccountLinkMessage } from "./trades";
 export type { TradeSealerOptions, TradeSealerStats } from "./trades";
 export { CachedPolicy } from "./policy";
-export type { CachedPolicyOptions, MeterBinding, PolicyChange, PolicySource } from "./policy";
+export type { CachedPolicyOptions, ConsentSnapshot, MeterBinding, PolicyChange, PolicySource } from "./policy";
 export { pollMeter } from "./poll";
 export type { PollMeterParameters, PollMeterReturnType } from "./poll";
 export { MeterPoller, POLL_QUEUE, redisConnectionOptions } from "./poller";

@@ -154,9 +154,12 @@ export class IngestPipeline {
     let decided = true;
     if (result.readings.length > 0) {
       binding = await this.o.policy.bindingOfMeter(meterId);
-      // Decided before the resolution is read: preferences landing in between then show as permitted, never as NONE.
-      decided = binding ? await this.o.policy.decided(binding.consumer) : true;
-      resolution = binding ? await this.o.policy.storageResolution(binding.consumer) : Resolution.NONE;
+      if (binding) {
+        // One read of her preferences: the resolution and whether she has decided come from the same state.
+        const consent = await this.o.policy.consent(binding.consumer);
+        resolution = consent.finest;
+        decided = consent.preferencesVersion > 0;
+      }
     }
     // Registered, but her preferences are still on their way (a separate relayed message): wait a while.
     let undecided = false;

@@ -20,8 +20,21 @@ export interface PolicySource {
   isPermitted(consumer: string, utility: string, category: Category, resolution: Resolution): Promise<boolean>;
   /** The version of the consumer's preferences as relayed (0: none has arrived yet). */
   preferencesVersion?(consumer: string): Promise<number>;
+  /**
+   * The finest permitted consumption resolution and the preferences version, read from one state.
+   * Sources that have it are asked this instead of resolution by resolution: separate reads can
+   * straddle a preference change and answer a resolution the consumer never granted.
+   */
+  consentOf?(consumer: string, utility: string): Promise<ConsentSnapshot>;
   /** Calls `onChange` when preferences or registrations change; returns an unsubscribe function. */
   subscribe(onChange: (change: PolicyChange) => void): () => void;
+}
+
+/** What one read of the consumer's preferences says about consumption. */
+export interface ConsentSnapshot {
+  finest: Resolution;
+  /** 0: no preferences of hers have arrived yet. */
+  preferencesVersion: number;
 }
 
 export interface CachedPolicyOptions {
@@ -49,9 +62,8 @@ export class CachedPolicy {
   private readonly ttlMs: number;
   private readonly now: () => number;
   private readonly bindings = new Map<number, Entry<MeterBinding | null>>();
-  private readonly resolutions = new Map<string, Entry<Resolution>>();
+  private readonly consents = new Map<string, Entry<ConsentSnapshot>>();
   private readonly trades = new Map<string, Entry<boolean>>();
-  private readonly decidedBy = new Map<string, Entry<boolean>>();
   private readonly consumerEpoch = new Map<string, number>();
   private globalEpoch = 0;
   private readonly unsubscribe: () => void;
@@ -74,16 +86,14 @@ export class CachedPolicy {
     if ("all" in change) {
       this.globalEpoch++;
       this.bindings.clear();
-      this.resolutions.clear();
+      this.consents.clear();
       this.trades.clear();
-      this.decidedBy.clear();
     } else {
       for (const c of change.consumers) {
         const k = c.toLowerCase();
         this.consumerEpoch.set(k, (this.consumerEpoch.get(k) ?? 0) + 1);
-        this.resolutions.delete(k);
+        this.consents.delete(k);
         this.trades.delete(k);
-        this.decidedBy.delete(k);
       }
       // A registration change may move a meter between consumers: drop meter bindings too.
       this.bindings.clear();
@@ -107,22 +117,35 @@ export class CachedPolicy {
     return value;
   }
 
-  /** The finest consumption resolution the consumer lets this utility store now (NONE if none). */
-  storageResolution(consumer: string): Promise<Resolution> {
-    const k = consumer.toLowerCase();
-    const epoch = this.globalEpoch * 1_000_000 + (this.consumerEpoch.get(k) ?? 0);
-    const e = this.resolutions.get(k);
-    if (e && e.epoch === epoch && this.now() - e.at < this.ttlMs) return e.value;
-    const value = (async () => {
+  /**
+   * The finest consumption resolution the consumer lets this utility store now and whether any
+   * preferences of hers have arrived, from one read where the source allows it.
+   */
+  consent(consumer: string): Promise<ConsentSnapshot> {
+    return this.cachedPerConsumer(this.consents, consumer, async () => {
+      if (this.source.consentOf) return this.source.consentOf(consumer, this.utility);
+      // A source without one-read consent: the version first, so preferences landing in between
+      // show as decided-and-permitted, never as "decided, nothing permitted".
+      const preferencesVersion = this.source.preferencesVersion ? await this.source.preferencesVersion(consumer) : 1;
       for (const r of RESOLUTIONS_FINE_TO_COARSE) {
-        if (await this.source.isPermitted(consumer, this.utility, Category.CONSUMPTION, r)) return r;
+        if (await this.source.isPermitted(consumer, this.utility, Category.CONSUMPTION, r)) return { finest: r, preferencesVersion };
       }
-      return Resolution.NONE;
-    })();
-    const entry = { value, at: this.now(), epoch };
-    this.resolutions.set(k, entry);
-    value.catch(() => this.resolutions.get(k) === entry && this.resolutions.delete(k));
-    return value;
+      return { finest: Resolution.NONE, preferencesVersion };
+    });
+  }
+
+  /** The finest consumption resolution the consumer lets this utility store now (NONE if none). */
+  async storageResolution(consumer: string): Promise<Resolution> {
+    return (await this.consent(consumer)).finest;
+  }
+
+  /**
+   * Whether any preferences of the consumer have reached this chain. Registration and preferences
+   * are relayed as separate messages: in between, "nothing permitted" is not yet her choice.
+   * A source that cannot tell answers true.
+   */
+  async decided(consumer: string): Promise<boolean> {
+    return (await this.consent(consumer)).preferencesVersion > 0;
   }
 
   /** Whether storing at `resolution` is permitted now (a finer grant permits coarser storage). */
@@ -134,38 +157,28 @@ export class CachedPolicy {
 
   /** Whether the consumer lets this utility keep her trade log now (category TRADES). */
   tradesPermitted(consumer: string): Promise<boolean> {
-    const k = consumer.toLowerCase();
-    const epoch = this.globalEpoch * 1_000_000 + (this.consumerEpoch.get(k) ?? 0);
-    const e = this.trades.get(k);
-    if (e && e.epoch === epoch && this.now() - e.at < this.ttlMs) return e.value;
-    const value = this.source.isPermitted(consumer, this.utility, Category.TRADES, Resolution.NONE);
-    const entry = { value, at: this.now(), epoch };
-    this.trades.set(k, entry);
-    value.catch(() => this.trades.get(k) === entry && this.trades.delete(k));
-    return value;
-  }
-
-  /**
-   * Whether any preferences of the consumer have reached this chain. Registration and preferences
-   * are relayed as separate messages: in between, "nothing permitted" is not yet her choice.
-   * A source that cannot tell answers true.
-   */
-  decided(consumer: string): Promise<boolean> {
-    if (!this.source.preferencesVersion) return Promise.resolve(true);
-    const k = consumer.toLowerCase();
-    const epoch = this.globalEpoch * 1_000_000 + (this.consumerEpoch.get(k) ?? 0);
-    const e = this.decidedBy.get(k);
-    if (e && e.epoch === epoch && this.now() - e.at < this.ttlMs) return e.value;
-    const value = this.source.preferencesVersion(consumer).then((v) => v > 0);
-    const entry = { value, at: this.now(), epoch };
-    this.decidedBy.set(k, entry);
-    value.catch(() => this.decidedBy.get(k) === entry && this.decidedBy.delete(k));
-    return value;
+    return this.cachedPerConsumer(this.trades, consumer, () => this.source.isPermitted(consumer, this.utility, Category.TRADES, Resolution.NONE));
   }
 
   /** Whether an outbox record of `category` at `resolution` may be stored now. */
   permitsRecord(consumer: string, category: Category, resolution: Resolution): Promise<boolean> {
     return category === Category.TRADES ? this.tradesPermitted(consumer) : this.permits(consumer, resolution);
+  }
+
+  /**
+   * A per-consumer answer, reused until an event about her (or everyone) or `ttlMs`; a failed
+   * load is forgotten so the next ask tries again.
+   */
+  private cachedPerConsumer<T>(map: Map<string, Entry<T>>, consumer: string, load: () => Promise<T>): Promise<T> {
+    const k = consumer.toLowerCase();
+    const epoch = this.globalEpoch * 1_000_000 + (this.consumerEpoch.get(k) ?? 0);
+    const e = map.get(k);
+    if (e && e.epoch === epoch && this.now() - e.at < this.ttlMs) return e.value;
+    const value = load();
+    const entry = { value, at: this.now(), epoch };
+    map.set(k, entry);
+    value.catch(() => map.get(k) === entry && map.delete(k));
+    return value;
   }
 
   close(): void {

@@ -81,6 +81,15 @@ interface IPolicyMirror {
     /// @notice Version of the preferences held for `consumer` (0 = none).
     function preferencesVersionOf(address consumer) external view returns (uint64);
 
+    /// @notice In one read of one state: the finest `resolution` at which `utility` may monitor
+    /// `consumer`'s `category` at `time` (NONE if none) and the preferences version held (0 = none).
+    /// Asking resolution by resolution in separate calls can straddle a preference change and
+    /// answer a resolution that was never granted.
+    function consentOf(address consumer, address utility, SidegridMessages.Category category, uint256 time)
+        external
+        view
+        returns (SidegridMessages.Resolution finest, uint64 preferencesVersion);
+
     /// @notice Version of the registration held for `consumer` (0 = none).
     function registrationVersionOf(address consumer) external view returns (uint64);
 
