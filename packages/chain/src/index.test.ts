@@ -16,6 +16,7 @@ it("exports exactly the documented public API", () => {
     "MultiRpcProvider",
     "NETWORK_NAMES",
     "NetworkUnreachableError",
+    "NodeRaceRetryingProvider",
     "NodeStartError",
     "ReceiptTimeoutError",
     "RpcDisagreementError",

@@ -1,7 +1,7 @@
 import { Wallet } from "ethers";
 import { defaultConfig } from "./config";
 import { ChainIdMismatchError, InsufficientFundsError, NetworkUnreachableError } from "./errors";
-import { connectNetwork } from "./network";
+import { NodeRaceRetryingProvider, connectNetwork, makeProvider } from "./network";
 import { freePort } from "./process";
 import { startTestChain, type TestChain } from "./testing";
 
@@ -44,5 +44,27 @@ describe("connectNetwork checks a network before use", () => {
     const err = await connectNetwork({ config: config(chain.node.url), network: "blockpri", privateKey: key }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(InsufficientFundsError);
     expect((err as InsufficientFundsError).shortMessage).toMatch(/cannot pay for gas \(balance 0 wei\)/);
+  });
+
+  it("asks again when anvil refuses a call at latest while it mines back to back (its BlockOutOfRange race)", async () => {
+    const provider = makeProvider(chain.node.url, 31001);
+    expect(provider).toBeInstanceOf(NodeRaceRetryingProvider);
+    const { sender } = await chain.account(2);
+    let stop = false;
+    const spam = (async () => {
+      while (!stop) await sender.sendMany(Array.from({ length: 20 }, () => ({ to: sender.address, value: 1n })));
+    })();
+    try {
+      let ok = 0;
+      for (let i = 0; i < 300; i++) {
+        await provider.send("eth_call", [{ to: sender.address, data: "0x" }, "latest"]);
+        ok++;
+      }
+      expect(ok).toBe(300);
+    } finally {
+      stop = true;
+      await spam;
+      provider.destroy();
+    }
   });
 });

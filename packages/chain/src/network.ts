@@ -1,4 +1,4 @@
-import { JsonRpcProvider, Network, Wallet } from "ethers";
+import { JsonRpcProvider, Network, Wallet, type JsonRpcPayload, type JsonRpcResult } from "ethers";
 import type { NetworkName, SidegridConfig } from "./config";
 import { networkRpcUrls, operatorKey } from "./config";
 import { ChainIdMismatchError, ConfigError, InsufficientFundsError, NetworkUnreachableError } from "./errors";
@@ -33,7 +33,34 @@ export function makeProvider(url: string | readonly string[], chainId: number, o
   if (urls.length > 1 || (options.quorum ?? 1) > 1) return new MultiRpcProvider(urls, chainId, options);
   // cacheTimeout -1: ethers otherwise serves identical calls from a 250 ms cache, so a read right
   // after a mined write could return the value from before it.
-  return new JsonRpcProvider(urls[0], Network.from(chainId), { staticNetwork: true, batchMaxCount: 1, cacheTimeout: -1 });
+  return new NodeRaceRetryingProvider(urls[0]!, chainId);
+}
+
+/**
+ * A JsonRpcProvider that asks again when the node answered with its own mining race: anvil (1.x,
+ * `--prune-history`) refuses calls at "latest" with "BlockOutOfRangeError: block height is N but
+ * requested was N-1" while it mines back to back, which ethers reports as a call that reverted
+ * without data. Nothing was executed, so asking again is safe.
+ * @example
+ * const p = new NodeRaceRetryingProvider("http://127.0.0.1:31001", 31001);
+ */
+export class NodeRaceRetryingProvider extends JsonRpcProvider {
+  /** Requests asked again after the race (tests, diagnostics). */
+  racesRetried = 0;
+
+  constructor(url: string, chainId: number) {
+    super(url, Network.from(chainId), { staticNetwork: true, batchMaxCount: 1, cacheTimeout: -1 });
+  }
+
+  override async _send(payload: JsonRpcPayload | JsonRpcPayload[]): Promise<JsonRpcResult[]> {
+    for (let attempt = 0; ; attempt++) {
+      const results = await super._send(payload);
+      const raced = results.some((r) => "error" in r && /BlockOutOfRangeError/.test(String((r as { error?: { message?: string } }).error?.message)));
+      if (!raced || attempt >= 8) return results;
+      this.racesRetried++;
+      await new Promise((res) => setTimeout(res, 2 + attempt * 3));
+    }
+  }
 }
 
 export interface ConnectNetworkParameters {
