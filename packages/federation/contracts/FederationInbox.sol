@@ -3,6 +3,7 @@ pragma solidity ^0.8.24;
 
 import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
 import {ECDSA} from "@openzeppelin/contracts/utils/cryptography/ECDSA.sol";
+import {MerkleProof} from "@openzeppelin/contracts/utils/cryptography/MerkleProof.sol";
 import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol";
 import {IFederatedReceiver} from "@sidegrid/chain/contracts/interfaces/IFederatedReceiver.sol";
 import {IFederationInbox} from "./interfaces/IFederationInbox.sol";
@@ -18,6 +19,8 @@ contract FederationInbox is EIP712, ReentrancyGuardTransient, IFederationInbox {
     bytes32 public constant MESSAGE_TYPEHASH = keccak256(
         "Message(uint256 srcChainId,address srcSender,uint64 nonce,uint256 dstChainId,address dstContract,bytes payload)"
     );
+    bytes32 public constant BATCH_TYPEHASH =
+        keccak256("Batch(uint256 srcChainId,uint64 firstNonce,uint64 lastNonce,bytes32 root)");
     bytes32 public constant MEMBER_SET_TYPEHASH = keccak256(
         "MemberSetUpdate(uint32 setIndex,address[] members,uint8 threshold,uint8 pauseThreshold,uint8 unpauseThreshold)"
     );
@@ -112,13 +115,92 @@ contract FederationInbox is EIP712, ReentrancyGuardTransient, IFederationInbox {
         if (bits & bit != 0) revert InboxAlreadyExecuted(m.srcChainId, m.nonce);
 
         bytes32 digest = _messageDigest(m);
+        _requireQuorum(digest, sigs, cur, prev);
+        // Consumed before the app runs: a re-entering app cannot execute it twice.
+        _executed[m.srcChainId][word] = bits | bit;
+        _callAndRecord(m, digest);
+    }
+
+    /// @inheritdoc IFederationInbox
+    function deliverBatches(BatchDelivery[] calldata deliveries) external nonReentrant {
+        uint256 k = deliveries.length;
+        if (k == 0) revert InboxBatchMismatch(0, 0);
+        MemberSet memory cur = _sets[_currentSetIndex];
+        MemberSet memory prev;
+        if (_currentSetIndex > 0 && block.timestamp < _previousSetExpiresAt) prev = _sets[_currentSetIndex - 1];
+        uint256 total;
+        for (uint256 i = 0; i < k; ++i) {
+            total += _deliverBatch(deliveries[i], cur, prev);
+        }
+        emit BatchDelivered(msg.sender, total);
+    }
+
+    /// One signed root: quorum once, then each message's place in the batch, then the proof, then
+    /// execution. Nothing executes before the proof holds for all of them.
+    function _deliverBatch(BatchDelivery calldata d, MemberSet memory cur, MemberSet memory prev)
+        private
+        returns (uint256 n)
+    {
+        Batch calldata b = d.batch;
+        n = d.messages.length;
+        if (n == 0) revert InboxEmptyDelivery(b.root);
+        if (_isPaused(b.srcChainId)) revert InboxPaused(b.srcChainId);
+        _requireQuorum(_batchDigest(b), d.signatures, cur, prev);
+        bytes32[] memory leaves = new bytes32[](n);
+        for (uint256 i = 0; i < n; ++i) {
+            Message calldata m = d.messages[i];
+            if (m.dstChainId != block.chainid) revert InboxWrongDestination(m.dstChainId, block.chainid);
+            if (m.srcChainId != b.srcChainId || m.nonce < b.firstNonce || m.nonce > b.lastNonce) {
+                revert InboxMessageOutsideBatch(m.srcChainId, m.nonce, b.root);
+            }
+            leaves[i] = _messageDigest(m);
+        }
+        _requireProof(d.proof, d.proofFlags, b.root, leaves);
+        for (uint256 i = 0; i < n; ++i) {
+            _execute(d.messages[i], leaves[i]);
+        }
+    }
+
+    /// OZ's multiproof check, with the shape checked first so a malformed proof is refused with
+    /// this contract's error (OZ would revert with its own or a panic): one proof element per false
+    /// flag, and leaves + proof = flags + 1.
+    function _requireProof(bytes32[] calldata proof, bool[] calldata flags, bytes32 root, bytes32[] memory leaves)
+        private
+        pure
+    {
+        uint256 nFlags = flags.length;
+        if (leaves.length + proof.length != nFlags + 1) revert InboxInvalidProof(root);
+        uint256 fromProof;
+        for (uint256 i = 0; i < nFlags; ++i) {
+            if (!flags[i]) ++fromProof;
+        }
+        if (fromProof != proof.length) revert InboxInvalidProof(root);
+        if (!MerkleProof.multiProofVerifyCalldata(proof, flags, root, leaves)) revert InboxInvalidProof(root);
+    }
+
+    /// A quorum of the current set, or of the previous set while it is in its grace period.
+    function _requireQuorum(bytes32 digest, bytes calldata sigs, MemberSet memory cur, MemberSet memory prev)
+        private
+        view
+    {
         (uint256 curCount, uint256 prevCount) = _countSigners(digest, sigs, cur.members, prev.members);
         if (curCount < cur.threshold && (prev.members.length == 0 || prevCount < prev.threshold)) {
             revert InboxInsufficientSignatures(digest, curCount, cur.threshold);
         }
-        // Consumed before the app runs: a re-entering app cannot execute it twice.
-        _executed[m.srcChainId][word] = bits | bit;
+    }
 
+    /// Marks the message executed and calls its app; a message already executed reverts.
+    function _execute(Message calldata m, bytes32 digest) private {
+        uint256 word = uint256(m.nonce) >> 8;
+        uint256 bit = 1 << (uint256(m.nonce) & 0xff);
+        uint256 bits = _executed[m.srcChainId][word];
+        if (bits & bit != 0) revert InboxAlreadyExecuted(m.srcChainId, m.nonce);
+        _executed[m.srcChainId][word] = bits | bit;
+        _callAndRecord(m, digest);
+    }
+
+    /// Calls the app with its full gas cap (or refuses the whole call) and records the outcome.
+    function _callAndRecord(Message calldata m, bytes32 digest) private {
         uint256 required = (appGasLimit * 64) / 63 + GAS_RESERVE;
         if (gasleft() < required) revert InboxInsufficientGas(gasleft(), required);
         (bool ok, bytes memory reason) = _callApp(m);
@@ -331,6 +413,10 @@ contract FederationInbox is EIP712, ReentrancyGuardTransient, IFederationInbox {
         );
     }
 
+    function _batchDigest(Batch calldata b) private view returns (bytes32) {
+        return _hashTypedDataV4(keccak256(abi.encode(BATCH_TYPEHASH, b.srcChainId, b.firstNonce, b.lastNonce, b.root)));
+    }
+
     function _memberSetDigest(
         uint32 setIndex,
         address[] calldata members,
@@ -361,6 +447,11 @@ contract FederationInbox is EIP712, ReentrancyGuardTransient, IFederationInbox {
     /// @inheritdoc IFederationInbox
     function messageDigest(Message calldata message) external view returns (bytes32) {
         return _messageDigest(message);
+    }
+
+    /// @inheritdoc IFederationInbox
+    function batchDigest(Batch calldata batch) external view returns (bytes32) {
+        return _batchDigest(batch);
     }
 
     /// @inheritdoc IFederationInbox

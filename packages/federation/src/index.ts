@@ -59,7 +59,10 @@ export type {
   SignerKeys,
   UpdateMemberSetParameters,
 } from "./governance";
+export { MerkleTree, MessageBatch } from "./merkle";
+export type { MultiProof } from "./merkle";
 export {
+  BATCH_TYPES,
   CANCEL_TYPES,
   GOVERNOR_DOMAIN_NAME,
   GOVERNOR_DOMAIN_VERSION,
@@ -69,6 +72,7 @@ export {
   MESSAGE_TYPES,
   PAUSE_TYPES,
   SCHEDULE_TYPES,
+  batchDigest,
   cancelDigest,
   decodePegPayload,
   domainSeparator,
@@ -82,7 +86,7 @@ export {
   scheduleDigest,
   signDigest,
 } from "./messages";
-export type { FederationMessage, GovernanceProposal } from "./messages";
+export type { FederationBatch, FederationBatchDelivery, FederationMessage, GovernanceProposal } from "./messages";
 export { DEFAULT_TUNING, loadFederationPeers, loadMemberConfig, localMemberKeys, writeMemberConfigs } from "./member/config";
 export type {
   EventSourceConfig,

@@ -35,6 +35,35 @@ export const MESSAGE_TYPES = {
   ],
 } as const;
 
+/** What members sign once for many messages of one source chain (the inbox's `Batch`). */
+export const BATCH_TYPES = {
+  Batch: [
+    { name: "srcChainId", type: "uint256" },
+    { name: "firstNonce", type: "uint64" },
+    { name: "lastNonce", type: "uint64" },
+    { name: "root", type: "bytes32" },
+  ],
+} as const;
+
+/** A signed batch: messages of `srcChainId` with nonces in [firstNonce, lastNonce] under Merkle root `root` (see `MessageBatch`). */
+export interface FederationBatch {
+  srcChainId: bigint;
+  firstNonce: bigint;
+  lastNonce: bigint;
+  root: string;
+}
+
+/** One entry of `FederationInbox.deliverBatches`: some messages of a batch with their multiproof. */
+export interface FederationBatchDelivery {
+  batch: FederationBatch;
+  /** Packed 65-byte member signatures over the batch's digest. */
+  signatures: string;
+  /** In the order the multiproof consumes them (ascending leaf index). */
+  messages: FederationMessage[];
+  proof: string[];
+  proofFlags: boolean[];
+}
+
 export const MEMBER_SET_TYPES = {
   MemberSetUpdate: [
     { name: "setIndex", type: "uint32" },
@@ -107,6 +136,21 @@ export function messageDigest(separator: string, message: FederationMessage): st
     addressWord(message.dstContract),
     keccak256Buf(Buffer.from(message.payload.slice(2), "hex")),
   ]);
+  const outer = Buffer.concat([Buffer.from([0x19, 0x01]), Buffer.from(separator.slice(2), "hex"), keccak256Buf(struct)]);
+  return `0x${keccak256Buf(outer).toString("hex")}`;
+}
+
+const BATCH_TYPEHASH_BYTES = keccak256Buf(Buffer.from("Batch(uint256 srcChainId,uint64 firstNonce,uint64 lastNonce,bytes32 root)"));
+
+/**
+ * The EIP-712 digest of `batch` for the inbox with domain separator `separator` (what members sign
+ * for a batch; the inbox's `batchDigest`).
+ *
+ * @example
+ * const digest = batchDigest(domainSeparator(dst, inbox), { srcChainId, firstNonce: 1n, lastNonce: 400n, root });
+ */
+export function batchDigest(separator: string, batch: FederationBatch): string {
+  const struct = Buffer.concat([BATCH_TYPEHASH_BYTES, word(batch.srcChainId), word(batch.firstNonce), word(batch.lastNonce), Buffer.from(batch.root.slice(2), "hex")]);
   const outer = Buffer.concat([Buffer.from([0x19, 0x01]), Buffer.from(separator.slice(2), "hex"), keccak256Buf(struct)]);
   return `0x${keccak256Buf(outer).toString("hex")}`;
 }

@@ -16,6 +16,28 @@ interface IFederationInbox {
         bytes payload;
     }
 
+    /// @notice What members sign once for many messages of one source chain: the root of a Merkle
+    /// tree (OpenZeppelin `MerkleProof`, sorted pairs) whose leaves are the messages' EIP-712
+    /// digests for this inbox, with the lane nonces they may carry. The destination is bound by
+    /// the EIP-712 domain (this chain, this inbox).
+    struct Batch {
+        uint256 srcChainId;
+        uint64 firstNonce;
+        uint64 lastNonce;
+        bytes32 root;
+    }
+
+    /// @notice Some or all messages of one signed batch, with an OZ multiproof of them against its
+    /// root (leaves in the order the multiproof consumes them). `signatures` are 65-byte member
+    /// signatures over the batch's EIP-712 digest.
+    struct BatchDelivery {
+        Batch batch;
+        bytes signatures;
+        Message[] messages;
+        bytes32[] proof;
+        bool[] proofFlags;
+    }
+
     /// @notice The app accepted message (`srcChainId`, `nonce`).
     event MessageExecuted(uint256 indexed srcChainId, uint64 indexed nonce, address indexed dstContract, bytes32 digest);
     /// @notice The app reverted (or ran out of its gas cap); the message is consumed and can be
@@ -82,6 +104,13 @@ interface IFederationInbox {
     error InboxNotFailed(bytes32 digest);
     /// @notice The retried message reverted again.
     error InboxRetryFailed(bytes32 digest, bytes reason);
+    /// @notice A batch delivery carries no message.
+    error InboxEmptyDelivery(bytes32 root);
+    /// @notice The message's source chain or nonce is not what the signed batch covers.
+    error InboxMessageOutsideBatch(uint256 srcChainId, uint64 nonce, bytes32 root);
+    /// @notice The messages and the multiproof do not rebuild the signed root (a message of another
+    /// batch, a forged or altered message, leaves out of order, a malformed proof).
+    error InboxInvalidProof(bytes32 root);
     /// @notice Reported as the failure reason when the destination has no code.
     error InboxNotAContract(address dstContract);
 
@@ -90,6 +119,15 @@ interface IFederationInbox {
     /// @dev Anyone may call; the signatures are the authority. Reverts as a whole on any invalid
     /// message (wrong chain, replay, paused lane, bad signature set), so relayers filter first.
     function deliver(Message[] calldata messages, bytes[] calldata signatures) external;
+
+    /// @notice Executes messages of signed batches: for each delivery, a quorum of one valid member
+    /// set over the batch's EIP-712 digest (checked once), every message from the batch's source
+    /// chain, within its nonce range and addressed here, and a multiproof of the messages against
+    /// the root. Then each message as in {deliver}: once (bitmap), lane not paused, app called with
+    /// its gas cap, an app revert recorded.
+    /// @dev Anyone may call. A subset of a batch may be delivered (the rest later, with its own
+    /// proof). Reverts as a whole on any invalid delivery.
+    function deliverBatches(BatchDelivery[] calldata deliveries) external;
 
     /// @notice Re-executes a message recorded as failed; anyone may call.
     function retry(Message calldata message) external;
@@ -115,6 +153,9 @@ interface IFederationInbox {
 
     /// @notice The EIP-712 digest members sign for `message` on this inbox.
     function messageDigest(Message calldata message) external view returns (bytes32);
+
+    /// @notice The EIP-712 digest members sign for `batch` on this inbox.
+    function batchDigest(Batch calldata batch) external view returns (bytes32);
 
     /// @notice The digest signed for a member-set update.
     function memberSetDigest(

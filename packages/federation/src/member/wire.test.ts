@@ -3,7 +3,7 @@ import { FederationInbox__factory } from "../generated";
 import type { FederationMessage } from "../messages";
 import { EVENT_NONCE_FLAG, eventNonce } from "./watcher";
 import { devPrivateKey, startTestChain } from "@sidegrid/chain";
-import { DELIVER_SELECTOR, RelaySender, encodeDeliver, signEip1559 } from "./wire";
+import { DELIVER_BATCHES_SELECTOR, DELIVER_SELECTOR, RelaySender, encodeDeliver, encodeDeliverBatches, signEip1559 } from "./wire";
 
 const iface = FederationInbox__factory.createInterface();
 
@@ -25,6 +25,22 @@ describe("encodeDeliver", () => {
       const ms = lens.map((l, i) => message(i, l));
       const sigs = lens.map((l) => hexlify(randomBytes(l % 3 === 0 ? 130 : 65)));
       expect(encodeDeliver(ms, sigs)).toBe(iface.encodeFunctionData("deliver", [ms, sigs]));
+    }
+  });
+});
+
+describe("encodeDeliverBatches", () => {
+  it("produces the same calldata as ethers' ABI encoder", () => {
+    expect(DELIVER_BATCHES_SELECTOR).toBe(iface.getFunction("deliverBatches")!.selector);
+    const delivery = (lens: number[], proof: number, flags: boolean[]) => ({
+      batch: { srcChainId: 31301n, firstNonce: 7n, lastNonce: 2n ** 63n + 5n, root: hexlify(randomBytes(32)) },
+      signatures: hexlify(randomBytes(lens.length % 2 === 0 ? 130 : 195)),
+      messages: lens.map((l, i) => message(i, l)),
+      proof: Array.from({ length: proof }, () => hexlify(randomBytes(32))),
+      proofFlags: flags,
+    });
+    for (const ds of [[delivery([0], 0, [])], [delivery([1, 31, 32, 33], 2, [true, false, true, false, true]), delivery([288, 0], 3, [false, false])]]) {
+      expect(encodeDeliverBatches(ds)).toBe(iface.encodeFunctionData("deliverBatches", [ds]));
     }
   });
 });
