@@ -7,6 +7,7 @@ export type CliErrorCode =
   | "START_FAILED"
   | "DEPENDENCY_MISSING"
   | "DEMO_FAILED"
+  | "CHAOS_FAILED"
   | "BENCH_FAILED"
   | "ACCESS_DENIED";
 

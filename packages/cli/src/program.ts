@@ -10,6 +10,7 @@ import { sampleCpu } from "./cpu";
 import { registerComposeCommand } from "./compose/command";
 import { ROLES, memberKeys, roleKey } from "./accounts";
 import { formatReportCheck, readSavedReport, runAudit } from "./audit";
+import { formatChaos, parseFaults, runChaos } from "./chaos";
 import { formatRead, readingsCsv, runRead } from "./read";
 import { parsePositive, parseScaleSizes, runBench, runScaleBench } from "./bench";
 import { checkRemoteNetworks, deploySystem, readDeployment, type SystemDeployment } from "./deploy-system";
@@ -134,6 +135,37 @@ export function buildProgram(io: CliIo): Command {
       const say = opts.json ? (l: string) => io.stderr.write(`${l}\n`) : io.stdout;
       const report = await runDemo(cfg, { say, timeoutMs: timeout * 1000 });
       if (opts.json) io.stdout(JSON.stringify(report, (_k, v) => (typeof v === "bigint" ? v.toString() : v), 2));
+      if (!report.ok) process.exitCode = 1;
+    });
+
+  program
+    .command("chaos")
+    .description("kill each process of the running local system with SIGKILL at random points while readings, preference changes and peg transfers flow; `up` brings them back; then check every reading anchored once or reported lost, every message executed once, preferences in order, SGT conserved")
+    .option("--readings <n>", "anchored readings to wait for before settling", "20000")
+    .option("--faults <list>", "comma-separated: member-0…, gateway, meters, redis, redis-empty, blockpri, blocksec, blocktst; or default (all but the anvils), all", "default")
+    .option("--seed <n>", "seed of the order and timing of the faults (default: the clock)")
+    .option("--households <n>", "households taking part (default: every free OSGP meter)")
+    .option("--timeout <seconds>", "longest run", "1200")
+    .option("--json", "print the report as JSON")
+    .action(async (opts: { readings: string; faults: string; seed?: string; households?: string; timeout: string; json?: boolean }) => {
+      const { cfg } = ctx();
+      const int = (name: string, v: string, min: number) => {
+        const n = Number(v);
+        if (!Number.isInteger(n) || n < min) throw new CliError("BAD_ARGUMENT", `--${name} must be an integer ≥ ${min}, got "${v}"`);
+        return n;
+      };
+      const say = opts.json ? (l: string) => io.stderr.write(`${l}\n`) : io.stdout;
+      const report = await runChaos(cfg, {
+        restart: up,
+        readings: int("readings", opts.readings, 1),
+        faults: parseFaults(opts.faults, cfg.services.members),
+        ...(opts.seed !== undefined ? { seed: int("seed", opts.seed, 0) } : {}),
+        ...(opts.households !== undefined ? { households: int("households", opts.households, 1) } : {}),
+        timeoutMs: int("timeout", opts.timeout, 1) * 1000,
+        say,
+      });
+      if (opts.json) io.stdout(JSON.stringify(report, null, 2));
+      else for (const l of formatChaos(report)) io.stdout(l);
       if (!report.ok) process.exitCode = 1;
     });
 
