@@ -1,19 +1,37 @@
-// The attester: signs every new message a watcher observed (EIP-712 digest for its destination
-// inbox), persists it with the watcher's cursor in one LevelDB batch, gathers the other members'
-// signatures until a quorum of one valid member set is there, and forgets what was executed. It
-// never signs a lane nonce twice with different content: a digest that differs from the one it
-// already saw executed is equivocation, reported and not signed.
+// The attester: cuts what a watcher observed into batches — the messages one source block sent to
+// one destination, in nonce order, at most MAX_BATCH_LEAVES each — signs each batch's EIP-712
+// digest (a Merkle root over the message digests, see merkle.ts), persists batches, messages and
+// the watcher's cursor in one LevelDB batch, gathers the other members' signatures over the same
+// batch until a quorum of one valid member set is there, and forgets what was executed. Honest
+// members cut the same confirmed blocks the same way, so their signatures meet on one root; a
+// member signs only batches made of its own observations (README "Batched attestations"). It never
+// signs other content under a lane nonce it signed or saw executed: that is equivocation, reported
+// and not signed.
 import { recoverAddress, type SigningKey } from "ethers";
-import { messageDigest, messageKey, signDigest } from "../messages";
+import { MerkleTree } from "../merkle";
+import { batchDigest, messageDigest, messageKey, signDigest, type FederationMessage } from "../messages";
 import { EquivocationError } from "../errors";
 import type { MemberMetrics } from "./metrics";
 import type { SignatureItem } from "./peers";
-import { fromStored, quorum, signatureItem, toStored, type ChainState, type MemberLogger, type PendingMessage } from "./state";
-import type { MemberStore } from "./store";
+import {
+  batchKey,
+  messageFromStored,
+  quorum,
+  signatureItem,
+  toStored,
+  toStoredBatch,
+  type ChainState,
+  type MemberLogger,
+  type PendingBatch,
+  type PendingMessage,
+} from "./state";
+import type { MemberStore, StoredBatch, StoredMessage } from "./store";
 import type { Observation } from "./watcher";
 
 const MAX_ORPHANS = 50_000;
 const MAX_RECENTLY_DONE = 100_000;
+/** Most messages under one root: a block's messages for one destination are cut into batches of this many. */
+export const MAX_BATCH_LEAVES = 512;
 
 /** Where the attester's signatures go (the peer exchange, in a member). */
 export interface SignatureOutlet {
@@ -31,16 +49,24 @@ export interface AttesterParameters {
   peers: SignatureOutlet;
   metrics: MemberMetrics;
   log: MemberLogger;
-  /** Re-send own signatures of messages still pending after this long. */
+  /** Re-send own signatures of batches still pending after this long. */
   resendMs: number;
   /** Wait this long after new signatures before the destination's submitter looks. */
   batchDelayMs: number;
-  /** Asks the destination's submitter to look for ready messages in `delayMs`. */
+  /** Asks the destination's submitter to look for ready batches in `delayMs`. */
   scheduleFlush(cs: ChainState, delayMs: number): void;
 }
 
+interface Draft {
+  dst: ChainState;
+  key: string;
+  msgs: FederationMessage[];
+  keys: string[];
+  digests: string[];
+}
+
 /**
- * Signs, persists and collects signatures for every message the member relays.
+ * Batches, signs, persists and collects signatures for every message the member relays.
  *
  * @example
  * const attester = new Attester({ key, address, chains, store, peers, metrics, log, resendMs: 2000, batchDelayMs: 15, scheduleFlush });
@@ -48,7 +74,7 @@ export interface AttesterParameters {
  * await attester.observed(cs, decodeLogs(cs, logs), toBlock);
  */
 export class Attester {
-  /** Signatures this member made, and received from peers, since start. */
+  /** Batch signatures this member made, and received from peers, since start. */
   readonly stats = { own: 0, peer: 0 };
   private readonly me: string;
   private readonly orphans = new Map<string, Map<string, { digest: string; sig: string }>>();
@@ -59,98 +85,195 @@ export class Attester {
   }
 
   /**
-   * Every message signed but not seen executed goes back to pending, and its signature goes out
-   * again (peers that restarted too have forgotten it). Returns how many.
+   * Every batch signed with messages not seen executed goes back to pending, and its signature goes
+   * out again (peers that restarted too have forgotten it). Messages of a store written before
+   * batches become one-message batches. Returns how many messages are pending.
    */
   async resume(): Promise<number> {
-    const stored = await this.p.store.pending();
+    const { store, chains } = this.p;
+    const [stored, msgs] = await Promise.all([store.batches(), store.pending()]);
+    const byBatch = new Map<string, StoredMessage[]>();
+    const legacy: StoredMessage[] = [];
+    for (const m of msgs) {
+      if (!m.batch) legacy.push(m);
+      else {
+        let arr = byBatch.get(m.batch);
+        if (!arr) byBatch.set(m.batch, (arr = []));
+        arr.push(m);
+      }
+    }
     const resend: SignatureItem[] = [];
-    for (const s of stored) {
-      const p = fromStored(s, this.me);
-      const cs = this.p.chains.get(p.msg.dstChainId);
+    const stale: string[] = [];
+    let count = 0;
+    for (const sb of stored) {
+      const cs = chains.get(BigInt(sb.dstChainId));
+      const open = byBatch.get(sb.key) ?? [];
+      if (!cs || open.length === 0) {
+        stale.push(sb.key); // all executed; the drop did not reach the store before a crash
+        continue;
+      }
+      const b = restoreBatch(sb, this.me);
+      for (const m of open) {
+        const leaf = sb.keys.indexOf(m.key);
+        if (leaf < 0) continue;
+        const p: PendingMessage = { key: m.key, msg: messageFromStored(m), digest: m.digest, firstSeen: m.firstSeen, batch: b, leaf, inflight: false, attempts: 0 };
+        b.open.set(leaf, p);
+        cs.pending.set(p.key, p);
+        count++;
+      }
+      cs.batches.set(b.key, b);
+      resend.push(signatureItem(cs.id, b));
+    }
+    if (stale.length > 0) await store.commit({ batchesDone: stale });
+    // Observed and signed one by one before batches existed: each message its own batch.
+    const upgraded: { dst: ChainState; b: PendingBatch; digests: string[] }[] = [];
+    for (const m of legacy) {
+      const cs = chains.get(BigInt(m.dstChainId));
       if (!cs) continue;
+      const msg = messageFromStored(m);
+      const b = this.sign(cs, batchKey(cs.id, msg.srcChainId, msg.nonce), [msg], [m.key], [m.digest], m.firstSeen);
+      const p: PendingMessage = { key: m.key, msg, digest: m.digest, firstSeen: m.firstSeen, batch: b, leaf: 0, inflight: false, attempts: 0 };
+      b.open.set(0, p);
       cs.pending.set(p.key, p);
-      resend.push(signatureItem(p));
+      cs.batches.set(b.key, b);
+      upgraded.push({ dst: cs, b, digests: [m.digest] });
+      resend.push(signatureItem(cs.id, b));
+      count++;
+    }
+    if (upgraded.length > 0) {
+      await store.commit({ batches: upgraded.map((u) => toStoredBatch(u.dst.id, u.b, u.digests)), messages: upgraded.map((u) => toStored(u.b.open.get(0)!)) });
     }
     this.p.peers.enqueue(resend);
-    return stored.length;
+    return count;
   }
 
-  /** Signs what is new in `o`, commits it with `cs`'s cursor at `toBlock`, and drops what it saw executed. */
+  /** Signs the batches of what is new in `o`, commits them with `cs`'s cursor at `toBlock`, and drops what it saw executed. */
   async observed(cs: ChainState, o: Observation, toBlock: number): Promise<void> {
-    const { chains, store, metrics } = this.p;
-    // New: not pending already, not executed already, for a chain we serve.
-    const candidates = o.sent.filter((m) => {
-      const dst = chains.get(m.dstChainId);
-      if (!dst) {
-        metrics.signaturesRejected.inc({ reason: "unknown_destination" });
-        return false;
-      }
-      return !dst.pending.has(messageKey(m.dstChainId, m.srcChainId, m.nonce));
-    });
-    const keys = candidates.map((m) => messageKey(m.dstChainId, m.srcChainId, m.nonce));
-    const done = await store.doneDigests(keys);
+    const { store, metrics } = this.p;
+    const drafts = this.draft(cs, o);
+    const done = await store.doneDigests(drafts.flatMap((d) => d.keys));
     const now = Date.now();
-    let fresh: PendingMessage[] = [];
-    candidates.forEach((m, i) => {
-      const dst = chains.get(m.dstChainId)!;
-      const digest = messageDigest(dst.separator, m);
-      const doneDigest = done[i];
-      if (doneDigest !== undefined) {
-        if (doneDigest !== digest) this.equivocation(keys[i]!, doneDigest, digest);
-        return;
+    const fresh: { d: Draft; b: PendingBatch; ps: PendingMessage[] }[] = [];
+    let j = 0;
+    for (const d of drafts) {
+      const doneHere = d.keys.map(() => done[j++]);
+      // Content other than what was executed, or than what this member signed, under a lane nonce.
+      const bad = d.keys.findIndex((k, i) => (doneHere[i] ?? d.dst.pending.get(k)?.digest ?? d.digests[i]) !== d.digests[i]);
+      if (bad >= 0) {
+        this.equivocation(d.keys[bad]!, doneHere[bad] ?? d.dst.pending.get(d.keys[bad]!)!.digest, d.digests[bad]!);
+        continue;
       }
-      const own = signDigest(this.p.key, digest);
-      this.stats.own++;
-      fresh.push({ key: keys[i]!, msg: m, digest, firstSeen: now, own, sigs: new Map([[this.me, own]]), bad: new Set(), readyAt: undefined, inflight: false, attempts: 0, lastResend: now });
-    });
+      const open = d.keys.flatMap((k, i) => (doneHere[i] === undefined && !d.dst.pending.has(k) ? [i] : []));
+      if (open.length === 0) continue; // executed already (the destination's scan is ahead)
+      const b = this.sign(d.dst, d.key, d.msgs, d.keys, d.digests, now);
+      const ps = open.map((i): PendingMessage => ({ key: d.keys[i]!, msg: d.msgs[i]!, digest: d.digests[i]!, firstSeen: now, batch: b, leaf: i, inflight: false, attempts: 0 }));
+      fresh.push({ d, b, ps });
+    }
     metrics.signatures.inc({ origin: "own" }, fresh.length);
 
-    await store.commit({ messages: fresh.map(toStored), done: o.executed, cursor: { chainId: cs.cfg.chainId, block: toBlock } });
+    await store.commit({
+      batches: fresh.map((f) => toStoredBatch(f.d.dst.id, f.b, f.d.digests)),
+      messages: fresh.flatMap((f) => f.ps.map(toStored)),
+      done: o.executed,
+      cursor: { chainId: cs.cfg.chainId, block: toBlock },
+    });
 
     // Another chain's scan may have seen some of these executed while we were signing.
-    const late = fresh.filter((p) => this.recentlyDone.has(p.key));
-    if (late.length > 0) {
-      await store.commit({ done: late.map((p) => ({ key: p.key, digest: p.digest })) });
-      fresh = fresh.filter((p) => !this.recentlyDone.has(p.key));
-    }
-    for (const p of fresh) {
-      const dst = chains.get(p.msg.dstChainId)!;
-      dst.pending.set(p.key, p);
-      const orphan = this.orphans.get(p.key);
-      if (orphan) {
-        this.orphans.delete(p.key);
-        for (const [signer, x] of orphan) this.addSignature(dst, p, signer, x.digest, x.sig);
+    const late: PendingMessage[] = [];
+    const closed: string[] = [];
+    const items: SignatureItem[] = [];
+    const touched = new Set<ChainState>();
+    for (const { d, b, ps } of fresh) {
+      for (const p of ps) {
+        if (this.recentlyDone.has(p.key)) late.push(p);
+        else {
+          b.open.set(p.leaf, p);
+          d.dst.pending.set(p.key, p);
+        }
       }
-      this.evaluate(dst, p);
+      if (b.open.size === 0) {
+        closed.push(b.key);
+        continue;
+      }
+      d.dst.batches.set(b.key, b);
+      items.push(signatureItem(d.dst.id, b));
+      const orphan = this.orphans.get(b.key);
+      if (orphan) {
+        this.orphans.delete(b.key);
+        for (const [signer, x] of orphan) this.addSignature(d.dst, b, signer, x.digest, x.sig);
+      }
+      this.evaluate(d.dst, b);
+      touched.add(d.dst);
     }
-    this.p.peers.enqueue(fresh.map(signatureItem));
+    this.p.peers.enqueue(items);
     for (const e of o.executed) {
       this.noteDone(e.key);
-      this.forget(cs, e.key);
+      const b = this.forget(cs, e.key);
+      if (b) closed.push(b.key);
     }
-    const touched = new Set(fresh.map((p) => p.msg.dstChainId));
-    for (const id of touched) this.p.scheduleFlush(chains.get(id)!, this.p.batchDelayMs);
+    if (late.length > 0 || closed.length > 0) await store.commit({ done: late.map((p) => ({ key: p.key, digest: p.digest })), batchesDone: closed });
+    for (const dst of touched) this.p.scheduleFlush(dst, this.p.batchDelayMs);
     this.updateGauges();
   }
 
-  /** Signatures a peer pushed (already authenticated as `signer`'s). */
+  /**
+   * The batches `o` calls for: per destination and source block, messages in nonce order, cut
+   * every MAX_BATCH_LEAVES. Batches signed already (a re-scan) are left out.
+   */
+  private draft(cs: ChainState, o: Observation): Draft[] {
+    const groups = new Map<string, { dst: ChainState; msgs: FederationMessage[] }>();
+    o.sent.forEach((m, i) => {
+      const dst = this.p.chains.get(m.dstChainId);
+      if (!dst) {
+        this.p.metrics.signaturesRejected.inc({ reason: "unknown_destination" });
+        return;
+      }
+      const g = `${m.dstChainId}/${o.sentBlocks[i]}`;
+      let group = groups.get(g);
+      if (!group) groups.set(g, (group = { dst, msgs: [] }));
+      group.msgs.push(m);
+    });
+    const drafts: Draft[] = [];
+    for (const { dst, msgs } of groups.values()) {
+      msgs.sort((a, b) => (a.nonce < b.nonce ? -1 : a.nonce > b.nonce ? 1 : 0));
+      for (let i = 0; i < msgs.length; i += MAX_BATCH_LEAVES) {
+        const part = msgs.slice(i, i + MAX_BATCH_LEAVES);
+        const key = batchKey(dst.id, cs.id, part[0]!.nonce);
+        const keys = part.map((m) => messageKey(m.dstChainId, m.srcChainId, m.nonce));
+        if (dst.batches.has(key) || keys.every((k) => dst.pending.has(k))) continue;
+        drafts.push({ dst, key, msgs: part, keys, digests: part.map((m) => messageDigest(dst.separator, m)) });
+      }
+    }
+    return drafts;
+  }
+
+  /** A new batch over `msgs` (nonce order) for `dst`, signed by this member, nothing attached yet. */
+  private sign(dst: ChainState, key: string, msgs: readonly FederationMessage[], keys: string[], digests: readonly string[], now: number): PendingBatch {
+    const tree = new MerkleTree(digests);
+    const batch = { srcChainId: msgs[0]!.srcChainId, firstNonce: msgs[0]!.nonce, lastNonce: msgs[msgs.length - 1]!.nonce, root: tree.root };
+    const digest = batchDigest(dst.separator, batch);
+    const own = signDigest(this.p.key, digest);
+    this.stats.own++;
+    return { key, batch, digest, tree, keys, open: new Map(), firstSeen: now, own, sigs: new Map([[this.me, own]]), bad: new Set(), readyAt: undefined, lastResend: now };
+  }
+
+  /** Batch signatures a peer pushed (already authenticated as `signer`'s). */
   onPeerSignatures(signer: string, items: readonly SignatureItem[]): void {
     const s = signer.toLowerCase();
     const touched = new Set<ChainState>();
-    for (const [dst, src, nonce, digest, sig] of items) {
+    for (const [dst, src, firstNonce, digest, sig] of items) {
       let key: string;
       try {
-        key = messageKey(BigInt(dst), BigInt(src), BigInt(nonce));
+        key = batchKey(BigInt(dst), BigInt(src), BigInt(firstNonce));
       } catch {
         continue;
       }
       const cs = this.p.chains.get(BigInt(dst));
       if (!cs) continue;
       this.stats.peer++;
-      const p = cs.pending.get(key);
-      if (p) {
-        if (this.addSignature(cs, p, s, digest, sig)) touched.add(cs);
+      const b = cs.batches.get(key);
+      if (b) {
+        if (this.addSignature(cs, b, s, digest, sig)) touched.add(cs);
       } else {
         // Not seen yet (our scan lags) or already executed; keep it a while.
         let o = this.orphans.get(key);
@@ -166,23 +289,26 @@ export class Attester {
     for (const cs of touched) this.p.scheduleFlush(cs, this.p.batchDelayMs);
   }
 
-  /** Marks `p` ready once a quorum is there; true when it just became ready. */
-  evaluate(cs: ChainState, p: PendingMessage): boolean {
-    if (p.readyAt !== undefined || !cs.ready) return false;
-    if (!quorum(cs, p)) return false;
-    p.readyAt = Date.now();
+  /** Marks `b` ready once a quorum is there; true when it just became ready. */
+  evaluate(cs: ChainState, b: PendingBatch): boolean {
+    if (b.readyAt !== undefined || !cs.ready) return false;
+    if (!quorum(cs, b)) return false;
+    b.readyAt = Date.now();
     return true;
   }
 
-  /** Judges every pending message for `cs` again (its chain became ready, or its member set changed). */
+  /** Judges every pending batch for `cs` again (its chain became ready, or its member set changed). */
   reevaluate(cs: ChainState): void {
-    for (const p of cs.pending.values()) this.evaluate(cs, p);
+    for (const b of cs.batches.values()) this.evaluate(cs, b);
   }
 
-  /** Records `ps` as executed on `cs` (persisted, then dropped from pending). */
+  /** Records `ps` as executed on `cs` (persisted with the batches they close, then dropped from pending). */
   async markDone(cs: ChainState, ps: readonly PendingMessage[]): Promise<void> {
     if (ps.length === 0) return;
-    await this.p.store.commit({ done: ps.map((p) => ({ key: p.key, digest: p.digest })) });
+    const leaving = new Map<PendingBatch, number>();
+    for (const p of ps) if (cs.pending.get(p.key) === p) leaving.set(p.batch, (leaving.get(p.batch) ?? 0) + 1);
+    const closed = [...leaving].filter(([b, n]) => n >= b.open.size).map(([b]) => b.key);
+    await this.p.store.commit({ done: ps.map((p) => ({ key: p.key, digest: p.digest })), batchesDone: closed });
     for (const p of ps) {
       this.noteDone(p.key);
       this.forget(cs, p.key);
@@ -191,47 +317,48 @@ export class Attester {
   }
 
   /**
-   * Slow path after the inbox refused a batch for its signatures: recovers every signature and
-   * drops those that are not a valid member's; `notMember` is a signer the inbox named as no longer
-   * accepted (a grace period that ended).
+   * Slow path after the inbox refused a delivery for its signatures: recovers every signature of
+   * the batches and drops those that are not a valid member's; `notMember` is a signer the inbox
+   * named as no longer accepted (a grace period that ended).
    */
-  dropInvalidSignatures(cs: ChainState, ps: readonly PendingMessage[], notMember?: string): void {
+  dropInvalidSignatures(cs: ChainState, bs: readonly PendingBatch[], notMember?: string): void {
     const valid = new Set([...cs.current.members, ...(cs.previous?.members ?? [])].map((m) => m.toLowerCase()));
     if (notMember && valid.has(notMember.toLowerCase())) cs.excluded.add(notMember.toLowerCase());
-    for (const p of ps) {
-      for (const [signer, sig] of p.sigs) {
+    for (const b of bs) {
+      for (const [signer, sig] of b.sigs) {
         let ok = false;
         try {
-          ok = recoverAddress(p.digest, sig).toLowerCase() === signer && valid.has(signer);
+          ok = recoverAddress(b.digest, sig).toLowerCase() === signer && valid.has(signer);
         } catch {
           ok = false;
         }
         if (!ok) {
-          p.sigs.delete(signer);
-          p.bad.add(signer);
+          b.sigs.delete(signer);
+          b.bad.add(signer);
           this.p.metrics.signaturesRejected.inc({ reason: "invalid" });
-          this.p.log("warn", "dropped an invalid signature", { key: p.key, signer });
+          this.p.log("warn", "dropped an invalid signature", { batch: b.key, signer });
         }
       }
-      p.readyAt = undefined;
-      this.evaluate(cs, p);
+      b.readyAt = undefined;
+      this.evaluate(cs, b);
     }
   }
 
-  /** Re-sends own signatures of messages pending long to the peers whose signature is missing (they were down). */
+  /** Re-sends own signatures of batches pending long to the peers whose signature is missing (they were down). */
   antiEntropy(): void {
     const now = Date.now();
     const resendMs = this.p.resendMs;
     const byPeer = new Map<string, SignatureItem[]>();
     for (const cs of this.p.chains.values()) {
-      for (const p of cs.pending.values()) {
-        if (p.inflight || now - p.lastResend < resendMs || now - p.firstSeen < resendMs) continue;
-        p.lastResend = now;
+      for (const b of cs.batches.values()) {
+        if (now - b.lastResend < resendMs || now - b.firstSeen < resendMs) continue;
+        if ([...b.open.values()].every((p) => p.inflight)) continue;
+        b.lastResend = now;
         for (const peer of this.p.peers.peerAddresses) {
-          if (p.sigs.has(peer.toLowerCase())) continue;
+          if (b.sigs.has(peer.toLowerCase())) continue;
           let arr = byPeer.get(peer);
           if (!arr) byPeer.set(peer, (arr = []));
-          arr.push(signatureItem(p));
+          arr.push(signatureItem(cs.id, b));
         }
       }
       this.p.scheduleFlush(cs, 0);
@@ -242,21 +369,21 @@ export class Attester {
   updateGauges(): void {
     for (const cs of this.p.chains.values()) {
       let ready = 0;
-      for (const p of cs.pending.values()) if (p.readyAt !== undefined) ready++;
+      for (const b of cs.batches.values()) if (b.readyAt !== undefined) ready += b.open.size;
       this.p.metrics.pending.set({ dst: cs.cfg.name }, cs.pending.size);
       this.p.metrics.ready.set({ dst: cs.cfg.name }, ready);
     }
   }
 
-  private addSignature(cs: ChainState, p: PendingMessage, signer: string, digest: string, sig: string): boolean {
-    if (digest !== p.digest) {
-      // The peer saw different content under this lane nonce: not ours to count.
+  private addSignature(cs: ChainState, b: PendingBatch, signer: string, digest: string, sig: string): boolean {
+    if (digest !== b.digest) {
+      // The peer signed another batch under this key (other content, or a forged message): not ours to count.
       this.p.metrics.signaturesRejected.inc({ reason: "digest_mismatch" });
       return false;
     }
-    if (p.bad.has(signer) || p.sigs.get(signer) === sig) return false;
-    p.sigs.set(signer, sig);
-    return this.evaluate(cs, p);
+    if (b.bad.has(signer) || b.sigs.get(signer) === sig) return false;
+    b.sigs.set(signer, sig);
+    return this.evaluate(cs, b);
   }
 
   private equivocation(key: string, signed: string, digest: string): void {
@@ -271,11 +398,34 @@ export class Attester {
     if (this.recentlyDone.size > MAX_RECENTLY_DONE) this.recentlyDone.delete(this.recentlyDone.keys().next().value as string);
   }
 
-  /** Drops a message from pending once executed (or consumed as failed) on its destination. */
-  private forget(cs: ChainState, key: string): void {
+  /** Drops a message from pending once executed on its destination; returns its batch if that closed it. */
+  private forget(cs: ChainState, key: string): PendingBatch | undefined {
     const p = cs.pending.get(key);
-    if (!p) return;
+    if (!p) return undefined;
     cs.pending.delete(key);
+    p.batch.open.delete(p.leaf);
     this.p.metrics.relayLatency.observe({ dst: cs.cfg.name }, (Date.now() - p.firstSeen) / 1000);
+    if (p.batch.open.size > 0 || cs.batches.get(p.batch.key) !== p.batch) return undefined;
+    cs.batches.delete(p.batch.key);
+    return p.batch;
   }
+}
+
+/** A stored batch as pending, with only this member's signature (peers re-send theirs). */
+function restoreBatch(sb: StoredBatch, me: string): PendingBatch {
+  const now = Date.now();
+  return {
+    key: sb.key,
+    batch: { srcChainId: BigInt(sb.srcChainId), firstNonce: BigInt(sb.firstNonce), lastNonce: BigInt(sb.lastNonce), root: sb.root },
+    digest: sb.digest,
+    tree: new MerkleTree(sb.leaves),
+    keys: sb.keys,
+    open: new Map(),
+    firstSeen: sb.firstSeen,
+    own: sb.signature,
+    sigs: new Map([[me, sb.signature]]),
+    bad: new Set(),
+    readyAt: undefined,
+    lastResend: now,
+  };
 }

@@ -1,8 +1,9 @@
 // One federation member: a chain watcher per chain (watcher.ts) hands what it observed to the
-// attester (attester.ts), which signs each new message as EIP-712 typed data, persists it with the
-// cursor in one LevelDB batch and gathers the other members' signatures (pushed over HTTP by
-// peers.ts); the submitter (submitter.ts) delivers batches to the destination inbox when this
-// member is the message's relayer (or the designated one is late); the reconciler (reconciler.ts)
+// attester (attester.ts), which cuts it into batches per source block and destination, signs each
+// batch's Merkle root as EIP-712 typed data, persists it with the cursor in one LevelDB batch and
+// gathers the other members' signatures (pushed over HTTP by peers.ts); the submitter
+// (submitter.ts) delivers ready batches to the destination inbox, each message with its proof,
+// when this member is the batch's relayer (or the designated one is late); the reconciler (reconciler.ts)
 // drops what others delivered. This file wires them, serves the peer API, /health and /metrics,
 // and runs the custodian and checkpointer beside them. See README "The member node: design".
 import http from "node:http";
@@ -323,7 +324,7 @@ class MemberNode {
     for (const cs of this.chains.values()) {
       pending += cs.pending.size;
       inFlight += cs.inFlight;
-      for (const p of cs.pending.values()) if (p.readyAt !== undefined) ready++;
+      for (const b of cs.batches.values()) if (b.readyAt !== undefined) ready += b.open.size;
     }
     const stale = Math.max(5000, this.cfg.tuning.pollIntervalMs * 20);
     return {

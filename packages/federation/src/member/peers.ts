@@ -3,10 +3,14 @@ import { SigningKey, getAddress, recoverAddress } from "ethers";
 import { PeerAuthError } from "../errors";
 import type { MemberMetrics } from "./metrics";
 
-/** One signature as members exchange it: destination, source, nonce, digest, signature. */
-export type SignatureItem = [dst: string, src: string, nonce: string, digest: string, signature: string];
+/**
+ * One batch signature as members exchange it: destination, source, the batch's first nonce (which
+ * names the batch), the batch digest signed, signature.
+ */
+export type SignatureItem = [dst: string, src: string, firstNonce: string, digest: string, signature: string];
 
-export const SIGNATURES_PATH = "/v1/signatures";
+/** v2: batch signatures (v1 carried one signature per message; the two do not mix). */
+export const SIGNATURES_PATH = "/v2/signatures";
 const SIGNER_HEADER = "x-federation-signer";
 const AUTH_HEADER = "x-federation-auth";
 const MAX_QUEUE = 200_000;
@@ -22,7 +26,7 @@ interface PeerLink {
 }
 
 /**
- * Pushes this member's signatures to every other member over HTTP. Each POST carries many
+ * Pushes this member's batch signatures to every other member over HTTP. Each POST carries many
  * signatures and one authentication signature over the body, so a receiver does one ECDSA recovery
  * per POST instead of one per signature (recovery runs ~600/s in JS). The body is hashed with
  * SHA-256 (prefixed with a domain tag) because it can be megabytes and keccak in JS is slow. The signatures inside are not
@@ -145,7 +149,7 @@ export class PeerExchange {
 
 /** The digest a POST's authentication signature covers: SHA-256 of the body (native, unlike keccak in JS). */
 function bodyHash(body: Buffer): string {
-  return `0x${createHash("sha256").update(Buffer.from("sidegrid-federation-signatures:")).update(body).digest("hex")}`;
+  return `0x${createHash("sha256").update(Buffer.from("sidegrid-federation-batch-signatures:")).update(body).digest("hex")}`;
 }
 
 /**

@@ -2,8 +2,8 @@
 // member holds pending, those another member delivered are found and handed to markDone, those
 // not delivered stay, young ones are not asked about, and a chain that does not answer costs a
 // round, not the member.
-import { messageDigest, messageKey, signDigest, type FederationMessage } from "../messages";
-import { laneChainConfig, laneMessage, startLane, type Lane } from "../test-utils/lane";
+import type { FederationMessage } from "../messages";
+import { laneChainConfig, laneMessage, pendBatch, startLane, type Lane } from "../test-utils/lane";
 import { deliverCall, sign } from "../test-utils/world";
 import { Reconciler, executedMask } from "./reconciler";
 import { newChainState, type ChainState, type PendingMessage } from "./state";
@@ -22,12 +22,9 @@ afterAll(async () => {
   await lane.stop();
 });
 
+/** `m` pending alone in a batch this member signed `ageMs` ago. */
 function pend(m: FederationMessage, ageMs: number): PendingMessage {
-  const digest = messageDigest(cs.separator, m);
-  const own = signDigest(lane.keys[0]!, digest);
-  const p: PendingMessage = { key: messageKey(m.dstChainId, m.srcChainId, m.nonce), msg: m, digest, firstSeen: Date.now() - ageMs, own, sigs: new Map([[lane.members[0]!.toLowerCase(), own]]), bad: new Set(), readyAt: undefined, inflight: false, attempts: 0, lastResend: 0 };
-  cs.pending.set(p.key, p);
-  return p;
+  return pendBatch(lane, cs, [m], [[0, 0]], { ready: false, ageMs }).open.get(0)!;
 }
 
 /** Another member delivers `ms` itself (members 1 and 2 sign). */

@@ -1,12 +1,13 @@
 // What the member's collaborators share about each chain it serves (the watcher fills in heads,
-// cursors, member sets and pauses; the attester keeps the pending messages; the submitter its
-// flush and gas state), and the small pure rules they all apply: quorum and pause.
+// cursors, member sets and pauses; the attester keeps the pending batches and their messages; the
+// submitter its flush and gas state), and the small pure rules they all apply: quorum and pause.
 import { EventFragment, Interface, type JsonRpcProvider } from "ethers";
 import { makeProvider, rpcCall } from "@sidegrid/chain";
-import { domainSeparator, type FederationMessage } from "../messages";
+import type { MerkleTree } from "../merkle";
+import { domainSeparator, messageKey, type FederationBatch, type FederationMessage } from "../messages";
 import type { EventSourceConfig, MemberChainConfig } from "./config";
 import type { SignatureItem } from "./peers";
-import type { StoredMessage } from "./store";
+import type { StoredBatch, StoredMessage } from "./store";
 import type { RelaySender } from "./wire";
 
 export type MemberLogger = (level: "info" | "warn" | "error", msg: string, fields?: Record<string, unknown>) => void;
@@ -52,7 +53,10 @@ export interface ChainState {
   /** Last time each member (address) was seen delivering a batch here (BatchDelivered). */
   progress: Map<string, number>;
   // relayer state, this chain as destination
+  /** Messages signed (within a batch) and not seen executed, by message key. */
   pending: Map<string, PendingMessage>;
+  /** Signed batches with messages still pending, by batch key (in the order they were signed). */
+  batches: Map<string, PendingBatch>;
   inFlight: number;
   flushing: boolean;
   flushAgain: boolean;
@@ -62,19 +66,39 @@ export interface ChainState {
   batchCap: number;
 }
 
-export interface PendingMessage {
+/**
+ * A batch this member signed: messages of one source chain for this destination, one root. The
+ * signatures gathered are over `digest` (the inbox's `batchDigest`); readiness is the batch's.
+ */
+export interface PendingBatch {
   key: string;
-  msg: FederationMessage;
+  batch: FederationBatch;
   digest: string;
+  /** Over every message digest of the batch, executed ones included (proofs need the whole tree). */
+  tree: MerkleTree;
+  /** Message keys in leaf order. */
+  keys: string[];
+  /** Messages not yet seen executed, by leaf index. */
+  open: Map<number, PendingMessage>;
   firstSeen: number;
   own: string;
   sigs: Map<string, string>; // lower-case signer -> signature
   bad: Set<string>;
   readyAt: number | undefined;
-  inflight: boolean;
-  /** deliver transactions that included this message. */
-  attempts: number;
   lastResend: number;
+}
+
+export interface PendingMessage {
+  key: string;
+  msg: FederationMessage;
+  digest: string;
+  firstSeen: number;
+  batch: PendingBatch;
+  /** Index of this message's leaf in its batch's tree. */
+  leaf: number;
+  inflight: boolean;
+  /** Delivery transactions that included this message. */
+  attempts: number;
 }
 
 /**
@@ -110,6 +134,7 @@ export function newChainState(cfg: MemberChainConfig, p: { cursor: number; membe
         return { cfg: e, address: e.contract.toLowerCase(), iface: new Interface([frag]), topic: frag.topicHash };
       }),
     pending: new Map(),
+    batches: new Map(),
     inFlight: 0,
     flushing: false,
     flushAgain: false,
@@ -126,14 +151,25 @@ export function isPaused(cs: ChainState, src: bigint): boolean {
   return (cs.paused.get(0n) ?? 0) > t || (cs.paused.get(src) ?? 0) > t;
 }
 
-/** Picks a quorum of signatures from one valid set; undefined when there is none yet. */
-export function quorum(cs: ChainState, p: PendingMessage): string[] | undefined {
+/**
+ * Key of the batch whose lowest nonce is `firstNonce` (batches of a lane never share a nonce, so
+ * this names one batch); the message-key layout, so it sorts in lane order.
+ *
+ * @example
+ * batchKey(31002n, 31001n, 401n); // "31002/31001/00000000000000000401"
+ */
+export function batchKey(dst: bigint, src: bigint, firstNonce: bigint): string {
+  return messageKey(dst, src, firstNonce);
+}
+
+/** Picks a quorum of batch signatures from one valid set; undefined when there is none yet. */
+export function quorum(cs: ChainState, b: PendingBatch): string[] | undefined {
   const pick = (set: MemberSetView): string[] | undefined => {
     const out: string[] = [];
     for (const m of set.members) {
       const l = m.toLowerCase();
-      if (p.bad.has(l) || cs.excluded.has(l)) continue;
-      const sig = p.sigs.get(l);
+      if (b.bad.has(l) || cs.excluded.has(l)) continue;
+      const sig = b.sigs.get(l);
       if (sig) out.push(sig);
       if (out.length === set.threshold) return out;
     }
@@ -146,9 +182,9 @@ export function quorum(cs: ChainState, p: PendingMessage): string[] | undefined 
   return undefined;
 }
 
-/** A message as members push it to each other. */
-export function signatureItem(p: PendingMessage): SignatureItem {
-  return [p.msg.dstChainId.toString(), p.msg.srcChainId.toString(), p.msg.nonce.toString(), p.digest, p.own];
+/** A batch signature as members push it to each other. */
+export function signatureItem(dst: bigint, b: PendingBatch): SignatureItem {
+  return [dst.toString(), b.batch.srcChainId.toString(), b.batch.firstNonce.toString(), b.digest, b.own];
 }
 
 export function toStored(p: PendingMessage): StoredMessage {
@@ -161,31 +197,36 @@ export function toStored(p: PendingMessage): StoredMessage {
     dstContract: p.msg.dstContract,
     payload: p.msg.payload,
     digest: p.digest,
-    signature: p.own,
+    signature: p.batch.own,
     firstSeen: p.firstSeen,
+    batch: p.batch.key,
   };
 }
 
-/** A stored message back as pending, with only our own signature (peers re-send theirs). */
-export function fromStored(s: StoredMessage, me: string): PendingMessage {
+export function toStoredBatch(dst: bigint, b: PendingBatch, digests: readonly string[]): StoredBatch {
   return {
-    key: s.key,
-    msg: {
-      srcChainId: BigInt(s.srcChainId),
-      srcSender: s.srcSender,
-      nonce: BigInt(s.nonce),
-      dstChainId: BigInt(s.dstChainId),
-      dstContract: s.dstContract,
-      payload: s.payload,
-    },
-    digest: s.digest,
-    firstSeen: s.firstSeen,
-    own: s.signature,
-    sigs: new Map([[me.toLowerCase(), s.signature]]),
-    bad: new Set(),
-    readyAt: undefined,
-    inflight: false,
-    attempts: 0,
-    lastResend: Date.now(),
+    key: b.key,
+    dstChainId: dst.toString(),
+    srcChainId: b.batch.srcChainId.toString(),
+    firstNonce: b.batch.firstNonce.toString(),
+    lastNonce: b.batch.lastNonce.toString(),
+    root: b.batch.root,
+    digest: b.digest,
+    leaves: [...digests],
+    keys: b.keys,
+    signature: b.own,
+    firstSeen: b.firstSeen,
+  };
+}
+
+/** A stored message back as a pending message (its batch attaches it). */
+export function messageFromStored(s: StoredMessage): FederationMessage {
+  return {
+    srcChainId: BigInt(s.srcChainId),
+    srcSender: s.srcSender,
+    nonce: BigInt(s.nonce),
+    dstChainId: BigInt(s.dstChainId),
+    dstContract: s.dstContract,
+    payload: s.payload,
   };
 }

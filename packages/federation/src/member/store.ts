@@ -11,19 +11,41 @@ export interface StoredMessage {
   dstContract: string;
   payload: string;
   digest: string;
-  /** This member's signature over `digest`. */
+  /** This member's signature that covers the message: over its batch's digest when `batch` is set (over `digest` in stores written before batches). */
   signature: string;
   /** ms since epoch when this member first saw the message. */
   firstSeen: number;
+  /** Key of the batch (see {@link StoredBatch}) this member signed the message in. */
+  batch?: string;
 }
 
-type Value = StoredMessage | number | string | Record<string, unknown>;
+/** A batch as a member persists it: what it signed, and the whole tree's leaves (hex strings, JSON-safe). */
+export interface StoredBatch {
+  key: string;
+  dstChainId: string;
+  srcChainId: string;
+  firstNonce: string;
+  lastNonce: string;
+  root: string;
+  /** The batch's EIP-712 digest for its destination inbox. */
+  digest: string;
+  /** Message digests in leaf order. */
+  leaves: string[];
+  /** Message keys in leaf order. */
+  keys: string[];
+  /** This member's signature over `digest`. */
+  signature: string;
+  firstSeen: number;
+}
+
+type Value = StoredMessage | StoredBatch | number | string | Record<string, unknown>;
 
 /**
- * A member's LevelDB: scan cursors (`c!<chainId>`), pending messages with the member's own
- * signature (`m!<key>`), executed-message markers holding the digest (`d!<key>`), and other
+ * A member's LevelDB: scan cursors (`c!<chainId>`), pending messages (`m!<key>`), the batches the
+ * member signed with its signature (`b!<key>`, until none of their messages is pending),
+ * executed-message markers holding the digest (`d!<key>`), and other
  * collaborators' values under `x!` (the custodian's cursor and one marker per handled grant). A
- * scan's new messages, signatures, executions and cursor are written in one atomic batch, so a
+ * scan's new messages, batch signatures, executions and cursor are written in one atomic batch, so a
  * member that crashes resumes where the batch left it: nothing missed, nothing signed twice.
  */
 export class MemberStore {
@@ -54,6 +76,13 @@ export class MemberStore {
     return out;
   }
 
+  /** Every batch signed and not yet dropped, in key order. */
+  async batches(): Promise<StoredBatch[]> {
+    const out: StoredBatch[] = [];
+    for await (const [, v] of this.db.iterator({ gte: "b!", lt: "b!\xff" })) out.push(v as StoredBatch);
+    return out;
+  }
+
   /** The digest recorded for each key that is already executed (undefined where not). */
   async doneDigests(keys: readonly string[]): Promise<(string | undefined)[]> {
     if (keys.length === 0) return [];
@@ -61,10 +90,18 @@ export class MemberStore {
     return vals.map((v) => (typeof v === "string" ? v : undefined));
   }
 
-  /** Atomically stores new signed messages, executed markers and (optionally) a chain's cursor. */
-  async commit(params: { messages?: readonly StoredMessage[]; done?: readonly { key: string; digest: string }[]; cursor?: { chainId: number; block: number } }): Promise<void> {
+  /** Atomically stores new signed batches and their messages, executed markers, batches no longer needed and (optionally) a chain's cursor. */
+  async commit(params: {
+    messages?: readonly StoredMessage[];
+    batches?: readonly StoredBatch[];
+    done?: readonly { key: string; digest: string }[];
+    batchesDone?: readonly string[];
+    cursor?: { chainId: number; block: number };
+  }): Promise<void> {
     const ops: ({ type: "put"; key: string; value: Value } | { type: "del"; key: string })[] = [];
+    for (const b of params.batches ?? []) ops.push({ type: "put", key: `b!${b.key}`, value: b });
     for (const m of params.messages ?? []) ops.push({ type: "put", key: `m!${m.key}`, value: m });
+    for (const k of params.batchesDone ?? []) ops.push({ type: "del", key: `b!${k}` });
     for (const d of params.done ?? []) {
       ops.push({ type: "del", key: `m!${d.key}` });
       ops.push({ type: "put", key: `d!${d.key}`, value: d.digest });

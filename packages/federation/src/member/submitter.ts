@@ -1,25 +1,38 @@
-// The submitter: delivers ready messages to their destination inbox in batches, when this member
-// is the message's designated relayer or the designated one is late. It sizes batches to the
-// block's gas, learns the per-message cost from receipts, and on a refusal learns why (replaying
-// the call) and reacts: paused, already executed, a bad signature, out of gas.
+// The submitter: delivers the pending messages of ready batches (a quorum of signatures over their
+// root) to their destination inbox, several batches per transaction, each with a multiproof of the
+// messages it carries, when this member is the batch's designated relayer or the designated one is
+// late. It sizes transactions to the block's gas, learns the per-message cost from receipts, and
+// on a refusal learns why (replaying the call) and reacts: paused, already executed, a bad
+// signature, out of gas.
 import { ContractRevertError, revertData } from "@sidegrid/chain";
 import { FederationInbox__factory } from "../generated";
-import { packSignatures } from "../messages";
+import { packSignatures, type FederationBatchDelivery } from "../messages";
 import type { MemberMetrics } from "./metrics";
 import { executedMask } from "./reconciler";
-import { isPaused, quorum, type ChainState, type MemberLogger, type PendingMessage } from "./state";
-import { encodeDeliver, type RelayReceipt } from "./wire";
+import { isPaused, quorum, type ChainState, type MemberLogger, type PendingBatch, type PendingMessage } from "./state";
+import { encodeDeliverBatches, type RelayReceipt } from "./wire";
 
 const inboxIface = FederationInbox__factory.createInterface();
 const TOPIC_FAILED = inboxIface.getEvent("MessageFailed").topicHash;
 const SIGNATURE_ERRORS = new Set(["InboxNotMember", "InboxInvalidSignature", "InboxInsufficientSignatures", "InboxDuplicateSigner", "InboxMalformedSignatures"]);
+/** Refusals no retry can cure: the member built a delivery its own inbox does not accept (a bug). */
+const PROOF_ERRORS = new Set(["InboxInvalidProof", "InboxMessageOutsideBatch", "InboxEmptyDelivery", "InboxWrongDestination"]);
+/** Gas of a delivery's root beyond its messages (header, quorum, proof), before receipts teach better. */
+const PER_ROOT_GAS = 20_000n;
+
+/** Messages of one batch in one transaction, in leaf order, with the quorum over its root. */
+interface Picked {
+  b: PendingBatch;
+  ps: PendingMessage[];
+  sigs: string[];
+}
 
 /** What the submitter asks of the rest of the member. */
 export interface SubmitterHooks {
   /** Persists and drops messages found executed (the attester's `markDone`). */
   markDone(cs: ChainState, ps: readonly PendingMessage[]): Promise<void>;
-  /** After a refusal for signatures: drop the invalid ones (the attester's `dropInvalidSignatures`). */
-  dropInvalidSignatures(cs: ChainState, ps: readonly PendingMessage[], notMember?: string): void;
+  /** After a refusal for signatures: drop the invalid ones of these batches (the attester's `dropInvalidSignatures`). */
+  dropInvalidSignatures(cs: ChainState, bs: readonly PendingBatch[], notMember?: string): void;
   /** Re-read the inbox's pauses / member sets (the chain's watcher). */
   refreshPause(cs: ChainState): Promise<void>;
   refreshSets(cs: ChainState): Promise<void>;
@@ -37,14 +50,14 @@ export interface SubmitterParameters {
   hooks: SubmitterHooks;
 }
 
-/** Index (in the current set) of the member designated to relay message (`src`, `nonce`) to chain `dst`. */
+/** Index (in the current set) of the member designated to relay message (`src`, `nonce`) to chain `dst` (a batch: its first nonce). */
 export function designatedRelayer(dst: bigint, src: bigint, nonce: bigint, roundSize: number, members: number): number {
   const round = nonce / BigInt(roundSize);
   return Number((round + src + dst) % BigInt(members));
 }
 
 /**
- * Relays ready messages; one instance serves every destination chain of the member.
+ * Relays ready batches; one instance serves every destination chain of the member.
  *
  * @example
  * const s = new Submitter({ address, takeoverMs: 1500, roundSize: 16, maxBatch: 200, maxInFlight: 4, metrics, log, hooks });
@@ -74,26 +87,26 @@ export class Submitter {
     for (const cs of chains) if (cs.flushTimer) clearTimeout(cs.flushTimer);
   }
 
-  /** This member's rank for `p` on `cs`: 0 relays at once, rank k may take over later; -1 = not a member. */
-  rank(cs: ChainState, p: PendingMessage): number {
+  /** This member's rank for batch `b` on `cs`: 0 relays at once, rank k may take over later; -1 = not a member. */
+  rank(cs: ChainState, b: PendingBatch): number {
     const members = cs.current.members;
     const mine = members.indexOf(this.p.address);
     if (mine < 0) return -1;
-    return (mine - designatedRelayer(cs.id, p.msg.srcChainId, p.msg.nonce, this.p.roundSize, members.length) + members.length) % members.length;
+    return (mine - designatedRelayer(cs.id, b.batch.srcChainId, b.batch.firstNonce, this.p.roundSize, members.length) + members.length) % members.length;
   }
 
   /**
-   * When the member of rank `r` may relay `p`: at once for rank 0; otherwise r × takeoverMs after the
-   * message became ready AND after the designated relayer was last seen delivering anything. A
-   * relayer that is alive but behind (a backlog) keeps its messages; a dead one loses them after
+   * When the member of rank `r` may relay `b`: at once for rank 0; otherwise r × takeoverMs after the
+   * batch became ready AND after the designated relayer was last seen delivering anything. A
+   * relayer that is alive but behind (a backlog) keeps its batches; a dead one loses them after
    * the timeout. Past 10 × takeoverMs anyone of rank r takes over regardless.
    */
-  dueAt(cs: ChainState, p: PendingMessage, r: number): number {
-    if (r === 0) return p.readyAt!;
+  dueAt(cs: ChainState, b: PendingBatch, r: number): number {
+    if (r === 0) return b.readyAt!;
     const wait = r * this.p.takeoverMs;
-    const d = designatedRelayer(cs.id, p.msg.srcChainId, p.msg.nonce, this.p.roundSize, cs.current.members.length);
+    const d = designatedRelayer(cs.id, b.batch.srcChainId, b.batch.firstNonce, this.p.roundSize, cs.current.members.length);
     const progress = cs.progress.get(cs.current.members[d]!) ?? 0;
-    return Math.min(Math.max(p.readyAt!, progress) + wait, p.readyAt! + 10 * wait);
+    return Math.min(Math.max(b.readyAt!, progress) + wait, b.readyAt! + 10 * wait);
   }
 
   /** Sends batches on `cs` until nothing is due or `maxInFlight` transactions are unconfirmed. */
@@ -121,56 +134,74 @@ export class Submitter {
     }
   }
 
-  /** Builds and sends one batch; false when nothing is eligible now. */
-  private async submitOne(cs: ChainState): Promise<boolean> {
-    const now = Date.now();
-    const batch: { p: PendingMessage; sigs: string[] }[] = [];
+  /** Picks what is due, up to `batchCap` messages from as many ready batches as it takes. */
+  private pick(cs: ChainState, now: number): { picked: Picked[]; nextAt: number } {
+    const picked: Picked[] = [];
+    let count = 0;
     let nextAt = Infinity;
-    for (const p of cs.pending.values()) {
-      if (batch.length >= cs.batchCap) break;
-      if (p.inflight || p.readyAt === undefined) continue;
-      if (isPaused(cs, p.msg.srcChainId)) continue;
-      const r = this.rank(cs, p);
+    for (const b of cs.batches.values()) {
+      if (count >= cs.batchCap) break;
+      if (b.readyAt === undefined || isPaused(cs, b.batch.srcChainId)) continue;
+      const r = this.rank(cs, b);
       if (r < 0) continue;
-      const due = this.dueAt(cs, p, r);
+      const due = this.dueAt(cs, b, r);
       if (due > now) {
         nextAt = Math.min(nextAt, due);
         continue;
       }
-      const sigs = quorum(cs, p);
+      const ps = [...b.open.values()]
+        .filter((p) => !p.inflight)
+        .sort((x, y) => x.leaf - y.leaf)
+        .slice(0, cs.batchCap - count);
+      if (ps.length === 0) continue;
+      const sigs = quorum(cs, b);
       if (!sigs) {
-        p.readyAt = undefined;
+        b.readyAt = undefined;
         continue;
       }
-      batch.push({ p, sigs });
+      picked.push({ b, ps, sigs });
+      count += ps.length;
     }
+    return { picked, nextAt };
+  }
+
+  /** Builds and sends one transaction; false when nothing is eligible now. */
+  private async submitOne(cs: ChainState): Promise<boolean> {
+    const now = Date.now();
+    const { picked, nextAt } = this.pick(cs, now);
     if (nextAt !== Infinity) this.schedule(cs, nextAt - now);
-    if (batch.length === 0) return false;
+    if (picked.length === 0) return false;
 
     // Someone else may have delivered them already (we are taking over, a member restarted, or an
     // earlier attempt of ours was refused). The designated relayer's first attempt skips the check.
-    let todo = batch;
-    if (batch.some((b) => b.p.attempts > 0 || this.rank(cs, b.p) > 0)) {
-      const mask = await executedMask(cs, batch.map((b) => b.p));
-      todo = batch.filter((_, i) => !mask[i]);
-      await this.p.hooks.markDone(cs, batch.filter((_, i) => mask[i]).map((b) => b.p));
+    let todo = picked;
+    if (picked.some((x) => this.rank(cs, x.b) > 0 || x.ps.some((p) => p.attempts > 0))) {
+      const all = picked.flatMap((x) => x.ps);
+      const mask = await executedMask(cs, all);
+      const done = new Set(all.filter((_, i) => mask[i]));
+      await this.p.hooks.markDone(cs, [...done]);
+      todo = picked.map((x) => ({ ...x, ps: x.ps.filter((p) => !done.has(p)) })).filter((x) => x.ps.length > 0);
     }
     if (todo.length === 0) return true;
 
     const sender = cs.sender!;
     const fixed = 100_000n + (cs.appGasLimit * 64n) / 63n + 60_000n;
-    let n = todo.length;
-    while (n > 1 && fixed + BigInt(n) * cs.perMessageGas > sender.blockGasLimit) n = Math.floor(n / 2);
-    const chosen = todo.slice(0, n);
-    const wanted = fixed + BigInt(n) * cs.perMessageGas;
+    const gasOf = (msgs: number, roots: number) => fixed + BigInt(msgs) * cs.perMessageGas + BigInt(roots) * PER_ROOT_GAS;
+    let n = todo.reduce((a, x) => a + x.ps.length, 0);
+    while (n > 1 && gasOf(n, todo.length) > sender.blockGasLimit) n = Math.floor(n / 2);
+    const chosen: Picked[] = [];
+    for (let left = n, i = 0; left > 0 && i < todo.length; i++) {
+      const x = todo[i]!;
+      chosen.push({ ...x, ps: x.ps.slice(0, left) });
+      left -= Math.min(left, x.ps.length);
+    }
+    const wanted = gasOf(n, chosen.length);
     const gasLimit = wanted > sender.blockGasLimit ? sender.blockGasLimit : wanted;
-    const data = encodeDeliver(
-      chosen.map((b) => b.p.msg),
-      chosen.map((b) => packSignatures(b.sigs)),
-    );
-    for (const b of chosen) {
-      b.p.inflight = true;
-      b.p.attempts++;
+    const data = encodeDeliverBatches(chosen.map((x) => delivery(x)));
+    const msgs = chosen.flatMap((x) => x.ps);
+    for (const p of msgs) {
+      p.inflight = true;
+      p.attempts++;
     }
     cs.inFlight++;
     let sentTx;
@@ -178,7 +209,7 @@ export class Submitter {
       sentTx = await sender.send(cs.cfg.inbox, data, gasLimit);
     } catch (e) {
       cs.inFlight--;
-      for (const b of chosen) b.p.inflight = false;
+      for (const p of msgs) p.inflight = false;
       await this.onSubmitError(cs, chosen, e);
       return false;
     }
@@ -192,12 +223,12 @@ export class Submitter {
         return Promise.reject(err);
       })
       .then(
-        (receipt) => this.onDelivered(cs, chosen, receipt),
+        (receipt) => this.onDelivered(cs, msgs, receipt),
         (e: unknown) => this.onSubmitError(cs, chosen, e),
       )
       .finally(() => {
         cs.inFlight--;
-        for (const b of chosen) b.p.inflight = false;
+        for (const p of msgs) p.inflight = false;
         this.schedule(cs, 0);
       });
     return true;
@@ -222,7 +253,7 @@ export class Submitter {
     return new ContractRevertError(undefined, [], raw);
   }
 
-  private async onDelivered(cs: ChainState, batch: { p: PendingMessage }[], receipt: RelayReceipt): Promise<void> {
+  private async onDelivered(cs: ChainState, batch: readonly PendingMessage[], receipt: RelayReceipt): Promise<void> {
     let failed = 0;
     for (const l of receipt.logs) if (l.topics[0] === TOPIC_FAILED) failed++;
     const { metrics } = this.p;
@@ -235,10 +266,10 @@ export class Submitter {
     const decayed = (cs.perMessageGas * 19n) / 20n;
     cs.perMessageGas = want > decayed ? want : decayed < 60_000n ? 60_000n : decayed;
     cs.batchCap = Math.min(this.p.maxBatch, cs.batchCap * 2);
-    await this.p.hooks.markDone(cs, batch.map((b) => b.p));
+    await this.p.hooks.markDone(cs, batch);
   }
 
-  private async onSubmitError(cs: ChainState, batch: { p: PendingMessage }[], e: unknown): Promise<void> {
+  private async onSubmitError(cs: ChainState, batch: readonly Picked[], e: unknown): Promise<void> {
     const name = e instanceof ContractRevertError ? (e.errorName ?? "unknown") : "send";
     this.p.metrics.submissions.inc({ dst: cs.cfg.name, result: name });
     if (name === "InboxAlreadyExecuted") return; // the next flush filters with areExecuted
@@ -250,10 +281,14 @@ export class Submitter {
       const err = e as ContractRevertError;
       this.p.hooks.dropInvalidSignatures(
         cs,
-        batch.map((b) => b.p),
+        batch.map((x) => x.b),
         err.errorName === "InboxNotMember" ? String(err.args[0]) : undefined,
       );
       void this.p.hooks.refreshSets(cs).catch(() => undefined);
+      return;
+    }
+    if (PROOF_ERRORS.has(name)) {
+      this.p.log("error", "the inbox refused a delivery this member built", { chain: cs.cfg.name, error: name, batches: batch.map((x) => x.b.key) });
       return;
     }
     // Out of gas, or too little gas left for the last app's cap (the inbox reverts with
@@ -263,7 +298,13 @@ export class Submitter {
       cs.batchCap = Math.max(1, Math.floor(cs.batchCap / 2));
       cs.perMessageGas = (cs.perMessageGas * 3n) / 2n;
     }
-    this.p.log("warn", "deliver failed", { chain: cs.cfg.name, error: (e as Error).message?.split("\n")[0], batch: batch.length, perMessageGas: String(cs.perMessageGas) });
+    this.p.log("warn", "deliver failed", { chain: cs.cfg.name, error: (e as Error).message?.split("\n")[0], batch: batch.reduce((a, x) => a + x.ps.length, 0), perMessageGas: String(cs.perMessageGas) });
   }
+}
+
+/** The delivery of `x`'s messages: its batch, the quorum packed, and their multiproof. */
+function delivery(x: Picked): FederationBatchDelivery {
+  const mp = x.b.tree.multiProof(x.ps.map((p) => p.leaf));
+  return { batch: x.b.batch, signatures: packSignatures(x.sigs), messages: x.ps.map((p) => p.msg), proof: mp.proof, proofFlags: mp.proofFlags };
 }
 

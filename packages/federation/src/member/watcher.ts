@@ -50,6 +50,8 @@ export function eventNonce(block: number, logIndex: number, route: number): bigi
 export interface Observation {
   /** Messages to relay, from the outbox and the event sources (in log order). */
   sent: FederationMessage[];
+  /** The block each of `sent` was emitted in (the attester batches per source block). */
+  sentBlocks: number[];
   /** Messages executed (or consumed as failed) on this chain: key and digest. */
   executed: { key: string; digest: string }[];
   /** Members seen delivering a batch here. */
@@ -64,15 +66,18 @@ export interface Observation {
 export function decodeLogs(cs: Pick<ChainState, "id" | "cfg" | "sources">, logs: readonly RawLog[]): Observation {
   const outbox = cs.cfg.outbox.toLowerCase();
   const inbox = cs.cfg.inbox.toLowerCase();
-  const o: Observation = { sent: [], executed: [], deliveredBy: [], setsChanged: false, pauseChanged: false, undecodable: 0 };
+  const o: Observation = { sent: [], sentBlocks: [], executed: [], deliveredBy: [], setsChanged: false, pauseChanged: false, undecodable: 0 };
   for (const l of logs) {
     const t0 = l.topics[0];
     const address = l.address.toLowerCase();
     const source = cs.sources.find((x) => x.address === address && x.topic === t0);
     if (source) {
       const msgs = fromEvent(cs.id, source, l);
-      if (msgs) o.sent.push(...msgs);
-      else o.undecodable++;
+      if (msgs) {
+        o.sent.push(...msgs);
+        const block = Number(BigInt(l.blockNumber));
+        for (let i = 0; i < msgs.length; i++) o.sentBlocks.push(block);
+      } else o.undecodable++;
       continue;
     }
     if (address === outbox) {
@@ -89,6 +94,7 @@ export function decodeLogs(cs: Pick<ChainState, "id" | "cfg" | "sources">, logs:
         dstContract: `0x${l.data.slice(26, 66)}`,
         payload: `0x${l.data.slice(2 + 192, 2 + 192 + len * 2)}`,
       });
+      o.sentBlocks.push(Number(BigInt(l.blockNumber)));
     } else if (address !== inbox) {
       continue; // an app's event that merely shares a topic with the inbox's
     } else if (t0 === TOPIC_EXECUTED || t0 === TOPIC_FAILED) {

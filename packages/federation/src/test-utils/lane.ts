@@ -7,7 +7,9 @@ import { artifactsDir } from "../artifacts";
 import { deployFederation } from "../deploy";
 import { localMemberKeys, type MemberChainConfig } from "../member/config";
 import { createMemberMetrics, type MemberMetrics } from "../member/metrics";
-import type { FederationMessage } from "../messages";
+import { MessageBatch } from "../merkle";
+import { messageKey, signDigest, type FederationMessage } from "../messages";
+import { batchKey, type ChainState, type PendingBatch, type PendingMessage } from "../member/state";
 import { ALL_ABIS, mirrorIface, outboxIface, preferencePayload, tmpDir } from "./world";
 
 /** The source chain the lane's messages claim to come from (it exists only in them). */
@@ -98,4 +100,36 @@ export function testMetrics(): MemberMetrics {
 export function recordingLog(): { lines: { level: string; msg: string; fields?: Record<string, unknown> }[]; log: (level: "info" | "warn" | "error", msg: string, fields?: Record<string, unknown>) => void } {
   const lines: { level: string; msg: string; fields?: Record<string, unknown> }[] = [];
   return { lines, log: (level, msg, fields) => lines.push({ level, msg, ...(fields ? { fields } : {}) }) };
+}
+
+/**
+ * `ms` pending on `cs` as one batch the attester would have formed, with the signatures of
+ * `signers` ([member index, key index] into the lane's members and keys: a key that is not the
+ * member's is a bad signature in its name) over the batch's root; ready when `ready`.
+ */
+export function pendBatch(l: Lane, cs: ChainState, ms: readonly FederationMessage[], signers: readonly [member: number, key: number][], opts: { ready?: boolean; ageMs?: number } = {}): PendingBatch {
+  const mb = new MessageBatch(cs.separator, ms);
+  const sigs = new Map(signers.map(([member, key]) => [l.members[member]!.toLowerCase(), signDigest(l.keys[key]!, mb.digest)]));
+  const now = Date.now() - (opts.ageMs ?? 0);
+  const b: PendingBatch = {
+    key: batchKey(cs.id, mb.batch.srcChainId, mb.batch.firstNonce),
+    batch: mb.batch,
+    digest: mb.digest,
+    tree: mb.tree,
+    keys: mb.messages.map((m) => messageKey(m.dstChainId, m.srcChainId, m.nonce)),
+    open: new Map(),
+    firstSeen: now,
+    own: [...sigs.values()][0] ?? "0x",
+    sigs,
+    bad: new Set(),
+    readyAt: opts.ready === false ? undefined : now,
+    lastResend: now,
+  };
+  mb.messages.forEach((m, leaf) => {
+    const p: PendingMessage = { key: b.keys[leaf]!, msg: m, digest: mb.digests[leaf]!, firstSeen: now, batch: b, leaf, inflight: false, attempts: 0 };
+    b.open.set(leaf, p);
+    cs.pending.set(p.key, p);
+  });
+  cs.batches.set(b.key, b);
+  return b;
 }
