@@ -11,11 +11,15 @@ import {
   TestToken__factory,
   WrappedToken__factory,
 } from "./generated";
+import { MessageBatch } from "./merkle";
+import { domainSeparator, messageDigest, signDigest, type FederationMessage } from "./messages";
+import { createMemberMetrics } from "./member/metrics";
 import type { MemberHealth } from "./member/node";
+import { PeerExchange } from "./member/peers";
 import { EVENT_NONCE_FLAG, eventNonce } from "./member/watcher";
 import { setInboxPaused, updateMemberSet } from "./governance";
 import { startMemberProcesses, type MemberProcesses } from "./test-utils/members";
-import { ALL_ABIS, inboxIface, pegIface, sentMessages, sourceIface, startWorld, tokenIface, type World } from "./test-utils/world";
+import { ALL_ABIS, inboxIface, pegIface, preferencePayload, sentMessages, sourceIface, startWorld, tokenIface, type World } from "./test-utils/world";
 
 let w: World;
 let members: MemberProcesses;
@@ -291,6 +295,39 @@ describe("federation members (3 processes, threshold 2)", () => {
       const ex = await executions(d);
       expect(ex.get(`${w.ids[0]}/${nonces[d - 1]}`)).toBe(1);
     }
+    await expectExactlyOnce();
+  });
+
+  // Adversary: a minority member signs a root over a batch with a forged message and pushes it.
+  it("counts no root over a forged message a byzantine member pushes, and relays the honest one", async () => {
+    // Member 2 turns byzantine: its process is gone, its key signs a root over a forged preference
+    // under the next nonce of lane 0 → 2 and pushes it, authenticated, to members 0 and 1.
+    await members.kill(2);
+    const next = (await read(() => FederationOutbox__factory.connect(w.fed.chains[0]!.outbox, w.chains[0]!.provider).laneNonce(w.ids[2]!))) + 1n;
+    const sep = domainSeparator(w.ids[2]!, w.fed.chains[2]!.inbox);
+    const forged: FederationMessage = { srcChainId: w.ids[0]!, srcSender: w.source, nonce: next, dstChainId: w.ids[2]!, dstContract: w.mirrors[1], payload: preferencePayload(consumer.address, (await consumerVersion()) + 1n, utility, true) };
+    const evil = new MessageBatch(sep, [forged]);
+    const byzantine = new PeerExchange(w.fed.members[2]!, [0, 1].map((i) => ({ address: w.fed.members[i]!, url: members.urls[i]! })), w.signers[2]!, createMemberMetrics(2));
+    byzantine.enqueue([[w.ids[2]!.toString(), w.ids[0]!.toString(), next.toString(), evil.digest, signDigest(w.signers[2]!, evil.digest)]]);
+    await waitFor("forged root pushed", async () => byzantine.peerStatus().every((p) => p.up && p.queued === 0));
+    byzantine.stop();
+
+    const r = await setPreference(false);
+    const honest = sentMessages(r, w.ids[0]!, w.fed.chains[0]!.outbox).find((m) => m.dstChainId === w.ids[2])!;
+    expect(honest.nonce).toBe(next);
+    await waitFor("the honest root relayed by members 0 and 1", async () => (await areExecuted(2, [next]))[0]);
+    const logs = (await w.chains[2]!.provider.send("eth_getLogs", [
+      { address: w.fed.chains[2]!.inbox, fromBlock: "0x0", toBlock: "latest", topics: [inboxIface.getEvent("MessageExecuted").topicHash, null, `0x${next.toString(16).padStart(64, "0")}`] },
+    ])) as { topics: string[]; data: string }[];
+    expect(logs.map((l) => inboxIface.parseLog(l)!.args.digest)).toEqual([messageDigest(sep, honest)]);
+    expect(await read(() => mirror(1).permits(consumer.address, utility, 3))).toBe(false);
+    for (const u of members.urls.slice(0, 2)) {
+      const m = await (await fetch(`${u}/metrics`)).text();
+      expect(m).toMatch(/federation_signatures_rejected_total\{[^}]*reason="digest_mismatch"[^}]*\} [1-9]/);
+    }
+    // Chain 1 wants all three (governance test above): it gets the change once member 2 is back.
+    await members.start(2);
+    await waitFor("relayed with all three", async () => (await areExecuted(1, [sentMessages(r, w.ids[0]!, w.fed.chains[0]!.outbox).find((m) => m.dstChainId === w.ids[1])!.nonce]))[0]);
     await expectExactlyOnce();
   });
 });
