@@ -225,7 +225,12 @@ describe("the portal in a browser", () => {
       const custody = new KeyCustodyClient({ address: d.blocksec.keyCustody!, provider: net.provider });
       const read = await readGranted({ sec, custody, secretKey: walletBoxKeys(roleKey(cfg, "utility")).secretKey, consumer: alice.address, entryIndex, from: 0, to: 0, resolution: "QUARTER_HOURLY", fromBlock: d.blocksec.startBlock, timeoutMs: 60_000 });
       expect(read.readings.every((r) => r.proven)).toBe(true);
-      expect(openedInPage).toBe(read.readings.length);
+      // The page opened every record it was given; the Node reader, a moment later, may also find
+      // a record of the granted period that was anchored after the page's read (CI saw 101 vs 102).
+      const [, okInPage, givenToPage] = /(\d+) of (\d+) records opened in this page/.exec(text) ?? [];
+      expect(Number(okInPage)).toBe(openedInPage);
+      expect(Number(givenToPage)).toBe(openedInPage);
+      expect(read.readings.length).toBeGreaterThanOrEqual(openedInPage);
     } finally {
       net.provider.destroy();
     }

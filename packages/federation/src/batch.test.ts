@@ -285,6 +285,7 @@ describe("gas", () => {
     record("deliverBatches_100_roots_of_1", 100, singleData, await relayer.sendAndWait({ to: inbox, data: singleData }));
     console.log(`deliver gas (2-of-3, preference payload, mock mirror):\n${Object.entries(figures).map(([k, v]) => `  ${k}: ${v.gasPerMessage} gas/message, ${v.calldataBytes} calldata bytes`).join("\n")}`);
     const file = path.join(__dirname, "..", "bench-results", "gas.json");
+    fs.mkdirSync(path.dirname(file), { recursive: true }); // absent in a clean clone
     const prev = fs.existsSync(file) ? (JSON.parse(fs.readFileSync(file, "utf8")) as Record<string, unknown>) : {};
     fs.writeFileSync(file, JSON.stringify({ ...prev, batchRoot: { ...figures, measuredAt: new Date().toISOString() } }, null, 2));
     expect(figures.deliverBatches_100!.gasPerMessage).toBeLessThan(figures.deliver_100!.gasPerMessage);
