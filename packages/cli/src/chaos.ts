@@ -8,7 +8,7 @@
 import fs from "node:fs";
 import path from "node:path";
 import { MaxUint256, Wallet, parseEther } from "ethers";
-import { connectNetwork, operatorKey, sleep, type ConnectedNetwork, type NetworkName, type SidegridConfig } from "@sidegrid/chain";
+import { connectNetwork, operatorKey, rpcCall, sleep, type ConnectedNetwork, type NetworkName, type SidegridConfig } from "@sidegrid/chain";
 import { BlockPriClient, type SetPreferenceParameters } from "@sidegrid/blockpri";
 import { BlockSecClient } from "@sidegrid/blocksec";
 import { BlockTstClient, ONE } from "@sidegrid/blocktst";
@@ -22,7 +22,7 @@ import { probeStatus, readState } from "./system";
 import { createUi, type Ui } from "./ui";
 
 /** What `chaos` can kill. Anvil nodes are opt-in: see `ANVIL_FAULTS`. */
-export type FaultName = "redis" | "redis-empty" | "gateway" | "meters" | "blockpri" | "blocksec" | "blocktst" | `member-${number}`;
+export type FaultName = "redis" | "redis-empty" | "gateway" | "meters" | "blockpri" | "blocksec" | "blocktst" | `${NetworkName}-rollback` | `member-${number}`;
 
 /**
  * A local anvil killed with SIGKILL comes back from its last state dump (up to 2 s old): with
@@ -30,6 +30,14 @@ export type FaultName = "redis" | "redis-empty" | "gateway" | "meters" | "blockp
  * repair. They run only when asked for by name (docs/faults.md).
  */
 export const ANVIL_FAULTS: readonly FaultName[] = ["blockpri", "blocksec", "blocktst"];
+
+/**
+ * A rollback of the chain (`evm_snapshot`, then `evm_revert` 1–3 s later: the blocks mined in
+ * between leave the chain, their transactions gone — what an anvil restarted from an older state
+ * dump does; local anvils keep no history for `anvil_reorg`). Local chains relay with
+ * `confirmations: 0`, so this is deeper than the confirmations; opt-in like the anvil kills.
+ */
+export const ROLLBACK_FAULTS: readonly FaultName[] = ["blockpri-rollback", "blocksec-rollback", "blocktst-rollback"];
 
 export interface ChaosOptions {
   /** Brings dead processes back (`up`: passed in, so this module does not import the command tree). */
@@ -49,7 +57,10 @@ export interface ChaosOptions {
 
 export interface FaultRecord {
   name: FaultName;
+  /** 0 for a rollback (nothing is killed). */
   pid: number;
+  /** A rollback: how many blocks left the chain. */
+  blocksRolledBack?: number;
   /** Since the start of the load. */
   killedAtMs: number;
   /** From the kill until `up` had every process back. */
@@ -85,8 +96,8 @@ export function parseFaults(text: string, members: number): FaultName[] {
   const memberFaults = Array.from({ length: members }, (_, i) => `member-${i}` as FaultName);
   const defaults: FaultName[] = [...memberFaults, "gateway", "meters", "redis", "redis-empty"];
   if (text === "default") return defaults;
-  if (text === "all") return [...defaults, ...ANVIL_FAULTS];
-  const known = new Set<string>([...defaults, ...ANVIL_FAULTS]);
+  if (text === "all") return [...defaults, ...ANVIL_FAULTS, ...ROLLBACK_FAULTS];
+  const known = new Set<string>([...defaults, ...ANVIL_FAULTS, ...ROLLBACK_FAULTS]);
   const out = text.split(",").map((s) => s.trim()).filter(Boolean);
   for (const f of out) if (!known.has(f)) throw new CliError("BAD_ARGUMENT", `--faults: unknown fault "${f}" (one of ${[...known].join(", ")}, or default, all)`);
   if (out.length === 0) throw new CliError("BAD_ARGUMENT", "--faults: name at least one fault");
@@ -184,7 +195,7 @@ export async function runChaos(cfg: SidegridConfig, opts: ChaosOptions): Promise
       await sleep(2000 + rnd() * 6000);
       const rec = await inject(cfg, f, tLoad, rnd, () => opts.restart(cfg, ui), deadline);
       records.push(rec);
-      say(`  killed ${f} (pid ${rec.pid}) at ${(rec.killedAtMs / 1000).toFixed(1)} s; back after ${(rec.restartedAfterMs / 1000).toFixed(1)} s, all healthy after ${(rec.healthyAfterMs / 1000).toFixed(1)} s`);
+      say(`  ${rec.pid ? `killed ${f} (pid ${rec.pid})` : `${f} of ${rec.blocksRolledBack} blocks`} at ${(rec.killedAtMs / 1000).toFixed(1)} s; back after ${(rec.restartedAfterMs / 1000).toFixed(1)} s, all healthy after ${(rec.healthyAfterMs / 1000).toFixed(1)} s`);
     }
     // Keep the load on until the wanted number of readings is anchored.
     let anchored = 0;
@@ -297,6 +308,17 @@ async function anchoredCount(sec: BlockSecClient, homes: readonly Household[], f
 
 /** Kills one process with SIGKILL, waits a moment, runs `up`, and waits until everything is healthy. */
 async function inject(cfg: SidegridConfig, f: FaultName, tLoad: number, rnd: () => number, restart: () => Promise<unknown>, deadline: number): Promise<FaultRecord> {
+  if (f.endsWith("-rollback")) {
+    const url = cfg.networks[f.slice(0, -"-rollback".length) as NetworkName].rpcUrl;
+    const tSnap = Date.now();
+    const snapshot = await rpcCall<string>(url, "evm_snapshot", [], 10_000);
+    const from = Number(BigInt(await rpcCall<string>(url, "eth_blockNumber", [], 10_000)));
+    await sleep(1000 + rnd() * 2000);
+    const to = Number(BigInt(await rpcCall<string>(url, "eth_blockNumber", [], 10_000)));
+    if (!(await rpcCall<boolean>(url, "evm_revert", [snapshot], 10_000))) throw new CliError("CHAOS_FAILED", `chaos: ${f}: the node refused to revert to snapshot ${snapshot}`);
+    await waitFor(deadline, "every component to report healthy", async () => (await probeStatus(cfg)).every((s) => s.ok), 250);
+    return { name: f, pid: 0, killedAtMs: tSnap - tLoad, restartedAfterMs: 0, healthyAfterMs: Date.now() - tSnap, blocksRolledBack: to - from };
+  }
   const name = f === "redis-empty" ? "redis" : f;
   const proc = readState(cfg)?.processes.find((p) => p.name === name);
   if (!proc) throw new CliError("NOT_RUNNING", `chaos: no running process named ${name} in this system`);
