@@ -173,19 +173,27 @@ describe("Attester", () => {
     expect(batchOf(r, m).readyAt).toBeGreaterThan(0);
   });
 
-  it("drops what it sees executed, and refuses to sign other content under a nonce executed or signed (equivocation)", async () => {
+  it("keeps what it sees executed until it is final, then drops it, and refuses to sign other content under a nonce executed or signed (equivocation)", async () => {
     const r = await rig("executed");
     const [m, n] = [message(4n), message(5n)];
     await r.attester.observed(r.src, observation({ sent: [m, n] }), 7);
     const digest = digestOf(r.dst, m);
-    await r.attester.observed(r.dst, observation({ executed: [{ key: keyOf(m), digest }] }), 9);
+    await r.attester.observed(r.dst, observation({ executed: [{ key: keyOf(m), digest, block: 9 }] }), 9);
     expect(r.dst.pending.has(keyOf(m))).toBe(false);
-    expect(batchOf(r, m).open.size).toBe(1);
-    expect(await r.store.doneDigests([keyOf(m)])).toEqual([digest]);
-    expect((await r.store.pending()).map((s) => s.key)).toEqual([keyOf(n)]);
-    await r.attester.observed(r.dst, observation({ executed: [{ key: keyOf(n), digest: digestOf(r.dst, n) }] }), 10);
-    expect(r.dst.batches.size).toBe(0);
+    expect([batchOf(r, m).open.size, batchOf(r, m).settling.size]).toEqual([1, 1]);
+    expect(r.dst.executed.get(keyOf(m))).toMatchObject({ digest, block: 9, nonce: 4n, srcChainId: SRC });
+    // Not final yet: the message and its batch stay in the store, beside the execution seen.
+    expect(await r.store.doneDigests([keyOf(m)])).toEqual([undefined]);
+    expect((await r.store.pending()).map((s) => s.key)).toEqual([keyOf(m), keyOf(n)]);
+    expect((await r.store.executions()).map((e) => [e.key, e.block])).toEqual([[keyOf(m), 9]]);
+    await r.attester.observed(r.dst, observation({ executed: [{ key: keyOf(n), digest: digestOf(r.dst, n), block: 10 }] }), 10);
+    expect([r.dst.pending.size, r.dst.batches.size, r.dst.executed.size]).toEqual([0, 1, 2]);
+    await r.attester.settle(r.dst, [...r.dst.executed.values()]);
+    expect([r.dst.batches.size, r.dst.executed.size]).toEqual([0, 0]);
     expect(await r.store.batches()).toEqual([]);
+    expect(await r.store.pending()).toEqual([]);
+    expect(await r.store.executions()).toEqual([]);
+    expect(await r.store.doneDigests([keyOf(m)])).toEqual([digest]);
     // Other content under the executed nonce (a reorg deeper than the confirmations), alone in a later block.
     await r.attester.observed(r.src, observation({ sent: [{ ...m, payload: message(4n, false).payload }] }, 12), 12);
     // Other content under a nonce signed and pending, in another batch.

@@ -2,7 +2,9 @@
 // one destination, in nonce order, at most MAX_BATCH_LEAVES each — signs each batch's EIP-712
 // digest (a Merkle root over the message digests, see merkle.ts), persists batches, messages and
 // the watcher's cursor in one LevelDB batch, gathers the other members' signatures over the same
-// batch until a quorum of one valid member set is there, and forgets what was executed. Honest
+// batch until a quorum of one valid member set is there, and forgets what was executed once that
+// execution is final (until then a destination rollback can undo it: README "Destination
+// rollbacks"). Honest
 // members cut the same confirmed blocks the same way, so their signatures meet on one root; a
 // member signs only batches made of its own observations (README "Batched attestations"). It never
 // signs other content under a lane nonce it signed or saw executed: that is equivocation, reported
@@ -24,12 +26,12 @@ import {
   type MemberLogger,
   type PendingBatch,
   type PendingMessage,
+  type SeenExecution,
 } from "./state";
-import type { MemberStore, StoredBatch, StoredMessage } from "./store";
+import type { MemberStore, StoredBatch, StoredExecution, StoredMessage } from "./store";
 import type { Observation } from "./watcher";
 
 const MAX_ORPHANS = 50_000;
-const MAX_RECENTLY_DONE = 100_000;
 /** Most messages under one root: a block's messages for one destination are cut into batches of this many. */
 export const MAX_BATCH_LEAVES = 512;
 
@@ -78,7 +80,6 @@ export class Attester {
   readonly stats = { own: 0, peer: 0 };
   private readonly me: string;
   private readonly orphans = new Map<string, Map<string, { digest: string; sig: string }>>();
-  private readonly recentlyDone = new Map<string, true>();
 
   constructor(private readonly p: AttesterParameters) {
     this.me = p.address.toLowerCase();
@@ -91,7 +92,8 @@ export class Attester {
    */
   async resume(): Promise<number> {
     const { store, chains } = this.p;
-    const [stored, msgs] = await Promise.all([store.batches(), store.pending()]);
+    const [stored, msgs, execs] = await Promise.all([store.batches(), store.pending(), store.executions()]);
+    const seen = new Map(execs.map((e) => [e.key, e]));
     const byBatch = new Map<string, StoredMessage[]>();
     const legacy: StoredMessage[] = [];
     for (const m of msgs) {
@@ -117,14 +119,23 @@ export class Attester {
         const leaf = sb.keys.indexOf(m.key);
         if (leaf < 0) continue;
         const p: PendingMessage = { key: m.key, msg: messageFromStored(m), digest: m.digest, firstSeen: m.firstSeen, batch: b, leaf, inflight: false, attempts: 0 };
-        b.open.set(leaf, p);
-        cs.pending.set(p.key, p);
-        count++;
+        const e = seen.get(m.key);
+        if (e) {
+          // Seen executed before the restart, not final yet: re-checked, not delivered again.
+          seen.delete(m.key);
+          b.settling.set(leaf, p);
+          cs.executed.set(p.key, fromStoredExecution(e, p));
+        } else {
+          b.open.set(leaf, p);
+          cs.pending.set(p.key, p);
+          count++;
+        }
       }
       cs.batches.set(b.key, b);
       resend.push(signatureItem(cs.id, b));
     }
     if (stale.length > 0) await store.commit({ batchesDone: stale });
+    for (const e of seen.values()) chains.get(BigInt(e.key.split("/")[0]!))?.executed.set(e.key, fromStoredExecution(e, undefined));
     // Observed and signed one by one before batches existed: each message its own batch.
     const upgraded: { dst: ChainState; b: PendingBatch; digests: string[] }[] = [];
     for (const m of legacy) {
@@ -158,42 +169,42 @@ export class Attester {
     for (const d of drafts) {
       const doneHere = d.keys.map(() => done[j++]);
       // Content other than what was executed, or than what this member signed, under a lane nonce.
-      const bad = d.keys.findIndex((k, i) => (doneHere[i] ?? d.dst.pending.get(k)?.digest ?? d.digests[i]) !== d.digests[i]);
+      const held = (k: string) => d.dst.pending.get(k)?.digest ?? d.dst.executed.get(k)?.digest;
+      const bad = d.keys.findIndex((k, i) => (doneHere[i] ?? held(k) ?? d.digests[i]) !== d.digests[i]);
       if (bad >= 0) {
-        this.equivocation(d.keys[bad]!, doneHere[bad] ?? d.dst.pending.get(d.keys[bad]!)!.digest, d.digests[bad]!);
+        this.equivocation(d.keys[bad]!, doneHere[bad] ?? held(d.keys[bad]!)!, d.digests[bad]!);
         continue;
       }
-      const open = d.keys.flatMap((k, i) => (doneHere[i] === undefined && !d.dst.pending.has(k) ? [i] : []));
-      if (open.length === 0) continue; // executed already (the destination's scan is ahead)
+      // A message seen executed but not final is signed too: a rollback may still undo that execution.
+      const open = d.keys.flatMap((k, i) => (doneHere[i] === undefined && !d.dst.pending.has(k) && !d.dst.executed.get(k)?.p ? [i] : []));
+      if (open.length === 0) continue; // executed already, and final
       const b = this.sign(d.dst, d.key, d.msgs, d.keys, d.digests, now);
       const ps = open.map((i): PendingMessage => ({ key: d.keys[i]!, msg: d.msgs[i]!, digest: d.digests[i]!, firstSeen: now, batch: b, leaf: i, inflight: false, attempts: 0 }));
       fresh.push({ d, b, ps });
     }
     metrics.signatures.inc({ origin: "own" }, fresh.length);
 
+    const executed = o.executed.map((e): StoredExecution => ({ ...e, at: now }));
     await store.commit({
       batches: fresh.map((f) => toStoredBatch(f.d.dst.id, f.b, f.d.digests)),
       messages: fresh.flatMap((f) => f.ps.map(toStored)),
-      done: o.executed,
+      executed,
       cursor: { chainId: cs.cfg.chainId, block: toBlock },
     });
 
-    // Another chain's scan may have seen some of these executed while we were signing.
-    const late: PendingMessage[] = [];
-    const closed: string[] = [];
     const items: SignatureItem[] = [];
     const touched = new Set<ChainState>();
     for (const { d, b, ps } of fresh) {
       for (const p of ps) {
-        if (this.recentlyDone.has(p.key)) late.push(p);
-        else {
+        // Seen executed already (the destination's scan is ahead, or ran while we signed): kept until final.
+        const e = d.dst.executed.get(p.key);
+        if (e && !e.p) {
+          e.p = p;
+          b.settling.set(p.leaf, p);
+        } else {
           b.open.set(p.leaf, p);
           d.dst.pending.set(p.key, p);
         }
-      }
-      if (b.open.size === 0) {
-        closed.push(b.key);
-        continue;
       }
       d.dst.batches.set(b.key, b);
       items.push(signatureItem(d.dst.id, b));
@@ -206,12 +217,7 @@ export class Attester {
       touched.add(d.dst);
     }
     this.p.peers.enqueue(items);
-    for (const e of o.executed) {
-      this.noteDone(e.key);
-      const b = this.forget(cs, e.key);
-      if (b) closed.push(b.key);
-    }
-    if (late.length > 0 || closed.length > 0) await store.commit({ done: late.map((p) => ({ key: p.key, digest: p.digest })), batchesDone: closed });
+    for (const e of executed) this.seen(cs, e, cs.pending.get(e.key));
     for (const dst of touched) this.p.scheduleFlush(dst, this.p.batchDelayMs);
     this.updateGauges();
   }
@@ -254,7 +260,7 @@ export class Attester {
     const digest = batchDigest(dst.separator, batch);
     const own = signDigest(this.p.key, digest);
     this.stats.own++;
-    return { key, batch, digest, tree, keys, open: new Map(), firstSeen: now, own, sigs: new Map([[this.me, own]]), bad: new Set(), readyAt: undefined, lastResend: now };
+    return { key, batch, digest, tree, keys, open: new Map(), settling: new Map(), firstSeen: now, own, sigs: new Map([[this.me, own]]), bad: new Set(), readyAt: undefined, lastResend: now };
   }
 
   /** Batch signatures a peer pushed (already authenticated as `signer`'s). */
@@ -302,17 +308,57 @@ export class Attester {
     for (const b of cs.batches.values()) this.evaluate(cs, b);
   }
 
-  /** Records `ps` as executed on `cs` (persisted with the batches they close, then dropped from pending). */
-  async markDone(cs: ChainState, ps: readonly PendingMessage[]): Promise<void> {
-    if (ps.length === 0) return;
+  /**
+   * Records `ps` as seen executed on `cs` in `block` (a receipt's block, or the head when an
+   * `areExecuted` query found them): they leave pending but are kept, persisted, until
+   * {@link settle} (final) or {@link reopen} (a rollback undid the execution).
+   */
+  async markExecuted(cs: ChainState, ps: readonly PendingMessage[], block: number): Promise<void> {
+    const now = Date.now();
+    const mine = ps.filter((p) => cs.pending.get(p.key) === p);
+    if (mine.length === 0) return;
+    const executed = mine.map((p): StoredExecution => ({ key: p.key, digest: p.digest, block, at: now }));
+    await this.p.store.commit({ executed });
+    executed.forEach((e, i) => this.seen(cs, e, mine[i]));
+    this.updateGauges();
+  }
+
+  /** Forgets executions that are final: the message, its execution record and (when it closes) its batch go; the digest stays (`d!`). */
+  async settle(cs: ChainState, es: readonly SeenExecution[]): Promise<void> {
+    const mine = es.filter((e) => cs.executed.get(e.key) === e);
+    if (mine.length === 0) return;
     const leaving = new Map<PendingBatch, number>();
-    for (const p of ps) if (cs.pending.get(p.key) === p) leaving.set(p.batch, (leaving.get(p.batch) ?? 0) + 1);
-    const closed = [...leaving].filter(([b, n]) => n >= b.open.size).map(([b]) => b.key);
-    await this.p.store.commit({ done: ps.map((p) => ({ key: p.key, digest: p.digest })), batchesDone: closed });
-    for (const p of ps) {
-      this.noteDone(p.key);
-      this.forget(cs, p.key);
+    for (const e of mine) if (e.p) leaving.set(e.p.batch, (leaving.get(e.p.batch) ?? 0) + 1);
+    const closed = [...leaving].filter(([b, n]) => b.open.size === 0 && n >= b.settling.size).map(([b]) => b);
+    await this.p.store.commit({ done: mine.map((e) => ({ key: e.key, digest: e.digest })), batchesDone: closed.map((b) => b.key) });
+    for (const e of mine) {
+      cs.executed.delete(e.key);
+      e.p?.batch.settling.delete(e.p.leaf);
     }
+    for (const b of closed) if (b.open.size === 0 && b.settling.size === 0 && cs.batches.get(b.key) === b) cs.batches.delete(b.key);
+  }
+
+  /** Executions a rollback undid: their messages are pending again and get delivered again. */
+  async reopen(cs: ChainState, es: readonly SeenExecution[]): Promise<void> {
+    const mine = es.filter((e) => cs.executed.get(e.key) === e);
+    if (mine.length === 0) return;
+    await this.p.store.commit({ undone: mine.map((e) => e.key) });
+    let again = 0;
+    for (const e of mine) {
+      cs.executed.delete(e.key);
+      const p = e.p;
+      if (!p) continue; // not signed by this member (yet): its own scan signs it as a new message
+      p.batch.settling.delete(p.leaf);
+      p.batch.open.set(p.leaf, p);
+      p.inflight = false;
+      cs.pending.set(p.key, p);
+      if (cs.batches.get(p.batch.key) !== p.batch) cs.batches.set(p.batch.key, p.batch);
+      this.evaluate(cs, p.batch);
+      again++;
+    }
+    this.p.metrics.relayed.inc({ dst: cs.cfg.name, outcome: "rolled_back" }, mine.length);
+    this.p.log("warn", "executions undone on the destination (a rollback): pending again", { chain: cs.cfg.name, executions: mine.length, pendingAgain: again, keys: mine.slice(0, 5).map((e) => e.key) });
+    if (again > 0) this.p.scheduleFlush(cs, 0);
     this.updateGauges();
   }
 
@@ -392,23 +438,26 @@ export class Attester {
     this.p.log("error", e.shortMessage, { key });
   }
 
-  /** Remembers recent executions (bounded) so a message signed concurrently is not kept pending. */
-  private noteDone(key: string): void {
-    this.recentlyDone.set(key, true);
-    if (this.recentlyDone.size > MAX_RECENTLY_DONE) this.recentlyDone.delete(this.recentlyDone.keys().next().value as string);
+  /** Keeps an execution seen on `cs` until final; `p`, if this member holds it pending, leaves pending for its batch's settling set. */
+  private seen(cs: ChainState, e: StoredExecution, p: PendingMessage | undefined): void {
+    const known = cs.executed.get(e.key);
+    // Seen again (a receipt and the event): the later block is the one that must grow deep.
+    if (known) known.block = Math.max(known.block, e.block);
+    if (p && (!known || !known.p)) {
+      cs.pending.delete(p.key);
+      p.batch.open.delete(p.leaf);
+      p.batch.settling.set(p.leaf, p);
+      this.p.metrics.relayLatency.observe({ dst: cs.cfg.name }, (Date.now() - p.firstSeen) / 1000);
+      if (known) known.p = p;
+    }
+    if (!known) cs.executed.set(e.key, fromStoredExecution(e, p));
   }
+}
 
-  /** Drops a message from pending once executed on its destination; returns its batch if that closed it. */
-  private forget(cs: ChainState, key: string): PendingBatch | undefined {
-    const p = cs.pending.get(key);
-    if (!p) return undefined;
-    cs.pending.delete(key);
-    p.batch.open.delete(p.leaf);
-    this.p.metrics.relayLatency.observe({ dst: cs.cfg.name }, (Date.now() - p.firstSeen) / 1000);
-    if (p.batch.open.size > 0 || cs.batches.get(p.batch.key) !== p.batch) return undefined;
-    cs.batches.delete(p.batch.key);
-    return p.batch;
-  }
+/** A persisted execution back in memory (the key is `<dst>/<src>/<nonce>`, see `messageKey`). */
+function fromStoredExecution(e: StoredExecution, p: PendingMessage | undefined): SeenExecution {
+  const [, src, nonce] = e.key.split("/");
+  return { key: e.key, srcChainId: BigInt(src!), nonce: BigInt(nonce!), digest: e.digest, block: e.block, at: e.at, p };
 }
 
 /** A stored batch as pending, with only this member's signature (peers re-send theirs). */
@@ -421,6 +470,7 @@ function restoreBatch(sb: StoredBatch, me: string): PendingBatch {
     tree: new MerkleTree(sb.leaves),
     keys: sb.keys,
     open: new Map(),
+    settling: new Map(),
     firstSeen: sb.firstSeen,
     own: sb.signature,
     sigs: new Map([[me, sb.signature]]),

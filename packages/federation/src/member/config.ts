@@ -70,6 +70,12 @@ export interface MemberTuning {
   logRangeBlocks: number;
   /** With a newHeads subscription (chains[].wsUrl): poll this often anyway, in case a head is missed. */
   idlePollMs: number;
+  /**
+   * How long a member keeps (and re-checks) a message it saw executed before forgetting it, beside
+   * the chain's `confirmations` depth: a rollback that undoes the execution within this window
+   * puts it back to pending (README "Destination rollbacks").
+   */
+  finalityMs: number;
 }
 
 export const DEFAULT_TUNING: MemberTuning = {
@@ -83,6 +89,8 @@ export const DEFAULT_TUNING: MemberTuning = {
   logRangeBlocks: 2000,
   // Heads arrive by subscription; this poll only covers a missed head or a pause that ends by time.
   idlePollMs: 5000,
+  // With confirmations 0 a block is never deep; this is the window a rollback has to be noticed in.
+  finalityMs: 30_000,
 };
 
 /** A member entry of the shared federation file. */

@@ -144,7 +144,7 @@ class MemberNode {
       metrics: this.metrics,
       log: this.log,
       hooks: {
-        markDone: (cs, ps) => this.attester.markDone(cs, ps),
+        markExecuted: (cs, ps, block) => this.attester.markExecuted(cs, ps, block),
         dropInvalidSignatures: (cs, ps, notMember) => this.attester.dropInvalidSignatures(cs, ps, notMember),
         refreshPause: (cs) => watcherOf(cs).refreshPause(),
         refreshSets: (cs) => watcherOf(cs).refreshSets(),
@@ -166,7 +166,14 @@ class MemberNode {
       chains: this.chains,
       olderThanMs: tuning.resendMs * 2,
       intervalMs: Math.max(1000, tuning.resendMs * 2),
-      markDone: (cs, ps) => this.attester.markDone(cs, ps),
+      finalityMs: tuning.finalityMs,
+      markExecuted: (cs, ps, block) => this.attester.markExecuted(cs, ps, block),
+      settle: (cs, es) => this.attester.settle(cs, es),
+      reopen: async (cs, es) => {
+        // An execution undone is a rollback: this member's own deliveries in it are gone too.
+        await cs.sender?.resyncAfterRollback().catch(() => undefined);
+        await this.attester.reopen(cs, es);
+      },
     });
     const chainIds = [...this.chains.keys()];
     for (const cs of this.chains.values()) {

@@ -1,12 +1,13 @@
 // The reconciler alone, against one anvil chain with the federation's inbox: of the messages a
-// member holds pending, those another member delivered are found and handed to markDone, those
+// member holds pending, those another member delivered are found and handed to markExecuted, those
 // not delivered stay, young ones are not asked about, and a chain that does not answer costs a
-// round, not the member.
+// round, not the member. Executions it holds are re-checked: kept while young, settled once final,
+// handed back to pending when a rollback (evm_snapshot / evm_revert) undid them.
 import type { FederationMessage } from "../messages";
 import { laneChainConfig, laneMessage, pendBatch, startLane, type Lane } from "../test-utils/lane";
 import { deliverCall, sign } from "../test-utils/world";
 import { Reconciler, executedMask } from "./reconciler";
-import { newChainState, type ChainState, type PendingMessage } from "./state";
+import { newChainState, type ChainState, type PendingMessage, type SeenExecution } from "./state";
 
 const CHAIN_ID = 31841;
 let lane: Lane;
@@ -39,7 +40,7 @@ describe("Reconciler", () => {
     expect(await executedMask(cs, [{ msg: a }, { msg: b }])).toEqual([false, true]);
   });
 
-  it("hands the old pending messages another member delivered to markDone and keeps the rest", async () => {
+  it("hands the old pending messages another member delivered to markExecuted and keeps the rest", async () => {
     const delivered = [laneMessage(lane, 10n), laneMessage(lane, 11n)];
     const waiting = laneMessage(lane, 12n);
     const young = laneMessage(lane, 13n);
@@ -50,12 +51,15 @@ describe("Reconciler", () => {
       chains: new Map([[cs.id, cs]]),
       olderThanMs: 5000,
       intervalMs: 1000,
-      markDone: async (c, done) => {
+      finalityMs: 60_000,
+      markExecuted: async (c, done) => {
         for (const p of done) {
           marked.push(p.key);
           c.pending.delete(p.key);
         }
       },
+      settle: async () => undefined,
+      reopen: async () => undefined,
     });
     expect(await r.reconcile()).toBe(2);
     expect(marked).toEqual([ps[0]!.key, ps[1]!.key]);
@@ -78,11 +82,48 @@ describe("Reconciler", () => {
     down.pending.set("x", { ...pend(m, 60_000) });
     cs.ready = false;
     const marked: string[] = [];
-    const r = new Reconciler({ chains: new Map([[1n, down], [cs.id, cs]]), olderThanMs: 5000, intervalMs: 1000, markDone: async (_c, done) => void marked.push(...done.map((p) => p.key)) });
+    const r = new Reconciler({ chains: new Map([[1n, down], [cs.id, cs]]), olderThanMs: 5000, intervalMs: 1000, finalityMs: 60_000, markExecuted: async (_c, done) => void marked.push(...done.map((p) => p.key)), settle: async () => undefined, reopen: async () => undefined });
     expect(await r.reconcile()).toBe(0);
     expect(marked).toEqual([]);
     cs.ready = true;
     expect(await r.reconcile()).toBe(1);
     down.provider.destroy();
+  });
+
+  it("settles an execution once it is final and hands back one a rollback undid", async () => {
+    const [kept, undone] = [laneMessage(lane, 30n), laneMessage(lane, 31n)];
+    await deliveredElsewhere([kept]);
+    const snap = await lane.chain.snapshot();
+    await deliveredElsewhere([undone]);
+    const seen = (m: FederationMessage, ageMs: number): SeenExecution => {
+      const p = pend(m, ageMs);
+      cs.pending.delete(p.key);
+      const e: SeenExecution = { key: p.key, srcChainId: m.srcChainId, nonce: m.nonce, digest: p.digest, block: 0, at: Date.now() - ageMs, p };
+      cs.executed.set(e.key, e);
+      return e;
+    };
+    const [a, b] = [seen(kept, 10_000), seen(undone, 10_000)];
+    const settled: string[] = [];
+    const reopened: string[] = [];
+    const r = new Reconciler({
+      chains: new Map([[cs.id, cs]]),
+      olderThanMs: 5000,
+      intervalMs: 1000,
+      finalityMs: 30_000,
+      markExecuted: async () => undefined,
+      settle: async (c, es) => es.forEach((e) => (settled.push(e.key), c.executed.delete(e.key))),
+      reopen: async (c, es) => es.forEach((e) => (reopened.push(e.key), c.executed.delete(e.key))),
+    });
+    // Both still executed and seen 10 s ago: not final within 30 s.
+    expect(await r.recheck()).toEqual({ settled: 0, reopened: 0 });
+    await lane.chain.revert(snap);
+    expect(await executedMask(cs, [{ msg: kept }, { msg: undone }])).toEqual([true, false]);
+    expect(await r.recheck()).toEqual({ settled: 0, reopened: 1 });
+    expect(reopened).toEqual([b.key]);
+    a.at -= 30_000;
+    expect(await r.recheck()).toEqual({ settled: 1, reopened: 0 });
+    expect(settled).toEqual([a.key]);
+    cs.pending.clear();
+    cs.batches.clear();
   });
 });

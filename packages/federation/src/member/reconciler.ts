@@ -1,19 +1,31 @@
 // The reconciler: what this member holds pending may have been executed without its watcher
 // seeing it in time (a peer delivered while this member was down, or before it had signed). It
-// asks the destination inbox (`areExecuted`, one call per 500 messages) and lets the attester drop
-// what is done. The submitter uses the same question before taking over another member's batch.
+// asks the destination inbox (`areExecuted`, one call per 500 messages) and lets the attester mark
+// what is executed. It also keeps every execution the member has seen honest until it is final:
+// each round it asks again about the executions it holds, hands those a rollback undid back to
+// pending (they are delivered again) and lets the attester forget those old and deep enough
+// (README "Destination rollbacks"). The submitter uses the same question before taking over
+// another member's batch.
 import { FederationInbox__factory } from "../generated";
-import type { ChainState, PendingMessage } from "./state";
+import type { FederationMessage } from "../messages";
+import type { ChainState, PendingMessage, SeenExecution } from "./state";
 
 const inboxIface = FederationInbox__factory.createInterface();
 const CHUNK = 500;
 const MAX_PER_ROUND = 2000;
+/** Executions re-checked per chain and round (oldest first): 40 calls; the rest wait a round. */
+const MAX_RECHECK_PER_ROUND = 20_000;
 
-/** Which of `ps` the inbox of `cs` has executed (or consumed as failed), in order. */
-export async function executedMask(cs: Pick<ChainState, "rpc" | "cfg">, ps: readonly Pick<PendingMessage, "msg">[]): Promise<boolean[]> {
+/** Which of `ps` the inbox of `cs` has executed (or consumed as failed), in order, at the latest block. */
+export async function executedMask(cs: Pick<ChainState, "rpc" | "cfg">, ps: readonly { msg: Pick<FederationMessage, "srcChainId" | "nonce"> }[]): Promise<boolean[]> {
   const call = inboxIface.encodeFunctionData("areExecuted", [ps.map((p) => p.msg.srcChainId), ps.map((p) => p.msg.nonce)]);
   const ret = (await cs.rpc.send("eth_call", [{ to: cs.cfg.inbox, data: call }, "latest"])) as string;
   return [...(inboxIface.decodeFunctionResult("areExecuted", ret)[0] as boolean[])];
+}
+
+/** True when `e` may be forgotten: seen `finalityMs` ago or more and at least the chain's `confirmations` deep. */
+export function isFinal(cs: Pick<ChainState, "head" | "cfg">, e: Pick<SeenExecution, "at" | "block">, finalityMs: number, now = Date.now()): boolean {
+  return now - e.at >= finalityMs && cs.head - e.block >= cs.cfg.confirmations;
 }
 
 export interface ReconcilerParameters {
@@ -22,15 +34,21 @@ export interface ReconcilerParameters {
   olderThanMs: number;
   /** How often a round runs (`start`). */
   intervalMs: number;
-  /** Persists and drops executed messages (the attester's `markDone`). */
-  markDone(cs: ChainState, ps: readonly PendingMessage[]): Promise<void>;
+  /** How long an execution is kept and re-checked before it is forgotten (with the chain's `confirmations` depth). */
+  finalityMs: number;
+  /** Records messages found executed at head `block` (the attester's `markExecuted`). */
+  markExecuted(cs: ChainState, ps: readonly PendingMessage[], block: number): Promise<void>;
+  /** Forgets final executions (the attester's `settle`). */
+  settle(cs: ChainState, es: readonly SeenExecution[]): Promise<void>;
+  /** Executions a rollback undid: pending again (the attester's `reopen`, and the relayer's nonce re-read). */
+  reopen(cs: ChainState, es: readonly SeenExecution[]): Promise<void>;
 }
 
 /**
- * Checks old pending messages against their destination inbox.
+ * Checks old pending messages and unsettled executions against their destination inbox.
  *
  * @example
- * const r = new Reconciler({ chains, olderThanMs: 4000, intervalMs: 4000, markDone: (cs, ps) => attester.markDone(cs, ps) });
+ * const r = new Reconciler({ chains, olderThanMs: 4000, intervalMs: 4000, finalityMs: 30_000, markExecuted, settle, reopen });
  * r.start();
  * r.stop();
  */
@@ -45,6 +63,7 @@ export class Reconciler {
       if (this.running) return;
       this.running = true;
       void this.reconcile()
+        .then(() => this.recheck())
         .catch(() => undefined)
         .finally(() => (this.running = false));
     }, this.p.intervalMs);
@@ -64,9 +83,10 @@ export class Reconciler {
       for (let i = 0; i < old.length; i += CHUNK) {
         const chunk = old.slice(i, i + CHUNK);
         try {
+          const head = cs.head;
           const mask = await executedMask(cs, chunk);
           const done = chunk.filter((_, j) => mask[j]);
-          await this.p.markDone(cs, done);
+          await this.p.markExecuted(cs, done, head);
           found += done.length;
         } catch {
           /* next round */
@@ -74,5 +94,42 @@ export class Reconciler {
       }
     }
     return found;
+  }
+
+  /**
+   * Asks again about the executions each chain holds (oldest first): those no longer executed (a
+   * rollback) go back to pending, those still executed and final are forgotten. A chain that does
+   * not answer keeps them all for the next round.
+   */
+  async recheck(): Promise<{ settled: number; reopened: number }> {
+    let settled = 0;
+    let reopened = 0;
+    for (const cs of this.p.chains.values()) {
+      if (!cs.ready || cs.executed.size === 0) continue;
+      const held: SeenExecution[] = [];
+      for (const e of cs.executed.values()) {
+        held.push(e);
+        if (held.length >= MAX_RECHECK_PER_ROUND) break;
+      }
+      for (let i = 0; i < held.length; i += CHUNK) {
+        const chunk = held.slice(i, i + CHUNK);
+        try {
+          const mask = await executedMask(
+            cs,
+            chunk.map((e) => ({ msg: e })),
+          );
+          const now = Date.now();
+          const undone = chunk.filter((_, j) => !mask[j]);
+          const final = chunk.filter((e, j) => mask[j] && isFinal(cs, e, this.p.finalityMs, now));
+          if (undone.length > 0) await this.p.reopen(cs, undone);
+          if (final.length > 0) await this.p.settle(cs, final);
+          reopened += undone.length;
+          settled += final.length;
+        } catch {
+          /* next round */
+        }
+      }
+    }
+    return { settled, reopened };
   }
 }

@@ -55,8 +55,13 @@ export interface ChainState {
   // relayer state, this chain as destination
   /** Messages signed (within a batch) and not seen executed, by message key. */
   pending: Map<string, PendingMessage>;
-  /** Signed batches with messages still pending, by batch key (in the order they were signed). */
+  /** Signed batches with messages still pending or not yet final, by batch key (in the order they were signed). */
   batches: Map<string, PendingBatch>;
+  /**
+   * Executions seen on this chain and not yet final, by message key, oldest first: re-checked
+   * (`areExecuted`) until final, and back to pending if a rollback undid them.
+   */
+  executed: Map<string, SeenExecution>;
   inFlight: number;
   flushing: boolean;
   flushAgain: boolean;
@@ -80,6 +85,8 @@ export interface PendingBatch {
   keys: string[];
   /** Messages not yet seen executed, by leaf index. */
   open: Map<number, PendingMessage>;
+  /** Messages seen executed, not yet final (a rollback may undo them), by leaf index. */
+  settling: Map<number, PendingMessage>;
   firstSeen: number;
   own: string;
   sigs: Map<string, string>; // lower-case signer -> signature
@@ -99,6 +106,20 @@ export interface PendingMessage {
   inflight: boolean;
   /** Delivery transactions that included this message. */
   attempts: number;
+}
+
+/** An execution seen on a destination (its event, a receipt or `areExecuted`) and not yet final. */
+export interface SeenExecution {
+  key: string;
+  srcChainId: bigint;
+  nonce: bigint;
+  digest: string;
+  /** The block it was executed in (or the head when found by a query): final once deep enough. */
+  block: number;
+  /** ms since epoch when it was seen. */
+  at: number;
+  /** The message as this member signed it, when it did (no longer pending, kept until final). */
+  p: PendingMessage | undefined;
 }
 
 /**
@@ -135,6 +156,7 @@ export function newChainState(cfg: MemberChainConfig, p: { cursor: number; membe
       }),
     pending: new Map(),
     batches: new Map(),
+    executed: new Map(),
     inFlight: 0,
     flushing: false,
     flushAgain: false,

@@ -38,12 +38,26 @@ export interface StoredBatch {
   firstSeen: number;
 }
 
-type Value = StoredMessage | StoredBatch | number | string | Record<string, unknown>;
+/**
+ * An execution this member saw on a destination and does not yet hold final (README "Destination
+ * rollbacks"): the message stays pending in the store until the execution is re-checked.
+ */
+export interface StoredExecution {
+  key: string;
+  digest: string;
+  /** The destination block it was seen executed in (or the head when it was found by a query). */
+  block: number;
+  /** ms since epoch when it was seen. */
+  at: number;
+}
+
+type Value = StoredMessage | StoredBatch | StoredExecution | number | string | Record<string, unknown>;
 
 /**
  * A member's LevelDB: scan cursors (`c!<chainId>`), pending messages (`m!<key>`), the batches the
  * member signed with its signature (`b!<key>`, until none of their messages is pending),
- * executed-message markers holding the digest (`d!<key>`), and other
+ * executions seen but not yet final (`e!<key>`), final executed-message markers holding the digest
+ * (`d!<key>`), and other
  * collaborators' values under `x!` (the custodian's cursor and one marker per handled grant). A
  * scan's new messages, batch signatures, executions and cursor are written in one atomic batch, so a
  * member that crashes resumes where the batch left it: nothing missed, nothing signed twice.
@@ -83,6 +97,13 @@ export class MemberStore {
     return out;
   }
 
+  /** Every execution seen and not yet final, in key order. */
+  async executions(): Promise<StoredExecution[]> {
+    const out: StoredExecution[] = [];
+    for await (const [, v] of this.db.iterator({ gte: "e!", lt: "e!\xff" })) out.push(v as StoredExecution);
+    return out;
+  }
+
   /** The digest recorded for each key that is already executed (undefined where not). */
   async doneDigests(keys: readonly string[]): Promise<(string | undefined)[]> {
     if (keys.length === 0) return [];
@@ -90,10 +111,16 @@ export class MemberStore {
     return vals.map((v) => (typeof v === "string" ? v : undefined));
   }
 
-  /** Atomically stores new signed batches and their messages, executed markers, batches no longer needed and (optionally) a chain's cursor. */
+  /**
+   * Atomically stores new signed batches and their messages, executions seen (`executed`) or found
+   * undone by a rollback (`undone`), final executions (`done`: the message and its execution
+   * record go, the digest stays), batches no longer needed and (optionally) a chain's cursor.
+   */
   async commit(params: {
     messages?: readonly StoredMessage[];
     batches?: readonly StoredBatch[];
+    executed?: readonly StoredExecution[];
+    undone?: readonly string[];
     done?: readonly { key: string; digest: string }[];
     batchesDone?: readonly string[];
     cursor?: { chainId: number; block: number };
@@ -102,8 +129,11 @@ export class MemberStore {
     for (const b of params.batches ?? []) ops.push({ type: "put", key: `b!${b.key}`, value: b });
     for (const m of params.messages ?? []) ops.push({ type: "put", key: `m!${m.key}`, value: m });
     for (const k of params.batchesDone ?? []) ops.push({ type: "del", key: `b!${k}` });
+    for (const e of params.executed ?? []) ops.push({ type: "put", key: `e!${e.key}`, value: e });
+    for (const k of params.undone ?? []) ops.push({ type: "del", key: `e!${k}` });
     for (const d of params.done ?? []) {
       ops.push({ type: "del", key: `m!${d.key}` });
+      ops.push({ type: "del", key: `e!${d.key}` });
       ops.push({ type: "put", key: `d!${d.key}`, value: d.digest });
     }
     if (params.cursor) ops.push({ type: "put", key: `c!${params.cursor.chainId}`, value: params.cursor.block });

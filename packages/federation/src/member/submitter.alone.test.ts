@@ -55,7 +55,7 @@ async function rig(i: number, takeoverMs = 60_000): Promise<Rig> {
     metrics: testMetrics(),
     log: recordingLog().log,
     hooks: {
-      markDone: async (c, ps) => {
+      markExecuted: async (c, ps) => {
         for (const p of ps) {
           r.done.push(p.key);
           c.pending.delete(p.key);
@@ -113,7 +113,7 @@ describe("designatedRelayer", () => {
 });
 
 describe("Submitter", () => {
-  it("delivers a ready batch it is designated for in one transaction, and hands its messages to markDone", async () => {
+  it("delivers a ready batch it is designated for in one transaction, and hands its messages to markExecuted", async () => {
     const r = await rig(0);
     const ms = laneMessages(nonceFor(0, 4), 5);
     const b = pend(r.cs, ms, [[0, 0], [1, 1]]);

@@ -29,8 +29,8 @@ interface Picked {
 
 /** What the submitter asks of the rest of the member. */
 export interface SubmitterHooks {
-  /** Persists and drops messages found executed (the attester's `markDone`). */
-  markDone(cs: ChainState, ps: readonly PendingMessage[]): Promise<void>;
+  /** Records messages seen executed in `block` (the attester's `markExecuted`; kept until final). */
+  markExecuted(cs: ChainState, ps: readonly PendingMessage[], block: number): Promise<void>;
   /** After a refusal for signatures: drop the invalid ones of these batches (the attester's `dropInvalidSignatures`). */
   dropInvalidSignatures(cs: ChainState, bs: readonly PendingBatch[], notMember?: string): void;
   /** Re-read the inbox's pauses / member sets (the chain's watcher). */
@@ -177,9 +177,10 @@ export class Submitter {
     let todo = picked;
     if (picked.some((x) => this.rank(cs, x.b) > 0 || x.ps.some((p) => p.attempts > 0))) {
       const all = picked.flatMap((x) => x.ps);
+      const head = cs.head;
       const mask = await executedMask(cs, all);
       const done = new Set(all.filter((_, i) => mask[i]));
-      await this.p.hooks.markDone(cs, [...done]);
+      await this.p.hooks.markExecuted(cs, [...done], head);
       todo = picked.map((x) => ({ ...x, ps: x.ps.filter((p) => !done.has(p)) })).filter((x) => x.ps.length > 0);
     }
     if (todo.length === 0) return true;
@@ -266,7 +267,7 @@ export class Submitter {
     const decayed = (cs.perMessageGas * 19n) / 20n;
     cs.perMessageGas = want > decayed ? want : decayed < 60_000n ? 60_000n : decayed;
     cs.batchCap = Math.min(this.p.maxBatch, cs.batchCap * 2);
-    await this.p.hooks.markDone(cs, batch);
+    await this.p.hooks.markExecuted(cs, batch, receipt.blockNumber);
   }
 
   private async onSubmitError(cs: ChainState, batch: readonly Picked[], e: unknown): Promise<void> {

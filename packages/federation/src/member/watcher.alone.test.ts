@@ -72,8 +72,8 @@ describe("decodeLogs", () => {
     ];
     const o = decodeLogs(cs, logs);
     expect(o.executed).toEqual([
-      { key: messageKey(BigInt(CHAIN_ID), 31812n, 5n), digest },
-      { key: messageKey(BigInt(CHAIN_ID), 31812n, 6n), digest },
+      { key: messageKey(BigInt(CHAIN_ID), 31812n, 5n), digest, block: 7 },
+      { key: messageKey(BigInt(CHAIN_ID), 31812n, 6n), digest, block: 7 },
     ]);
     expect(o.deliveredBy).toEqual([sender]);
     expect(o.pauseChanged).toBe(true);

@@ -52,8 +52,8 @@ export interface Observation {
   sent: FederationMessage[];
   /** The block each of `sent` was emitted in (the attester batches per source block). */
   sentBlocks: number[];
-  /** Messages executed (or consumed as failed) on this chain: key and digest. */
-  executed: { key: string; digest: string }[];
+  /** Messages executed (or consumed as failed) on this chain: key, digest and the block. */
+  executed: { key: string; digest: string; block: number }[];
   /** Members seen delivering a batch here. */
   deliveredBy: string[];
   setsChanged: boolean;
@@ -99,7 +99,7 @@ export function decodeLogs(cs: Pick<ChainState, "id" | "cfg" | "sources">, logs:
       continue; // an app's event that merely shares a topic with the inbox's
     } else if (t0 === TOPIC_EXECUTED || t0 === TOPIC_FAILED) {
       const digest = `0x${l.data.slice(2, 66)}`;
-      o.executed.push({ key: messageKey(cs.id, BigInt(l.topics[1]!), BigInt(l.topics[2]!)), digest });
+      o.executed.push({ key: messageKey(cs.id, BigInt(l.topics[1]!), BigInt(l.topics[2]!)), digest, block: Number(BigInt(l.blockNumber)) });
     } else if (t0 === TOPIC_BATCH) o.deliveredBy.push(getAddress(`0x${l.topics[1]!.slice(26)}`));
     else if (t0 === TOPIC_SET) o.setsChanged = true;
     else if (t0 === TOPIC_PAUSE) o.pauseChanged = true;

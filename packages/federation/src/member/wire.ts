@@ -191,6 +191,23 @@ export class RelaySender {
     this.blockGasLimit = BigInt(block.gasLimit);
   }
 
+  /**
+   * After a rollback of the chain: transactions this sender saw mined may be gone, so its local
+   * nonce is ahead of the chain and every later transaction would wait on the gap. Re-reads the
+   * mined nonce (not "pending": a gapped transaction in the pool would keep the gap), in order
+   * with submissions.
+   */
+  async resyncAfterRollback(): Promise<void> {
+    const run = this.lock.then(async () => {
+      const nonce = Number(BigInt((await this.rpc.send("eth_getTransactionCount", [this.address, "latest"])) as string));
+      if (nonce >= this.nonce) return;
+      this.nonce = nonce;
+      this.unmined.forgetFrom(nonce);
+    });
+    this.lock = run.catch(() => undefined);
+    await run;
+  }
+
   private async feeData(): Promise<{ maxFeePerGas: bigint; maxPriorityFeePerGas: bigint }> {
     if (this.fees && Date.now() - this.fees.at < 2000) return this.fees;
     const block = (await this.rpc.send("eth_getBlockByNumber", ["latest", false])) as { baseFeePerGas?: string; gasLimit: string };

@@ -118,6 +118,7 @@ export function pendBatch(l: Lane, cs: ChainState, ms: readonly FederationMessag
     tree: mb.tree,
     keys: mb.messages.map((m) => messageKey(m.dstChainId, m.srcChainId, m.nonce)),
     open: new Map(),
+    settling: new Map(),
     firstSeen: now,
     own: [...sigs.values()][0] ?? "0x",
     sigs,
