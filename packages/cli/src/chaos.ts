@@ -18,7 +18,7 @@ import { allLocal, boxPublicKeyHex, consumerKeys, roleKey, type ConsumerKeys } f
 import { checkInvariants, chainHeads, type InvariantReport } from "./chaosChecks";
 import { readDeployment, type SystemDeployment } from "./deploy-system";
 import { CliError } from "./errors";
-import { probeStatus, readState } from "./system";
+import { isOurs, probeStatus, readState } from "./system";
 import { createUi, type Ui } from "./ui";
 
 /** What `chaos` can kill. Anvil nodes are opt-in: see `ANVIL_FAULTS`. */
@@ -40,7 +40,10 @@ export const ANVIL_FAULTS: readonly FaultName[] = ["blockpri", "blocksec", "bloc
 export const ROLLBACK_FAULTS: readonly FaultName[] = ["blockpri-rollback", "blocksec-rollback", "blocktst-rollback"];
 
 export interface ChaosOptions {
-  /** Brings dead processes back (`up`: passed in, so this module does not import the command tree). */
+  /**
+   * Brings a killed process back (`up`: passed in, so this module does not import the command
+   * tree); a no-op when a supervisor (`up --supervise`, `supervise()`) does it.
+   */
   restart: (cfg: SidegridConfig, ui: Ui) => Promise<unknown>;
   /** Anchored readings the run waits for before it settles (default 20,000). */
   readings?: number;
@@ -322,16 +325,22 @@ async function inject(cfg: SidegridConfig, f: FaultName, tLoad: number, rnd: () 
   const name = f === "redis-empty" ? "redis" : f;
   const proc = readState(cfg)?.processes.find((p) => p.name === name);
   if (!proc) throw new CliError("NOT_RUNNING", `chaos: no running process named ${name} in this system`);
-  const tKill = Date.now();
-  process.kill(proc.pid, "SIGKILL");
-  await waitFor(deadline, `pid ${proc.pid} (${name}) to exit`, async () => !alive(proc.pid), 20);
   if (f === "redis-empty") {
-    // Redis comes back with nothing: no append-only file, no snapshot.
+    // Redis comes back with nothing: its append-only files and snapshot are unlinked first (it
+    // keeps writing to the open files, gone with it), so a supervisor cannot restart it from them.
     const dir = path.join(cfg.dataDir, "redis");
     for (const e of fs.readdirSync(dir)) if (e.startsWith("appendonly") || e.endsWith(".rdb")) fs.rmSync(path.join(dir, e), { recursive: true, force: true });
   }
+  const tKill = Date.now();
+  process.kill(proc.pid, "SIGKILL");
+  await waitFor(deadline, `pid ${proc.pid} (${name}) to exit`, async () => !alive(proc.pid), 20);
   await sleep(500 + rnd() * 1500);
   await restart();
+  // With a supervisor (`up --supervise`) `restart` does nothing and the supervisor brings it back.
+  await waitFor(deadline, `${name} to run again`, async () => {
+    const p = readState(cfg)?.processes.find((x) => x.name === name);
+    return p !== undefined && p.pid !== proc.pid && isOurs(p);
+  }, 100);
   const restartedAfterMs = Date.now() - tKill;
   await waitFor(deadline, "every component to report healthy", async () => (await probeStatus(cfg)).every((s) => s.ok), 250);
   return { name: f, pid: proc.pid, killedAtMs: tKill - tLoad, restartedAfterMs, healthyAfterMs: Date.now() - tKill };

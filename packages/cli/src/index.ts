@@ -21,6 +21,8 @@ export type { DeployedContract, SystemDeployment } from "./deploy-system";
 export { adminRoleTable, probeAdminRoles } from "./governance";
 export type { AdminRoleRow } from "./governance";
 export { startServices } from "./services";
+export { supervise } from "./supervise";
+export type { SuperviseOptions } from "./supervise";
 export { probeStatus, readState, startInfrastructure, stopAll } from "./system";
 export type { ComponentStatus, ProcessRecord, SystemState } from "./system";
 export { createUi } from "./ui";

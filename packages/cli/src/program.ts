@@ -19,6 +19,7 @@ import { formatDsmReport, runDsm } from "./dsm";
 import { CliError } from "./errors";
 import { adminRoleTable, probeAdminRoles } from "./governance";
 import { startServices } from "./services";
+import { supervise } from "./supervise";
 import { probeStatus, readState, startInfrastructure, stopAll } from "./system";
 import { createUi, formatTable, type Ui } from "./ui";
 
@@ -70,9 +71,21 @@ export function buildProgram(io: CliIo): Command {
     .command("up")
     .description("start BlockPRI, BlockSEC, BlockTST (local anvil nodes) and Redis, deploy and wire all contracts, start federation members, simulated meters and the gateway")
     .option("--json", "print the result as JSON")
-    .action(async (opts: { json?: boolean }) => {
+    .option("--supervise", "stay in the foreground and start again any process of the system that dies (until `sidegrid down` or Ctrl-C)")
+    .action(async (opts: { json?: boolean; supervise?: boolean }) => {
       const { cfg, ui } = ctx();
       const r = await up(cfg, ui);
+      if (opts.supervise) {
+        io.stdout(formatTable(statusTable(await probeStatus(cfg))));
+        io.stdout("supervising: a process that dies is started again; `sidegrid down` (or Ctrl-C here) ends it");
+        const ac = new AbortController();
+        const stop = () => ac.abort();
+        process.once("SIGINT", stop);
+        process.once("SIGTERM", stop);
+        const restarts = await supervise(cfg, { restart: up, signal: ac.signal, onDead: (names) => ui.info(`${new Date().toISOString()} dead: ${names.join(", ")} — starting again`), onError: (e) => ui.info(`restart failed (tried again in a second): ${(e as Error).message}`) });
+        io.stdout(`supervisor ended after ${restarts} restart(s)`);
+        return;
+      }
       if (opts.json) {
         io.stdout(JSON.stringify({ started: r.started, reused: r.reused, contracts: r.deployment.contracts }, null, 2));
         return;
@@ -146,8 +159,9 @@ export function buildProgram(io: CliIo): Command {
     .option("--seed <n>", "seed of the order and timing of the faults (default: the clock)")
     .option("--households <n>", "households taking part (default: every free OSGP meter)")
     .option("--timeout <seconds>", "longest run", "1200")
+    .option("--supervised", "do not restart what it kills: a supervisor (`sidegrid up --supervise`) must bring it back")
     .option("--json", "print the report as JSON")
-    .action(async (opts: { readings: string; faults: string; seed?: string; households?: string; timeout: string; json?: boolean }) => {
+    .action(async (opts: { readings: string; faults: string; seed?: string; households?: string; timeout: string; supervised?: boolean; json?: boolean }) => {
       const { cfg } = ctx();
       const int = (name: string, v: string, min: number) => {
         const n = Number(v);
@@ -156,7 +170,7 @@ export function buildProgram(io: CliIo): Command {
       };
       const say = opts.json ? (l: string) => io.stderr.write(`${l}\n`) : io.stdout;
       const report = await runChaos(cfg, {
-        restart: up,
+        restart: opts.supervised ? async () => undefined : up,
         readings: int("readings", opts.readings, 1),
         faults: parseFaults(opts.faults, cfg.services.members),
         ...(opts.seed !== undefined ? { seed: int("seed", opts.seed, 0) } : {}),

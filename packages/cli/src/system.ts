@@ -33,6 +33,8 @@ export interface SystemState {
   dataDir: string;
   startedAt: string;
   processes: ProcessRecord[];
+  /** Set by `down` before it stops anything, so a supervisor does not start them again. */
+  stopping?: boolean;
 }
 
 export function stateFile(cfg: SidegridConfig): string {
@@ -224,6 +226,7 @@ export async function stopAll(cfg: SidegridConfig, ui: Ui): Promise<string[]> {
   const state = readState(cfg);
   if (!state) return [];
   const stopped: string[] = [];
+  writeState(cfg, { ...state, stopping: true });
   // Services that use the chains and Redis stop first; then the chains and Redis together.
   const ours = state.processes.filter(isOurs);
   const services = ours.filter((p) => p.kind !== "anvil" && p.kind !== "redis");
