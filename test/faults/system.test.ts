@@ -5,7 +5,9 @@
 // `sidegrid up --supervise` (running here in the test process) brings each back. Afterwards nothing may be
 // anchored twice or lost without an alert, no federation message executed twice or left behind,
 // no preference mirrored out of order, no SGT created or destroyed by the peg.
-// Anvil kills are not in this run: see ANVIL_FAULTS and docs/faults.md.
+// BlockSEC is also rolled back once (evm_snapshot, evm_revert 1–3 s later): the gateway anchors
+// again and the members deliver again what the rollback undid. Anvil kills and rollbacks of the
+// source chains are not in this run: see ANVIL_FAULTS and docs/faults.md.
 import fs from "node:fs";
 import { isAlive, loadConfig, type SidegridConfig } from "@sidegrid/chain";
 import { createUi, formatChaos, parseFaults, readState, runChaos, stopAll, supervise, up, writeTestConfig, type ChaosReport } from "@sidegrid/cli";
@@ -42,8 +44,9 @@ afterAll(async () => {
 });
 
 describe("the whole system under SIGKILL (sidegrid chaos)", () => {
-  it("killed every member, the gateway, the meters and Redis (kept and emptied); the supervisor brought each back to healthy", () => {
-    expect(report.faults.map((f) => f.name).sort()).toEqual(["gateway", "member-0", "member-1", "member-2", "meters", "redis", "redis-empty"]);
+  it("killed every member, the gateway, the meters and Redis (kept and emptied), and rolled BlockSEC back; the supervisor brought each process back to healthy", () => {
+    expect(report.faults.map((f) => f.name).sort()).toEqual(["blocksec-rollback", "gateway", "member-0", "member-1", "member-2", "meters", "redis", "redis-empty"]);
+    expect(report.faults.find((f) => f.name === "blocksec-rollback")!.blocksRolledBack).toBeGreaterThan(0);
     expect(narration.filter((l) => l.includes("supervisor:")).length).toBeGreaterThanOrEqual(7);
     for (const f of report.faults) {
       expect(f.pid).toBeGreaterThan(0);

@@ -35,9 +35,12 @@ export const ANVIL_FAULTS: readonly FaultName[] = ["blockpri", "blocksec", "bloc
  * A rollback of the chain (`evm_snapshot`, then `evm_revert` 1–3 s later: the blocks mined in
  * between leave the chain, their transactions gone — what an anvil restarted from an older state
  * dump does; local anvils keep no history for `anvil_reorg`). Local chains relay with
- * `confirmations: 0`, so this is deeper than the confirmations; opt-in like the anvil kills.
+ * `confirmations: 0`, so this is deeper than the confirmations. BlockSEC's is in the default run;
+ * the sources' are opt-in like the anvil kills.
  */
 export const ROLLBACK_FAULTS: readonly FaultName[] = ["blockpri-rollback", "blocksec-rollback", "blocktst-rollback"];
+/** Rollbacks a local system does not survive yet (sources relayed with `confirmations: 0`): opt-in. */
+const SOURCE_ROLLBACKS: readonly FaultName[] = ["blockpri-rollback", "blocktst-rollback"];
 
 export interface ChaosOptions {
   /**
@@ -47,7 +50,7 @@ export interface ChaosOptions {
   restart: (cfg: SidegridConfig, ui: Ui) => Promise<unknown>;
   /** Anchored readings the run waits for before it settles (default 20,000). */
   readings?: number;
-  /** Faults in the order wanted (default: every member, the gateway, the meters, Redis, Redis emptied; shuffled). */
+  /** Faults in the order wanted (default: every member, the gateway, the meters, Redis, Redis emptied, a BlockSEC rollback; shuffled). */
   faults?: readonly FaultName[];
   /** Seeds the order and the timing of the faults (default: the clock). */
   seed?: number;
@@ -97,9 +100,11 @@ export function seededRandom(seed: number): () => number {
 /** Parses `--faults a,b,c` (or "default", "all"); unknown names are refused. */
 export function parseFaults(text: string, members: number): FaultName[] {
   const memberFaults = Array.from({ length: members }, (_, i) => `member-${i}` as FaultName);
-  const defaults: FaultName[] = [...memberFaults, "gateway", "meters", "redis", "redis-empty"];
+  // BlockSEC is only a destination of relays in this system: a rollback there is repaired (the
+  // gateway re-anchors, the members deliver again what it undid). Source rollbacks are not yet.
+  const defaults: FaultName[] = [...memberFaults, "gateway", "meters", "redis", "redis-empty", "blocksec-rollback"];
   if (text === "default") return defaults;
-  if (text === "all") return [...defaults, ...ANVIL_FAULTS, ...ROLLBACK_FAULTS];
+  if (text === "all") return [...defaults, ...ANVIL_FAULTS, ...SOURCE_ROLLBACKS];
   const known = new Set<string>([...defaults, ...ANVIL_FAULTS, ...ROLLBACK_FAULTS]);
   const out = text.split(",").map((s) => s.trim()).filter(Boolean);
   for (const f of out) if (!known.has(f)) throw new CliError("BAD_ARGUMENT", `--faults: unknown fault "${f}" (one of ${[...known].join(", ")}, or default, all)`);

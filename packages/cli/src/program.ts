@@ -155,7 +155,7 @@ export function buildProgram(io: CliIo): Command {
     .command("chaos")
     .description("kill each process of the running local system with SIGKILL at random points while readings, preference changes and peg transfers flow; `up` brings them back; then check every reading anchored once or reported lost, every message executed once, preferences in order, SGT conserved")
     .option("--readings <n>", "anchored readings to wait for before settling", "20000")
-    .option("--faults <list>", "comma-separated: member-0…, gateway, meters, redis, redis-empty, blockpri, blocksec, blocktst (SIGKILL an anvil), blockpri-rollback, blocksec-rollback, blocktst-rollback (evm_snapshot, evm_revert 1–3 s later); or default (all but the anvils), all", "default")
+    .option("--faults <list>", "comma-separated: member-0…, gateway, meters, redis, redis-empty, blockpri, blocksec, blocktst (SIGKILL an anvil), blockpri-rollback, blocksec-rollback, blocktst-rollback (evm_snapshot, evm_revert 1–3 s later); or default (members, gateway, meters, redis, redis-empty, blocksec-rollback), all", "default")
     .option("--seed <n>", "seed of the order and timing of the faults (default: the clock)")
     .option("--households <n>", "households taking part (default: every free OSGP meter)")
     .option("--timeout <seconds>", "longest run", "1200")
