@@ -317,6 +317,13 @@ describe("foreground services", () => {
     const { file } = await localConfig();
     const noSystem = await sidegrid(["-c", file, "demo", "--json"]);
     expect([noSystem.code, noSystem.out, noSystem.err.trim()]).toEqual([1, "", "sidegrid: nothing is running: start the system with `sidegrid up` first"]);
+    const badReadings = await sidegrid(["-c", file, "chaos", "--readings", "many"]);
+    expect([badReadings.code, badReadings.err.trim()]).toEqual([2, 'sidegrid: --readings must be an integer ≥ 1, got "many"']);
+    const badFault = await sidegrid(["-c", file, "chaos", "--faults", "gateway,everything"]);
+    expect(badFault.code).toBe(2);
+    expect(badFault.err.trim()).toMatch(/^sidegrid: --faults: unknown fault "everything"/);
+    const chaosNoSystem = await sidegrid(["-c", file, "chaos"]);
+    expect([chaosNoSystem.code, chaosNoSystem.err.trim()]).toEqual([1, "sidegrid: nothing is running: start the system with `sidegrid up` first"]);
     const badTimeout = await sidegrid(["-c", file, "demo", "--timeout", "soon"]);
     expect([badTimeout.code, badTimeout.err.trim()]).toEqual([2, 'sidegrid: --timeout must be a positive number of seconds, got "soon"']);
     const noAudit = await sidegrid(["-c", file, "audit", "--consumer", "0x0000000000000000000000000000000000000001"]);

@@ -1,0 +1,72 @@
+// The chaos command's inputs and its printed report (the run itself: test/faults/system.test.ts).
+import { CliError } from "./errors";
+import { formatChaos, parseFaults, seededRandom, type ChaosReport } from "./chaos";
+
+describe("parseFaults", () => {
+  it("gives the default run (members, gateway, meters, Redis twice, a BlockSEC rollback) and 'all' adds anvil kills and source rollbacks", () => {
+    expect(parseFaults("default", 3)).toEqual(["member-0", "member-1", "member-2", "gateway", "meters", "redis", "redis-empty", "blocksec-rollback"]);
+    const all = parseFaults("all", 2);
+    expect(all).toEqual(["member-0", "member-1", "gateway", "meters", "redis", "redis-empty", "blocksec-rollback", "blockpri", "blocksec", "blocktst", "blockpri-rollback", "blocktst-rollback"]);
+    expect(parseFaults(" gateway , blocktst-rollback ", 3)).toEqual(["gateway", "blocktst-rollback"]);
+  });
+
+  it("refuses unknown names and an empty list with a typed error", () => {
+    const unknown = (() => {
+      try {
+        return parseFaults("gateway,member-7", 3);
+      } catch (e) {
+        return e;
+      }
+    })();
+    expect(unknown).toBeInstanceOf(CliError);
+    expect((unknown as CliError).code).toBe("BAD_ARGUMENT");
+    expect((unknown as CliError).message).toMatch(/unknown fault "member-7"/);
+    expect(() => parseFaults(" , ", 3)).toThrow(/name at least one fault/);
+  });
+});
+
+describe("seededRandom", () => {
+  it("repeats for a seed and differs between seeds", () => {
+    const a = seededRandom(42);
+    const b = seededRandom(42);
+    const xs = Array.from({ length: 5 }, () => a());
+    expect(Array.from({ length: 5 }, () => b())).toEqual(xs);
+    expect(xs.every((x) => x >= 0 && x < 1)).toBe(true);
+    expect(seededRandom(43)()).not.toBe(xs[0]);
+  });
+});
+
+describe("formatChaos", () => {
+  const base: ChaosReport = {
+    ok: true,
+    seed: 7,
+    durationMs: 61_000,
+    households: 3,
+    faults: [
+      { name: "gateway", pid: 12, killedAtMs: 3000, restartedAfterMs: 2000, healthyAfterMs: 2500 },
+      { name: "blocksec-rollback", pid: 0, killedAtMs: 9000, restartedAfterMs: 0, healthyAfterMs: 1200, blocksRolledBack: 4 },
+    ],
+    streams: { preferenceChanges: 10, pegLocks: 4, pegBurns: 2, failedSends: 1 },
+    readings: { handedOver: 100, anchored: 98, duplicates: 0, lostWithAlert: 2, lostSilently: [], ackBehind: 1 },
+    messages: { sent: 20, executed: 20, executedTwice: 0, notExecuted: 0 },
+    preferences: { mirroredEvents: 10, outOfOrder: [], behind: [] },
+    peg: { lockedOnBlockTst: "2", wrappedOnBlockPri: "2", heldOnBlockPri: "0", conserved: true },
+    violations: [],
+  };
+
+  it("prints the counts a reader checks first", () => {
+    const text = formatChaos(base).join("\n");
+    expect(text).toContain("chaos PASSED (seed 7, 61 s, 3 households)");
+    expect(text).toContain("killed and restarted: 2 (gateway, blocksec-rollback); slowest back to healthy 2.5 s");
+    expect(text).toContain("readings: 100 handed over by the meters, 98 anchored, 0 anchored twice, 2 lost with a gap alert, 0 lost silently");
+    expect(text).toContain("federation messages: 20 sent, 20 executed, 0 executed twice, 0 not executed");
+    expect(text).toContain("peg: 4 locks, 2 burns; locked 2 = wSGT 2 + held 0: conserved");
+    expect(text).not.toContain("VIOLATION");
+  });
+
+  it("names every violation of a failed run", () => {
+    const text = formatChaos({ ...base, ok: false, violations: ["1 of 20 federation messages not executed"] }).join("\n");
+    expect(text).toContain("chaos FAILED");
+    expect(text).toContain("VIOLATION: 1 of 20 federation messages not executed");
+  });
+});
