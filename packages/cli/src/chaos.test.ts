@@ -1,6 +1,6 @@
 // The chaos command's inputs and its printed report (the run itself: test/faults/system.test.ts).
 import { CliError } from "./errors";
-import { formatChaos, parseFaults, seededRandom, type ChaosReport } from "./chaos";
+import { formatChaos, parseFaults, type ChaosReport } from "./chaos";
 
 describe("parseFaults", () => {
   it("gives the default run (members, gateway, meters, Redis twice, a BlockSEC rollback) and 'all' adds anvil kills and source rollbacks", () => {
@@ -22,17 +22,6 @@ describe("parseFaults", () => {
     expect((unknown as CliError).code).toBe("BAD_ARGUMENT");
     expect((unknown as CliError).message).toMatch(/unknown fault "member-7"/);
     expect(() => parseFaults(" , ", 3)).toThrow(/name at least one fault/);
-  });
-});
-
-describe("seededRandom", () => {
-  it("repeats for a seed and differs between seeds", () => {
-    const a = seededRandom(42);
-    const b = seededRandom(42);
-    const xs = Array.from({ length: 5 }, () => a());
-    expect(Array.from({ length: 5 }, () => b())).toEqual(xs);
-    expect(xs.every((x) => x >= 0 && x < 1)).toBe(true);
-    expect(seededRandom(43)()).not.toBe(xs[0]);
   });
 });
 

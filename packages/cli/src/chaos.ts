@@ -12,6 +12,7 @@ import { connectNetwork, operatorKey, rpcCall, sleep, type ConnectedNetwork, typ
 import { BlockPriClient, type SetPreferenceParameters } from "@sidegrid/blockpri";
 import { BlockSecClient } from "@sidegrid/blocksec";
 import { BlockTstClient, ONE } from "@sidegrid/blocktst";
+import { createPrng, shuffle } from "@sidegrid/dsm";
 import { TokenPeg__factory } from "@sidegrid/federation";
 import { meterIdToBytes32, meterSimulatorControl, type SpawnedMeterSimulator } from "@sidegrid/meter-gateway";
 import { allLocal, boxPublicKeyHex, consumerKeys, roleKey, type ConsumerKeys } from "./accounts";
@@ -52,7 +53,7 @@ export interface ChaosOptions {
   readings?: number;
   /** Faults in the order wanted (default: every member, the gateway, the meters, Redis, Redis emptied, a BlockSEC rollback; shuffled). */
   faults?: readonly FaultName[];
-  /** Seeds the order and the timing of the faults (default: the clock). */
+  /** Seeds the order and the timing of the faults, 0..2^32−1 (default: the clock). */
   seed?: number;
   /** How many households take part (default: every simulated OSGP meter free for it). */
   households?: number;
@@ -83,18 +84,6 @@ export interface ChaosReport extends InvariantReport {
   faults: FaultRecord[];
   /** Preference changes and peg transfers sent during the run, and the sends a fault made fail (retried later). */
   streams: { preferenceChanges: number; pegLocks: number; pegBurns: number; failedSends: number };
-}
-
-/** A small deterministic generator (mulberry32): the same seed gives the same run. */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 /** Parses `--faults a,b,c` (or "default", "all"); unknown names are refused. */
@@ -133,8 +122,9 @@ export async function runChaos(cfg: SidegridConfig, opts: ChaosOptions): Promise
   const state = readState(cfg);
   if (!state) throw new CliError("NOT_RUNNING", "nothing is running: start the system with `sidegrid up` first");
   const seed = opts.seed ?? Date.now() % 2 ** 31;
-  const rnd = seededRandom(seed);
-  const faults = shuffle([...(opts.faults ?? parseFaults("default", cfg.services.members))], rnd);
+  const prng = createPrng(seed);
+  const rnd = prng.next;
+  const faults = shuffle([...(opts.faults ?? parseFaults("default", cfg.services.members))], prng);
   const target = opts.readings ?? 20_000;
   const d = readDeployment(cfg);
   const simStateFile = path.join(cfg.dataDir, "meters", "state.json");
@@ -359,14 +349,6 @@ function alive(pid: number): boolean {
   } catch {
     return false;
   }
-}
-
-function shuffle<T>(a: T[], rnd: () => number): T[] {
-  for (let i = a.length - 1; i > 0; i--) {
-    const j = Math.floor(rnd() * (i + 1));
-    [a[i], a[j]] = [a[j]!, a[i]!];
-  }
-  return a;
 }
 
 /** Polls `f` (errors count as "not yet": a chain may be restarting) until true or the deadline. */

@@ -163,9 +163,9 @@ export function buildProgram(io: CliIo): Command {
     .option("--json", "print the report as JSON")
     .action(async (opts: { readings: string; faults: string; seed?: string; households?: string; timeout: string; supervised?: boolean; json?: boolean }) => {
       const { cfg } = ctx();
-      const int = (name: string, v: string, min: number) => {
+      const int = (name: string, v: string, min: number, max = Number.MAX_SAFE_INTEGER) => {
         const n = Number(v);
-        if (!Number.isInteger(n) || n < min) throw new CliError("BAD_ARGUMENT", `--${name} must be an integer ≥ ${min}, got "${v}"`);
+        if (!Number.isInteger(n) || n < min || n > max) throw new CliError("BAD_ARGUMENT", `--${name} must be an integer ≥ ${min}${max < Number.MAX_SAFE_INTEGER ? ` and ≤ ${max}` : ""}, got "${v}"`);
         return n;
       };
       const say = opts.json ? (l: string) => io.stderr.write(`${l}\n`) : io.stdout;
@@ -173,7 +173,7 @@ export function buildProgram(io: CliIo): Command {
         restart: opts.supervised ? async () => undefined : up,
         readings: int("readings", opts.readings, 1),
         faults: parseFaults(opts.faults, cfg.services.members),
-        ...(opts.seed !== undefined ? { seed: int("seed", opts.seed, 0) } : {}),
+        ...(opts.seed !== undefined ? { seed: int("seed", opts.seed, 0, 0xffffffff) } : {}),
         ...(opts.households !== undefined ? { households: int("households", opts.households, 1) } : {}),
         timeoutMs: int("timeout", opts.timeout, 1) * 1000,
         say,

@@ -26,6 +26,8 @@ export type {
   ScheduledLoad,
 } from "./game";
 export { MOHSENIAN_RAD_COEFFICIENTS, mohsenianRadPricing, slotPrices } from "./pricing";
+export { createPrng, shuffle } from "./prng";
+export type { Prng } from "./prng";
 export type {
   FixedPricing,
   MohsenianRadPricingErrorType,

@@ -6,6 +6,7 @@ import { Wallet, dataSlice, getAddress, id, parseEther } from "ethers";
 import { TxSender, latestTimestamp, type TxReceipt } from "@sidegrid/chain";
 import { BlockTstClient, DemandResponseClient, ONE, deployDemandResponse } from "@sidegrid/blocktst";
 import {
+  createPrng,
   bestResponseGame,
   decodeRule,
   encodeRule,
@@ -45,18 +46,6 @@ export interface DemandResponsePlan {
   dayAheadRounds: number;
 }
 
-/** A seeded uniform [0, 1) generator (mulberry32): the same households in every run. */
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  };
-}
-
 /**
  * Four rules per household, the kinds the issue names: an appliance on below a price and off in a
  * DR event, and either an EV charging overnight below a price with the heat pump off when the
@@ -64,7 +53,7 @@ function mulberry32(seed: number): () => number {
  * drawn per household (cents per kWh, two decimals) around the day-ahead prices of the DSM run.
  */
 export function benchRules(households: number, seed = DR_BENCH_SEED): Rule[][] {
-  const rnd = mulberry32(seed);
+  const rnd = createPrng(seed).next; // the same households in every run
   const price = (lo: number, hi: number) => Math.round((lo + (hi - lo) * rnd()) * 100) / 100;
   const out: Rule[][] = [];
   for (let i = 0; i < households; i++) {
