@@ -39,6 +39,7 @@ it("exports exactly the documented public API", () => {
     "getLogs",
     "isAlive",
     "isChainError",
+    "isNodeMiningRace",
     "keccak256Buf",
     "keccak256Into",
     "latestTimestamp",

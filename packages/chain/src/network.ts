@@ -36,6 +36,11 @@ export function makeProvider(url: string | readonly string[], chainId: number, o
   return new NodeRaceRetryingProvider(urls[0]!, chainId);
 }
 
+/** True if a node's answer is anvil's mining race (see NodeRaceRetryingProvider): nothing ran, ask again. */
+export function isNodeMiningRace(results: readonly JsonRpcResult[]): boolean {
+  return results.some((r) => "error" in r && /BlockOutOfRangeError/.test(String((r as { error?: { message?: string } }).error?.message)));
+}
+
 /**
  * A JsonRpcProvider that asks again when the node answered with its own mining race: anvil (1.x,
  * `--prune-history`) refuses calls at "latest" with "BlockOutOfRangeError: block height is N but
@@ -55,7 +60,7 @@ export class NodeRaceRetryingProvider extends JsonRpcProvider {
   override async _send(payload: JsonRpcPayload | JsonRpcPayload[]): Promise<JsonRpcResult[]> {
     for (let attempt = 0; ; attempt++) {
       const results = await super._send(payload);
-      const raced = results.some((r) => "error" in r && /BlockOutOfRangeError/.test(String((r as { error?: { message?: string } }).error?.message)));
+      const raced = isNodeMiningRace(results);
       if (!raced || attempt >= 8) return results;
       this.racesRetried++;
       await new Promise((res) => setTimeout(res, 2 + attempt * 3));

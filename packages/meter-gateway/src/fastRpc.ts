@@ -5,7 +5,7 @@
 // largest cost. These two subclasses keep every ethers semantic (errors, batching, TxSender's
 // nonces and gas sizing) and only replace the transport and the EIP-1559 serializer.
 // fastRpc.test.ts checks the signed bytes against ethers' own.
-import { keccak256Buf } from "@sidegrid/chain";
+import { isNodeMiningRace, keccak256Buf } from "@sidegrid/chain";
 import http from "node:http";
 import https from "node:https";
 import { JsonRpcProvider, Network, Signature, Wallet, getAddress, type JsonRpcPayload, type JsonRpcResult, type TransactionRequest } from "ethers";
@@ -34,7 +34,7 @@ export class FastJsonRpcProvider extends JsonRpcProvider {
     // a race inside the node, harmless to retry.
     for (let attempt = 0; ; attempt++) {
       const results = await this.post(body);
-      const raced = results.some((r) => "error" in r && /BlockOutOfRangeError/.test(String((r as { error?: { message?: string } }).error?.message)));
+      const raced = isNodeMiningRace(results);
       if (!raced || attempt >= 8) return results;
       this.racesRetried++;
       await new Promise((res) => setTimeout(res, 2 + attempt * 3));
