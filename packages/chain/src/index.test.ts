@@ -50,6 +50,7 @@ it("exports exactly the documented public API", () => {
     "readArtifact",
     "redisClusterNodes",
     "resolveImport",
+    "retryNodeMiningRace",
     "retryRead",
     "revertData",
     "rpcCall",

@@ -26,7 +26,7 @@ export {
   isChainError,
 } from "./errors";
 export type { ChainErrorCode, ChainErrorOptions, RpcEndpointAnswer, SidegridErrorOptions } from "./errors";
-export { NodeRaceRetryingProvider, connectNetwork, isNodeMiningRace, makeProvider } from "./network";
+export { NodeRaceRetryingProvider, connectNetwork, isNodeMiningRace, makeProvider, retryNodeMiningRace } from "./network";
 export type { ConnectNetworkParameters, ConnectedNetwork, MakeProviderOptions } from "./network";
 export { MultiRpcProvider } from "./multiRpc";
 export type { MultiRpcProviderOptions } from "./multiRpc";

@@ -42,6 +42,21 @@ export function isNodeMiningRace(results: readonly JsonRpcResult[]): boolean {
 }
 
 /**
+ * Runs `send` again (up to 8 times, a few ms apart) while the node answers with its mining race;
+ * `onRetry` counts the retries. Shared by every transport that talks to anvil.
+ * @example
+ * const results = await retryNodeMiningRace(() => post(body), () => retried++);
+ */
+export async function retryNodeMiningRace(send: () => Promise<JsonRpcResult[]>, onRetry: () => void = () => {}): Promise<JsonRpcResult[]> {
+  for (let attempt = 0; ; attempt++) {
+    const results = await send();
+    if (!isNodeMiningRace(results) || attempt >= 8) return results;
+    onRetry();
+    await new Promise((res) => setTimeout(res, 2 + attempt * 3));
+  }
+}
+
+/**
  * A JsonRpcProvider that asks again when the node answered with its own mining race: anvil (1.x,
  * `--prune-history`) refuses calls at "latest" with "BlockOutOfRangeError: block height is N but
  * requested was N-1" while it mines back to back, which ethers reports as a call that reverted
@@ -57,14 +72,8 @@ export class NodeRaceRetryingProvider extends JsonRpcProvider {
     super(url, Network.from(chainId), { staticNetwork: true, batchMaxCount: 1, cacheTimeout: -1 });
   }
 
-  override async _send(payload: JsonRpcPayload | JsonRpcPayload[]): Promise<JsonRpcResult[]> {
-    for (let attempt = 0; ; attempt++) {
-      const results = await super._send(payload);
-      const raced = isNodeMiningRace(results);
-      if (!raced || attempt >= 8) return results;
-      this.racesRetried++;
-      await new Promise((res) => setTimeout(res, 2 + attempt * 3));
-    }
+  override _send(payload: JsonRpcPayload | JsonRpcPayload[]): Promise<JsonRpcResult[]> {
+    return retryNodeMiningRace(() => super._send(payload), () => this.racesRetried++);
   }
 }
 

@@ -5,7 +5,7 @@
 // largest cost. These two subclasses keep every ethers semantic (errors, batching, TxSender's
 // nonces and gas sizing) and only replace the transport and the EIP-1559 serializer.
 // fastRpc.test.ts checks the signed bytes against ethers' own.
-import { isNodeMiningRace, keccak256Buf } from "@sidegrid/chain";
+import { keccak256Buf, retryNodeMiningRace } from "@sidegrid/chain";
 import http from "node:http";
 import https from "node:https";
 import { JsonRpcProvider, Network, Signature, Wallet, getAddress, type JsonRpcPayload, type JsonRpcResult, type TransactionRequest } from "ethers";
@@ -32,13 +32,7 @@ export class FastJsonRpcProvider extends JsonRpcProvider {
     // anvil (1.7, --prune-history) answers calls at "latest" with "BlockOutOfRangeError: block
     // height is N but requested was N-1" while it mines back to back (~15 % of calls under load):
     // a race inside the node, harmless to retry.
-    for (let attempt = 0; ; attempt++) {
-      const results = await this.post(body);
-      const raced = isNodeMiningRace(results);
-      if (!raced || attempt >= 8) return results;
-      this.racesRetried++;
-      await new Promise((res) => setTimeout(res, 2 + attempt * 3));
-    }
+    return retryNodeMiningRace(() => this.post(body), () => this.racesRetried++);
   }
 
   private async post(body: Buffer): Promise<JsonRpcResult[]> {
