@@ -76,6 +76,10 @@ export interface SpawnMeterSimulatorParameters extends SpawnCommon {
   controlTokenFile?: string;
   /** {"<meter id>": "0x<device private key>"} (0600): the keys the meters sign bindings with. */
   deviceKeysFile?: string;
+  /** Journal of accepted appliance commands, replayed by a restarted simulator (default: commands.jsonl beside the state file). */
+  commandsFile?: string;
+  /** The meters' acknowledged positions, kept across restarts (default: acks.json beside the state file). */
+  acksFile?: string;
   /** The last `count` meters speak DLMS (transport default "mixed": wrapper and HDLC alternating). */
   dlms?: { count: number; transport?: "wrapper" | "hdlc" | "mixed" };
 }
@@ -139,6 +143,8 @@ export function spawnMeterSimulator(p: SpawnMeterSimulatorParameters): Promise<S
   opt("--master-key-file", p.masterKeyFile ?? path.join(path.dirname(p.stateFile), "master.key"));
   opt("--control-token-file", p.controlTokenFile);
   opt("--device-keys-file", p.deviceKeysFile);
+  opt("--commands-file", p.commandsFile ?? path.join(path.dirname(p.stateFile), "commands.jsonl"));
+  opt("--acks-file", p.acksFile ?? path.join(path.dirname(p.stateFile), "acks.json"));
   if (p.manual) args.push("--manual");
   if (p.dlms && p.dlms.count > 0) {
     opt("--dlms", p.dlms.count);

@@ -4,6 +4,7 @@
 //                   [--prosumers 0.3] [--capacity 192] [--control-port 0]
 //                   [--master-key-file master.key] [--control-token-file control.token]
 //                   [--device-keys-file device-keys.json] [--state-file meters.json]
+//                   [--commands-file commands.jsonl] [--acks-file acks.json]
 //                   [--dlms 2 [--dlms-transport mixed|wrapper|hdlc|udp]]
 // Prints one JSON line {pid, host, port, controlUrl, count, firstMeterId, seed, clock,
 // masterKeyFile, controlTokenFile, dlms} (also written to --state-file) and runs until SIGTERM/SIGINT.
@@ -41,6 +42,8 @@ export async function main(argv = process.argv.slice(2)): Promise<void> {
       "control-token-file": { type: "string" },
       "device-keys-file": { type: "string" },
       "state-file": { type: "string" },
+      "commands-file": { type: "string" },
+      "acks-file": { type: "string" },
       dlms: { type: "string", default: "0" },
       "dlms-transport": { type: "string", default: "mixed" },
     },
@@ -76,6 +79,8 @@ export async function main(argv = process.argv.slice(2)): Promise<void> {
     ...(masterKey ? { masterKey } : {}),
     ...(controlTokenFile ? { controlToken } : {}),
     ...(deviceKeys ? { deviceKeys } : {}),
+    ...(values["commands-file"] ? { commandsFile: values["commands-file"] } : {}),
+    ...(values["acks-file"] ? { acksFile: values["acks-file"] } : {}),
     ...(num("dlms", values.dlms) > 0 ? { dlms: { count: num("dlms", values.dlms), transport: dlmsTransport(values["dlms-transport"]) } } : {}),
   });
   const info = {
@@ -92,6 +97,8 @@ export async function main(argv = process.argv.slice(2)): Promise<void> {
     controlTokenFile: controlTokenFile ? path.resolve(controlTokenFile) : null,
     dlms: sim.endpoints().filter((e) => e.protocol !== "osgp-tcp"),
   };
+  // The log says what a restart took back from the journal (a skipped line is worth a look).
+  if (sim.replayed) process.stderr.write(`replayed ${sim.replayed.replayed} appliance commands from ${values["commands-file"]}${sim.replayed.skipped.map((s) => `; skipped line ${s.line}: ${s.reason}`).join("")}\n`);
   if (values["state-file"]) {
     fs.writeFileSync(`${values["state-file"]}.tmp`, JSON.stringify(info, null, 2));
     fs.renameSync(`${values["state-file"]}.tmp`, values["state-file"]);

@@ -10,7 +10,8 @@ export type PiMeterErrorCode =
   | "LOG_FAILED"
   | "UNKNOWN_APPLIANCE"
   | "UNSUPPORTED_APPLIANCE_ACTION"
-  | "APPLIANCE_COMMAND_IN_PAST";
+  | "APPLIANCE_COMMAND_IN_PAST"
+  | "SIMULATOR_STATE_FAILED";
 
 export type PiMeterErrorOptions = SidegridErrorOptions;
 
@@ -94,6 +95,18 @@ export class ApplianceCommandInPastError extends PiMeterError {
       `meter ${meterId}: ${device} command at ${new Date(atMs).toISOString()} is before the latest served reading (${new Date(servedUpToMs).toISOString()})`,
       options,
     );
+  }
+}
+
+/** The simulator cannot write what its meters keep across restarts (the command journal, the acknowledged positions). */
+export class SimulatorStateError extends PiMeterError {
+  override name = "SimulatorStateError";
+  constructor(
+    readonly file: string,
+    reason: string,
+    options: PiMeterErrorOptions = {},
+  ) {
+    super("SIMULATOR_STATE_FAILED", `${file}: ${reason}`, options);
   }
 }
 

@@ -20,6 +20,7 @@ it("exports exactly the documented public API", () => {
     "Rng",
     "SimClock",
     "SimulatedMeter",
+    "SimulatorStateError",
     "UnknownApplianceError",
     "UnsupportedApplianceActionError",
     "agentCliMain",

@@ -25,6 +25,7 @@ export { main as metersCliMain } from "./cli";
 export { main as agentCliMain } from "./agentCli";
 export { SimClock, systemClock } from "./clock";
 export type { Clock, SimClockParameters, SimClockState } from "./clock";
+export type { JournaledCommand, ReplayCommandsReturnType } from "./commandJournal";
 export { dlmsMeterEndpoint, startDlmsMeter } from "./dlmsMeter";
 export type { DlmsMeterEndpointParameters, DlmsMeterServer, DlmsTransport, StartDlmsMeterParameters } from "./dlmsMeter";
 export { startDlmsPushMeter } from "./dlmsPushMeter";
@@ -32,6 +33,7 @@ export type { DlmsPushMeter, StartDlmsPushMeterParameters } from "./dlmsPushMete
 export {
   ApplianceCommandInPastError,
   InvalidArgumentError,
+  SimulatorStateError,
   LogError,
   MeterReadError,
   PiMeterError,

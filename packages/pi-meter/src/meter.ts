@@ -59,6 +59,8 @@ export interface SimulatedMeterParameters {
   /** First interval start (simulated ms); default: the current interval, i.e. installed now. */
   installedAtMs?: number;
   behaviour?: MeterBehaviour;
+  /** The acknowledged log position a restarted meter kept (default 0: nothing acknowledged yet). */
+  ackedSeq?: number;
 }
 
 interface Registers {
@@ -157,6 +159,10 @@ export class SimulatedMeter {
       faults: () => this.behaviour,
     });
     this.suiteName = this.device.suiteName;
+    if (params.ackedSeq !== undefined) {
+      if (!Number.isInteger(params.ackedSeq) || params.ackedSeq < 0) throw new InvalidArgumentError("ackedSeq", params.ackedSeq, "an integer ≥ 0");
+      this.ackedSeq = params.ackedSeq;
+    }
     const installedAt = params.installedAtMs ?? clock.now();
     this.nextInterval = Math.floor(installedAt / this.intervalMs);
     this.bank = new ApplianceBank({ profile: this.profile, acceptFromMs: this.nextInterval * this.intervalMs });
@@ -177,6 +183,11 @@ export class SimulatedMeter {
       fwRevision: 2,
       serial: asciiField(`SG${meterId.toString().padStart(10, "0")}`, 16),
     });
+  }
+
+  /** The newest sequence number the reader acknowledged (what a restart must keep). */
+  get acknowledged(): number {
+    return this.ackedSeq;
   }
 
   /** Changes behaviour (merged into the current one; pass `false`/0 to turn a fault off). */

@@ -21,6 +21,8 @@ import { Wallet } from "ethers";
 import { signMeterBinding } from "@sidegrid/blockpri";
 import { meterIdToBytes32 } from "@sidegrid/blockpri";
 import { serveOsgpSocket } from "./osgpServer";
+import { keepAcks, readAcks } from "./ackStore";
+import { journalCommand, replayCommands, type ReplayCommandsReturnType } from "./commandJournal";
 import { startDlmsMeter, type DlmsMeterServer, type DlmsTransport } from "./dlmsMeter";
 
 export interface StartMeterSimulatorParameters {
@@ -56,6 +58,13 @@ export interface StartMeterSimulatorParameters {
   controlToken?: string;
   /** Device signing keys (private keys) by meter id: the keys an installer commissioned on BlockPRI. */
   deviceKeys?: ReadonlyMap<number, string>;
+  /**
+   * Journal of accepted appliance commands (JSON lines): replayed at start, appended to on every
+   * accepted command, so a restarted simulator serves the registers the commands made.
+   */
+  commandsFile?: string;
+  /** Where the meters keep their acknowledged log positions across restarts (read at start, written every 2 s and on close). */
+  acksFile?: string;
   /** Where refused control requests are reported (default: stderr, i.e. the simulator's log). */
   controlLog?: (line: string) => void;
   /** The last `count` meters speak DLMS instead of OSGP: all over one transport, or in turn wrapper, HDLC, UDP (mixed). */
@@ -103,6 +112,8 @@ export interface MeterSimulator {
   commandAppliance(meterId: number, command: CommandApplianceParameters): ApplianceState;
   /** The controllable appliances of one meter's household at `atMs` (default: now). */
   appliances(meterId: number, atMs?: number): ApplianceState[];
+  /** What the start replayed from `commandsFile` (undefined without one). */
+  readonly replayed: ReplayCommandsReturnType | undefined;
   stats(): { meters: number; connections: number; requests: number };
   close(): Promise<void>;
 }
@@ -133,9 +144,11 @@ export async function startMeterSimulator(params: StartMeterSimulatorParameters)
   const masterKey = params.masterKey ?? simulatorMasterKey(seed);
   const meters: SimulatedMeter[] = [];
   const byId = new Map<number, SimulatedMeter>();
+  const acked = params.acksFile ? readAcks(params.acksFile, firstMeterId, count) : undefined;
   for (let i = 0; i < count; i++) {
     const meterId = firstMeterId + i;
     const mp: SimulatedMeterParameters = { meterId, seed, clock, masterKey };
+    if (acked && acked[i]! > 0) mp.ackedSeq = acked[i]!;
     if (params.suite !== undefined) mp.suite = params.suite;
     if (params.legacyKey !== undefined) mp.legacyKey = params.legacyKey;
     if (params.kind !== undefined) mp.kind = params.kind;
@@ -150,6 +163,15 @@ export async function startMeterSimulator(params: StartMeterSimulatorParameters)
     meters.push(m);
     byId.set(meterId, m);
   }
+
+  // Before any port listens: the first reading served already includes every journaled command.
+  const replayed = params.commandsFile
+    ? replayCommands(params.commandsFile, (id, c) => {
+        const m = byId.get(id);
+        if (!m) throw new InvalidArgumentError("meterId", id, "a meter this simulator runs");
+        m.commandAppliance(c);
+      })
+    : undefined;
 
   const dlmsCount = params.dlms?.count ?? 0;
   if (!Number.isInteger(dlmsCount) || dlmsCount < 0 || dlmsCount > count) throw new InvalidArgumentError("dlms.count", dlmsCount, `an integer in 0..${count}`);
@@ -216,6 +238,7 @@ export async function startMeterSimulator(params: StartMeterSimulatorParameters)
     meters,
     controlUrl: undefined,
     controlToken: undefined,
+    replayed,
     meter(meterId: number) {
       const m = byId.get(meterId);
       if (!m) throw new InvalidArgumentError("meterId", meterId, `a simulated meter id (${firstMeterId}..${firstMeterId + count - 1})`);
@@ -225,16 +248,27 @@ export async function startMeterSimulator(params: StartMeterSimulatorParameters)
     setBehaviour(meterId: number, behaviour: MeterBehaviour) {
       sim.meter(meterId).setBehaviour(behaviour);
     },
-    commandAppliance: (meterId, command) => sim.meter(meterId).commandAppliance(command),
+    commandAppliance(meterId, command) {
+      const m = sim.meter(meterId);
+      if (!params.commandsFile) return m.commandAppliance(command);
+      // Resolved here so the journal holds the minute it acted from, not "now" of a later replay.
+      const resolved = { ...command, atMs: command.atMs === undefined ? clock.now() : command.atMs };
+      const state = m.commandAppliance(resolved);
+      journalCommand(params.commandsFile, { meterId, command: resolved });
+      return state;
+    },
     appliances: (meterId, atMs) => sim.meter(meterId).appliances(atMs),
     stats: () => ({ meters: meters.length, connections: sockets.size, requests: requests + dlmsServers.reduce((n, d) => n + d.requests, 0) }),
     async close() {
+      acks?.close();
       for (const s of sockets) s.destroy();
       await Promise.all(servers.map((s) => new Promise((r) => s.close(r))));
       await Promise.all(dlmsServers.map((d) => d.close()));
       if (control) await new Promise((r) => control!.close(r));
     },
   };
+
+  const acks = params.acksFile ? keepAcks(params.acksFile, firstMeterId, () => meters.map((m) => m.acknowledged)) : undefined;
 
   let control: http.Server | undefined;
   if (params.controlPort !== undefined) {
@@ -321,7 +355,7 @@ function startControlServer(
                 const atMs = sim.clock.now();
                 return send(200, { meterId: m.meterId, atMs, appliances: m.appliances(atMs) });
               }
-              if (req.method === "POST") return send(200, m.commandAppliance(parseCommand(body)) satisfies ApplianceState);
+              if (req.method === "POST") return send(200, sim.commandAppliance(m.meterId, parseCommand(body)) satisfies ApplianceState);
             }
             if (req.method === "POST" && parts[2] === "binding") {
               const key = auth.deviceKeys.get(m.meterId);
