@@ -167,6 +167,25 @@ describe("TxSender against a real anvil", () => {
       expect(fast.rebroadcast).toBe(3);
     });
 
+    it("is mined after a rollback took the nonces below it: they are filled with empty transfers, the lost transactions are not sent again", async () => {
+      const wallet = Wallet.createRandom(chain.provider);
+      await chain.provider.send("anvil_setBalance", [wallet.address, "0xde0b6b3a7640000"]);
+      const fast = await TxSender.create(wallet, chain.provider, { stallCheckMs: 200 });
+      const payee = Wallet.createRandom().address;
+      const snap = await chain.snapshot();
+      for (const v of [5n, 6n]) expect((await fast.sendAndWait({ to: payee, value: v, gasLimit: 21_000n })).status).toBe(1);
+      expect(await chain.provider.getBalance(payee)).toBe(11n);
+      // What an anvil restarted from an older state dump does: both transfers are gone.
+      await chain.revert(snap);
+      expect(await chain.provider.getBalance(payee)).toBe(0n);
+      const r = await fast.sendAndWait({ to: payee, value: 7n, gasLimit: 21_000n }, 20_000);
+      expect(r.status).toBe(1);
+      expect(fast.gapsFilled).toBe(2);
+      // Only the new transfer: the lost ones' callers saw them mined, sending them again could pay twice.
+      expect(await chain.provider.getBalance(payee)).toBe(7n);
+      expect(Number(await chain.provider.send("eth_getTransactionCount", [wallet.address, "latest"]))).toBe(3);
+    });
+
     it("is reported unknown when the node never had it", async () => {
       const d = await diagnoseStalledTx(chain.provider, `0x${"ab".repeat(32)}`);
       expect(d).toMatchObject({ state: "unknown", flushed: false });

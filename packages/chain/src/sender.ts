@@ -94,6 +94,10 @@ export class TxSender {
   get rebroadcast(): number {
     return this.unmined.rebroadcast;
   }
+  /** Nonces the chain lost (a rollback undid mined transactions) that this sender filled with empty transfers. */
+  get gapsFilled(): number {
+    return this.unmined.gapsFilled;
+  }
   private nextStallCheck = 0;
   readonly maxCalldataBytes: number;
 
@@ -296,7 +300,21 @@ export class TxSender {
     const now = Date.now();
     if (now < this.nextStallCheck) return;
     this.nextStallCheck = now + this.stallCheckMs;
-    await this.unmined.check(this.provider, this.address);
+    await this.unmined.check(this.provider, this.address, (from, to) => this.fillGap(from, to));
+  }
+
+  /**
+   * Fills nonces from..to−1 with zero-value transfers to itself, so the transactions above them can
+   * be mined. The transactions that held those nonces left the chain in a rollback after their
+   * callers saw them mined: sending their content again could act twice, so only the nonces are used.
+   */
+  private async fillGap(from: number, to: number): Promise<void> {
+    const fees = await this.feeData();
+    for (let nonce = from; nonce < to; nonce++) {
+      const raw = await this.wallet.signTransaction({ type: 2, chainId: this.chainId, nonce, to: this.address, value: 0n, data: "0x", gasLimit: 21_000n, ...fees });
+      const hash = await this.rpc<string>("eth_sendRawTransaction", [raw]);
+      this.unmined.add(nonce, hash, raw);
+    }
   }
 
   /** Turns revert data into a ContractRevertError naming the custom error and its arguments. */

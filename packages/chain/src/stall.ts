@@ -117,6 +117,10 @@ export class UnminedTransactions {
   flushed = 0;
   /** Transactions the node had dropped, broadcast again. */
   rebroadcast = 0;
+  /** Nonces filled below the lowest unmined transaction after the chain lost mined ones (a rollback). */
+  gapsFilled = 0;
+  // A gap is filled only when two looks in a row saw the same one (a lagging node's count passes).
+  private gapSeen: string | undefined;
   private readonly byNonce = new Map<number, { hash: string; raw: string }>();
 
   constructor(private readonly max = 10_000) {}
@@ -152,14 +156,32 @@ export class UnminedTransactions {
     return low;
   }
 
-  /** Looks at the lowest unmined transaction and unsticks it when the node allows (see the class). */
-  async check(rpc: RpcSend, from: string): Promise<void> {
+  /**
+   * Looks at the lowest unmined transaction and unsticks it when the node allows (see the class).
+   * With `fillGap`: a gap below it that none of this sender's transactions covers and the node's
+   * pool does not hold either means the chain lost transactions it had mined (a rollback, a node
+   * restarted from an older state): they are gone, and every later transaction of the account
+   * would wait on their nonces for good. `fillGap(from, to)` sends something at nonces from..to−1
+   * (never the lost transactions again: their callers saw them mined and may have acted on it).
+   */
+  async check(rpc: RpcSend, from: string, fillGap?: (fromNonce: number, toNonce: number) => Promise<void>): Promise<void> {
     for (let i = 0; i < 8 && this.byNonce.size; i++) {
       const nonce = this.lowestNonce()!;
       const u = this.byNonce.get(nonce)!;
       const d = await diagnoseStalledTx(rpc, u.hash);
       if (d.state === "pending") {
         if (d.flushed) this.flushed++;
+        const gap = fillGap && d.accountNonce !== undefined && d.accountNonce < nonce ? `${d.accountNonce}:${nonce}` : undefined;
+        if (gap === undefined || gap !== this.gapSeen) {
+          this.gapSeen = gap;
+          return;
+        }
+        this.gapSeen = undefined;
+        // The pool's count stops at the first missing nonce: anything at accountNonce is pending.
+        const pending = Number(BigInt((await rpc.send("eth_getTransactionCount", [from, "pending"])) as string));
+        if (pending > d.accountNonce!) return;
+        await fillGap!(d.accountNonce!, nonce);
+        this.gapsFilled += nonce - d.accountNonce!;
         return;
       }
       if (d.state === "unknown") {
