@@ -24,6 +24,13 @@ export interface NetworkConfig {
   port?: number;
   /** Blocks to wait before a federation member trusts an event (0 for local anvil). */
   confirmations: number;
+  /**
+   * How old a block must also be (ms) before members relay its events or release keys on its grants
+   * (default 0: depth only). For chains whose newest blocks can vanish without a deep reorg: a local
+   * anvil killed and restarted from its state dump (written every 2 s) loses up to ~2 s of blocks,
+   * an `evm_revert` a few seconds of them; 4000 covers both.
+   */
+  minBlockAgeMs: number;
   /** Env var holding the operator's private key; local networks fall back to anvil's dev key 0. */
   privateKeyEnv: string;
 }
@@ -76,6 +83,7 @@ export function defaultConfig(dataDir = ".sidegrid"): SidegridConfig {
       local: true,
       port: id,
       confirmations: 0,
+      minBlockAgeMs: 0,
       privateKeyEnv: `SIDEGRID_${n.toUpperCase()}_PRIVATE_KEY`,
     };
   }
@@ -141,6 +149,7 @@ function mergeConfig(base: SidegridConfig, raw: unknown, source: string, dir: st
       if (n.quorum > n.rpcUrls.length) throw new ConfigError(`${where}.quorum (${n.quorum}) cannot exceed the number of rpcUrls (${n.rpcUrls.length})`);
       if (value.port !== undefined) n.port = posInt(value.port, `${where}.port`);
       if (value.confirmations !== undefined) n.confirmations = nonNegInt(value.confirmations, `${where}.confirmations`);
+      if (value.minBlockAgeMs !== undefined) n.minBlockAgeMs = nonNegInt(value.minBlockAgeMs, `${where}.minBlockAgeMs`);
       if (value.privateKeyEnv !== undefined) n.privateKeyEnv = str(value.privateKeyEnv, `${where}.privateKeyEnv`);
       out.networks[name as NetworkName] = n;
     }

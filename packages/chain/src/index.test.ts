@@ -54,6 +54,7 @@ it("exports exactly the documented public API", () => {
     "retryRead",
     "revertData",
     "rpcCall",
+    "settledBlock",
     "sleep",
     "startAnvil",
     "startTestChain",

@@ -78,3 +78,72 @@ export async function retryRead<T>(f: () => Promise<T>, attempts = 6): Promise<T
     }
   }
 }
+
+/** What {@link settledBlock} needs of a node: a raw JSON-RPC `send` (an ethers provider, a MultiRpc runner). */
+export interface RawRpc {
+  send(method: string, params: unknown[]): Promise<unknown>;
+}
+
+export interface SettledBlockParameters {
+  /** The latest block, if the caller has already read it. */
+  head?: { number: string | number; timestamp: string | number };
+  /** Blocks a block must be under (0: the head itself may settle). */
+  confirmations: number;
+  /**
+   * How old (wall clock against the block's timestamp) a block must be. A node that loses its
+   * newest blocks — an anvil restarted from a state dump written every 2 s, a rollback a few
+   * seconds deep — loses only blocks younger than this, which nobody acted on yet. 0: depth only.
+   */
+  minAgeMs: number;
+  /** A block known to have settled already (the caller's cursor): the search starts above it. */
+  floor: number;
+  nowMs?: number;
+}
+
+export interface SettledBlockReturnType {
+  /** The newest block that is `confirmations` deep and `minAgeMs` old (≥ floor). */
+  block: number;
+  head: number;
+  /** When the next block above `block` becomes old enough (undefined: none is waiting, or only depth is). */
+  nextAtMs: number | undefined;
+}
+
+/**
+ * The newest block a reader may act on: `confirmations` deep and `minAgeMs` old. Block timestamps
+ * never decrease, so the youngest-enough block is found by bisection between `floor` and the depth
+ * limit (one read when the head is old enough, as on an idle chain).
+ * @example
+ * const { block } = await settledBlock(provider, { confirmations: 0, minAgeMs: 4000, floor: cursor });
+ */
+export async function settledBlock(rpc: RawRpc, p: SettledBlockParameters): Promise<SettledBlockReturnType> {
+  const get = async (tag: string) => (await rpc.send("eth_getBlockByNumber", [tag, false])) as { number: string; timestamp: string } | null;
+  const h = p.head ?? (await get("latest"));
+  if (!h) throw new Error("the node returned no latest block");
+  const head = Number(BigInt(h.number));
+  const deep = head - p.confirmations;
+  if (p.minAgeMs <= 0 || deep <= p.floor) return { block: Math.max(p.floor, deep), head, nextAtMs: undefined };
+  // Timestamps are whole seconds (a block stamped t was made in [t, t+1)): it is old enough once t + 1 is.
+  const cutoff = Math.floor(((p.nowMs ?? Date.now()) - p.minAgeMs) / 1000) - 1;
+  const tsOf = async (n: number) => {
+    const b = n === head ? h : await get(`0x${n.toString(16)}`);
+    if (!b) throw new Error(`the node returned no block ${n} below its head ${head}`);
+    return Number(BigInt(b.timestamp));
+  };
+  // Invariant: lo has settled (the floor, or a block found old enough), hi + 1.. have not.
+  let lo = p.floor;
+  let hi = deep;
+  const deepTs = await tsOf(deep);
+  if (deepTs <= cutoff) return { block: deep, head, nextAtMs: undefined };
+  hi = deep - 1;
+  let youngest = deepTs; // the timestamp of the lowest block known to be too young
+  while (lo < hi) {
+    const mid = Math.ceil((lo + hi) / 2);
+    const ts = await tsOf(mid);
+    if (ts <= cutoff) lo = mid;
+    else {
+      hi = mid - 1;
+      youngest = ts;
+    }
+  }
+  return { block: lo, head, nextAtMs: (youngest + 1) * 1000 + p.minAgeMs };
+}

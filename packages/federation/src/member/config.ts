@@ -23,6 +23,12 @@ export interface MemberChainConfig {
   wsUrl?: string;
   /** Blocks to wait before trusting an event (0 for local anvil). */
   confirmations: number;
+  /**
+   * How old a block must also be before its events are relayed (ms, default 0): a chain whose newest
+   * blocks can vanish without a reorg deeper than `confirmations` — a local anvil restarted from a
+   * state dump written every 2 s — loses only blocks younger than this.
+   */
+  minBlockAgeMs?: number;
   outbox: string;
   inbox: string;
   /** First block to scan. */
@@ -306,6 +312,7 @@ function validateFile(file: string, raw: unknown): FederationConfigFile {
     }
     if (typeof c.rpcUrl !== "string" || !/^https?:\/\//.test(c.rpcUrl)) bad(`chains[${i}].rpcUrl must be an http(s) URL`);
     if (c.wsUrl !== undefined && (typeof c.wsUrl !== "string" || !/^wss?:\/\//.test(c.wsUrl))) bad(`chains[${i}].wsUrl must be a ws(s) URL`);
+    if (c.minBlockAgeMs !== undefined && (typeof c.minBlockAgeMs !== "number" || !Number.isInteger(c.minBlockAgeMs) || c.minBlockAgeMs < 0 || c.minBlockAgeMs > 3_600_000)) bad(`chains[${i}].minBlockAgeMs must be an integer from 0 to 3600000`);
     if (c.rpcUrls !== undefined) {
       if (!Array.isArray(c.rpcUrls) || c.rpcUrls.length === 0 || c.rpcUrls.some((u) => typeof u !== "string" || !/^(https?|wss?):\/\//.test(u))) bad(`chains[${i}].rpcUrls must be a non-empty list of http(s)/ws(s) URLs`);
       else if (c.rpcUrls[0] !== c.rpcUrl) bad(`chains[${i}].rpcUrls must start with rpcUrl`);
@@ -382,7 +389,7 @@ export interface WriteMemberConfigsParameters {
   file: string;
   deployment: DeployFederationReturnType;
   /** RPC URL and confirmation depth per chain name of the deployment. */
-  networks: Record<string, { rpcUrl: string; rpcUrls?: string[]; quorum?: number; wsUrl?: string; confirmations: number }>;
+  networks: Record<string, { rpcUrl: string; rpcUrls?: string[]; quorum?: number; wsUrl?: string; confirmations: number; minBlockAgeMs?: number }>;
   /** Member keys in member order (local: {@link localMemberKeys}); with `keyEnv`, only the addresses matter. */
   memberKeys: readonly string[];
   /** Write `privateKeyEnv: "<prefix><k>"` instead of the key itself (production). */
@@ -423,6 +430,7 @@ export function writeMemberConfigs(params: WriteMemberConfigsParameters): Federa
         ...(n.quorum && n.quorum > 1 ? { quorum: n.quorum } : {}),
         ...(n.wsUrl ? { wsUrl: n.wsUrl } : {}),
         confirmations: n.confirmations,
+        ...(n.minBlockAgeMs ? { minBlockAgeMs: n.minBlockAgeMs } : {}),
         outbox: c.outbox,
         inbox: c.inbox,
         startBlock: c.startBlock,

@@ -5,7 +5,7 @@
 // Its cursor and a marker per handled grant live in the member's LevelDB, so a member killed
 // mid-release resumes there; KeyCustody itself refuses a second release by the same member.
 import { AbiCoder, getAddress, type JsonRpcProvider } from "ethers";
-import { blockNumber, getLogs, latestTimestamp, revertData } from "@sidegrid/chain";
+import { getLogs, latestTimestamp, revertData, settledBlock } from "@sidegrid/chain";
 import {
   AccessLedger__factory,
   Category,
@@ -72,6 +72,8 @@ export interface CustodianDeps {
   config: FederationCustodyConfig;
   /** BlockSEC's confirmations in the member's chain config. */
   chainConfirmations: number;
+  /** BlockSEC's `minBlockAgeMs` in the member's chain config: a grant is acted on only in a block this old. */
+  chainMinBlockAgeMs?: number;
   provider: JsonRpcProvider;
   privateKey: string;
   address: string;
@@ -138,9 +140,19 @@ export class Custodian {
     this.ticker?.kick();
   }
 
+  private ageTimer: NodeJS.Timeout | undefined;
+  /** Looks again when a block seen too young has aged (no new head may come to wake it). */
+  private wakeAt(atMs: number): void {
+    if (this.stopped) return;
+    clearTimeout(this.ageTimer);
+    this.ageTimer = setTimeout(() => this.kick(), Math.max(50, atMs - Date.now()));
+    this.ageTimer.unref();
+  }
+
   /** Stops after the grant in hand (a release being sent is waited for). */
   async stop(): Promise<void> {
     this.stopped = true;
+    clearTimeout(this.ageTimer);
     await this.ticker?.stop();
   }
 
@@ -190,7 +202,10 @@ export class Custodian {
 
   private async scan(): Promise<void> {
     const confirmations = this.d.config.confirmations ?? this.d.chainConfirmations;
-    const head = (await blockNumber(this.d.provider)) - confirmations;
+    // A grant in a block that may still vanish releases nothing yet (its record would be gone with it).
+    const settled = await settledBlock(this.d.provider, { confirmations, minAgeMs: this.d.chainMinBlockAgeMs ?? 0, floor: this.stats.cursor });
+    const head = settled.block;
+    if (settled.nextAtMs !== undefined) this.wakeAt(settled.nextAtMs);
     while (!this.stopped && this.stats.cursor < head) {
       const from = this.stats.cursor + 1;
       const to = Math.min(head, from + RANGE - 1);

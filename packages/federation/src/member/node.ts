@@ -228,6 +228,7 @@ class MemberNode {
     this.custodian = new Custodian({
       config: custody,
       chainConfirmations: cs.cfg.confirmations,
+      ...(cs.cfg.minBlockAgeMs ? { chainMinBlockAgeMs: cs.cfg.minBlockAgeMs } : {}),
       provider: cs.provider,
       privateKey: this.cfg.privateKey,
       address: this.me,

@@ -92,14 +92,14 @@ describe("ChainWatcher on a chain", () => {
   interface Run {
     cs: ChainState;
     watcher: ChainWatcher;
-    seen: { o: Observation; to: number }[];
+    seen: { o: Observation; to: number; at: number }[];
     hooks: string[];
   }
 
-  function run(confirmations: number, fail?: () => boolean, ws?: { idlePollMs: number }): Run {
-    const cfg = { ...laneChainConfig(lane, confirmations), ...(ws ? { wsUrl: lane.chain.node.url.replace(/^http/, "ws") } : {}) };
+  function run(confirmations: number, fail?: () => boolean, ws?: { idlePollMs: number }, minBlockAgeMs?: number): Run {
+    const cfg = { ...laneChainConfig(lane, confirmations), ...(ws ? { wsUrl: lane.chain.node.url.replace(/^http/, "ws") } : {}), ...(minBlockAgeMs ? { minBlockAgeMs } : {}) };
     const cs = newChainState(cfg, { cursor: lane.startBlock, members: lane.members, threshold: 2, eventSources: [], maxBatch: 10 });
-    const seen: { o: Observation; to: number }[] = [];
+    const seen: { o: Observation; to: number; at: number }[] = [];
     const hooks: string[] = [];
     const watcher = new ChainWatcher({
       chain: cs,
@@ -114,7 +114,7 @@ describe("ChainWatcher on a chain", () => {
       hooks: {
         observed: async (_cs, o, to) => {
           if (fail?.()) throw new Error("disk full");
-          seen.push({ o, to });
+          seen.push({ o, to, at: Date.now() });
         },
         ready: () => hooks.push("ready"),
         membershipChanged: () => hooks.push("membership"),
@@ -203,6 +203,29 @@ describe("ChainWatcher on a chain", () => {
       await setInboxPaused({ sender: lane.admin, inbox: lane.inbox, approvers: [lane.keys[0]!], srcChainId: LANE_DST, paused: true });
       await until(() => r.cs.paused.has(LANE_DST));
       expect(r.cs.paused.get(LANE_DST)!).toBeGreaterThan(Date.now() / 1000);
+    } finally {
+      await r.watcher.stop();
+    }
+  });
+
+  it("with minBlockAgeMs, never hands over a message whose block was rolled back before it aged; one that ages is handed over with no new block to wake it", async () => {
+    const r = run(0, undefined, { idlePollMs: 60_000 }, 2000);
+    r.watcher.start();
+    try {
+      await until(() => r.cs.ready && r.watcher.subscribed);
+      const snap = await lane.chain.snapshot();
+      await send("0x0a0a");
+      await new Promise((res) => setTimeout(res, 1000));
+      // What an anvil restarted from an older state dump does: the block is gone.
+      await lane.chain.revert(snap);
+      const block = await send("0x0b0b");
+      const ts = Number(BigInt(((await lane.chain.provider.send("eth_getBlockByNumber", [`0x${block.toString(16)}`, false])) as { timestamp: string }).timestamp));
+      await until(() => sent(r).some((m) => m.payload === "0x0b0b"), 10_000);
+      // Not before the block was 2 s old (stamped ts: made before ts + 1).
+      expect(r.seen.find((s) => s.o.sent.some((m) => m.payload === "0x0b0b"))!.at).toBeGreaterThanOrEqual((ts + 1) * 1000 + 2000);
+      expect(sent(r).map((m) => m.payload)).not.toContain("0x0a0a");
+      // The rolled-back message's nonce was given again, to the one that stayed.
+      expect(sent(r).filter((m) => m.payload === "0x0b0b")).toHaveLength(1);
     } finally {
       await r.watcher.stop();
     }

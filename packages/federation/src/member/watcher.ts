@@ -4,7 +4,7 @@
 // owns the chain's view of the inbox (member sets, pauses, clock offset, who delivered lately)
 // and the in-memory cursor; the cursor is persisted by whoever handles the chunk, in the same
 // LevelDB batch as what the chunk produced.
-import { HeadFollower } from "@sidegrid/chain";
+import { HeadFollower, settledBlock } from "@sidegrid/chain";
 import { getAddress, type SigningKey } from "ethers";
 import { FederationInbox__factory, FederationOutbox__factory } from "../generated";
 import { messageKey, type FederationMessage } from "../messages";
@@ -179,6 +179,8 @@ export class ChainWatcher {
   private notified = 0;
   private lastHead = -1;
   private silent = 0;
+  // Wakes the watcher when a block it saw becomes old enough (`minBlockAgeMs`) on a chain with no new heads.
+  private ageTimer: NodeJS.Timeout | undefined;
 
   constructor(private readonly p: ChainWatcherParameters) {
     // Subscribed, a poll per new head plus a slow fallback; otherwise every pollIntervalMs.
@@ -256,6 +258,7 @@ export class ChainWatcher {
   /** Stops polling; resolves when the poll under way (and its handler) has finished. */
   async stop(): Promise<void> {
     this.stopped = true;
+    clearTimeout(this.ageTimer);
     await this.heads?.stop();
     await this.ticker.stop();
   }
@@ -306,7 +309,15 @@ export class ChainWatcher {
     const expired = [...cs.paused].filter(([, until]) => until <= Number(BigInt(block.timestamp)));
     for (const [id] of expired) cs.paused.delete(id);
     if (expired.length > 0) this.p.hooks.polled(cs, true);
-    const safe = head - cs.cfg.confirmations;
+    // Depth and, where configured, age: a block younger than minBlockAgeMs may still vanish (an anvil
+    // restarted from its state dump, a shallow rollback), so nothing it holds is relayed yet.
+    const settled = await settledBlock(cs.rpc, { head: block, confirmations: cs.cfg.confirmations, minAgeMs: cs.cfg.minBlockAgeMs ?? 0, floor: cs.cursor });
+    const safe = settled.block;
+    if (settled.nextAtMs !== undefined && !this.stopped) {
+      clearTimeout(this.ageTimer);
+      this.ageTimer = setTimeout(() => this.kick(), Math.max(50, settled.nextAtMs - Date.now()));
+      this.ageTimer.unref();
+    }
     this.p.metrics.chainHead.set({ chain: cs.cfg.name }, head);
     while (cs.cursor < safe && !this.stopped) {
       const from = cs.cursor + 1;
