@@ -1,6 +1,7 @@
 // The chaos command's inputs and its printed report (the run itself: test/faults/system.test.ts).
 import { CliError } from "./errors";
-import { formatChaos, parseFaults, type ChaosReport } from "./chaos";
+import { defaultConfig } from "@sidegrid/chain";
+import { formatChaos, parseFaults, rollbacksCovered, type ChaosReport } from "./chaos";
 
 describe("parseFaults", () => {
   it("gives the default run (members, gateway, meters, Redis twice, a BlockSEC rollback) and 'all' adds anvil kills and source rollbacks", () => {
@@ -8,6 +9,16 @@ describe("parseFaults", () => {
     const all = parseFaults("all", 2);
     expect(all).toEqual(["member-0", "member-1", "gateway", "meters", "redis", "redis-empty", "blocksec-rollback", "blockpri", "blocksec", "blocktst", "blockpri-rollback", "blocktst-rollback"]);
     expect(parseFaults(" gateway , blocktst-rollback ", 3)).toEqual(["gateway", "blocktst-rollback"]);
+  });
+
+  it("adds the source chains' rollbacks to the default run only where every chain's minBlockAgeMs outlasts them", () => {
+    expect(parseFaults("default", 1, true)).toEqual(["member-0", "gateway", "meters", "redis", "redis-empty", "blocksec-rollback", "blockpri-rollback", "blocktst-rollback"]);
+    const cfg = defaultConfig();
+    expect(rollbacksCovered(cfg)).toBe(false); // the embedded defaults relay at once
+    for (const n of Object.values(cfg.networks)) n.minBlockAgeMs = 4000;
+    expect(rollbacksCovered(cfg)).toBe(true);
+    cfg.networks.blocktst.minBlockAgeMs = 3000; // a rollback may be 3 s of blocks
+    expect(rollbacksCovered(cfg)).toBe(false);
   });
 
   it("refuses unknown names and an empty list with a typed error", () => {
@@ -35,7 +46,7 @@ describe("formatChaos", () => {
       { name: "gateway", pid: 12, killedAtMs: 3000, restartedAfterMs: 2000, healthyAfterMs: 2500 },
       { name: "blocksec-rollback", pid: 0, killedAtMs: 9000, restartedAfterMs: 0, healthyAfterMs: 1200, blocksRolledBack: 4 },
     ],
-    streams: { preferenceChanges: 10, pegLocks: 4, pegBurns: 2, failedSends: 1 },
+    streams: { preferenceChanges: 10, pegLocks: 4, pegBurns: 2, failedSends: 1, batteryCommands: 3 },
     readings: { handedOver: 100, anchored: 98, duplicates: 0, lostWithAlert: 2, lostSilently: [], ackBehind: 1 },
     messages: { sent: 20, executed: 20, executedTwice: 0, notExecuted: 0 },
     preferences: { mirroredEvents: 10, outOfOrder: [], behind: [] },

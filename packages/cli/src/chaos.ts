@@ -40,8 +40,18 @@ export const ANVIL_FAULTS: readonly FaultName[] = ["blockpri", "blocksec", "bloc
  * the sources' are opt-in like the anvil kills.
  */
 export const ROLLBACK_FAULTS: readonly FaultName[] = ["blockpri-rollback", "blocksec-rollback", "blocktst-rollback"];
-/** Rollbacks a local system does not survive yet (sources relayed with `confirmations: 0`): opt-in. */
+/** Rollbacks of the chains members relay from: in the default run only when every chain's `minBlockAgeMs` covers them. */
 const SOURCE_ROLLBACKS: readonly FaultName[] = ["blockpri-rollback", "blocktst-rollback"];
+/** The longest a chaos rollback lets blocks pile up before it reverts them. */
+export const ROLLBACK_WINDOW_MS = 3000;
+
+/**
+ * Whether the members of `cfg`'s system wait out a chaos rollback: every network's `minBlockAgeMs`
+ * is longer than {@link ROLLBACK_WINDOW_MS}, so no block a rollback removes was relayed from.
+ */
+export function rollbacksCovered(cfg: SidegridConfig): boolean {
+  return Object.values(cfg.networks).every((n) => n.minBlockAgeMs > ROLLBACK_WINDOW_MS);
+}
 
 export interface ChaosOptions {
   /**
@@ -82,17 +92,23 @@ export interface ChaosReport extends InvariantReport {
   durationMs: number;
   households: number;
   faults: FaultRecord[];
-  /** Preference changes and peg transfers sent during the run, and the sends a fault made fail (retried later). */
-  streams: { preferenceChanges: number; pegLocks: number; pegBurns: number; failedSends: number };
+  /**
+   * Preference changes and peg transfers sent during the run, the sends a fault made fail (retried
+   * later), and the households whose battery was commanded to discharge at the start.
+   */
+  streams: { preferenceChanges: number; pegLocks: number; pegBurns: number; failedSends: number; batteryCommands: number };
 }
 
-/** Parses `--faults a,b,c` (or "default", "all"); unknown names are refused. */
-export function parseFaults(text: string, members: number): FaultName[] {
+/**
+ * Parses `--faults a,b,c` (or "default", "all"); unknown names are refused. The default adds the
+ * source chains' rollbacks when `sourceRollbacks` (see {@link rollbacksCovered}).
+ */
+export function parseFaults(text: string, members: number, sourceRollbacks = false): FaultName[] {
   const memberFaults = Array.from({ length: members }, (_, i) => `member-${i}` as FaultName);
   // BlockSEC is only a destination of relays in this system: a rollback there is repaired (the
   // gateway re-anchors, the members deliver again what it undid). Source rollbacks are not yet.
   const defaults: FaultName[] = [...memberFaults, "gateway", "meters", "redis", "redis-empty", "blocksec-rollback"];
-  if (text === "default") return defaults;
+  if (text === "default") return sourceRollbacks ? [...defaults, ...SOURCE_ROLLBACKS] : defaults;
   if (text === "all") return [...defaults, ...ANVIL_FAULTS, ...SOURCE_ROLLBACKS];
   const known = new Set<string>([...defaults, ...ANVIL_FAULTS, ...ROLLBACK_FAULTS]);
   const out = text.split(",").map((s) => s.trim()).filter(Boolean);
@@ -124,7 +140,7 @@ export async function runChaos(cfg: SidegridConfig, opts: ChaosOptions): Promise
   const seed = opts.seed ?? Date.now() % 2 ** 31;
   const prng = createPrng(seed);
   const rnd = prng.next;
-  const faults = shuffle([...(opts.faults ?? parseFaults("default", cfg.services.members))], prng);
+  const faults = shuffle([...(opts.faults ?? parseFaults("default", cfg.services.members, rollbacksCovered(cfg)))], prng);
   const target = opts.readings ?? 20_000;
   const d = readDeployment(cfg);
   const simStateFile = path.join(cfg.dataDir, "meters", "state.json");
@@ -152,7 +168,14 @@ export async function runChaos(cfg: SidegridConfig, opts: ChaosOptions): Promise
 
     // The streams: a few households change an unrelated preference (their consumption grant stays),
     // and the trader moves SGT over the peg and back.
-    const streams = { preferenceChanges: 0, pegLocks: 0, pegBurns: 0, failedSends: 0 };
+    const streams = { preferenceChanges: 0, pegLocks: 0, pegBurns: 0, failedSends: 0, batteryCommands: 0 };
+    // Some households' batteries discharge (demand response): their export registers then hold
+    // energy the load profile alone does not make, which a restarted simulator must not forget.
+    const control = meterSimulatorControl(sim);
+    for (const h of homes.slice(0, Math.min(10, homes.length))) {
+      await control.request("POST", `/meters/${h.keys.meter}/appliances`, { device: "battery", action: "discharge" });
+      streams.batteryCommands++;
+    }
     let stop = false;
     const togglers = homes.slice(0, Math.min(3, homes.length));
     const prefLoop = (async () => {
@@ -185,13 +208,25 @@ export async function runChaos(cfg: SidegridConfig, opts: ChaosOptions): Promise
       }
     })();
 
+    // What a rollback of a source chain must take with it: a preference change on BlockPRI, a peg
+    // lock on BlockTST, sent after the snapshot (the streams may be between sends just then).
+    const inWindow: Partial<Record<NetworkName, () => Promise<void>>> = {
+      blockpri: async () => {
+        await togglers[0]!.pri.setPreferences(chaosPrefs(d, "HOURLY"));
+        streams.preferenceChanges++;
+      },
+      blocktst: async () => {
+        await peg.lock();
+        streams.pegLocks++;
+      },
+    };
     // The faults, one at a time, each at a random point.
     const records: FaultRecord[] = [];
     const tLoad = Date.now();
     const ui = createUi(process.stderr, true);
     for (const f of faults) {
       await sleep(2000 + rnd() * 6000);
-      const rec = await inject(cfg, f, tLoad, rnd, () => opts.restart(cfg, ui), deadline);
+      const rec = await inject(cfg, f, tLoad, rnd, () => opts.restart(cfg, ui), deadline, inWindow);
       records.push(rec);
       say(`  ${rec.pid ? `killed ${f} (pid ${rec.pid})` : `${f} of ${rec.blocksRolledBack} blocks`} at ${(rec.killedAtMs / 1000).toFixed(1)} s; back after ${(rec.restartedAfterMs / 1000).toFixed(1)} s, all healthy after ${(rec.healthyAfterMs / 1000).toFixed(1)} s`);
     }
@@ -222,7 +257,7 @@ export function formatChaos(r: ChaosReport): string[] {
     `  federation messages: ${r.messages.sent} sent, ${r.messages.executed} executed, ${r.messages.executedTwice} executed twice, ${r.messages.notExecuted} not executed`,
     `  preference changes: ${r.streams.preferenceChanges} sent, ${r.preferences.mirroredEvents} mirrored on BlockSEC, ${r.preferences.outOfOrder.length} out of order`,
     `  peg: ${r.streams.pegLocks} locks, ${r.streams.pegBurns} burns; locked ${r.peg.lockedOnBlockTst} = wSGT ${r.peg.wrappedOnBlockPri} + held ${r.peg.heldOnBlockPri}: ${r.peg.conserved ? "conserved" : "NOT conserved"}`,
-    `  sends that a fault made fail (the streams went on): ${r.streams.failedSends}`,
+    `  sends that a fault made fail (the streams went on): ${r.streams.failedSends}; batteries commanded to discharge: ${r.streams.batteryCommands}`,
   ];
   for (const v of r.violations) lines.push(`  VIOLATION: ${v}`);
   return lines;
@@ -305,13 +340,26 @@ async function anchoredCount(sec: BlockSecClient, homes: readonly Household[], f
 }
 
 /** Kills one process with SIGKILL, waits a moment, runs `up`, and waits until everything is healthy. */
-async function inject(cfg: SidegridConfig, f: FaultName, tLoad: number, rnd: () => number, restart: () => Promise<unknown>, deadline: number): Promise<FaultRecord> {
+async function inject(
+  cfg: SidegridConfig,
+  f: FaultName,
+  tLoad: number,
+  rnd: () => number,
+  restart: () => Promise<unknown>,
+  deadline: number,
+  inWindow: Partial<Record<NetworkName, () => Promise<void>>>,
+): Promise<FaultRecord> {
   if (f.endsWith("-rollback")) {
-    const url = cfg.networks[f.slice(0, -"-rollback".length) as NetworkName].rpcUrl;
+    const network = f.slice(0, -"-rollback".length) as NetworkName;
+    const url = cfg.networks[network].rpcUrl;
     const tSnap = Date.now();
     const snapshot = await rpcCall<string>(url, "evm_snapshot", [], 10_000);
     const from = Number(BigInt(await rpcCall<string>(url, "eth_blockNumber", [], 10_000)));
-    await sleep(1000 + rnd() * 2000);
+    const window = 1000 + rnd() * (ROLLBACK_WINDOW_MS - 1000);
+    // Bounded by the window: a send that takes longer is left to finish after the revert.
+    const send = inWindow[network];
+    if (send) await Promise.race([send().catch(() => undefined), sleep(window)]);
+    await sleep(Math.max(0, tSnap + window - Date.now()));
     const to = Number(BigInt(await rpcCall<string>(url, "eth_blockNumber", [], 10_000)));
     if (!(await rpcCall<boolean>(url, "evm_revert", [snapshot], 10_000))) throw new CliError("CHAOS_FAILED", `chaos: ${f}: the node refused to revert to snapshot ${snapshot}`);
     await waitFor(deadline, "every component to report healthy", async () => (await probeStatus(cfg)).every((s) => s.ok), 250);

@@ -7,7 +7,7 @@ export type { ReadCommandParameters } from "./read";
 export { BENCH_PLANS, runBench } from "./bench";
 export type { BenchReport, RunBenchOptions } from "./bench";
 export type { AuditCommandParameters } from "./audit";
-export { ANVIL_FAULTS, ROLLBACK_FAULTS, formatChaos, parseFaults, runChaos } from "./chaos";
+export { ANVIL_FAULTS, ROLLBACK_FAULTS, ROLLBACK_WINDOW_MS, formatChaos, parseFaults, rollbacksCovered, runChaos } from "./chaos";
 export type { ChaosOptions, ChaosReport, FaultName, FaultRecord } from "./chaos";
 export type { InvariantReport } from "./chaosChecks";
 export { runDemo } from "./demo";

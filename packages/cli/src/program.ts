@@ -10,7 +10,7 @@ import { sampleCpu } from "./cpu";
 import { registerComposeCommand } from "./compose/command";
 import { ROLES, memberKeys, roleKey } from "./accounts";
 import { formatReportCheck, readSavedReport, runAudit } from "./audit";
-import { formatChaos, parseFaults, runChaos } from "./chaos";
+import { formatChaos, parseFaults, rollbacksCovered, runChaos } from "./chaos";
 import { formatRead, readingsCsv, runRead } from "./read";
 import { parsePositive, parseScaleSizes, runBench, runScaleBench } from "./bench";
 import { checkRemoteNetworks, deploySystem, readDeployment, type SystemDeployment } from "./deploy-system";
@@ -172,7 +172,7 @@ export function buildProgram(io: CliIo): Command {
       const report = await runChaos(cfg, {
         restart: opts.supervised ? async () => undefined : up,
         readings: int("readings", opts.readings, 1),
-        faults: parseFaults(opts.faults, cfg.services.members),
+        faults: parseFaults(opts.faults, cfg.services.members, rollbacksCovered(cfg)),
         ...(opts.seed !== undefined ? { seed: int("seed", opts.seed, 0, 0xffffffff) } : {}),
         ...(opts.households !== undefined ? { households: int("households", opts.households, 1) } : {}),
         timeoutMs: int("timeout", opts.timeout, 1) * 1000,

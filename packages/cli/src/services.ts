@@ -65,10 +65,10 @@ export async function startServices(cfg: SidegridConfig, deployment: SystemDeplo
   const { keys, fromEnv } = memberKeys(cfg, cfg.services.members);
   // Local anvil nodes serve WebSocket on their HTTP port: members follow new heads by subscription
   // and poll only as a fallback (an idle system then costs little CPU).
-  const networks: Record<string, { rpcUrl: string; rpcUrls: string[]; quorum: number; wsUrl?: string; confirmations: number }> = {};
+  const networks: Record<string, { rpcUrl: string; rpcUrls: string[]; quorum: number; wsUrl?: string; confirmations: number; minBlockAgeMs: number }> = {};
   for (const n of NETWORK_NAMES) {
     const net = cfg.networks[n];
-    networks[n] = { rpcUrl: net.rpcUrl, rpcUrls: networkRpcUrls(net), quorum: net.quorum, ...(net.local ? { wsUrl: net.rpcUrl.replace(/^http/, "ws") } : {}), confirmations: net.confirmations };
+    networks[n] = { rpcUrl: net.rpcUrl, rpcUrls: networkRpcUrls(net), quorum: net.quorum, ...(net.local ? { wsUrl: net.rpcUrl.replace(/^http/, "ws") } : {}), confirmations: net.confirmations, minBlockAgeMs: net.minBlockAgeMs };
   }
   const configFile = path.join(cfg.dataDir, "federation", "federation.json");
   const fedCfg = writeMemberConfigs({
@@ -141,6 +141,10 @@ export async function startServices(cfg: SidegridConfig, deployment: SystemDeplo
     const installedAtMs = memo?.installedAtMs ?? simStartMs - INSTALLED_HOURS_AGO * 3600_000;
     const count = memo?.count ?? cfg.services.meters;
     const dlmsMeters = Math.min(count, memo ? (memo.dlmsMeters ?? 0) : cfg.services.dlmsMeters);
+    // Appliance commands and log positions belong to the meters they were given to: a new installation starts without.
+    const commandsFile = path.join(cfg.dataDir, "meters", "commands.jsonl");
+    const acksFile = path.join(cfg.dataDir, "meters", "acks.json");
+    if (!memo) for (const f of [commandsFile, acksFile]) fs.rmSync(f, { force: true });
     if (memo?.masterKeyHex && !fs.existsSync(masterKeyFile)) writeSecret(masterKeyFile, memo.masterKeyHex);
     // The meters' device keys (the keys the installer commissions): the meters sign bindings with them.
     writeSecret(deviceKeysFile, JSON.stringify(Object.fromEntries(simulatedMeterIds(count).map((id) => [id, consumerKeys(id).meterKey]))));
@@ -158,6 +162,8 @@ export async function startServices(cfg: SidegridConfig, deployment: SystemDeplo
           logFile: path.join(logs, "meters.log"),
           masterKeyFile,
           deviceKeysFile,
+          commandsFile,
+          acksFile,
           ...(dlmsMeters > 0 ? { dlms: { count: dlmsMeters, transport: "mixed" as const } } : {}),
         }),
       (s) => `${s.host}:${s.port}`,

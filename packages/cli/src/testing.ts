@@ -15,16 +15,19 @@ export interface TestSystemConfig {
   file: string;
 }
 
-/** Writes a sidegrid.config.json for a local system with the given chain ids on free ports. */
-export async function writeTestConfig(chainIds: [number, number, number], services: Record<string, number> = {}): Promise<TestSystemConfig> {
+/**
+ * Writes a sidegrid.config.json for a local system with the given chain ids on free ports.
+ * `network` is merged into each of the three networks (e.g. `{ minBlockAgeMs: 4000 }`).
+ */
+export async function writeTestConfig(chainIds: [number, number, number], services: Record<string, number> = {}, network: Record<string, number> = {}): Promise<TestSystemConfig> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "sidegrid-sys-"));
   const ports = [await freePort(), await freePort(), await freePort(), await freePort()];
   const cfg = {
     dataDir: "data",
     networks: {
-      blockpri: { rpcUrl: `http://127.0.0.1:${ports[0]}`, chainId: chainIds[0], port: ports[0], local: true },
-      blocksec: { rpcUrl: `http://127.0.0.1:${ports[1]}`, chainId: chainIds[1], port: ports[1], local: true },
-      blocktst: { rpcUrl: `http://127.0.0.1:${ports[2]}`, chainId: chainIds[2], port: ports[2], local: true },
+      blockpri: { rpcUrl: `http://127.0.0.1:${ports[0]}`, chainId: chainIds[0], port: ports[0], local: true, ...network },
+      blocksec: { rpcUrl: `http://127.0.0.1:${ports[1]}`, chainId: chainIds[1], port: ports[1], local: true, ...network },
+      blocktst: { rpcUrl: `http://127.0.0.1:${ports[2]}`, chainId: chainIds[2], port: ports[2], local: true, ...network },
     },
     redis: { url: `redis://127.0.0.1:${ports[3]}`, port: ports[3], local: true },
     // No DLMS meters unless asked: the system tests' households keep their OSGP meters.
