@@ -1,6 +1,6 @@
 // The fault suite on a whole local system (three anvils, Redis, three members, the gateway, 100
-// simulated meters): `sidegrid chaos` kills each member, the gateway, the meter simulator and
-// Redis (once with its files, once emptied) with SIGKILL at random points while 20,000 readings,
+// simulated meters): `sidegrid chaos` kills each anvil, each member, the gateway, the meter simulator
+// and Redis (once with its files, once emptied) with SIGKILL at random points while 20,000 readings,
 // preference changes and peg transfers flow; nobody restarts anything by hand: the supervisor of
 // `sidegrid up --supervise` (running here in the test process) brings each back. Afterwards nothing may be
 // anchored twice or lost without an alert, no federation message executed twice or left behind,
@@ -8,8 +8,8 @@
 // Each chain is also rolled back once (evm_snapshot, evm_revert 1–3 s later): on BlockSEC the gateway
 // anchors again and the members deliver again what the rollback undid; on BlockPRI and BlockTST the
 // members relayed nothing from the blocks that left (they act on blocks 4 s old: `minBlockAgeMs`),
-// and deliver again what a rollback undid at the destination. Anvil kills are not in this run: see
-// ANVIL_FAULTS and docs/faults.md.
+// and deliver again what a rollback undid at the destination. A killed anvil comes back from its
+// state dump (≤ 2 s old): the same kind of loss, covered the same way.
 import fs from "node:fs";
 import { isAlive, loadConfig, type SidegridConfig } from "@sidegrid/chain";
 import { createUi, formatChaos, parseFaults, readState, rollbacksCovered, runChaos, stopAll, supervise, up, writeTestConfig, type ChaosReport } from "@sidegrid/cli";
@@ -57,13 +57,13 @@ afterAll(async () => {
 });
 
 describe("the whole system under SIGKILL (sidegrid chaos)", () => {
-  it("killed every member, the gateway, the meters and Redis (kept and emptied), and rolled each chain back; the supervisor brought each process back to healthy", () => {
-    expect(report.faults.map((f) => f.name).sort()).toEqual(["blockpri-rollback", "blocksec-rollback", "blocktst-rollback", "gateway", "member-0", "member-1", "member-2", "meters", "redis", "redis-empty"]);
+  it("killed every anvil, every member, the gateway, the meters and Redis (kept and emptied), and rolled each chain back; the supervisor brought each process back to healthy", () => {
+    expect(report.faults.map((f) => f.name).sort()).toEqual(["blockpri", "blockpri-rollback", "blocksec", "blocksec-rollback", "blocktst", "blocktst-rollback", "gateway", "member-0", "member-1", "member-2", "meters", "redis", "redis-empty"]);
     for (const f of report.faults.filter((x) => x.name.endsWith("-rollback"))) expect(f.blocksRolledBack).toBeGreaterThan(0);
     // Nobody restarted anything by hand (chaos's own restart is a no-op): the supervisor started
     // each killed process again (Redis twice: kept and emptied).
     expect(narration.some((l) => l.includes("supervisor:"))).toBe(true);
-    expect([...new Set(restarted)].sort()).toEqual(["gateway", "member-0", "member-1", "member-2", "meters", "redis"]);
+    expect([...new Set(restarted)].sort()).toEqual(["blockpri", "blocksec", "blocktst", "gateway", "member-0", "member-1", "member-2", "meters", "redis"]);
     expect(restarted.filter((n) => n === "redis").length).toBe(2);
     for (const f of report.faults) {
       // A rollback kills nothing (pid 0); every other fault killed a process.

@@ -11,8 +11,8 @@ describe("parseFaults", () => {
     expect(parseFaults(" gateway , blocktst-rollback ", 3)).toEqual(["gateway", "blocktst-rollback"]);
   });
 
-  it("adds the source chains' rollbacks to the default run only where every chain's minBlockAgeMs outlasts them", () => {
-    expect(parseFaults("default", 1, true)).toEqual(["member-0", "gateway", "meters", "redis", "redis-empty", "blocksec-rollback", "blockpri-rollback", "blocktst-rollback"]);
+  it("adds the anvil kills and the source chains' rollbacks to the default run only where every chain's minBlockAgeMs outlasts them", () => {
+    expect(parseFaults("default", 1, true)).toEqual(["member-0", "gateway", "meters", "redis", "redis-empty", "blocksec-rollback", "blockpri", "blocksec", "blocktst", "blockpri-rollback", "blocktst-rollback"]);
     const cfg = defaultConfig();
     expect(rollbacksCovered(cfg)).toBe(false); // the embedded defaults relay at once
     for (const n of Object.values(cfg.networks)) n.minBlockAgeMs = 4000;

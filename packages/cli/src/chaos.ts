@@ -27,8 +27,9 @@ export type FaultName = "redis" | "redis-empty" | "gateway" | "meters" | "blockp
 
 /**
  * A local anvil killed with SIGKILL comes back from its last state dump (up to 2 s old): with
- * `confirmations: 0` that undoes blocks the members may already have relayed, which no relay can
- * repair. They run only when asked for by name (docs/faults.md).
+ * `confirmations: 0` and no `minBlockAgeMs` that undoes blocks the members may already have
+ * relayed, which no relay can repair. In the default run only where `minBlockAgeMs` covers it
+ * (see {@link rollbacksCovered}); otherwise by name or `all` (docs/faults.md).
  */
 export const ANVIL_FAULTS: readonly FaultName[] = ["blockpri", "blocksec", "blocktst"];
 
@@ -46,8 +47,9 @@ const SOURCE_ROLLBACKS: readonly FaultName[] = ["blockpri-rollback", "blocktst-r
 export const ROLLBACK_WINDOW_MS = 3000;
 
 /**
- * Whether the members of `cfg`'s system wait out a chaos rollback: every network's `minBlockAgeMs`
- * is longer than {@link ROLLBACK_WINDOW_MS}, so no block a rollback removes was relayed from.
+ * Whether the members of `cfg`'s system wait out a chaos rollback and an anvil restarted from its
+ * state dump (≤ 2 s old): every network's `minBlockAgeMs` is longer than {@link ROLLBACK_WINDOW_MS},
+ * so no block either removes was relayed from.
  */
 export function rollbacksCovered(cfg: SidegridConfig): boolean {
   return Object.values(cfg.networks).every((n) => n.minBlockAgeMs > ROLLBACK_WINDOW_MS);
@@ -101,14 +103,14 @@ export interface ChaosReport extends InvariantReport {
 
 /**
  * Parses `--faults a,b,c` (or "default", "all"); unknown names are refused. The default adds the
- * source chains' rollbacks when `sourceRollbacks` (see {@link rollbacksCovered}).
+ * anvil kills and the source chains' rollbacks when `chainFaultsCovered` (see {@link rollbacksCovered}).
  */
-export function parseFaults(text: string, members: number, sourceRollbacks = false): FaultName[] {
+export function parseFaults(text: string, members: number, chainFaultsCovered = false): FaultName[] {
   const memberFaults = Array.from({ length: members }, (_, i) => `member-${i}` as FaultName);
   // BlockSEC is only a destination of relays in this system: a rollback there is repaired (the
   // gateway re-anchors, the members deliver again what it undid). Source rollbacks are not yet.
   const defaults: FaultName[] = [...memberFaults, "gateway", "meters", "redis", "redis-empty", "blocksec-rollback"];
-  if (text === "default") return sourceRollbacks ? [...defaults, ...SOURCE_ROLLBACKS] : defaults;
+  if (text === "default") return chainFaultsCovered ? [...defaults, ...ANVIL_FAULTS, ...SOURCE_ROLLBACKS] : defaults;
   if (text === "all") return [...defaults, ...ANVIL_FAULTS, ...SOURCE_ROLLBACKS];
   const known = new Set<string>([...defaults, ...ANVIL_FAULTS, ...ROLLBACK_FAULTS]);
   const out = text.split(",").map((s) => s.trim()).filter(Boolean);
@@ -208,9 +210,13 @@ export async function runChaos(cfg: SidegridConfig, opts: ChaosOptions): Promise
       }
     })();
 
-    // What a rollback of a source chain must take with it: a preference change on BlockPRI, a peg
-    // lock on BlockTST, sent after the snapshot (the streams may be between sends just then).
+    // What a rollback must take with it: a preference change on BlockPRI, a peg lock on BlockTST, a
+    // utility's recorded read on BlockSEC, sent after the snapshot (the streams and the gateway's
+    // anchors may be between sends just then).
     const inWindow: Partial<Record<NetworkName, () => Promise<void>>> = {
+      blocksec: async () => {
+        await sec.getEnergyUsage(homes[0]!.keys.address);
+      },
       blockpri: async () => {
         await togglers[0]!.pri.setPreferences(chaosPrefs(d, "HOURLY"));
         streams.preferenceChanges++;
