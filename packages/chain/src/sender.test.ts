@@ -168,7 +168,7 @@ describe("TxSender against a real anvil", () => {
     });
 
     it("is mined after a rollback took the nonces below it: they are filled with empty transfers, the lost transactions are not sent again", async () => {
-      const wallet = Wallet.createRandom(chain.provider);
+      const wallet = new Wallet(Wallet.createRandom().privateKey, chain.provider);
       await chain.provider.send("anvil_setBalance", [wallet.address, "0xde0b6b3a7640000"]);
       const fast = await TxSender.create(wallet, chain.provider, { stallCheckMs: 200 });
       const payee = Wallet.createRandom().address;
