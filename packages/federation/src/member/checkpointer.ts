@@ -5,7 +5,7 @@
 // works from events alone: nodes that keep no state of past blocks serve the same answer.
 // The heads and cursor live in the member's LevelDB, so a restart resumes without a rescan.
 import { getAddress, type JsonRpcProvider } from "ethers";
-import { blockNumber } from "@sidegrid/chain";
+import { settledBlock } from "@sidegrid/chain";
 import { AccessHeadsTracker, readAccessEntries, type AccessHead, type AccessHeadsSnapshot } from "@sidegrid/blocksec";
 import { AccessCheckpointsClient, checkpointsRevert, type CheckpointVote } from "../checkpoints";
 import { AccessCheckpoints__factory } from "../generated";
@@ -45,6 +45,8 @@ export interface CheckpointerDeps {
   /** BlockSEC: its chain id, confirmations in the member's chain config, and a provider. */
   secChainId: number;
   secConfirmations: number;
+  /** BlockSEC's `minBlockAgeMs`: a checkpoint block must be this old too (a root a rollback could undo is not voted). */
+  secMinBlockAgeMs?: number;
   secProvider: JsonRpcProvider;
   /** BlockPRI, where AccessCheckpoints lives. */
   priProvider: JsonRpcProvider;
@@ -110,16 +112,14 @@ export class Checkpointer {
     await this.ticker?.stop();
   }
 
-  /** The checkpoint block for a BlockSEC head: the latest multiple of the interval at or below head − confirmations. */
-  target(head: number): number {
-    const safe = head - (this.d.config.confirmations ?? this.d.secConfirmations);
-    return safe < 0 ? -1 : Math.floor(safe / this.d.config.intervalBlocks) * this.d.config.intervalBlocks;
-  }
 
   private async tick(): Promise<void> {
     try {
       if (!this.verified) await this.verifyConfig();
-      const target = this.target(await blockNumber(this.d.secProvider));
+      // The checkpoint block: the latest multiple of the interval at or below the newest block that is
+      // confirmations deep (and minBlockAgeMs old), so every member picks the same one.
+      const settled = await settledBlock(this.d.secProvider, { confirmations: this.d.config.confirmations ?? this.d.secConfirmations, minAgeMs: this.d.secMinBlockAgeMs ?? 0, floor: Math.max(-1, this.stats.cursor) });
+      const target = settled.block < 0 ? -1 : Math.floor(settled.block / this.d.config.intervalBlocks) * this.d.config.intervalBlocks;
       if (target < this.d.config.startBlock) return;
       // The cursor never passes the next checkpoint block: the heads must be those at its end.
       if (this.stats.cursor < target) await this.fold(target);

@@ -258,6 +258,7 @@ class MemberNode {
       config: c,
       secChainId: sec.cfg.chainId,
       secConfirmations: sec.cfg.confirmations,
+      ...(sec.cfg.minBlockAgeMs ? { secMinBlockAgeMs: sec.cfg.minBlockAgeMs } : {}),
       secProvider: sec.provider,
       priProvider: pri.provider,
       address: this.me,
