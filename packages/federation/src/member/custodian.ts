@@ -140,19 +140,10 @@ export class Custodian {
     this.ticker?.kick();
   }
 
-  private ageTimer: NodeJS.Timeout | undefined;
-  /** Looks again when a block seen too young has aged (no new head may come to wake it). */
-  private wakeAt(atMs: number): void {
-    if (this.stopped) return;
-    clearTimeout(this.ageTimer);
-    this.ageTimer = setTimeout(() => this.kick(), Math.max(50, atMs - Date.now()));
-    this.ageTimer.unref();
-  }
 
   /** Stops after the grant in hand (a release being sent is waited for). */
   async stop(): Promise<void> {
     this.stopped = true;
-    clearTimeout(this.ageTimer);
     await this.ticker?.stop();
   }
 
@@ -205,7 +196,8 @@ export class Custodian {
     // A grant in a block that may still vanish releases nothing yet (its record would be gone with it).
     const settled = await settledBlock(this.d.provider, { confirmations, minAgeMs: this.d.chainMinBlockAgeMs ?? 0, floor: this.stats.cursor });
     const head = settled.block;
-    if (settled.nextAtMs !== undefined) this.wakeAt(settled.nextAtMs);
+    // A block seen too young: look again when it has aged (no new head may come to wake us).
+    if (settled.nextAtMs !== undefined) this.ticker?.kickAt(settled.nextAtMs);
     while (!this.stopped && this.stats.cursor < head) {
       const from = this.stats.cursor + 1;
       const to = Math.min(head, from + RANGE - 1);

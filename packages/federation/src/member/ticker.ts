@@ -6,6 +6,7 @@ export class Ticker {
   private running: Promise<void> | undefined;
   private again = false;
   private stopped = false;
+  private wake: NodeJS.Timeout | undefined;
 
   constructor(
     private readonly tick: () => Promise<void>,
@@ -27,9 +28,21 @@ export class Ticker {
     this.run();
   }
 
+  /**
+   * Kicks at `atMs` (wall clock) too, whatever the interval: for something known to become due then
+   * (a block that will be old enough) on a chain that may bring no new head. One such wake at a time.
+   */
+  kickAt(atMs: number): void {
+    if (this.stopped) return;
+    clearTimeout(this.wake);
+    this.wake = setTimeout(() => this.kick(), Math.max(50, atMs - Date.now()));
+    this.wake.unref();
+  }
+
   /** Stops; resolves when the tick under way has finished. */
   async stop(): Promise<void> {
     this.stopped = true;
+    clearTimeout(this.wake);
     if (this.timer) clearTimeout(this.timer);
     await this.running;
   }

@@ -179,8 +179,6 @@ export class ChainWatcher {
   private notified = 0;
   private lastHead = -1;
   private silent = 0;
-  // Wakes the watcher when a block it saw becomes old enough (`minBlockAgeMs`) on a chain with no new heads.
-  private ageTimer: NodeJS.Timeout | undefined;
 
   constructor(private readonly p: ChainWatcherParameters) {
     // Subscribed, a poll per new head plus a slow fallback; otherwise every pollIntervalMs.
@@ -258,7 +256,6 @@ export class ChainWatcher {
   /** Stops polling; resolves when the poll under way (and its handler) has finished. */
   async stop(): Promise<void> {
     this.stopped = true;
-    clearTimeout(this.ageTimer);
     await this.heads?.stop();
     await this.ticker.stop();
   }
@@ -313,11 +310,8 @@ export class ChainWatcher {
     // restarted from its state dump, a shallow rollback), so nothing it holds is relayed yet.
     const settled = await settledBlock(cs.rpc, { head: block, confirmations: cs.cfg.confirmations, minAgeMs: cs.cfg.minBlockAgeMs ?? 0, floor: cs.cursor });
     const safe = settled.block;
-    if (settled.nextAtMs !== undefined && !this.stopped) {
-      clearTimeout(this.ageTimer);
-      this.ageTimer = setTimeout(() => this.kick(), Math.max(50, settled.nextAtMs - Date.now()));
-      this.ageTimer.unref();
-    }
+    // A block seen too young: look again when it has aged (no new head may come to wake us).
+    if (settled.nextAtMs !== undefined) this.ticker.kickAt(settled.nextAtMs);
     this.p.metrics.chainHead.set({ chain: cs.cfg.name }, head);
     while (cs.cursor < safe && !this.stopped) {
       const from = cs.cursor + 1;
