@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
+import { KEEPER_TORN_EXIT } from "./anvilKeeper";
 import { NodeStartError } from "./errors";
 import { freePort, isAlive, sleep, stopPid } from "./process";
 import { rpcCall } from "./rpc";
@@ -13,7 +14,11 @@ export interface StartAnvilParameters {
   /** 0 or omitted: a free port is chosen. */
   port?: number;
   host?: string;
-  /** Persist chain state here (`state.json`, dumped on SIGTERM and every `stateIntervalSec`). */
+  /**
+   * Persist chain state here (`state.json`, dumped on SIGTERM and every `stateIntervalSec`). The node
+   * then runs under a keeper process (its PID is the handle's) that keeps the last complete dump as
+   * `state.good.json` and restores it when a kill -9 tore `state.json` (anvilKeeper.ts).
+   */
   stateDir?: string;
   stateIntervalSec?: number;
   /** Block gas limit (anvil's default is 30,000,000). */
@@ -55,6 +60,30 @@ export function anvilBinary(): string {
   throw new NodeStartError(`anvil binary not found: install ${platformPkg} (a dependency of @foundry-rs/anvil) or set ANVIL_BIN`);
 }
 
+/** The keeper script, compiled: the same file whether this module runs from dist/ or (under jest) src/. */
+function keeperScript(): string {
+  const dist = path.basename(__dirname) === "dist" ? __dirname : path.join(__dirname, "..", "dist");
+  const file = path.join(dist, "anvilKeeper.js");
+  if (!fs.existsSync(file)) throw new NodeStartError(`${file} is missing: build @sidegrid/chain first (pnpm --filter @sidegrid/chain run build)`);
+  return file;
+}
+
+/** The last line anvil or its keeper wrote to the log, for a start that failed. */
+function logTail(file: string): string {
+  let fd: number | undefined;
+  try {
+    fd = fs.openSync(file, "r");
+    const size = fs.fstatSync(fd).size;
+    const buf = Buffer.alloc(Math.min(2048, size));
+    fs.readSync(fd, buf, 0, buf.length, size - buf.length);
+    return (buf.toString("utf8").trimEnd().split("\n").at(-1) ?? "").slice(0, 400);
+  } catch {
+    return "";
+  } finally {
+    if (fd !== undefined) fs.closeSync(fd);
+  }
+}
+
 /**
  * Starts one anvil node with `--prune-history` (without it anvil writes GBs of snapshots and slows
  * down, TOOLCHAIN.md) and waits until it answers `eth_chainId`.
@@ -74,9 +103,10 @@ export async function startAnvil(params: StartAnvilParameters): Promise<AnvilHan
     "--accounts", String(params.accounts ?? 10),
     "--mnemonic", ANVIL_MNEMONIC,
   ];
-  if (params.stateDir) {
+  const stateFile = params.stateDir ? path.join(params.stateDir, "state.json") : undefined;
+  if (params.stateDir && stateFile) {
     fs.mkdirSync(params.stateDir, { recursive: true });
-    args.push("--state", path.join(params.stateDir, "state.json"), "--state-interval", String(params.stateIntervalSec ?? 2));
+    args.push("--state", stateFile, "--state-interval", String(params.stateIntervalSec ?? 2));
   }
   // anvil's start banner lists the dev accounts' private keys and the mnemonic: a node that logs
   // to a file runs quiet unless asked, so no key lands in a log.
@@ -93,7 +123,8 @@ export async function startAnvil(params: StartAnvilParameters): Promise<AnvilHan
   }
   let child: ChildProcess;
   try {
-    child = spawn(anvilBinary(), args, { stdio, detached: params.detached ?? false });
+    const [cmd, ...cmdArgs] = stateFile ? [process.execPath, keeperScript(), "--state-file", stateFile, "--interval-ms", "500", "--", anvilBinary(), ...args] : [anvilBinary(), ...args];
+    child = spawn(cmd!, cmdArgs, { stdio, detached: params.detached ?? false });
   } finally {
     if (logFd !== undefined) fs.closeSync(logFd);
   }
@@ -109,7 +140,11 @@ export async function startAnvil(params: StartAnvilParameters): Promise<AnvilHan
   const deadline = Date.now() + (params.startTimeoutMs ?? 15000);
   for (;;) {
     if (exited !== null) {
-      throw new NodeStartError(`anvil for chainId ${params.chainId} exited with code ${exited} while starting (port ${port} in use?)`);
+      if (exited === KEEPER_TORN_EXIT && stateFile) {
+        throw new NodeStartError(`the state of chainId ${params.chainId} in ${stateFile} is torn (anvil was killed while writing it) and no complete copy is beside it; move it away to start a new chain`);
+      }
+      const said = params.logFile ? logTail(params.logFile) : "";
+      throw new NodeStartError(`anvil for chainId ${params.chainId} exited with code ${exited} while starting${said ? `: ${said}` : " (port in use?)"}`);
     }
     try {
       const id = BigInt(await rpcCall<string>(url, "eth_chainId", [], 1000));

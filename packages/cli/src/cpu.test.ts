@@ -1,4 +1,4 @@
-import { spawn } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { CliError } from "./errors";
 import { cpuTicks, sampleCpu } from "./cpu";
 
@@ -26,6 +26,19 @@ describe("sampleCpu", () => {
     } finally {
       busy.kill("SIGKILL");
       idle.kill("SIGKILL");
+    }
+  });
+
+  it("counts a process's children with it (a chain's keeper and its anvil)", async () => {
+    const keeper = spawn("sh", ["-c", `"${process.execPath}" -e "for (;;) {}"`], { stdio: "ignore" });
+    try {
+      await new Promise((r) => setTimeout(r, 300));
+      const s = await sampleCpu([{ name: "blocksec", kind: "anvil", pid: keeper.pid! }], 1);
+      expect(s.processes[0]!.percentOfCore).toBeGreaterThan(40);
+    } finally {
+      // The child first: once its parent is gone it would belong to init.
+      spawnSync("pkill", ["-KILL", "-P", String(keeper.pid)]);
+      process.kill(keeper.pid!, "SIGKILL");
     }
   });
 

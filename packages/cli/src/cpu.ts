@@ -36,18 +36,40 @@ function clockTicks(): number {
   return ticksPerSecond;
 }
 
-/** User + system CPU ticks of `pid` so far, or null. */
-export function cpuTicks(pid: number): number | null {
+function statFields(pid: number): string[] | null {
   try {
     const stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8");
     // The command name (field 2) may hold spaces and parentheses: count fields after the last ')'.
-    const rest = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-    const utime = Number(rest[11]);
-    const stime = Number(rest[12]);
-    return Number.isFinite(utime) && Number.isFinite(stime) ? utime + stime : null;
+    return stat.slice(stat.lastIndexOf(")") + 2).split(" ");
   } catch {
     return null;
   }
+}
+
+function ownTicks(pid: number): number | null {
+  const rest = statFields(pid);
+  if (!rest) return null;
+  const utime = Number(rest[11]);
+  const stime = Number(rest[12]);
+  return Number.isFinite(utime) && Number.isFinite(stime) ? utime + stime : null;
+}
+
+/** Live children of `pid` (a chain's keeper runs anvil as one). */
+function childPids(pid: number): number[] {
+  let entries: string[];
+  try {
+    entries = fs.readdirSync("/proc");
+  } catch {
+    return [];
+  }
+  return entries.filter((d) => /^\d+$/.test(d) && statFields(Number(d))?.[1] === String(pid)).map(Number);
+}
+
+/** User + system CPU ticks so far of `pid` and its live children, or null when `pid` cannot be read. */
+export function cpuTicks(pid: number): number | null {
+  const own = ownTicks(pid);
+  if (own === null) return null;
+  return childPids(pid).reduce((s, c) => s + (ownTicks(c) ?? 0), own);
 }
 
 /**
@@ -66,7 +88,7 @@ export async function sampleCpu(processes: readonly Pick<ProcessRecord, "name" |
   const out = processes.map((p, i) => {
     const a = before[i];
     const b = cpuTicks(p.pid);
-    const percentOfCore = a === null || a === undefined || b === null ? null : Math.round(((b - a) / hz / elapsed) * 1000) / 10;
+    const percentOfCore = a === null || a === undefined || b === null ? null : Math.max(0, Math.round(((b - a) / hz / elapsed) * 1000) / 10); // a child gone meanwhile takes its ticks along
     return { name: p.name, kind: p.kind, pid: p.pid, percentOfCore };
   });
   const total = Math.round(out.reduce((s, p) => s + (p.percentOfCore ?? 0), 0) * 10) / 10;
