@@ -45,15 +45,14 @@ describe("sidegrid bench --scale (10 and 200 meters)", () => {
     }
   });
 
-  it("prices the first touch: a bitmap word's first write costs about a fresh SSTORE more than a later one", () => {
-    // EIP-2929/2200: 22,100 gas for a cold zero → non-zero SSTORE, 5,000 for a cold non-zero one: 17,100 more.
-    // Fitted over both sizes' warm-up (fresh words, groups of one and two readings) and window transactions;
-    // a meter's first group also pays what else is first about it, so the bound above is loose.
-    const m = report.model!;
-    expect(m.gasPerFreshWord).toBeGreaterThan(10_000);
-    expect(m.gasPerFreshWord).toBeLessThan(40_000);
-    expect(report.rows[1]!.firstTouchGasPerMeter).toBeGreaterThan(10_000);
-    expect(report.rows[1]!.firstTouchGasPerMeter).toBeLessThan(40_000);
+  it("charges the warm-up's first contact: groups of one or two readings that first write each meter's bitmap word cost several times the window's per reading", () => {
+    // The fresh SSTORE's own price (EIP-2929/2200: 17,100 gas over a later write) cannot be told
+    // apart from a meter group's at these sizes: every window transaction holds ~32 readings per
+    // meter, and the warm-up's are all first writes, so the pooled fit's fresh-word term swung from
+    // -9,700 to +10,100 gas over three runs here (CI once failed on it). The split is measured at
+    // 10–100,000 meters (README) and checked on synthetic transactions below.
+    for (const r of report.rows) expect(r.warmup.gasPerReading).toBeGreaterThan(3 * r.window.gasPerReading);
+    expect(report.model!.gasPerFreshWord).not.toBeNull();
     // Every meter's first record came in the warm-up.
     expect(report.rows[1]!.warmup.readings).toBeGreaterThanOrEqual(200);
   });
