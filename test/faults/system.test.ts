@@ -50,15 +50,20 @@ beforeAll(async () => {
     onError: (e) => narration.push(`  supervisor: restart failed, trying again: ${(e as Error).message?.split("\n")[0] ?? String(e)}`),
   });
   const seed = Number(process.env.SIDEGRID_CHAOS_SEED ?? Date.now() % 100_000);
-  report = await runChaos(cfg, { restart: async () => undefined, readings: 20_000, faults: parseFaults("default", cfg.services.members, rollbacksCovered(cfg)), seed, say: (l) => narration.push(l), timeoutMs: 15 * 60_000 });
-  // The counts, printed at the end of the run (CI's log keeps them).
-  process.stdout.write(`${[...narration, ...formatChaos(report)].join("\n")}\n`);
+  // The narration and the counts, printed at the end of the run whether it passed or not (CI's log
+  // keeps them; a failed run's seed and supervisor errors are what one needs to replay it).
+  try {
+    report = await runChaos(cfg, { restart: async () => undefined, readings: 20_000, faults: parseFaults("default", cfg.services.members, rollbacksCovered(cfg)), seed, say: (l) => narration.push(l), timeoutMs: 15 * 60_000 });
+  } finally {
+    process.stdout.write(`${[`chaos seed ${seed} (SIDEGRID_CHAOS_SEED=${seed} replays the order and the moments)`, ...narration, ...(report ? formatChaos(report) : ["chaos did not finish"])].join("\n")}\n`);
+  }
 }, 20 * 60_000);
 
 afterAll(async () => {
   supervisor.abort();
   if (!cfg) return;
-  await supervised;
+  // The supervisor looks at the signal between restarts; one restart can take a minute.
+  await Promise.race([supervised, new Promise((r) => setTimeout(r, 120_000).unref())]);
   const pids = (readState(cfg)?.processes ?? []).map((p) => p.pid);
   await stopAll(cfg, ui);
   expect(pids.filter(isAlive)).toEqual([]);

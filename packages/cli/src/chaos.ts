@@ -154,6 +154,9 @@ export async function runChaos(cfg: SidegridConfig, opts: ChaosOptions): Promise
     nets.push(c);
     return c;
   };
+  // The streams run until stopped; a run that fails must stop them too, or they keep the process alive.
+  let stop = false;
+  const loops: Promise<void>[] = [];
   try {
     say(`chaos: seed ${seed}; faults in this order: ${faults.join(", ")}`);
     const homes = await setUpHouseholds(cfg, d, sim, on, opts.households, say);
@@ -178,7 +181,6 @@ export async function runChaos(cfg: SidegridConfig, opts: ChaosOptions): Promise
       await control.request("POST", `/meters/${h.keys.meter}/appliances`, { device: "battery", action: "discharge" });
       streams.batteryCommands++;
     }
-    let stop = false;
     const togglers = homes.slice(0, Math.min(3, homes.length));
     const prefLoop = (async () => {
       for (let i = 0; !stop; i++) {
@@ -192,6 +194,7 @@ export async function runChaos(cfg: SidegridConfig, opts: ChaosOptions): Promise
         await sleep(700);
       }
     })();
+    loops.push(prefLoop);
     const peg = await pegStream(cfg, d, on);
     const pegLoop = (async () => {
       for (let i = 0; !stop; i++) {
@@ -209,6 +212,7 @@ export async function runChaos(cfg: SidegridConfig, opts: ChaosOptions): Promise
         await sleep(900);
       }
     })();
+    loops.push(pegLoop);
 
     // What a rollback must take with it: a preference change on BlockPRI, a peg lock on BlockTST, a
     // utility's recorded read on BlockSEC, sent after the snapshot (the streams and the gateway's
@@ -249,7 +253,10 @@ export async function runChaos(cfg: SidegridConfig, opts: ChaosOptions): Promise
     const report: ChaosReport = { ...inv, ok: inv.violations.length === 0, seed, durationMs: Date.now() - t0, households: homes.length, faults: records, streams };
     return report;
   } finally {
+    stop = true;
+    // Destroyed providers fail a send in flight, so the loops end within a sleep.
     for (const n of nets) n.provider.destroy();
+    await Promise.race([Promise.allSettled(loops), new Promise((r) => setTimeout(r, 30_000).unref())]);
   }
 }
 
