@@ -3,7 +3,7 @@
 // <dataDir>/logs and is recorded in the state file, so `down` stops exactly these.
 import fs from "node:fs";
 import path from "node:path";
-import { NETWORK_NAMES, connectNetwork, networkRpcUrls, redisClusterNodes, stopPid, type SidegridConfig } from "@sidegrid/chain";
+import { NETWORK_NAMES, connectNetwork, isAlive, networkRpcUrls, redisClusterNodes, stopPid, type SidegridConfig } from "@sidegrid/chain";
 import { BlockPriClient } from "@sidegrid/blockpri";
 import { spawnMember, waitForMember, writeMemberConfigs } from "@sidegrid/federation";
 import { gatewayConfigForSimulator, meterIdToBytes32, spawnGateway, spawnMeterSimulator, type DevAccount, type SpawnedMeterSimulator } from "@sidegrid/meter-gateway";
@@ -60,6 +60,12 @@ export async function startServices(cfg: SidegridConfig, deployment: SystemDeplo
     writeState(cfg, state);
   };
   const logs = path.join(cfg.dataDir, "logs");
+  // A chain or Redis that dies while a service waits to come up: stop waiting (the service cannot get
+  // healthy without it) so the supervisor's next look restarts it, instead of waiting out a minute.
+  const infraDied = () => {
+    const dead = state.processes.filter((p) => (p.kind === "anvil" || p.kind === "redis") && !isOurs(p)).map((p) => p.name);
+    return dead.length ? `${dead.join(", ")} died meanwhile` : null;
+  };
 
   // Federation members.
   const { keys, fromEnv } = memberKeys(cfg, cfg.services.members);
@@ -113,7 +119,13 @@ export async function startServices(cfg: SidegridConfig, deployment: SystemDeplo
       async () => {
         const logFile = path.join(logs, `${name}.log`);
         const pid = spawnMember({ configFile, member: i, logFile });
-        await waitForMember(url, 30_000, { member: i, pid, logFile });
+        try {
+          await waitForMember(url, 30_000, { member: i, pid, logFile, abortIf: infraDied });
+        } catch (e) {
+          // Not recorded yet: nobody else would stop it.
+          if (isAlive(pid)) process.kill(pid, "SIGKILL");
+          throw e;
+        }
         return pid;
       },
       () => url,
@@ -228,7 +240,7 @@ export async function startServices(cfg: SidegridConfig, deployment: SystemDeplo
   if (deployment.checkpoints) config.checkpoints = { accessCheckpoints: deployment.checkpoints.accessCheckpoints, members: [...deployment.federation.members], threshold: deployment.federation.threshold };
   const gw = await ui.step(
     "starting the gateway (polling, PPC-enforced ingest, anchoring, HTTP API, portal)",
-    () => spawnGateway({ config, stateFile: path.join(cfg.dataDir, "gateway", "state.json"), logFile: path.join(logs, "gateway.log") }),
+    () => spawnGateway({ config, stateFile: path.join(cfg.dataDir, "gateway", "state.json"), logFile: path.join(logs, "gateway.log"), abortIf: infraDied }),
     (g) => g.url,
   );
   record({ name: "gateway", kind: "gateway", pid: gw.pid, url: gw.url, startedAt: new Date().toISOString() });

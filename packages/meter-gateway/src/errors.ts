@@ -30,7 +30,8 @@ export type GatewayErrorCode =
   | "LINK_REFUSED"
   | "LINK_CONFLICT"
   | "APPLIANCE_CONTROL"
-  | "REDIS_CLUSTER";
+  | "REDIS_CLUSTER"
+  | "START_ABANDONED";
 
 export type GatewayErrorOptions = SidegridErrorOptions;
 

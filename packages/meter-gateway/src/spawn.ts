@@ -50,6 +50,11 @@ interface SpawnCommon {
   detached?: boolean;
   timeoutMs?: number;
   env?: NodeJS.ProcessEnv;
+  /**
+   * Asked while waiting for the process to come up: a reason to give up now. The process is then
+   * killed and START_ABANDONED thrown (a supervisor restarts the Redis or chain that died first).
+   */
+  abortIf?: () => string | null;
 }
 
 export interface SpawnMeterSimulatorParameters extends SpawnCommon {
@@ -110,6 +115,11 @@ async function launch<T>(bin: string, args: string[], common: SpawnCommon, name:
       return { ...info, pid: child.pid!, ...(detached ? {} : { exited }) };
     }
     if (exitCode !== undefined) break;
+    const why = common.abortIf?.();
+    if (why) {
+      child.kill("SIGKILL");
+      throw new GatewayError("START_ABANDONED", `stopped waiting for the ${name} to start: ${why}`);
+    }
     await new Promise((r) => setTimeout(r, 50));
   }
   if (exitCode === undefined) child.kill("SIGKILL");

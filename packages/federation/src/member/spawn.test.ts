@@ -112,4 +112,15 @@ describe("waitForMember", () => {
       server.close();
     }
   });
+
+  it("stops waiting at once when told the member's chain or Redis died, and says why", async () => {
+    const url = `http://127.0.0.1:${await freePort()}`; // nothing answers: without abortIf it would wait 30 s
+    const started = Date.now();
+    let looks = 0;
+    const err = await waitForMember(url, 30_000, { member: 1, abortIf: () => (++looks >= 3 ? "redis died meanwhile" : null) }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(MemberStartError);
+    expect((err as Error).message).toMatch(/member 1: stopped waiting for .* after \d+ ms: redis died meanwhile/);
+    expect(looks).toBe(3);
+    expect(Date.now() - started).toBeLessThan(5000);
+  });
 });

@@ -72,6 +72,11 @@ export interface WaitForMemberOptions {
   maxMs?: number;
   /** Told once when the wait goes past `timeoutMs` because the member is still making progress. */
   onSlow?: (message: string) => void;
+  /**
+   * Asked at every look: a reason to stop waiting now (say, the Redis or chain the member needs
+   * died meanwhile, so a supervisor restarts that first instead of waiting out the timeout).
+   */
+  abortIf?: () => string | null;
 }
 
 function logTail(file: string | undefined, lines = 8): string {
@@ -111,6 +116,8 @@ export async function waitForMember(url: string, timeoutMs = 15000, opts: WaitFo
     if (opts.pid !== undefined && !isAlive(opts.pid)) {
       throw new MemberStartError(member, `the process (pid ${opts.pid}) exited before ${url} was healthy${logTail(opts.logFile)}`);
     }
+    const why = opts.abortIf?.();
+    if (why) throw new MemberStartError(member, `stopped waiting for ${url} after ${Date.now() - started} ms: ${why}`);
     const now = Date.now();
     if (now > deadline) throw new MemberStartError(member, `member at ${url} not healthy after ${now - started} ms: ${last}${logTail(opts.logFile)}`);
     if (!slowTold && now > started + timeoutMs) {
