@@ -375,6 +375,10 @@ async function inject(
     await sleep(Math.max(0, tSnap + window - Date.now()));
     const to = Number(BigInt(await rpcCall<string>(url, "eth_blockNumber", [], 10_000)));
     if (!(await rpcCall<boolean>(url, "evm_revert", [snapshot], 10_000))) throw new CliError("CHAOS_FAILED", `chaos: ${f}: the node refused to revert to snapshot ${snapshot}`);
+    // anvil's evm_revert also takes its clock back to the snapshot: every later block would be stamped
+    // seconds in the past and look that much older to minBlockAgeMs. A reorg's new blocks carry the
+    // time they are made: one block mined at the wall clock's second sets it right for those after.
+    await rpcCall(url, "evm_mine", [Math.floor(Date.now() / 1000)], 10_000);
     await waitFor(deadline, "every component to report healthy", async () => (await probeStatus(cfg)).every((s) => s.ok), 250);
     return { name: f, pid: 0, killedAtMs: tSnap - tLoad, restartedAfterMs: 0, healthyAfterMs: Date.now() - tSnap, blocksRolledBack: to - from };
   }

@@ -75,7 +75,7 @@ async function startArchiveNode(): Promise<{ url: string; pid: number }> {
   }
 }
 
-async function startCustodian(i: number, key: string, overrides: Partial<FederationCustodyConfig> = {}): Promise<Running> {
+async function startCustodian(i: number, key: string, overrides: Partial<FederationCustodyConfig> = {}, minBlockAgeMs?: number): Promise<Running> {
   const store = await MemberStore.open(path.join(dir, `member-${i}-${running.length}`));
   const address = new Wallet(key).address;
   const sender = await RelaySender.create(new SigningKey(key), address, { send: (m, p) => rpcCall(anvil.url, m, p, 15_000) }, BigInt(CHAIN_ID));
@@ -83,6 +83,7 @@ async function startCustodian(i: number, key: string, overrides: Partial<Federat
   r.custodian = new Custodian({
     config: { keyCustody: apps.keyCustody, accessLedger: apps.addresses.accessLedger, policyMirror: apps.addresses.policyMirror, startBlock: apps.startBlock, pollMs: 50, ...overrides },
     chainConfirmations: 0,
+    ...(minBlockAgeMs !== undefined ? { chainMinBlockAgeMs: minBlockAgeMs } : {}),
     provider,
     privateKey: key,
     address,
@@ -232,6 +233,54 @@ describe("custodian, in process, on an archive node", () => {
     expect(three.every((r) => r.logs.every((l) => !/no state of past blocks/.test(l.msg)))).toBe(true);
     await prefs(true);
   });
+
+  it("with minBlockAgeMs, releases nothing for a grant whose block was rolled back before it aged, and releases a grant once its block has aged", async () => {
+    // The adversary: a grant that leaves the chain (a reorg, a node restarted from an older state).
+    // Shares released for it would open data under a grant no ledger records any more.
+    const AGE = 3000;
+    for (const r of running.splice(0)) {
+      await r.custodian.stop();
+      await r.store.close();
+    }
+    const aged = [];
+    for (const [i, k] of memberKeys.entries()) aged.push(await startCustodian(i, k, {}, AGE));
+    const head = await provider.getBlockNumber();
+    await scannedPast(aged, head); // caught up (that block aged meanwhile), earlier grants handled
+    const releasedBefore = aged.map((r) => r.custodian.stats.released);
+    const request = async () =>
+      new BlockSecClient({ sender: await TxSender.create(devKey(1), provider), addresses: apps.addresses }).requestAccess({
+        consumer: alice,
+        category: "CONSUMPTION",
+        resolution: "DAILY",
+        from: day0,
+        to: day0 + DAY - 1,
+        requesterKey: hexlify(requester.publicKey),
+      });
+
+    const snap = await provider.send("evm_snapshot", []);
+    const orphan = (await request()).entry;
+    await sleep(1500); // half its age: the custodians see it, and wait
+    expect(aged.every((r) => r.custodian.stats.cursor < orphan.blockNumber)).toBe(true);
+    expect(await provider.send("evm_revert", [snap])).toBe(true);
+    // anvil's revert takes its clock back too (later blocks would look 1.5 s older than they are);
+    // a reorg's new blocks carry the time they are made: one block at the wall clock sets it right.
+    await provider.send("evm_mine", [Math.floor(Date.now() / 1000)]);
+    await sleep(AGE + 1500); // past the age the orphan's block would have reached
+    expect(await custody.releases({ consumer: alice, entryIndex: orphan.index })).toEqual([]);
+    expect(aged.map((r) => r.custodian.stats.released)).toEqual(releasedBefore);
+
+    // The same request again, kept this time: released once its block is AGE old, with no block after it.
+    const kept = (await request()).entry;
+    expect(kept.index).toBe(orphan.index);
+    const minedAt = (await provider.getBlock(kept.blockNumber))!.timestamp * 1000;
+    const rel = await waitFor("three releases of the kept grant", async () => {
+      const r = await custody.releases({ consumer: alice, entryIndex: kept.index });
+      return r.length === 3 && r;
+    });
+    const releasedIn = await Promise.all(rel.map(async (r) => (await provider.getBlock(r.blockNumber))!.timestamp * 1000));
+    for (const t of releasedIn) expect(t - minedAt).toBeGreaterThanOrEqual(AGE - 1000); // whole-second timestamps
+    await waitFor("each custodian's count", async () => aged.every((r, i) => r.custodian.stats.released === releasedBefore[i]! + 1) || undefined);
+  }, 60_000);
 
   it("refuses to release when its custody section names another PolicyMirror than KeyCustody's", async () => {
     const wrong = Wallet.createRandom().address;
