@@ -59,7 +59,7 @@ async function startNode(chainId: number, extra: string[] = []): Promise<Node> {
   }
 }
 
-async function startCheckpointer(i: number, key: string, overrides: Partial<FederationCheckpointerConfig> = {}, storeDir = `member-${i}-${running.length}`) {
+async function startCheckpointer(i: number, key: string, overrides: Partial<FederationCheckpointerConfig> = {}, storeDir = `member-${i}-${running.length}`, minBlockAgeMs?: number) {
   const store = await MemberStore.open(path.join(dir, storeDir));
   const address = new Wallet(key).address;
   const sender = await RelaySender.create(new SigningKey(key), address, { send: (m, p) => rpcCall(pri.url, m, p, 15_000) }, BigInt(PRI));
@@ -68,6 +68,7 @@ async function startCheckpointer(i: number, key: string, overrides: Partial<Fede
     config: { accessCheckpoints: checkpoints.address, accessLedger: blocksec.accessLedger, startBlock: blocksec.startBlock, intervalBlocks: INTERVAL, pollMs: 50, ...overrides },
     secChainId: SEC,
     secConfirmations: 0,
+    ...(minBlockAgeMs !== undefined ? { secMinBlockAgeMs: minBlockAgeMs } : {}),
     secProvider: sec.provider,
     priProvider: pri.provider,
     address,
@@ -237,4 +238,46 @@ describe("checkpointer", () => {
     expect(again.c.stats.lastRoot!.root).toBe(cp.root);
     expect(again.errors).toEqual([]);
   });
+
+  it("with minBlockAgeMs, votes no root of blocks rolled back before they aged, and votes the kept chain's root once it has", async () => {
+    // The adversary: a checkpoint over blocks that then leave the chain. Its root would name entries
+    // no node holds, and every honest node would fail a court's audit against it.
+    const AGE = 3000;
+    for (const r of running.splice(0)) {
+      await r.c.stop();
+      await r.store.close();
+    }
+    const last = (await checkpoints.latest())!;
+    const aged = [];
+    for (const [i, k] of memberKeys.entries()) aged.push(await startCheckpointer(i, k, {}, `aged-${i}`, AGE));
+    await waitFor("the aged checkpointers to catch up", async () => aged.every((r) => r.c.stats.cursor === last.secBlock));
+    const b = last.secBlock + INTERVAL;
+    const heads = async () => (await readAccessHeads({ provider: sec.provider, accessLedger: blocksec.accessLedger, fromBlock: blocksec.startBlock, toBlock: b })).root;
+
+    const snap = await sec.provider.send("evm_snapshot", []);
+    await request(await TxSender.create(devKey(1), sec.provider), alice);
+    await mineTo(sec, b);
+    const orphanRoot = await heads();
+    await sleep(1500); // half the age: seen, not yet voted
+    expect(aged.every((r) => r.c.stats.cursor < b)).toBe(true);
+    expect(await sec.provider.send("evm_revert", [snap])).toBe(true);
+    // anvil's revert takes its clock back too; a reorg's new blocks carry the time they are made.
+    await sec.provider.send("evm_mine", [Math.floor(Date.now() / 1000)]);
+    await sleep(AGE + 1000); // past the age the orphaned blocks would have reached
+
+    // The kept chain: bob asked instead.
+    await request(await TxSender.create(devKey(1), sec.provider), bob);
+    await mineTo(sec, b);
+    const keptRoot = await heads();
+    expect(keptRoot).not.toBe(orphanRoot);
+    const cp = await waitFor("the checkpoint of the kept chain", async () => {
+      const l = await checkpoints.latest();
+      return l && l.secBlock === b && l;
+    });
+    expect(cp.root).toBe(keptRoot);
+    const votes = await checkpoints.contract.queryFilter(checkpoints.contract.filters.CheckpointVoted(undefined, b));
+    expect(votes.length).toBeGreaterThanOrEqual(2);
+    expect(new Set(votes.map((v) => v.args.root))).toEqual(new Set([keptRoot]));
+    expect(aged.every((r) => r.errors.length === 0)).toBe(true);
+  }, 60_000);
 });
