@@ -56,9 +56,8 @@ export function isCompleteDump(file: string, parseIfUnsure = true): boolean {
   }
 }
 
-function copyAtomically(from: string, to: string): void {
-  const tmp = `${to}.tmp-${process.pid}`;
-  fs.copyFileSync(from, tmp);
+/** On disk before it is renamed into place: a crash then leaves the old copy or the new, whole. */
+function syncAndRename(tmp: string, to: string): void {
   const fd = fs.openSync(tmp, "r+");
   try {
     fs.fsyncSync(fd);
@@ -66,6 +65,12 @@ function copyAtomically(from: string, to: string): void {
     fs.closeSync(fd);
   }
   fs.renameSync(tmp, to);
+}
+
+function copyAtomically(from: string, to: string): void {
+  const tmp = `${to}.tmp-${process.pid}`;
+  fs.copyFileSync(from, tmp);
+  syncAndRename(tmp, to);
 }
 
 export type RestoreOutcome = { kind: "fresh" } | { kind: "intact" } | { kind: "restored"; tornKeptAt: string; from: string } | { kind: "torn"; file: string };
@@ -125,13 +130,7 @@ export function snapshotIfChanged(stateFile: string, last: Seen | null): Seen | 
       fs.rmSync(tmp, { force: true });
       return last;
     }
-    const fd = fs.openSync(tmp, "r+");
-    try {
-      fs.fsyncSync(fd);
-    } finally {
-      fs.closeSync(fd);
-    }
-    fs.renameSync(tmp, good);
+    syncAndRename(tmp, good);
     return { size: before.size, head: before.head };
   } catch {
     fs.rmSync(tmp, { force: true });
