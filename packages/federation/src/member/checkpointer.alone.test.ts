@@ -248,7 +248,7 @@ describe("checkpointer", () => {
       await r.store.close();
     }
     const last = (await checkpoints.latest())!;
-    const aged = [];
+    const aged: Awaited<ReturnType<typeof startCheckpointer>>[] = [];
     for (const [i, k] of memberKeys.entries()) aged.push(await startCheckpointer(i, k, {}, `aged-${i}`, AGE));
     await waitFor("the aged checkpointers to catch up", async () => aged.every((r) => r.c.stats.cursor === last.secBlock));
     const b = last.secBlock + INTERVAL;

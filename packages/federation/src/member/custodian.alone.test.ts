@@ -242,7 +242,7 @@ describe("custodian, in process, on an archive node", () => {
       await r.custodian.stop();
       await r.store.close();
     }
-    const aged = [];
+    const aged: Awaited<ReturnType<typeof startCustodian>>[] = [];
     for (const [i, k] of memberKeys.entries()) aged.push(await startCustodian(i, k, {}, AGE));
     const head = await provider.getBlockNumber();
     await scannedPast(aged, head); // caught up (that block aged meanwhile), earlier grants handled
