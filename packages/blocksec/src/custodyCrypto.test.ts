@@ -35,6 +35,17 @@ describe("key custody crypto", () => {
     expect(envelopeMembers(envelope)).toBe(3);
   });
 
+  it("imported keys are cached by content: an array refilled with another secret is the other key", async () => {
+    const other = nacl.box.keyPair();
+    const { dataKey, envelope } = await sealed(3, 2);
+    const { envelope: theirs } = await sealEpochKey({ dataKey, context: { consumer, keyId: 7 }, consumerKey: other.publicKey, custodyKeys: members.slice(0, 3).map((k) => k.publicKey), threshold: 2 });
+    const secret = Uint8Array.from(household.secretKey);
+    expect(openConsumerEnvelope(envelope, { consumer, keyId: 7 }, secret)).toEqual(dataKey);
+    secret.set(other.secretKey);
+    expect(openConsumerEnvelope(theirs, { consumer, keyId: 7 }, secret)).toEqual(dataKey);
+    expect(() => openConsumerEnvelope(envelope, { consumer, keyId: 7 }, secret)).toThrow(CustodyCryptoError);
+  });
+
   it("the consumer opens her box; nobody else's key opens it", async () => {
     const { dataKey, envelope } = await sealed(3, 2);
     expect(openConsumerEnvelope(envelope, { consumer, keyId: 7 }, household.secretKey)).toEqual(dataKey);
