@@ -17,7 +17,8 @@ import { LedgerError } from "./errors";
 import type { ConsentSnapshot, MeterBinding, PolicyChange, PolicySource } from "./policy";
 import { Category, type Resolution } from "./resolution";
 import { merkleLevelsBuf } from "./merkle";
-import { anchorBatchCalldata, packBatch, recordLeafFast, sortForBatch } from "./packing";
+import { anchorBatchCalldataBuf, packBatch, recordLeafFast, sortForBatch } from "./packing";
+import { ANCHOR_GAS_MODEL, anchorGasBound, anchorShape, boundMissed, type AnchorGasBound, type AnchorGasModel } from "./anchorGas";
 import type { BatchRecord, OutboxRecord } from "./store";
 
 const RES_NAMES = Object.keys(SecResolution) as ResolutionName[];
@@ -51,7 +52,18 @@ export interface BlockSecLedgerOptions {
   maxRecordsPerTx?: number;
   /** First block to look at when searching earlier anchors of skipped records. */
   searchFromBlock?: number;
+  /**
+   * How anchor transactions get their gas limit: "bound" (default) computes an upper bound from
+   * the batch (anchorGas.ts) and the node runs each batch once; "estimate" asks the node first.
+   * After a failed round the next three are estimated; a receipt that shows the bound no longer
+   * fits the contract switches to estimates for good (`onGasBoundMiss`).
+   */
+  gasLimits?: "bound" | "estimate";
+  gasModel?: AnchorGasModel;
+  onGasBoundMiss?: (gasUsed: bigint, limit: bigint) => void;
 }
+
+const ESTIMATED_ROUNDS_AFTER_FAILURE = 3;
 
 const key = (meterId: string, seq: bigint | number) => `${BigInt(meterId)}:${BigInt(seq)}`;
 
@@ -64,6 +76,12 @@ const key = (meterId: string, seq: bigint | number) => `${BigInt(meterId)}:${Big
 export class BlockSecLedger implements AnchorLedger {
   /** Gas per record of the last transaction: sizes the next ones to fit the block. */
   gasPerRecord = 0;
+  /** Anchor transactions sent with a computed bound, with the node's estimate, and bounds that missed. */
+  readonly gasLimitStats = { bounded: 0, estimated: 0, misses: 0 };
+  private boundTrusted = true;
+  private estimateRounds = 0;
+  /** Per meter, the bitmap word its last anchored reading is in: that word holds a bit already. */
+  private readonly usedWord = new Map<number, number>();
 
   constructor(
     readonly client: BlockSecClient,
@@ -80,6 +98,8 @@ export class BlockSecLedger implements AnchorLedger {
   }
 
   async resync(): Promise<void> {
+    // Anchors left the chain: their bitmap words may be empty again.
+    this.usedWord.clear();
     await this.client.sender.sync();
   }
 
@@ -87,19 +107,31 @@ export class BlockSecLedger implements AnchorLedger {
     const sorted = sortForBatch(records);
     const base = randomBytes(32);
     // Unique per round: a resend after a crash is a new batch, and the ledger skips what it holds.
-    const plans = new Map<readonly OutboxRecord[], { batchId: string; levels: Buffer[][] }>();
+    const plans = new Map<readonly OutboxRecord[], { batchId: string; levels: Buffer[][]; bound: AnchorGasBound | undefined }>();
+    const bounded = (this.options.gasLimits ?? "bound") === "bound" && this.boundTrusted && this.estimateRounds === 0;
+    if (this.estimateRounds > 0) this.estimateRounds--;
+    const mayBeFresh = (meterId: number, word: number) => this.usedWord.get(meterId) !== word;
     const build = (chunk: readonly OutboxRecord[]) => {
       const levels = merkleLevelsBuf(chunk.map((r) => r.leaf ?? recordLeafFast(r)));
       const root = `0x${levels[levels.length - 1][0].toString("hex")}`;
       const batchId = keccak256(concat([base, root, toBeHex(chunk.length, 32)]));
-      plans.set(chunk, { batchId, levels });
-      return { to: this.client.addresses.meterDataLedger, data: anchorBatchCalldata(batchId, root, packBatch(chunk)) };
+      const data = anchorBatchCalldataBuf(batchId, root, packBatch(chunk));
+      const bound = bounded ? anchorGasBound(data, anchorShape(chunk, mayBeFresh), this.options.gasModel ?? ANCHOR_GAS_MODEL) : undefined;
+      plans.set(chunk, { batchId, levels, bound });
+      return { to: this.client.addresses.meterDataLedger, data: `0x${data.toString("hex")}` };
     };
     const sender = this.client.sender;
     const budget = (sender.blockGasLimit * 80n) / 100n;
     const auto = this.gasPerRecord > 0 ? Number(budget / BigInt(Math.ceil(this.gasPerRecord * 1.1))) : 1000;
     const maxItemsPerTx = Math.max(1, Math.min(auto, this.options.maxRecordsPerTx ?? Infinity));
-    const sent = await sender.sendBatched(sorted, build, { maxItemsPerTx });
+    let sent: Awaited<ReturnType<typeof sender.sendBatched<OutboxRecord>>>;
+    try {
+      sent = await sender.sendBatched(sorted, build, { maxItemsPerTx, gasLimitFor: (chunk) => plans.get(chunk)?.bound?.limit });
+    } catch (e) {
+      // Out of gas, a revert, a node in trouble: the node's estimate shows it before anything is sent.
+      this.estimateRounds = ESTIMATED_ROUNDS_AFTER_FAILURE;
+      throw e;
+    }
     const out: AnchorOutcome = { anchored: [], batches: [], rejected: [], txs: [] };
     const now = Date.now();
     const skippedAll: { consumer: string; meterId: string; sequence: bigint }[] = [];
@@ -141,6 +173,15 @@ export class BlockSecLedger implements AnchorLedger {
       );
       if (stored.length) out.batches.push({ batchId: plan.batchId, txHash: receipt.transactionHash, blockNumber: receipt.blockNumber, root, leaves: levels[0].map((l) => `0x${l.toString("hex")}`) });
       if (items.length) this.gasPerRecord = Number(receipt.gasUsed) / items.length;
+      if (plan.bound) {
+        this.gasLimitStats.bounded++;
+        if (boundMissed(receipt.gasUsed, plan.bound)) {
+          this.gasLimitStats.misses++;
+          this.boundTrusted = false;
+          this.options.onGasBoundMiss?.(receipt.gasUsed, plan.bound.limit);
+        }
+      } else this.gasLimitStats.estimated++;
+      for (const r of stored) this.usedWord.set(r.meterId, Math.floor(r.sequence / 256));
       out.txs.push({ hash: receipt.transactionHash, gasUsed: receipt.gasUsed, stored: stored.length, skipped: skipped.size, rejected: rejected.size, blockNumber: receipt.blockNumber, blockHash: receipt.blockHash });
     }
     if (skippedAll.length) {

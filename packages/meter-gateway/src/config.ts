@@ -77,7 +77,8 @@ export interface GatewayConfig {
     maxConnections?: number;
   };
   /** `watch`: re-send records whose anchor's block left the chain (anchorWatch.ts); `false` turns it off. */
-  anchor?: { maxBatch?: number; flushIntervalMs?: number; maxInFlight?: number; maxRecordsPerTx?: number; watch?: { depth?: number; intervalMs?: number } | false };
+  /** `gasLimits`: "bound" (default) computes each anchor transaction's gas limit, "estimate" asks the node (blocksec.ts). */
+  anchor?: { maxBatch?: number; flushIntervalMs?: number; maxInFlight?: number; maxRecordsPerTx?: number; gasLimits?: "bound" | "estimate"; watch?: { depth?: number; intervalMs?: number } | false };
   /**
    * When anchoring falls behind (this many records waiting, or the oldest read this long ago),
    * scheduled polls of meters that keep their log wait (backpressure.ts). `enabled: false` turns it off.
@@ -160,7 +161,7 @@ export const GATEWAY_CONFIG_SCHEMA = {
     simulator: { type: "object", required: ["host", "port", "count"], properties: { host: { type: "string" }, port: POS, count: POS, firstMeterId: INT } },
     clock: { type: "object", required: ["simStartMs", "realStartMs", "speed", "manual"], properties: { simStartMs: { type: "number" }, realStartMs: { type: "number" }, speed: { type: "number", exclusiveMinimum: 0 }, manual: { type: "boolean" } } },
     poll: { type: "object", properties: { ack: { enum: ["ingested", "anchored"] } } },
-    anchor: { type: "object" },
+    anchor: { type: "object", properties: { gasLimits: { enum: ["bound", "estimate"] } } },
     backpressure: { type: "object", additionalProperties: false, properties: { enabled: { type: "boolean" }, maxPending: POS, maxAgeMs: POS, holdRecords: POS } },
     policy: { type: "object" },
     ingest: { type: "object", additionalProperties: false, properties: { driftThresholdMs: { type: "number", minimum: 0 }, silentAfter: POS, dataKeyMaxUses: POS, holdUndecidedMs: { type: "number", minimum: 0 } } },

@@ -151,7 +151,9 @@ export async function startGateway(params: StartGatewayParameters): Promise<Gate
     onEnqueued: () => anchorer?.wake(),
     onAlert: (a) => log(`alert ${a.kind} meter ${a.meterId}: ${a.message}`),
   });
-  const ledger = new BlockSecLedger(sec, { ...(cfg.anchor?.maxRecordsPerTx !== undefined ? { maxRecordsPerTx: cfg.anchor.maxRecordsPerTx } : {}), searchFromBlock: cfg.blocksec.startBlock ?? 0 });
+  const { maxRecordsPerTx, gasLimits } = cfg.anchor ?? {};
+  const onGasBoundMiss = (used: bigint, limit: bigint) => log(`anchor: a batch used ${used} gas of its computed limit ${limit}, past the model's margin: anchors are estimated by the node from now on`);
+  const ledger = new BlockSecLedger(sec, { ...(maxRecordsPerTx !== undefined ? { maxRecordsPerTx } : {}), ...(gasLimits ? { gasLimits } : {}), searchFromBlock: cfg.blocksec.startBlock ?? 0, onGasBoundMiss });
   anchorer = new Anchorer({
     store,
     ledger,

@@ -85,14 +85,8 @@ export function packBatch(records: readonly PackableRecord[]): Buffer {
   header.writeUInt32BE(records.length, 1);
   parts.push(header);
   let i = 0;
-  while (i < records.length) {
+  for (const j of groupEnds(records)) {
     const h = records[i];
-    let j = i + 1;
-    while (j < records.length && j - i < MAX_GROUP) {
-      const r = records[j];
-      if (r.consumer.toLowerCase() !== h.consumer.toLowerCase() || r.meterId !== h.meterId || r.category !== h.category || r.resolution !== h.resolution) break;
-      j++;
-    }
     const g = Buffer.alloc(56);
     hexBuf(h.consumer).copy(g, 0);
     word(h.meterId).copy(g, 20);
@@ -114,8 +108,32 @@ export function packBatch(records: readonly PackableRecord[]): Buffer {
   return Buffer.concat(parts);
 }
 
-/** Calldata of anchorBatch(batchId, merkleRoot, records), ABI-encoded by hand (0x hex). */
-export function anchorBatchCalldata(batchId: string, root: string, packed: Buffer): string {
+/**
+ * Where each group of a sorted batch ends (exclusive indices): a group is a run of one consumer,
+ * meter, category and resolution, at most 65,535 records.
+ * @example
+ * groupEnds(sortForBatch(records)).length // the batch's groups
+ */
+export function groupEnds(records: readonly PackableRecord[]): number[] {
+  const ends: number[] = [];
+  let i = 0;
+  while (i < records.length) {
+    const h = records[i]!;
+    const consumer = h.consumer.toLowerCase();
+    let j = i + 1;
+    while (j < records.length && j - i < MAX_GROUP) {
+      const r = records[j]!;
+      if (r.meterId !== h.meterId || r.category !== h.category || r.resolution !== h.resolution || r.consumer.toLowerCase() !== consumer) break;
+      j++;
+    }
+    ends.push(j);
+    i = j;
+  }
+  return ends;
+}
+
+/** Calldata of anchorBatch(batchId, merkleRoot, records), ABI-encoded by hand. */
+export function anchorBatchCalldataBuf(batchId: string, root: string, packed: Buffer): Buffer {
   const padded = Math.ceil(packed.length / 32) * 32;
   const out = Buffer.alloc(4 + 32 * 4 + padded);
   ANCHOR_SELECTOR.copy(out, 0);
@@ -124,5 +142,10 @@ export function anchorBatchCalldata(batchId: string, root: string, packed: Buffe
   out.writeUInt32BE(0x60, 4 + 64 + 28);
   out.writeUInt32BE(packed.length, 4 + 96 + 28);
   packed.copy(out, 4 + 128);
-  return `0x${out.toString("hex")}`;
+  return out;
+}
+
+/** Calldata of anchorBatch(batchId, merkleRoot, records), ABI-encoded by hand (0x hex). */
+export function anchorBatchCalldata(batchId: string, root: string, packed: Buffer): string {
+  return `0x${anchorBatchCalldataBuf(batchId, root, packed).toString("hex")}`;
 }
