@@ -1,6 +1,6 @@
 // pnpm bench: end-to-end readings/s from simulated meters to anchored on BlockSEC.
 //   node dist-bench/bench/endToEnd.bench.js [--meters 1000] [--rate 6000] [--seconds 30]
-//        [--warmup 8] [--interval 2000] [--gas-limit 30000000]
+//        [--warmup 8] [--interval 2000] [--gas-limit 30000000] [--gas-limits bound|estimate]
 // Starts its own redis-server and BlockSEC (anvil), delivers consent for the fleet straight to the
 // mirror (the trusted-relayer role, what a federation round does), then runs runEndToEndBench
 // (endToEnd.ts). Writes bench-results/end-to-end.json and bench-results/gas.json.
@@ -26,11 +26,14 @@ async function main(): Promise<void> {
       "gas-limit": { type: "string", default: "30000000" },
       concurrency: { type: "string", default: "48" },
       "max-batch": { type: "string", default: "1500" },
+      "gas-limits": { type: "string", default: "bound" },
     },
   });
   const meters = Number(values.meters);
   const rate = Number(values.rate);
   const gasLimit = BigInt(values["gas-limit"]!);
+  const gasLimits = values["gas-limits"];
+  if (gasLimits !== "bound" && gasLimits !== "estimate") throw new Error(`--gas-limits must be bound or estimate, got "${gasLimits}"`);
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "mg-bench-"));
   const redisDir = path.join(dir, "redis");
   fs.mkdirSync(redisDir);
@@ -60,6 +63,7 @@ async function main(): Promise<void> {
       intervalMs: Number(values.interval),
       concurrency: Number(values.concurrency),
       maxBatch: Number(values["max-batch"]),
+      gasLimits,
       log: (l) => log(`  ${l}`),
     });
     const out = {

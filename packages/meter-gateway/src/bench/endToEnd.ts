@@ -32,6 +32,8 @@ export interface RunEndToEndBenchParameters {
   concurrency?: number;
   /** Records per anchoring round (default 1500). */
   maxBatch?: number;
+  /** Anchor gas limits computed by the gateway (default) or estimated by the node (the old way, for comparison). */
+  gasLimits?: "bound" | "estimate";
   /** BullMQ key prefix (default unique per run, so a shared Redis is fine). */
   queuePrefix?: string;
   seed?: string;
@@ -101,7 +103,7 @@ export async function runEndToEndBench(p: RunEndToEndBenchParameters): Promise<R
         simulator: { host: sim.host, port: sim.port, count: p.meters, ...(p.firstMeterId !== undefined ? { firstMeterId: p.firstMeterId } : {}) },
         clock: sim.clock,
         poll: { intervalMs: interval, concurrency: p.concurrency ?? 48, maxRecords: 128, maxPages: 2, timeoutMs: 5000 },
-        anchor: { maxBatch: p.maxBatch ?? 1500, flushIntervalMs: 200, maxInFlight: 3 },
+        anchor: { maxBatch: p.maxBatch ?? 1500, flushIntervalMs: 200, maxInFlight: 3, ...(p.gasLimits ? { gasLimits: p.gasLimits } : {}) },
         // The simulated meters keep 512 records: they may hold 384 (three quarters) while anchoring is behind.
         backpressure: { holdRecords: 384 },
         policy: { pollMs: 1000, ttlMs: 600_000 },
