@@ -1,8 +1,22 @@
-// Keccak-256 (the Ethereum hash, not NIST SHA3-256) on 32-bit lane halves, for hot paths: the
-// gateway hashes every record three times and builds a Merkle tree per batch, federation members
-// hash every message (EIP-712) and every deliver transaction they sign. ethers' keccak256 (noble,
-// with hex round trips) took ~60 µs per record payload, this takes a few. Node's OpenSSL 3.0 has
-// no KECCAK-256. keccak.test.ts checks it against ethers.
+// Keccak-256 (the Ethereum hash, not NIST SHA3-256) for hot paths: the gateway hashes every
+// record three times and builds a Merkle tree per batch, federation members hash every message
+// (EIP-712) and every deliver transaction they sign. Node's OpenSSL 3.0 has no KECCAK-256.
+// hash-wasm's WebAssembly Keccak takes ~1 µs for a 144-byte record; the JavaScript one below (on
+// 32-bit lane halves) ~3.4 µs and ethers' (noble, with hex round trips) ~60 µs. WebAssembly is
+// only instantiated asynchronously, so the JavaScript one answers until it is ready (the first
+// few milliseconds of a process) and wherever it cannot load. keccak.test.ts checks both against
+// ethers.
+import { createKeccak, type IHasher } from "hash-wasm";
+
+let wasm: IHasher | undefined;
+/** Resolves once the WebAssembly hasher is in use (false: it could not load; JavaScript goes on). */
+export const keccakWasmReady: Promise<boolean> = createKeccak(256).then(
+  (h) => {
+    wasm = h;
+    return true;
+  },
+  () => false,
+);
 
 // Round constants as [hi, lo] pairs.
 const RC = new Int32Array([
@@ -235,6 +249,15 @@ function absorbBlock(src: Uint8Array, at: number): void {
  * keccak256Into(bytes, digest, 0)
  */
 export function keccak256Into(data: Uint8Array, out: Uint8Array, outAt = 0): void {
+  if (wasm) {
+    out.set(wasm.init().update(data).digest("binary"), outAt);
+    return;
+  }
+  keccak256IntoJs(data, out, outAt);
+}
+
+/** The JavaScript Keccak-256 (used until the WebAssembly one is ready). */
+export function keccak256IntoJs(data: Uint8Array, out: Uint8Array, outAt = 0): void {
   sLo.fill(0);
   sHi.fill(0);
   let at = 0;

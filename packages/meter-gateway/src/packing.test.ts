@@ -9,7 +9,7 @@ const consumers = [Wallet.createRandom().address, Wallet.createRandom().address,
 const arbRecord = fc.record({
   consumer: fc.constantFrom(...consumers),
   meterId: fc.integer({ min: 0, max: 0xffffffff }),
-  sequence: fc.integer({ min: 0, max: 0xffffffff }),
+  sequence: fc.oneof(fc.integer({ min: 0, max: 0xffffffff }), fc.maxSafeNat()),
   periodStart: fc.integer({ min: 0, max: 4_000_000_000 }).map((s) => s * 1000),
   resolution: fc.integer({ min: 0, max: 4 }),
   category: fc.integer({ min: 0, max: 1 }),

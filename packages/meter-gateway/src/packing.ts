@@ -6,7 +6,7 @@
 //   group  := consumer:address | meterId:bytes32 | category:uint8 | resolution:uint8 | count:uint16 | record*count
 //   record := sequence:uint64 | periodStart:uint64 | payloadLength:uint16 | payload
 //   leaf   := keccak256(keccak256(abi.encode(consumer, meterId, sequence, periodStart, uint8 resolution, uint8 category, keccak256(payload))))
-import { keccak256Buf } from "@sidegrid/chain";
+import { keccak256Buf, keccak256Into } from "@sidegrid/chain";
 import { MeterDataLedger__factory } from "@sidegrid/blocksec";
 
 const ANCHOR_SELECTOR = Buffer.from(MeterDataLedger__factory.createInterface().getFunction("anchorBatch").selector.slice(2), "hex");
@@ -29,21 +29,21 @@ function hexBuf(h: string): Buffer {
   return Buffer.from(h.startsWith("0x") ? h.slice(2) : h, "hex");
 }
 
-function word(n: number | bigint): Buffer {
-  const b = Buffer.alloc(32);
-  let x = BigInt(n);
-  for (let i = 31; i >= 0 && x > 0n; i--) {
-    b[i] = Number(x & 0xffn);
-    x >>= 8n;
-  }
-  return b;
-}
-
 function u64(n: number): Buffer {
   const b = Buffer.alloc(8);
   b.writeBigUInt64BE(BigInt(n));
   return b;
 }
+
+/** Writes a non-negative safe integer as the uint256 word at `at` (the word must be zeroed). */
+function putWord(buf: Buffer, at: number, n: number): void {
+  buf.writeUInt32BE(Math.floor(n / 0x1_0000_0000), at + 24);
+  buf.writeUInt32BE(n >>> 0, at + 28);
+}
+
+// Reused: keccak256Into copies what it hashes, and nothing else holds it.
+const leafEnc = Buffer.alloc(224);
+const leafInner = Buffer.alloc(32);
 
 /**
  * The record's Merkle leaf (0x hex), as MeterDataLedger.leafHash computes it.
@@ -51,26 +51,25 @@ function u64(n: number): Buffer {
  * recordLeafFast(outboxRecord) === recordLeaf(toMeterRecord(outboxRecord))
  */
 export function recordLeafFast(r: PackableRecord): string {
-  const enc = Buffer.alloc(224);
-  hexBuf(r.consumer).copy(enc, 12);
-  word(r.meterId).copy(enc, 32);
-  word(r.sequence).copy(enc, 64);
-  word(Math.floor(r.periodStart / 1000)).copy(enc, 96);
+  const enc = leafEnc.fill(0);
+  enc.write(r.consumer.startsWith("0x") ? r.consumer.slice(2) : r.consumer, 12, 20, "hex");
+  putWord(enc, 32, r.meterId);
+  putWord(enc, 64, r.sequence);
+  putWord(enc, 96, Math.floor(r.periodStart / 1000));
   enc[159] = r.resolution;
   enc[191] = r.category;
-  keccak256Buf(hexBuf(r.payload)).copy(enc, 192);
-  return `0x${keccak256Buf(keccak256Buf(enc)).toString("hex")}`;
+  keccak256Into(hexBuf(r.payload), enc, 192);
+  keccak256Into(enc, leafInner, 0);
+  return `0x${keccak256Buf(leafInner).toString("hex")}`;
 }
 
 /** Orders records as @sidegrid/blocksec's sortRecords does: one group per consumer, meter, category, resolution. */
 export function sortForBatch<T extends PackableRecord>(records: readonly T[]): T[] {
-  const key = (r: T) => `${r.consumer.toLowerCase()}|${word(r.meterId).toString("hex")}|${r.category}|${r.resolution}`;
-  return [...records].sort((a, b) => {
-    const ka = key(a);
-    const kb = key(b);
-    if (ka !== kb) return ka < kb ? -1 : 1;
-    return a.sequence - b.sequence;
-  });
+  // Keys made once per record, not once per comparison. The meter id as a fixed-width hex word
+  // orders as the uint256 does.
+  const keyed = records.map((r) => ({ r, k: `${r.consumer.toLowerCase()}|${r.meterId.toString(16).padStart(64, "0")}|${r.category}|${r.resolution}` }));
+  keyed.sort((a, b) => (a.k !== b.k ? (a.k < b.k ? -1 : 1) : a.r.sequence - b.r.sequence));
+  return keyed.map((x) => x.r);
 }
 
 /**
@@ -89,7 +88,7 @@ export function packBatch(records: readonly PackableRecord[]): Buffer {
     const h = records[i];
     const g = Buffer.alloc(56);
     hexBuf(h.consumer).copy(g, 0);
-    word(h.meterId).copy(g, 20);
+    putWord(g, 20, h.meterId);
     g[52] = h.category;
     g[53] = h.resolution;
     g.writeUInt16BE(j - i, 54);
