@@ -198,7 +198,7 @@ describe("markdown report", () => {
 
   it("starts with the goals, each with its issue and a yes/no", () => {
     expect(md.split("\n")[0]).toBe("# Sidegrid bench, quick run of 2026-01-01T00:00:00.000Z");
-    expect(md).toContain("## Goals (1 of 9 met)");
+    expect(md).toContain("## Goals (1 of 11 met)");
     expect(md).toMatch(/\| anchorBatch gas per record, 1,000 records of 144-byte payloads \| #4 \| ≤ 7,000 gas\/record \| 6,147 gas\/record \| ✅ yes \|/);
     expect(md).toMatch(/\| federation messages relayed per second, with batching \| #6 \| ≥ 1,000 msg\/s locally \| 800 msg\/s \| ❌ no \|/);
   });
