@@ -30,6 +30,69 @@ export interface KeyPublication {
   envelope: string;
 }
 
+const PUBLISH_SELECTOR = Buffer.from(iface.getFunction("publishKeys")!.selector.slice(2), "hex");
+const HEX = /^0x(?:[0-9a-fA-F]{2})*$/;
+/** Consumers whose address was checked (a gateway publishes for the same households every epoch). */
+const checkedConsumers = new Set<string>();
+
+function checkedConsumer(a: string): string {
+  if (!checkedConsumers.has(a)) {
+    checkAddress("consumer", a);
+    if (checkedConsumers.size >= 100_000) checkedConsumers.clear();
+    checkedConsumers.add(a);
+  }
+  return a;
+}
+
+function checkUint(what: string, v: number, bits: number): number {
+  if (!Number.isSafeInteger(v) || v < 0 || v >= 2 ** bits) throw new InvalidArgumentError(what, v, `must be a uint${bits}`);
+  return v;
+}
+
+/**
+ * ABI encoding of `publishKeys(setIndex, keys)`, written straight into one buffer: ethers' encoder
+ * took ~0.5 ms a key, a tenth of a gateway core at the bench's rate of new keys.
+ * custody.test.ts compares it with ethers' encoding.
+ * @example
+ * encodePublishKeysCalldata(0, [publication]) // "0x…"
+ */
+export function encodePublishKeysCalldata(setIndex: number, keys: readonly KeyPublication[]): string {
+  checkUint("setIndex", setIndex, 32);
+  const envelopes = keys.map((k, i) => {
+    if (typeof k.envelope !== "string" || !HEX.test(k.envelope)) throw new InvalidArgumentError(`keys[${i}].envelope`, k.envelope, "is not 0x hex");
+    return Buffer.from(k.envelope.slice(2), "hex");
+  });
+  const sizes = envelopes.map((e) => 32 * 8 + Math.ceil(e.length / 32) * 32);
+  const out = Buffer.alloc(4 + 32 * 3 + 32 * keys.length + sizes.reduce((a, b) => a + b, 0));
+  const putNumber = (at: number, n: number) => {
+    out.writeUInt32BE(Math.floor(n / 0x1_0000_0000), at + 24);
+    out.writeUInt32BE(n >>> 0, at + 28);
+  };
+  PUBLISH_SELECTOR.copy(out, 0);
+  putNumber(4, setIndex);
+  putNumber(36, 0x40);
+  putNumber(68, keys.length);
+  const offsets = 100;
+  let at = offsets + 32 * keys.length;
+  keys.forEach((k, i) => {
+    putNumber(offsets + 32 * i, at - offsets);
+    out.write(checkedConsumer(k.consumer).slice(2), at + 12, 20, "hex");
+    putNumber(at + 32, checkUint(`keys[${i}].keyId`, k.keyId, 32));
+    const res = Object.hasOwn(Resolution, k.resolution) ? Resolution[k.resolution] : undefined;
+    if (res === undefined) throw new InvalidArgumentError(`keys[${i}].resolution`, k.resolution, "is not a resolution");
+    putNumber(at + 64, res);
+    putNumber(at + 96, checkUint(`keys[${i}].epochStart`, k.epochStart, 40));
+    putNumber(at + 128, checkUint(`keys[${i}].epochEnd`, k.epochEnd, 40));
+    if (typeof k.commitment !== "string" || !/^0x[0-9a-fA-F]{64}$/.test(k.commitment)) throw new InvalidArgumentError(`keys[${i}].commitment`, k.commitment, "is not 32 bytes of hex");
+    out.write(k.commitment.slice(2), at + 160, 32, "hex");
+    putNumber(at + 192, 0xe0);
+    putNumber(at + 224, envelopes[i]!.length);
+    envelopes[i]!.copy(out, at + 256);
+    at += sizes[i]!;
+  });
+  return `0x${out.toString("hex")}`;
+}
+
 /** A published key as read back from the chain. */
 export interface PublishedKey extends KeyPublication {
   gateway: string;
@@ -141,10 +204,7 @@ export class KeyCustodyClient {
 
   /** Encodes `publishKeys` (for senders that batch their own transactions). */
   encodePublishKeys(setIndex: number, keys: readonly KeyPublication[]): string {
-    return iface.encodeFunctionData("publishKeys", [
-      setIndex,
-      keys.map((k) => [checkAddress("consumer", k.consumer), k.keyId, Resolution[k.resolution], k.epochStart, k.epochEnd, k.commitment, k.envelope]),
-    ]);
+    return encodePublishKeysCalldata(setIndex, keys);
   }
 
   /** Publishes epoch keys made for member set `setIndex`, split over transactions by gas. */
