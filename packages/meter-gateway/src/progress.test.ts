@@ -4,7 +4,7 @@ import type { GatewaySnapshot } from "./gateway";
 const snap = (at: number, n: number): GatewaySnapshot => ({
   at,
   meters: 1000,
-  polls: { ok: 10 * n, failed: 2 },
+  polls: { ok: 10 * n, failed: 2, skipped: 0 },
   readings: { stored: 100 * n, notPermitted: 5, rejected: 0, duplicates: 0 },
   outboxPending: 1234,
   anchored: 90 * n,

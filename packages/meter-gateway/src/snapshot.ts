@@ -9,7 +9,8 @@ import type { GatewayStore } from "./store";
 export interface GatewaySnapshot {
   at: number;
   meters: number;
-  polls: { ok: number; failed: number };
+  /** `skipped`: deferred by backpressure or not due yet (no record expected); not failures. */
+  polls: { ok: number; failed: number; skipped: number };
   readings: { stored: number; notPermitted: number; rejected: number; duplicates: number };
   outboxPending: number;
   anchored: number;
@@ -40,10 +41,11 @@ export async function gatewaySnapshot(d: {
   const c = (name: string, label?: Record<string, string>) => counter(d.metrics, name, label);
   const polls = await c("sidegrid_gateway_polls_total");
   const ok = await c("sidegrid_gateway_polls_total", { result: "ok" });
+  const skipped = (await c("sidegrid_gateway_polls_total", { result: "deferred" })) + (await c("sidegrid_gateway_polls_total", { result: "not_due" }));
   return {
     at: Date.now(),
     meters: d.meters,
-    polls: { ok, failed: polls - ok },
+    polls: { ok, failed: polls - ok - skipped, skipped },
     readings: {
       stored: await c("sidegrid_gateway_readings_total", { outcome: "stored" }),
       notPermitted: await c("sidegrid_gateway_readings_total", { outcome: "not_permitted" }),
