@@ -65,6 +65,22 @@ describe("TxSender against a real anvil", () => {
     expect(last).not.toBe(`0x${"0".repeat(64)}`);
   });
 
+  it("sends a chunk with the caller's gas bound and no estimate, and splits a chunk whose bound is over 90 % of the block", async () => {
+    const { sender } = await chain.account(3);
+    const estimates = jest.spyOn(sender, "estimateGas");
+    const keys = Array.from({ length: 80 }, (_, i) => BigInt(1000 + i)); // ~80 × 22k ≈ 1.8M gas
+    // 30k a key bounds it: 80 keys (2.4M + 60k) are over 2.7M (90 % of 3M) only when doubled.
+    const bound = (chunk: readonly bigint[]) => 60_000n + 30_000n * BigInt(chunk.length) * (chunk.length > 40 ? 2n : 1n);
+    const batches = await sender.sendBatched(keys, (chunk) => ({ to: token, data: iface.encodeFunctionData("storeMany", [chunk]) }), { gasLimitFor: bound });
+    expect(estimates).not.toHaveBeenCalled();
+    expect(batches.map((b) => b.items.length)).toEqual([40, 40]);
+    for (const b of batches) {
+      expect(b.receipt.status).toBe(1);
+      expect((await chain.provider.getTransaction(b.receipt.transactionHash))!.gasLimit).toBe(60_000n + 30_000n * 40n);
+    }
+    estimates.mockRestore();
+  });
+
   it("refuses a single transaction above the block gas limit with a typed error", async () => {
     const { sender } = await chain.account(3);
     const keys = Array.from({ length: 300 }, (_, i) => BigInt(10_000 + i));

@@ -247,14 +247,13 @@ export class TxSender {
       let tooBig = (data.length - 2) / 2 > this.maxCalldataBytes;
       let gas = 0n;
       const bound = tooBig ? undefined : options.gasLimitFor?.(chunk, tx);
-      // A bound over the block is split like an estimate; a single item is estimated after all.
-      if (bound !== undefined && (bound <= (this.blockGasLimit * 9n) / 10n || chunk.length > 1)) {
-        if (bound <= (this.blockGasLimit * 9n) / 10n) {
-          planned.push({ items: chunk, tx, gasLimit: bound });
-          return;
-        }
-        tooBig = true;
-      } else if (!tooBig) {
+      if (bound !== undefined && bound <= (this.blockGasLimit * 9n) / 10n) {
+        planned.push({ items: chunk, tx, gasLimit: bound });
+        return;
+      }
+      // A bound over the block splits the chunk like an estimate would; a single item is estimated.
+      if (bound !== undefined && chunk.length > 1) tooBig = true;
+      else if (!tooBig) {
         try {
           gas = await this.estimateGas(tx);
           tooBig = gas > budget;
