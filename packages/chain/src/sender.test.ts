@@ -202,6 +202,30 @@ describe("TxSender against a real anvil", () => {
       expect(Number(await chain.provider.send("eth_getTransactionCount", [wallet.address, "latest"]))).toBe(3);
     });
 
+    it("is taken out of the pool and sent again when the pool files it behind a nonce the chain already mined", async () => {
+      // CI's failure: the pool held a minable transaction as "queued" and no mined block took it.
+      // anvil_setNonce moves the chain's nonce past the pool's view, which leaves the same state.
+      const wallet = new Wallet(Wallet.createRandom().privateKey, chain.provider);
+      await chain.provider.send("anvil_setBalance", [wallet.address, "0xde0b6b3a7640000"]);
+      const fast = await TxSender.create(wallet, chain.provider, { stallCheckMs: 200 });
+      await chain.provider.send("evm_setAutomine", [false]);
+      const first = await fast.send({ to: wallet.address, value: 1n, gasLimit: 21_000n });
+      await chain.provider.send("anvil_dropTransaction", [first.hash]);
+      const sent = [await fast.send({ to: wallet.address, value: 2n, gasLimit: 21_000n }), await fast.send({ to: wallet.address, value: 3n, gasLimit: 21_000n })];
+      await chain.provider.send("anvil_setNonce", [wallet.address, `0x${(first.nonce + 1).toString(16)}`]);
+      await chain.provider.send("evm_setAutomine", [true]);
+      const before = await height();
+      await chain.provider.send("evm_mine", []);
+      // The state CI saw: a mined block did not take it, though its nonce is the chain's.
+      expect(await chain.provider.send("eth_getTransactionReceipt", [sent[0]!.hash])).toBeNull();
+      expect(await chain.provider.send("txpool_status", [])).toMatchObject({ pending: "0x0", queued: "0x2" });
+      expect(await height()).toBe(before + 1);
+      const receipts = await Promise.all(sent.map((x) => x.wait(10_000)));
+      expect(receipts.map((r) => [r.status, r.transactionHash])).toEqual(sent.map((x) => [1, x.hash]));
+      expect(fast.resubmitted).toBe(1);
+      expect(fast.stalledFlushed).toBeGreaterThanOrEqual(2);
+    });
+
     it("is reported unknown when the node never had it", async () => {
       const d = await diagnoseStalledTx(chain.provider, `0x${"ab".repeat(32)}`);
       expect(d).toMatchObject({ state: "unknown", flushed: false });

@@ -94,6 +94,10 @@ export class TxSender {
   get rebroadcast(): number {
     return this.unmined.rebroadcast;
   }
+  /** Times a dev node's pool kept this sender's lowest transaction through a flushed block and got them all again (stall.ts). */
+  get resubmitted(): number {
+    return this.unmined.resubmitted;
+  }
   /** Nonces the chain lost (a rollback undid mined transactions) that this sender filled with empty transfers. */
   get gapsFilled(): number {
     return this.unmined.gapsFilled;

@@ -3,7 +3,10 @@
 // mode it is also a known race (foundry-rs/foundry#10122: the miner now and then leaves a ready
 // transaction in the pool until the next transaction arrives). Seen in CI: the last of 500
 // pipelined transactions stayed pending for the full 120 s receipt timeout because no further
-// transaction came. Asking an automining dev node to mine one block flushes it.
+// transaction came. Asking an automining dev node to mine one block flushes it. Not always: CI
+// (and a repro on anvil 1.7.1 under load) also saw the pool file a transaction as "queued" behind a
+// nonce that was already mined; no block includes it, however many are mined. Only taking the
+// sender's transactions out of the pool and sending the same bytes again makes it ready.
 
 /** What a node can be asked: ethers' `provider.send` and the members' raw RPC both fit. */
 export interface RpcSend {
@@ -119,6 +122,10 @@ export class UnminedTransactions {
   rebroadcast = 0;
   /** Nonces filled below the lowest unmined transaction after the chain lost mined ones (a rollback). */
   gapsFilled = 0;
+  /** Times a dev node's pool kept a minable transaction through a flushed block and was refilled. */
+  resubmitted = 0;
+  // The hash whose flush the previous look asked for: still the lowest and pending means the block did not take it.
+  private flushedHash: string | undefined;
   // A gap is filled only when two looks in a row saw the same one (a lagging node's count passes).
   private gapSeen: string | undefined;
   private readonly byNonce = new Map<number, { hash: string; raw: string }>();
@@ -157,6 +164,29 @@ export class UnminedTransactions {
   }
 
   /**
+   * A dev node whose pool kept the lowest transaction through a mined block (it filed it as waiting
+   * on a nonce that is already mined): its transactions from this sender leave the pool
+   * (`anvil_removePoolTransactions`, or hardhat's drop per hash) and the same signed bytes go back in
+   * nonce order, so the pool files them anew against the chain's nonce. Same bytes, same hashes:
+   * nothing runs twice, and a waiter's hash stays valid.
+   */
+  private async resubmit(rpc: RpcSend, from: string): Promise<void> {
+    try {
+      await rpc.send("anvil_removePoolTransactions", [from]);
+    } catch {
+      for (const u of this.byNonce.values()) await rpc.send("hardhat_dropTransaction", [u.hash]).catch(() => undefined);
+    }
+    for (const n of [...this.byNonce.keys()].sort((a, b) => a - b)) {
+      try {
+        await rpc.send("eth_sendRawTransaction", [this.byNonce.get(n)!.raw]);
+      } catch {
+        /* mined meanwhile (nonce too low) or still known: the next look tells */
+      }
+    }
+    this.resubmitted++;
+  }
+
+  /**
    * Looks at the lowest unmined transaction and unsticks it when the node allows (see the class).
    * With `fillGap`: a gap below it that none of this sender's transactions covers and the node's
    * pool does not hold either means the chain lost transactions it had mined (a rollback, a node
@@ -170,7 +200,15 @@ export class UnminedTransactions {
       const u = this.byNonce.get(nonce)!;
       const d = await diagnoseStalledTx(rpc, u.hash);
       if (d.state === "pending") {
-        if (d.flushed) this.flushed++;
+        if (d.flushed) {
+          this.flushed++;
+          if (this.flushedHash === u.hash) {
+            this.flushedHash = undefined;
+            await this.resubmit(rpc, from);
+            return;
+          }
+          this.flushedHash = u.hash;
+        } else this.flushedHash = undefined;
         const gap = fillGap && d.accountNonce !== undefined && d.accountNonce < nonce ? `${d.accountNonce}:${nonce}` : undefined;
         if (gap === undefined || gap !== this.gapSeen) {
           this.gapSeen = gap;
