@@ -77,7 +77,10 @@ describe("sidegrid bench --scale (10 and 200 meters)", () => {
     // The pooled split: a meter's group (header, mirror reads, bitmap SSTORE, event) costs more than a reading.
     const m = report.model!;
     expect(m.gasPerMeterInTx).toBeGreaterThan(m.gasPerReading);
-    expect(m.gasPerReading).toBeGreaterThan(1000);
+    // Readings and meters per transaction move together (~32 a meter), so the fit's split between
+    // them is loose (CI once got 905 a reading); a reading's share at this composition is not.
+    expect(m.gasPerReading).toBeGreaterThan(0);
+    expect(m.gasPerReading + m.gasPerMeterInTx / 32).toBeGreaterThan(1000);
     for (const r of report.rows) {
       expect(r.equal!.gasRatio).toBeGreaterThan(0.8);
       expect(r.equal!.gasRatio).toBeLessThan(1.25);
