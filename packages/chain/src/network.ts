@@ -3,6 +3,7 @@ import type { NetworkName, SidegridConfig } from "./config";
 import { networkRpcUrls, operatorKey } from "./config";
 import { ChainIdMismatchError, ConfigError, InsufficientFundsError, NetworkUnreachableError } from "./errors";
 import { MultiRpcProvider, type MultiRpcProviderOptions } from "./multiRpc";
+import { HttpJsonRpc } from "./httpRpc";
 import { rpcCall } from "./rpc";
 import { TxSender, type TxSenderOptions } from "./sender";
 
@@ -67,13 +68,17 @@ export async function retryNodeMiningRace(send: () => Promise<JsonRpcResult[]>, 
 export class NodeRaceRetryingProvider extends JsonRpcProvider {
   /** Requests asked again after the race (tests, diagnostics). */
   racesRetried = 0;
+  /** Native JSON and UTF-8 instead of ethers' FetchRequest (see httpRpc.ts); undefined for other URL schemes. */
+  private readonly http: HttpJsonRpc | undefined;
 
   constructor(url: string, chainId: number) {
     super(url, Network.from(chainId), { staticNetwork: true, batchMaxCount: 1, cacheTimeout: -1 });
+    this.http = /^https?:\/\//i.test(url) ? new HttpJsonRpc(url) : undefined;
   }
 
   override _send(payload: JsonRpcPayload | JsonRpcPayload[]): Promise<JsonRpcResult[]> {
-    return retryNodeMiningRace(() => super._send(payload), () => this.racesRetried++);
+    const http = this.http;
+    return retryNodeMiningRace(() => (http ? http.post(payload) : super._send(payload)), () => this.racesRetried++);
   }
 }
 
