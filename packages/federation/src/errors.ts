@@ -19,7 +19,8 @@ export type FederationErrorCode =
   | "CHECKPOINT_MISCONFIGURED"
   | "CHECKPOINT_VOTE_FAILED"
   | "GOVERNANCE_FAILED"
-  | "HOST_NETWORK_FAILED";
+  | "HOST_NETWORK_FAILED"
+  | "INBOX_REPLY_INVALID";
 
 export type FederationErrorOptions = SidegridErrorOptions;
 
@@ -224,5 +225,17 @@ export class HostNetworkError extends FederationError {
     options: FederationErrorOptions = {},
   ) {
     super("HOST_NETWORK_FAILED", `${command.join(" ")}: ${message}`, options);
+  }
+}
+
+/** An inbox answered a view call with bytes of another shape than its ABI says (a wrong node or contract). */
+export class InboxReplyError extends FederationError {
+  override name = "InboxReplyError";
+  constructor(
+    readonly method: string,
+    readonly expected: number,
+    readonly got: string,
+  ) {
+    super("INBOX_REPLY_INVALID", `${method}: expected ${expected} answers, got a reply that is not that (${got})`);
   }
 }

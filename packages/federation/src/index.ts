@@ -22,6 +22,7 @@ export {
   FederationError,
   GovernanceError,
   HostNetworkError,
+  InboxReplyError,
   MemberNotFoundError,
   MemberStartError,
   PeerAuthError,
@@ -85,6 +86,7 @@ export {
   pauseDigest,
   scheduleDigest,
   signDigest,
+  recoverSigner,
 } from "./messages";
 export type { FederationBatch, FederationBatchDelivery, FederationMessage, GovernanceProposal } from "./messages";
 export { DEFAULT_TUNING, loadFederationPeers, loadMemberConfig, localMemberKeys, writeMemberConfigs } from "./member/config";

@@ -1,6 +1,6 @@
 import fc from "fast-check";
 import { SigningKey, Wallet, hexlify, recoverAddress } from "ethers";
-import { signDigest } from "./messages";
+import { recoverSigner, signDigest } from "./messages";
 
 describe("signDigest", () => {
   it("makes exactly the signature ethers' SigningKey makes (RFC 6979, low s, v 27/28), which recovers to the signer", () => {
@@ -20,5 +20,44 @@ describe("signDigest", () => {
       }),
       { numRuns: 300 },
     );
+  });
+});
+
+describe("recoverSigner", () => {
+  it("recovers what ethers' recoverAddress recovers, for any key and digest", () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ minLength: 32, maxLength: 32 }), fc.uint8Array({ minLength: 32, maxLength: 32 }), (k, d) => {
+        let key: SigningKey;
+        try {
+          key = new SigningKey(hexlify(k));
+        } catch {
+          return true;
+        }
+        const digest = hexlify(d);
+        const sig = signDigest(key, digest);
+        expect(recoverSigner(digest, sig)).toBe(recoverAddress(digest, sig));
+        // v as 0/1 (as some signers write it) names the same signer.
+        const v01 = `${sig.slice(0, 130)}${(parseInt(sig.slice(130), 16) - 27).toString(16).padStart(2, "0")}`;
+        expect(recoverSigner(digest, v01)).toBe(new Wallet(key).address);
+        return true;
+      }),
+      { numRuns: 200 },
+    );
+  });
+
+  it("names no signer for a malformed, out-of-range or malleated signature", () => {
+    const key = new SigningKey(hexlify(new Uint8Array(32).fill(7)));
+    const digest = `0x${"ab".repeat(32)}`;
+    const sig = signDigest(key, digest);
+    expect(recoverSigner(digest, sig.slice(0, -2))).toBeUndefined(); // 64 bytes
+    expect(recoverSigner(digest, `${sig.slice(0, 130)}1d`)).toBeUndefined(); // v = 29
+    expect(recoverSigner(digest, `0x${"00".repeat(64)}1b`)).toBeUndefined(); // r = s = 0
+    expect(recoverSigner("0x1234", sig)).toBeUndefined();
+    // s → n - s with v flipped is the same key's other valid signature: refused (EIP-2).
+    const n = BigInt("0xfffffffffffffffffffffffffffffffebaaedce6af48a03bbfd25e8cd0364141");
+    const s = BigInt(`0x${sig.slice(66, 130)}`);
+    const twin = `${sig.slice(0, 66)}${(n - s).toString(16).padStart(64, "0")}${sig.slice(130) === "1b" ? "1c" : "1b"}`;
+    expect(() => recoverAddress(digest, twin)).toThrow(/non-canonical s/); // ethers refuses it too
+    expect(recoverSigner(digest, twin)).toBeUndefined();
   });
 });

@@ -4,7 +4,10 @@ import { keccak256Buf } from "@sidegrid/chain";
 // tiny-secp256k1's package exports send TypeScript's node16 resolution to its ES module build,
 // while Node's require() gets its CommonJS build: required by hand, typed by what is used.
 // eslint-disable-next-line @typescript-eslint/no-require-imports
-const { signRecoverable } = require("tiny-secp256k1") as { signRecoverable(hash: Uint8Array, privateKey: Uint8Array): { signature: Uint8Array; recoveryId: number } };
+const { signRecoverable, recover } = require("tiny-secp256k1") as {
+  signRecoverable(hash: Uint8Array, privateKey: Uint8Array): { signature: Uint8Array; recoveryId: number };
+  recover(hash: Uint8Array, signature: Uint8Array, recoveryId: number, compressed?: boolean): Uint8Array | null;
+};
 
 /** One cross-chain message, as the source outbox emitted it and the destination inbox executes it. */
 export interface FederationMessage {
@@ -261,6 +264,33 @@ export function signDigest(key: SigningKey, digest: string): string {
 }
 
 const PRIVATE_BYTES = new WeakMap<SigningKey, Buffer>();
+
+/**
+ * The checksummed address that signed a 32-byte digest with a 65-byte signature (v 27/28 or 0/1),
+ * or undefined when the signature does not recover (bad length, r/s out of range, high s). Same
+ * answer as ethers' recoverAddress for every low-s signature, on libsecp256k1 (WebAssembly).
+ * @example
+ * recoverSigner(digest, signDigest(key, digest)) === new Wallet(key.privateKey).address // true
+ */
+export function recoverSigner(digest: string, signature: string): string | undefined {
+  if (!/^0x[0-9a-fA-F]{130}$/.test(signature) || !/^0x[0-9a-fA-F]{64}$/.test(digest)) return undefined;
+  const sig = Buffer.from(signature.slice(2), "hex");
+  const v = sig[64]!;
+  const recoveryId = v >= 27 ? v - 27 : v;
+  if (recoveryId !== 0 && recoveryId !== 1) return undefined;
+  // EIP-2: a high-s signature is the malleable twin of a low-s one, which is what members make.
+  if (sig.subarray(32, 64).compare(HALF_N) > 0) return undefined;
+  let pub: Uint8Array | null;
+  try {
+    pub = recover(Buffer.from(digest.slice(2), "hex"), sig.subarray(0, 64), recoveryId, false);
+  } catch {
+    return undefined;
+  }
+  if (!pub) return undefined;
+  return getAddress(`0x${keccak256Buf(pub.subarray(1)).subarray(12).toString("hex")}`);
+}
+
+const HALF_N = Buffer.from("7fffffffffffffffffffffffffffffff5d576e7357a4501ddfe92f46681b20a0", "hex");
 
 /**
  * Concatenates 65-byte signatures into the blob `deliver` takes per message.

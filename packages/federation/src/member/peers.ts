@@ -1,6 +1,7 @@
 import { createHash } from "node:crypto";
-import { SigningKey, getAddress, recoverAddress } from "ethers";
+import { SigningKey, getAddress } from "ethers";
 import { PeerAuthError } from "../errors";
+import { recoverSigner } from "../messages";
 import type { MemberMetrics } from "./metrics";
 
 /**
@@ -165,7 +166,7 @@ export function authenticatePush(
   const auth = String(headers[AUTH_HEADER] ?? "");
   let recovered: string | undefined;
   try {
-    recovered = recoverAddress(bodyHash(body), auth);
+    recovered = recoverSigner(bodyHash(body), auth);
   } catch {
     recovered = undefined;
   }
