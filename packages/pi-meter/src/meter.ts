@@ -61,6 +61,8 @@ export interface SimulatedMeterParameters {
   behaviour?: MeterBehaviour;
   /** The acknowledged log position a restarted meter kept (default 0: nothing acknowledged yet). */
   ackedSeq?: number;
+  /** Where a restarted meter's response numbers resume (its kept reservation); default: a start derived from the seed. */
+  responseSeqStart?: number;
 }
 
 interface Registers {
@@ -148,7 +150,7 @@ export class SimulatedMeter {
       ...(params.legacyKey !== undefined ? { legacyKey: params.legacyKey } : {}),
       // Counters start somewhere random (as a deployed meter's would), deterministically.
       requestSeqStart: hash4(s, meterId, 0x53455157, 1) >>> 1,
-      responseSeqStart: hash4(s, meterId, 0x52535051, 2) >>> 1,
+      responseSeqStart: params.responseSeqStart ?? hash4(s, meterId, 0x52535051, 2) >>> 1,
       maxRecordsPerRead: this.maxRecordsPerRead,
       tables: {
         identification: () => this.identification,
@@ -188,6 +190,11 @@ export class SimulatedMeter {
   /** The newest sequence number the reader acknowledged (what a restart must keep). */
   get acknowledged(): number {
     return this.ackedSeq;
+  }
+
+  /** The number the meter's next response carries. */
+  get nextResponseSeq(): number {
+    return this.device.nextResponseSeq;
   }
 
   /** Changes behaviour (merged into the current one; pass `false`/0 to turn a fault off). */

@@ -75,6 +75,11 @@ export class OsgpDevice {
   private responseSeq: number;
   private lastResponse: { pdu: ServiceResponse; seq: number } | undefined;
 
+  /** The sequence number the next response will carry (a restarted meter must not go below it). */
+  get nextResponseSeq(): number {
+    return this.responseSeq;
+  }
+
   constructor(private readonly p: OsgpDeviceParameters) {
     this.suiteName = p.suite ?? "aes-gcm";
     if (this.suiteName === "aes-gcm") {

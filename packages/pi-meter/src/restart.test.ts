@@ -10,6 +10,7 @@ import { LOG_ACK_LAYOUT, LOG_ACK_TABLE_ID, SequenceCounter, createSecuritySuite 
 import { SimClock } from "./clock";
 import { replayCommands } from "./commandJournal";
 import type { SimulatedMeter } from "./meter";
+import { RESPONSE_SEQ_RESERVATION } from "./ackStore";
 import { simulatorMasterKey, startMeterSimulator, type MeterSimulator, type StartMeterSimulatorParameters } from "./simulator";
 
 const T = Date.UTC(2025, 5, 2, 12);
@@ -104,10 +105,10 @@ describe("what a restarted simulator keeps", () => {
     expect(acknowledge(first.meter(3), 90)).toBe("ok");
     await new Promise((r) => setTimeout(r, 2500));
     // While it runs (what a kill -9 leaves behind).
-    expect(JSON.parse(fs.readFileSync(acks, "utf8"))).toEqual({ firstMeterId: 1, acked: [40, 0, 90] });
+    expect(JSON.parse(fs.readFileSync(acks, "utf8"))).toMatchObject({ firstMeterId: 1, acked: [40, 0, 90] });
     expect(acknowledge(first.meter(2), 7)).toBe("ok");
     await first.close();
-    expect(JSON.parse(fs.readFileSync(acks, "utf8"))).toEqual({ firstMeterId: 1, acked: [40, 7, 90] });
+    expect(JSON.parse(fs.readFileSync(acks, "utf8"))).toMatchObject({ firstMeterId: 1, acked: [40, 7, 90] });
 
     const second = await start({ acksFile: acks }, T + HOUR);
     expect(second.meters.map((m) => m.status())).toMatchObject([
@@ -121,6 +122,33 @@ describe("what a restarted simulator keeps", () => {
     fs.writeFileSync(acks, "{not json");
     const fresh = await start({ acksFile: acks }, T + HOUR);
     expect(fresh.meters.map((m) => m.acknowledged)).toEqual([0, 0, 0]);
+  });
+
+  it("keeps each meter's response numbers climbing across restarts, a kill -9 included", async () => {
+    const acks = path.join(dir, "meters", "acks.json");
+    /** The response number an answer of `m` carries. */
+    const answerSeq = (m: SimulatedMeter) => {
+      const suite = createSecuritySuite("aes-gcm", { masterKey: simulatorMasterKey("journal"), meterId: m.meterId });
+      const counter = new SequenceCounter(0);
+      for (;;) {
+        const { frame, exchange } = suite.encodeRequest({ request: { service: "fullRead", tableId: 1 }, seq: counter.take() });
+        const res = suite.decodeResponse(m.handleFrame(frame)!, exchange);
+        if (res.response.response !== "invalidSequenceNumber") return res.seq!;
+        counter.resync(res.response.seq);
+      }
+    };
+    const first = await start({ acksFile: acks }, T);
+    const used: number[] = [];
+    for (let i = 0; i < 5; i++) used.push(answerSeq(first.meter(2)));
+    // Not closed: what a kill -9 leaves is the reservation written at start.
+    const second = await start({ acksFile: acks }, T + HOUR);
+    const after = answerSeq(second.meter(2));
+    expect(used.every((u) => ((after - u) >>> 0) > 0 && ((after - u) >>> 0) < 2 ** 31)).toBe(true);
+    expect((after - used[4]!) >>> 0).toBeLessThanOrEqual(RESPONSE_SEQ_RESERVATION);
+    // Without the file a meter starts from its seed's number again: the number it used first,
+    // which the gateway would refuse as a replay.
+    const forgetful = await start({}, T + HOUR);
+    expect(answerSeq(forgetful.meter(2))).toBe(used[0]);
   });
 
   it("without a file there is nothing to replay, and the directory is made for the first command", () => {

@@ -21,7 +21,7 @@ import { Wallet } from "ethers";
 import { signMeterBinding } from "@sidegrid/blockpri";
 import { meterIdToBytes32 } from "@sidegrid/blockpri";
 import { serveOsgpSocket } from "./osgpServer";
-import { keepAcks, readAcks } from "./ackStore";
+import { keepAcks, readAcks, readResponseSeqs } from "./ackStore";
 import { journalCommand, replayCommands, type ReplayCommandsReturnType } from "./commandJournal";
 import { startDlmsMeter, type DlmsMeterServer, type DlmsTransport } from "./dlmsMeter";
 
@@ -145,10 +145,12 @@ export async function startMeterSimulator(params: StartMeterSimulatorParameters)
   const meters: SimulatedMeter[] = [];
   const byId = new Map<number, SimulatedMeter>();
   const acked = params.acksFile ? readAcks(params.acksFile, firstMeterId, count) : undefined;
+  const responseSeqs = params.acksFile ? readResponseSeqs(params.acksFile, firstMeterId, count) : undefined;
   for (let i = 0; i < count; i++) {
     const meterId = firstMeterId + i;
     const mp: SimulatedMeterParameters = { meterId, seed, clock, masterKey };
     if (acked && acked[i]! > 0) mp.ackedSeq = acked[i]!;
+    if (responseSeqs?.[i] !== undefined) mp.responseSeqStart = responseSeqs[i]!;
     if (params.suite !== undefined) mp.suite = params.suite;
     if (params.legacyKey !== undefined) mp.legacyKey = params.legacyKey;
     if (params.kind !== undefined) mp.kind = params.kind;
@@ -164,6 +166,8 @@ export async function startMeterSimulator(params: StartMeterSimulatorParameters)
     byId.set(meterId, m);
   }
 
+  // Before any port listens: the meters' response-number reservations are on disk.
+  const acks = params.acksFile ? keepAcks(params.acksFile, firstMeterId, () => meters.map((m) => m.acknowledged), 2000, () => meters.map((m) => m.nextResponseSeq)) : undefined;
   // Before any port listens: the first reading served already includes every journaled command.
   const replayed = params.commandsFile
     ? replayCommands(params.commandsFile, (id, c) => {
@@ -268,7 +272,6 @@ export async function startMeterSimulator(params: StartMeterSimulatorParameters)
     },
   };
 
-  const acks = params.acksFile ? keepAcks(params.acksFile, firstMeterId, () => meters.map((m) => m.acknowledged)) : undefined;
 
   let control: http.Server | undefined;
   if (params.controlPort !== undefined) {
