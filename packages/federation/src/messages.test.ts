@@ -1,6 +1,6 @@
 import fc from "fast-check";
-import { SigningKey, Wallet, hexlify, recoverAddress } from "ethers";
-import { recoverSigner, signDigest } from "./messages";
+import { SigningKey, TypedDataEncoder, Wallet, getAddress, hexlify, recoverAddress } from "ethers";
+import { MESSAGE_TYPES, domainSeparator, inboxDomain, messageDigest, recoverSigner, signDigest } from "./messages";
 
 describe("signDigest", () => {
   it("makes exactly the signature ethers' SigningKey makes (RFC 6979, low s, v 27/28), which recovers to the signer", () => {
@@ -59,5 +59,24 @@ describe("recoverSigner", () => {
     const twin = `${sig.slice(0, 66)}${(n - s).toString(16).padStart(64, "0")}${sig.slice(130) === "1b" ? "1c" : "1b"}`;
     expect(() => recoverAddress(digest, twin)).toThrow(/non-canonical s/); // ethers refuses it too
     expect(recoverSigner(digest, twin)).toBeUndefined();
+  });
+});
+
+describe("messageDigest", () => {
+  it("is the EIP-712 digest ethers computes for the inbox's domain, for any message and across domains", () => {
+    const hex = (n: number) => fc.uint8Array({ minLength: n, maxLength: n }).map((b) => hexlify(b));
+    const addr = hex(20).map((a) => getAddress(a));
+    fc.assert(
+      fc.property(
+        fc.bigInt({ min: 1n, max: (1n << 64n) - 1n }),
+        addr,
+        fc.record({ srcChainId: fc.bigInt({ min: 0n, max: (1n << 256n) - 1n }), srcSender: addr, nonce: fc.bigInt({ min: 0n, max: (1n << 64n) - 1n }), dstChainId: fc.bigInt({ min: 0n, max: (1n << 256n) - 1n }), dstContract: addr, payload: fc.uint8Array({ maxLength: 300 }).map((b) => hexlify(b)) }),
+        (chainId, inbox, m) => {
+          const expected = TypedDataEncoder.hash(inboxDomain(chainId, inbox), MESSAGE_TYPES as unknown as Record<string, { name: string; type: string }[]>, m);
+          expect(messageDigest(domainSeparator(chainId, inbox), m)).toBe(expected);
+        },
+      ),
+      { numRuns: 300 },
+    );
   });
 });

@@ -219,7 +219,6 @@ export function toStored(p: PendingMessage): StoredMessage {
     dstContract: p.msg.dstContract,
     payload: p.msg.payload,
     digest: p.digest,
-    signature: p.batch.own,
     firstSeen: p.firstSeen,
     batch: p.batch.key,
   };

@@ -11,8 +11,11 @@ export interface StoredMessage {
   dstContract: string;
   payload: string;
   digest: string;
-  /** This member's signature that covers the message: over its batch's digest when `batch` is set (over `digest` in stores written before batches). */
-  signature: string;
+  /**
+   * This member's signature over `digest`, in stores written before batches. A batched message
+   * has none of its own: its batch record holds the signature, once (not repeated per message).
+   */
+  signature?: string;
   /** ms since epoch when this member first saw the message. */
   firstSeen: number;
   /** Key of the batch (see {@link StoredBatch}) this member signed the message in. */
