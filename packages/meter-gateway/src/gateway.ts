@@ -120,7 +120,7 @@ export async function startGateway(params: StartGatewayParameters): Promise<Gate
     pri = new BlockPriClient({ sender: reader, address: cfg.blockpri.ppc });
   }
 
-  const metrics = createGatewayMetrics({ defaultMetrics: true });
+  const metrics = createGatewayMetrics({ defaultMetrics: true, sender });
   const grid = new GridAggregator();
   // With a WebSocket endpoint the watchers read the chain at each new head; their polls are a fallback.
   const followHeads = cfg.blocksec.wsUrl !== undefined;

@@ -16,3 +16,15 @@ it("exports the process and event-loop metrics with the gateway's prefix, and sa
   expect(value("sidegrid_gateway_nodejs_eventloop_lag_max_seconds")).toBeGreaterThan(0.1);
   m.registry.clear();
 });
+
+it("reports what the anchoring sender worked around in its node's pool, read at each scrape", async () => {
+  const counts = { stalledFlushed: 2, rebroadcast: 0, gapsFilled: 1, resubmitted: 0 };
+  const m = createGatewayMetrics({ sender: counts });
+  const read = async (kind: string) => Number(new RegExp(`^sidegrid_gateway_tx_recoveries\\{kind="${kind}"\\} (\\d+)$`, "m").exec(await m.registry.metrics())?.[1]);
+  expect(await read("flushed")).toBe(2);
+  expect(await read("gaps_filled")).toBe(1);
+  counts.resubmitted = 3;
+  expect(await read("resubmitted")).toBe(3);
+  // Without a sender (tests, tools) the gauge is there and empty.
+  expect(await createGatewayMetrics().registry.metrics()).not.toMatch(/tx_recoveries\{/);
+});

@@ -20,6 +20,15 @@ export interface GatewayMetrics {
   scheduleResyncs: Counter<string>;
   anchorRollbacks: Counter<string>;
   apiRequests: Counter<"route" | "status">;
+  txRecoveries: Gauge<"kind">;
+}
+
+/** What a TxSender worked around in its node's pool, as it counts it (`stall.ts` in @sidegrid/chain). */
+export interface TxRecoveryCounts {
+  readonly stalledFlushed: number;
+  readonly rebroadcast: number;
+  readonly gapsFilled: number;
+  readonly resubmitted: number;
 }
 
 /**
@@ -27,7 +36,8 @@ export interface GatewayMetrics {
  * @example
  * const m = createGatewayMetrics(); m.polls.inc({ result: "ok" }); await m.registry.metrics();
  */
-export function createGatewayMetrics(options: { defaultMetrics?: boolean } = {}): GatewayMetrics {
+export function createGatewayMetrics(options: { defaultMetrics?: boolean; sender?: TxRecoveryCounts } = {}): GatewayMetrics {
+  const sender = options.sender;
   const registry = new Registry();
   // The event-loop lag monitor samples every 200 ms, not prom-client's 10 ms: at 10 ms it woke an idle
   // gateway ~100 times a second (epoll wakes 243/s → 66/s measured; CPU within noise either way).
@@ -51,5 +61,19 @@ export function createGatewayMetrics(options: { defaultMetrics?: boolean } = {})
     anchorRollbacks: new Counter({ name: "sidegrid_gateway_anchor_rollbacks_total", help: "Times anchors left the chain (reorg, node restarted from an older state) and their records were sent again", registers: r }),
     scheduleResyncs: new Counter({ name: "sidegrid_gateway_schedule_resyncs_total", help: "Times the poll schedules were re-created because Redis had lost them", registers: r }),
     apiRequests: new Counter({ name: "sidegrid_gateway_api_requests_total", help: "HTTP API requests", labelNames: ["route", "status"], registers: r }),
+    // A dev node's pool trouble was visible only in a timeout's message; these count each fix.
+    txRecoveries: new Gauge({
+      name: "sidegrid_gateway_tx_recoveries",
+      help: "Times the anchoring account's sender worked around its node: flushed (mined a block for a ready transaction), rebroadcast (sent a dropped one again), gaps_filled (nonces a rollback took), resubmitted (a pool that filed a minable transaction as queued)",
+      labelNames: ["kind"],
+      registers: r,
+      collect() {
+        if (!sender) return;
+        this.set({ kind: "flushed" }, sender.stalledFlushed);
+        this.set({ kind: "rebroadcast" }, sender.rebroadcast);
+        this.set({ kind: "gaps_filled" }, sender.gapsFilled);
+        this.set({ kind: "resubmitted" }, sender.resubmitted);
+      },
+    }),
   };
 }

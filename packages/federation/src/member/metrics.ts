@@ -20,14 +20,43 @@ export interface MemberMetrics {
   checkpointVotes: Counter<"outcome">;
   checkpointCursor: Gauge;
   checkpointErrors: Counter;
+  txRecoveries: Gauge<"chain" | "kind">;
+  /** Where `txRecoveries` reads from at each scrape: the member's relay senders by chain name. */
+  recoverySources: Map<string, () => RecoveryCounts | undefined>;
+}
+
+/** What a relay sender worked around in its node's pool (`UnminedTransactions` in @sidegrid/chain). */
+export interface RecoveryCounts {
+  readonly flushed: number;
+  readonly rebroadcast: number;
+  readonly gapsFilled: number;
+  readonly resubmitted: number;
 }
 
 export function createMemberMetrics(member: number): MemberMetrics {
   const registry = new Registry();
   registry.setDefaultLabels({ member: String(member) });
   const r = { registers: [registry] };
+  const recoverySources = new Map<string, () => RecoveryCounts | undefined>();
   return {
     registry,
+    recoverySources,
+    txRecoveries: new Gauge({
+      name: "federation_tx_recoveries",
+      help: "Times a relay sender worked around its node, per chain: flushed (mined a block for a ready transaction), rebroadcast (sent a dropped one again), gaps_filled (nonces a rollback took), resubmitted (a pool that filed a minable transaction as queued)",
+      labelNames: ["chain", "kind"],
+      ...r,
+      collect() {
+        for (const [chain, read] of recoverySources) {
+          const c = read();
+          if (!c) continue;
+          this.set({ chain, kind: "flushed" }, c.flushed);
+          this.set({ chain, kind: "rebroadcast" }, c.rebroadcast);
+          this.set({ chain, kind: "gaps_filled" }, c.gapsFilled);
+          this.set({ chain, kind: "resubmitted" }, c.resubmitted);
+        }
+      },
+    }),
     chainHead: new Gauge({ name: "federation_chain_head_block", help: "Latest block seen per chain", labelNames: ["chain"], ...r }),
     chainCursor: new Gauge({ name: "federation_chain_cursor_block", help: "Last block fully processed per chain", labelNames: ["chain"], ...r }),
     chainLag: new Gauge({ name: "federation_chain_lag_blocks", help: "Head minus cursor per chain", labelNames: ["chain"], ...r }),

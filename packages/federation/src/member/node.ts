@@ -132,7 +132,9 @@ class MemberNode {
     for (const c of this.cfg.chains) {
       const cursor = (await this.store.cursor(c.chainId)) ?? c.startBlock - 1;
       const members = this.cfg.peers.map((p) => p.address);
-      this.chains.set(BigInt(c.chainId), newChainState(c, { cursor, members, threshold: this.cfg.threshold, eventSources: this.cfg.eventSources, maxBatch: tuning.maxBatch }));
+      const cs = newChainState(c, { cursor, members, threshold: this.cfg.threshold, eventSources: this.cfg.eventSources, maxBatch: tuning.maxBatch });
+      this.chains.set(BigInt(c.chainId), cs);
+      this.metrics.recoverySources.set(c.name, () => cs.sender?.unmined);
     }
     const watcherOf = (cs: ChainState) => this.watchers.get(cs.id)!;
     this.submitter = new Submitter({
