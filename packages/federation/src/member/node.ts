@@ -47,6 +47,8 @@ export interface MemberHealth {
   pending: number;
   ready: number;
   inFlight: number;
+  /** Executions seen and not yet final (kept and re-checked until `finalityMs` has passed and the chain's confirmations are deep). */
+  settling: number;
   signatures: { own: number; peer: number };
   peers: { address: string; url: string; up: boolean; queued: number }[];
   /** The custodian's progress (key shares released on grants), when custody is configured. */
@@ -332,8 +334,10 @@ class MemberNode {
     let pending = 0;
     let ready = 0;
     let inFlight = 0;
+    let settling = 0;
     for (const cs of this.chains.values()) {
       pending += cs.pending.size;
+      settling += cs.executed.size;
       inFlight += cs.inFlight;
       for (const b of cs.batches.values()) if (b.readyAt !== undefined) ready += b.open.size;
     }
@@ -347,6 +351,7 @@ class MemberNode {
       pending,
       ready,
       inFlight,
+      settling,
       signatures: { ...this.attester.stats },
       peers: this.peers.peerStatus(),
       ...(this.custodian ? { custody: { ...this.custodian.stats } } : {}),
