@@ -1,4 +1,5 @@
 import { toQuantity, type ContractRunner, type JsonRpcProvider, type TransactionRequest } from "ethers";
+import { RpcError } from "./errors";
 
 // ethers' providers answer a repeated eth_call / eth_getLogs / eth_blockNumber from a 250 ms cache
 // (AbstractProvider `cacheTimeout`), so a read right after a transaction can return the state
@@ -116,9 +117,24 @@ export interface SettledBlockReturnType {
  * const { block } = await settledBlock(provider, { confirmations: 0, minAgeMs: 4000, floor: cursor });
  */
 export async function settledBlock(rpc: RawRpc, p: SettledBlockParameters): Promise<SettledBlockReturnType> {
+  // A block below the head that the node no longer has means the chain was rolled back while it was
+  // searched (a reorg, an anvil reverted or restarted from its dump): search again from the new head,
+  // rather than fail a caller that would only retry.
+  for (let attempt = 1; ; attempt++) {
+    const { head: _given, ...again } = p;
+    const r = await settledBlockOnce(rpc, attempt === 1 ? p : again);
+    if (r !== undefined) return r;
+    if (attempt >= SETTLED_ATTEMPTS) throw new RpcError(`the node lost blocks below its head ${SETTLED_ATTEMPTS} times in a row while its settled block was searched`);
+  }
+}
+
+const SETTLED_ATTEMPTS = 3;
+
+/** One search; undefined when a block below the head it read is gone. */
+async function settledBlockOnce(rpc: RawRpc, p: SettledBlockParameters): Promise<SettledBlockReturnType | undefined> {
   const get = async (tag: string) => (await rpc.send("eth_getBlockByNumber", [tag, false])) as { number: string; timestamp: string } | null;
   const h = p.head ?? (await get("latest"));
-  if (!h) throw new Error("the node returned no latest block");
+  if (!h) throw new RpcError("the node returned no latest block");
   const head = Number(BigInt(h.number));
   const deep = head - p.confirmations;
   if (p.minAgeMs <= 0 || deep <= p.floor) return { block: Math.max(p.floor, deep), head, nextAtMs: undefined };
@@ -126,19 +142,20 @@ export async function settledBlock(rpc: RawRpc, p: SettledBlockParameters): Prom
   const cutoff = Math.floor(((p.nowMs ?? Date.now()) - p.minAgeMs) / 1000) - 1;
   const tsOf = async (n: number) => {
     const b = n === head ? h : await get(`0x${n.toString(16)}`);
-    if (!b) throw new Error(`the node returned no block ${n} below its head ${head}`);
-    return Number(BigInt(b.timestamp));
+    return b ? Number(BigInt(b.timestamp)) : undefined;
   };
   // Invariant: lo has settled (the floor, or a block found old enough), hi + 1.. have not.
   let lo = p.floor;
   let hi = deep;
   const deepTs = await tsOf(deep);
+  if (deepTs === undefined) return undefined;
   if (deepTs <= cutoff) return { block: deep, head, nextAtMs: undefined };
   hi = deep - 1;
   let youngest = deepTs; // the timestamp of the lowest block known to be too young
   while (lo < hi) {
     const mid = Math.ceil((lo + hi) / 2);
     const ts = await tsOf(mid);
+    if (ts === undefined) return undefined;
     if (ts <= cutoff) lo = mid;
     else {
       hi = mid - 1;

@@ -1,5 +1,6 @@
 // settledBlock on a real anvil: blocks mined with known timestamps, the newest block that is both
 // deep and old enough found whatever the clock, with one read when the head itself is old enough.
+import { RpcError } from "./errors";
 import { settledBlock, type RawRpc } from "./reads";
 import { startTestChain, type TestChain } from "./testing";
 
@@ -64,5 +65,46 @@ describe("settledBlock", () => {
     const r = await settledBlock(rpc, { confirmations: 0, minAgeMs: 4000, floor: first + 5, nowMs: at(t0 + 2) + 4000 });
     expect(r).toEqual({ block: first + 5, head: head(), nextAtMs: at(t0 + 6) + 4000 });
     expect(calls.every((c) => c === "eth_getBlockByNumber:latest" || Number(BigInt(c.split(":")[1]!)) > first + 5)).toBe(true);
+  });
+
+  it("a rollback during the search: searches again from the new head instead of failing", async () => {
+    // The adversary is the chain itself: blocks read as the head vanish (a reorg, an anvil reverted
+    // or restarted from its dump) between the head's read and the bisection's.
+    const snap = await chain.provider.send("evm_snapshot", []);
+    for (let i = 10; i < 15; i++) {
+      await chain.provider.send("evm_setNextBlockTimestamp", [t0 + i]);
+      await chain.provider.send("evm_mine", []);
+    }
+    let reverted = false;
+    const racing: RawRpc = {
+      send: async (m, p) => {
+        const r = await rpc.send(m, p);
+        if (!reverted && m === "eth_getBlockByNumber" && (p as unknown[])[0] === "latest") {
+          reverted = (await chain.provider.send("evm_revert", [snap])) as boolean;
+        }
+        return r;
+      },
+    };
+    const r = await settledBlock(racing, { confirmations: 2, minAgeMs: 4000, floor: first - 1, nowMs: at(t0 + 9) + 4000 });
+    expect(reverted).toBe(true);
+    // The first search read head first + 14 and found first + 12 gone; the second read head first + 9.
+    expect(r).toEqual({ block: head() - 2, head: head(), nextAtMs: undefined });
+    expect(calls).toEqual(["eth_getBlockByNumber:latest", `eth_getBlockByNumber:0x${(first + 12).toString(16)}`, "eth_getBlockByNumber:latest", `eth_getBlockByNumber:0x${(first + 7).toString(16)}`]);
+  });
+
+  it("a node that keeps losing blocks below its head: a typed RpcError after three searches", async () => {
+    let latestReads = 0;
+    const shrinking: RawRpc = {
+      send: async (_m, p) => {
+        if ((p as unknown[])[0] !== "latest") return null;
+        latestReads++;
+        return { number: "0x64", timestamp: "0x10" };
+      },
+    };
+    const e = await settledBlock(shrinking, { confirmations: 1, minAgeMs: 4000, floor: 0, nowMs: 1_000_000 }).catch((x: unknown) => x);
+    expect(e).toBeInstanceOf(RpcError);
+    expect(e).toMatchObject({ code: "RPC_ERROR" });
+    expect((e as Error).message).toContain("lost blocks below its head 3 times");
+    expect(latestReads).toBe(3);
   });
 });

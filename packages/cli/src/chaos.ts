@@ -271,6 +271,7 @@ export function formatChaos(r: ChaosReport): string[] {
     `  preference changes: ${r.streams.preferenceChanges} sent, ${r.preferences.mirroredEvents} mirrored on BlockSEC, ${r.preferences.outOfOrder.length} out of order`,
     `  peg: ${r.streams.pegLocks} locks, ${r.streams.pegBurns} burns; locked ${r.peg.lockedOnBlockTst} = wSGT ${r.peg.wrappedOnBlockPri} + held ${r.peg.heldOnBlockPri}: ${r.peg.conserved ? "conserved" : "NOT conserved"}`,
     `  sends that a fault made fail (the streams went on): ${r.streams.failedSends}; batteries commanded to discharge: ${r.streams.batteryCommands}`,
+    `  settled: the checks held after ${(r.settle.ms / 1000).toFixed(1)} s and ${r.settle.looks} look(s) at the chains`,
   ];
   for (const v of r.violations) lines.push(`  VIOLATION: ${v}`);
   return lines;

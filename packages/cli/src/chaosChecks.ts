@@ -33,6 +33,8 @@ export interface InvariantReport {
   peg: { lockedOnBlockTst: string; wrappedOnBlockPri: string; heldOnBlockPri: string; conserved: boolean };
   /** Everything that must not happen, in words; empty when the run passed. */
   violations: string[];
+  /** How long the checks waited for what was in flight, and how many looks they took. */
+  settle: { ms: number; looks: number };
 }
 
 export interface CheckParameters {
@@ -59,13 +61,22 @@ const SETTLE_MS = 180_000;
 const EXECUTED_TOPIC = id("MessageExecuted(uint256,uint64,address,bytes32)");
 const SENT_TOPIC = id("MessageSent(uint256,uint64,address,address,bytes)");
 
-/** Waits (up to 3 min) until nothing is in flight any more, then reports what is true. */
+/**
+ * Waits (up to 3 min) until nothing is in flight any more, then reports what is true.
+ * The meters go on producing while it waits (a simulated clock catches up with the wall clock), so
+ * what must be anchored is fixed at the first look: each meter's records up to its acknowledged
+ * position (or newest anchored record) then. A later look that read the acknowledgements afresh would
+ * always find the newest ones in flight.
+ */
 export async function checkInvariants(p: CheckParameters): Promise<InvariantReport> {
-  const until = Math.min(p.deadline, Date.now() + SETTLE_MS);
+  const started = Date.now();
+  const until = Math.min(p.deadline, started + SETTLE_MS);
+  const tops = new Map<number, number>();
   let last: InvariantReport | undefined;
-  for (;;) {
+  for (let looks = 1; ; looks++) {
     try {
-      last = await measure(p);
+      last = await measure(p, tops);
+      last.settle = { ms: Date.now() - started, looks };
       if (last.violations.length === 0 || Date.now() > until) return last;
     } catch (e) {
       if (Date.now() > until) throw e;
@@ -74,9 +85,9 @@ export async function checkInvariants(p: CheckParameters): Promise<InvariantRepo
   }
 }
 
-async function measure(p: CheckParameters): Promise<InvariantReport> {
+async function measure(p: CheckParameters, tops: Map<number, number>): Promise<InvariantReport> {
   const violations: string[] = [];
-  const readings = await checkReadings(p);
+  const readings = await checkReadings(p, tops);
   if (readings.duplicates > 0) violations.push(`${readings.duplicates} readings anchored more than once`);
   for (const l of readings.lostSilently) violations.push(`meter ${l.meterId}: sequences ${compact(l.sequences)} neither anchored nor reported lost`);
   const messages = await checkMessages(p);
@@ -86,10 +97,15 @@ async function measure(p: CheckParameters): Promise<InvariantReport> {
   violations.push(...preferences.outOfOrder, ...preferences.behind);
   const peg = await checkPeg(p);
   if (!peg.conserved) violations.push(`peg: ${peg.lockedOnBlockTst} SGT locked on BlockTST against ${peg.wrappedOnBlockPri} wSGT + ${peg.heldOnBlockPri} held on BlockPRI`);
-  return { readings, messages, preferences, peg, violations };
+  return { readings, messages, preferences, peg, violations, settle: { ms: 0, looks: 0 } };
 }
 
-async function checkReadings(p: CheckParameters): Promise<InvariantReport["readings"]> {
+/**
+ * `tops`: each meter's last sequence that must be anchored or alerted, set at its first look and
+ * kept: the acknowledged position (a meter's "handed over") or the newest anchored record, whichever
+ * is higher. Records above it are counted when anchored, never required.
+ */
+async function checkReadings(p: CheckParameters, tops: Map<number, number>): Promise<InvariantReport["readings"]> {
   // Read again each time: a restarted simulator listens on a new control port.
   const sim = JSON.parse(fs.readFileSync(p.simStateFile, "utf8")) as SpawnedMeterSimulator;
   const status = await meterSimulatorControl(sim).request<{ meterId: number; ackedSeq: number }[]>("GET", `/meters?limit=${sim.count}`);
@@ -103,28 +119,45 @@ async function checkReadings(p: CheckParameters): Promise<InvariantReport["readi
   const lostSilently: { meterId: number; sequences: number[] }[] = [];
   for (const h of p.households) {
     const recs = await p.sec.storedRecords({ consumer: h.address, meterId: meterIdToBytes32(h.meter), fromBlock: p.d.blocksec.startBlock });
-    const seen = new Map<number, number>();
-    for (const r of recs) seen.set(Number(r.record.sequence), (seen.get(Number(r.record.sequence)) ?? 0) + 1);
-    anchored += seen.size;
-    for (const c of seen.values()) duplicates += c - 1;
-    if (seen.size === 0) continue;
-    const first = Math.min(...seen.keys());
-    // A restarted simulator forgets its meters' acknowledged positions (they start again at 0 and
-    // the gateway skips what it already has): what was anchored counts as handed over too.
-    const ack = acked.get(h.meter) ?? 0;
-    const newest = Math.max(...seen.keys());
-    if (ack < newest) ackBehind++;
-    const top = Math.max(ack, newest);
-    const missing: number[] = [];
-    for (let s = first; s <= top; s++) {
-      handedOver++;
-      if (seen.has(s)) continue;
-      if ((gaps.get(h.meter) ?? []).some(([a, b]) => s >= a && s <= b)) lostWithAlert++;
-      else missing.push(s);
-    }
-    if (missing.length) lostSilently.push({ meterId: h.meter, sequences: missing });
+    const m = meterReadings(recs.map((r) => Number(r.record.sequence)), acked.get(h.meter) ?? 0, gaps.get(h.meter) ?? [], tops, h.meter);
+    handedOver += m.handedOver;
+    anchored += m.anchored;
+    duplicates += m.duplicates;
+    lostWithAlert += m.lostWithAlert;
+    if (m.ackBehind) ackBehind++;
+    if (m.missing.length) lostSilently.push({ meterId: h.meter, sequences: m.missing });
   }
   return { handedOver, anchored, duplicates, lostWithAlert, lostSilently, ackBehind };
+}
+
+/**
+ * One meter's account: `sequences` anchored (a repeat is a duplicate), `ack` its acknowledged
+ * position now, `gaps` the gateway's alerts for it. The sequences it must account for run from its
+ * first anchored one to its top in `tops`, set at the meter's first look.
+ */
+export function meterReadings(sequences: readonly number[], ack: number, gaps: readonly (readonly [number, number])[], tops: Map<number, number>, meter: number) {
+  const seen = new Map<number, number>();
+  for (const s of sequences) seen.set(s, (seen.get(s) ?? 0) + 1);
+  let duplicates = 0;
+  for (const c of seen.values()) duplicates += c - 1;
+  const out = { handedOver: 0, anchored: seen.size, duplicates, lostWithAlert: 0, ackBehind: false, missing: [] as number[] };
+  if (seen.size === 0) return out;
+  const first = Math.min(...seen.keys());
+  // A restarted simulator forgets its meters' acknowledged positions (they start again at 0 and
+  // the gateway skips what it already has): what was anchored counts as handed over too.
+  const newest = Math.max(...seen.keys());
+  out.ackBehind = ack < newest;
+  if (!tops.has(meter)) tops.set(meter, Math.max(ack, newest));
+  const top = tops.get(meter)!;
+  for (let s = first; s <= top; s++) {
+    out.handedOver++;
+    if (seen.has(s)) continue;
+    if (gaps.some(([a, b]) => s >= a && s <= b)) out.lostWithAlert++;
+    else out.missing.push(s);
+  }
+  // Anchored after the first look: handed over as well.
+  for (const s of seen.keys()) if (s > top) out.handedOver++;
+  return out;
 }
 
 /** The gateway's gap alerts per meter, as [from, to] ranges (read as the operator). */
