@@ -69,6 +69,27 @@ function intervalsOf(rows: { sequence: number; periodStart: number; importWh: nu
   return out;
 }
 
+/**
+ * The scenario's event on the meters' clock: the next full hour that starts at least four intervals
+ * ahead (Alice charges her battery in the hour before it; a battery an earlier event drained has
+ * nothing to give). `readyAtMs`: the wall-clock time the meters report the interval after it. Meters
+ * that keep real time (their clock met the wall clock) get there only in real time, over an hour.
+ */
+export function demandResponseWindow(clock: SimClock): { start: number; end: number; readyAtMs: number } {
+  const start = Math.ceil((clock.now() + 4 * Q) / Q) * Q;
+  const end = start + 4 * Q;
+  return { start, end, readyAtMs: clock.realTimeOf(end + Q) };
+}
+
+/**
+ * Why scenario (iv) cannot be played within `timeoutMs` (undefined: it can): its meters' clock has
+ * met the wall clock (a system that ran longer than their lead at ×speed keeps real time).
+ */
+export function demandResponseSkip(clock: SimClock, timeoutMs: number, nowMs = Date.now()): { reason: string; waitMs: number } | undefined {
+  const waitMs = Math.round(demandResponseWindow(clock).readyAtMs - nowMs);
+  return waitMs > timeoutMs ? { reason: "the simulated meters' clock has met the wall clock", waitMs } : undefined;
+}
+
 export async function playDemandResponse(p: PlayDemandResponseParameters): Promise<DemoDemandResponse> {
   const { d, say } = p;
   if (!d.blocktst.demandResponse) throw new CliError("DEMO_FAILED", "this deployment has no DemandResponse on BlockTST: run `sidegrid up` again");
@@ -119,10 +140,7 @@ export async function playDemandResponse(p: PlayDemandResponseParameters): Promi
   }
   say(`  day-ahead DSM, 100 homes: PAR ${game.before.par.toFixed(2)} → ${game.after.par.toFixed(2)}, peak ${game.before.peakKw.toFixed(0)} → ${game.after.peakKw.toFixed(0)} kW; settled on BlockTST ${settled === "now" ? `(tx ${settleTx!.slice(0, 12)}…)` : "(this day already was)"}`);
 
-  // The event: the next full hour of meter time that starts at least four intervals ahead (Alice
-  // charges her battery in the hour before it; a battery an earlier event drained has nothing to give).
-  const start = Math.ceil((clock.now() + 4 * Q) / Q) * Q;
-  const end = start + 4 * Q;
+  const { start, end } = demandResponseWindow(clock);
   const minuteOf = (ms: number) => Math.floor((ms % 86_400_000) / 60_000);
 
   // Households' rules, under their own wallets on BlockTST.
@@ -163,7 +181,7 @@ export async function playDemandResponse(p: PlayDemandResponseParameters): Promi
   await p.waitFor("the gateway to run the rules at the event's first report", async () => (await actionsOf(p.alice)).some((a) => a.drEventId === evId) && (await actionsOf(p.bob)).some((a) => a.drEventId === evId), p.timeoutMs);
   // The whole event and the report after it, anchored.
   const stored = async () => (await p.utilitySec.storedRecords({ consumer: p.alice.address, fromBlock: d.blocksec.startBlock })).filter((s) => s.record.category === "CONSUMPTION" && s.record.resolution === "QUARTER_HOURLY");
-  await p.waitFor("Alice's readings of the whole event to be anchored", async () => (await stored()).some((s) => s.record.periodStart * 1000 >= end), p.timeoutMs + (end - clock.now()) / p.simState.clock.speed);
+  await p.waitFor("Alice's readings of the whole event to be anchored", async () => (await stored()).some((s) => s.record.periodStart * 1000 >= end), p.timeoutMs + Math.max(0, clock.realTimeOf(end + Q) - Date.now()));
   const actions: DemoDemandResponse["actions"] = [];
   for (const [name, k] of [["Alice", p.alice], ["Bob", p.bob]] as const) {
     for (const a of (await actionsOf(k)).filter((x) => x.atMs >= start - 5 * Q).reverse()) actions.push({ household: name, device: a.device, action: a.action, at: new Date(a.atMs).toISOString().slice(11, 16), atMs: a.atMs, drEventId: a.drEventId });

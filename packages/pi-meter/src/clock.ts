@@ -78,6 +78,18 @@ export class SimClock implements Clock {
     return this.capAtReal && sim > real ? real : sim;
   }
 
+  /**
+   * The wall-clock time (Unix ms) at which this clock will show `simMs`: Infinity for a manual
+   * clock that has not got there, and never before `simMs` itself for a clock capped at real time.
+   * @example
+   * const waitMs = clock.realTimeOf(eventEndMs) - Date.now();
+   */
+  realTimeOf(simMs: number): number {
+    if (this.manual) return simMs <= this.simStartMs ? Date.now() : Infinity;
+    const uncapped = this.realStartMs + (simMs - this.simStartMs) / this.speedValue;
+    return this.capAtReal ? Math.max(uncapped, simMs) : uncapped;
+  }
+
   /** Moves simulated time forward by `ms` (works for manual and running clocks). */
   advance(ms: number): void {
     if (!(ms >= 0)) throw new InvalidArgumentError("ms", ms, "a non-negative number");
