@@ -30,16 +30,15 @@ import { createGatewayMetrics, type GatewayMetrics } from "./metrics";
 import { osgpTcpAdapterFactory } from "./osgpAdapter";
 import { CachedPolicy } from "./policy";
 import { pollMeter } from "./poll";
-import { MeterPoller } from "./poller";
+import { MeterPoller, pollCadenceMs } from "./poller";
 import { AdapterPool } from "./connections";
 import { createRedis, keyPrefixFor, redisTargetOf } from "./redis";
 import { ShardMembership } from "./shards";
 import { gatewaySnapshot, type GatewaySnapshot } from "./snapshot";
-
-export type { GatewaySnapshot } from "./snapshot";
 import { GridAggregator } from "./realtime";
 import { GatewayStore } from "./store";
 import { TradeSealer } from "./trades";
+export type { GatewaySnapshot } from "./snapshot";
 
 export interface StartGatewayParameters {
   config: GatewayConfig;
@@ -414,11 +413,13 @@ export async function startGateway(params: StartGatewayParameters): Promise<Gate
   };
   const updateQueueGauges = async () => {
     try {
+      // Simulated meters that came to keep real time log a record per 15 minutes: poll them less.
+      if (await poller.setDefaultInterval(pollCadenceMs(clock, cfg.poll?.intervalMs ?? 15_000, quietMs))) log(`polling every ${poller.defaultIntervalMs / 1000} s: the meters' clock keeps real time`);
       const q = await poller.depth();
       const mine = ownedMeters();
       // Jobs wait but none has started for long: the worker is stuck (a failover took its node).
       const lastAny = Math.max(0, ...lastJobAt.values());
-      if (q.waiting + q.prioritized > 0 && mine.length > 0 && Date.now() - lastAny > Math.max(15_000, 4 * (cfg.poll?.intervalMs ?? 15_000))) {
+      if (q.waiting + q.prioritized > 0 && mine.length > 0 && Date.now() - lastAny > Math.max(15_000, 4 * poller.defaultIntervalMs)) {
         lastJobAt.set(-1, Date.now());
         await poller.restartWorker();
         metrics.scheduleResyncs.inc();
@@ -428,7 +429,7 @@ export async function startGateway(params: StartGatewayParameters): Promise<Gate
       else if (q.waiting + q.prioritized === 0) {
         // Nothing queued, yet a meter's jobs stopped coming: its next job was lost (a failover).
         const now = Date.now();
-        const stale = mine.filter((m) => now - (lastJobAt.get(m.meterId) ?? now) > Math.max(3 * (m.pollIntervalMs ?? cfg.poll?.intervalMs ?? 15_000), 10_000));
+        const stale = mine.filter((m) => now - (lastJobAt.get(m.meterId) ?? now) > Math.max(3 * (m.pollIntervalMs ?? poller.defaultIntervalMs), 10_000));
         stale.forEach((m) => lastJobAt.set(m.meterId, now));
         if (stale.length) {
           await poller.reschedule(stale);

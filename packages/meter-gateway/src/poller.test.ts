@@ -1,6 +1,7 @@
 import { sleep } from "@sidegrid/chain";
 import type { MeterConfig } from "./adapter";
-import { MeterPoller } from "./poller";
+import { SimClock, systemClock } from "@sidegrid/pi-meter";
+import { MeterPoller, pollCadenceMs } from "./poller";
 
 const REDIS = process.env.SIDEGRID_TEST_REDIS_URL!;
 const PREFIX = `test-poller-${process.pid}`;
@@ -103,5 +104,38 @@ describe("MeterPoller (BullMQ)", () => {
     expect([...new Set(calls.map((c) => c.id))].sort()).toEqual([1, 2, 3]);
     // None ran before its next slot after the resume (a missed poll run at once would): the missed ones were dropped.
     for (const c of calls) expect(c.at).toBeGreaterThanOrEqual(resumedAt + msToSlot(offsetOf.get(c.id)!, resumedAt) - 50);
+  });
+
+  it("setDefaultInterval re-plans the schedulers of meters without their own interval, and only when it changes", async () => {
+    const p = new MeterPoller({ redisUrl: REDIS, prefix: `${PREFIX}-cadence`, defaultIntervalMs: 7_500 }, async () => undefined);
+    const own: MeterConfig = { meterId: 9, protocol: "osgp-tcp", host: "127.0.0.1", port: 1, pollIntervalMs: 5_000 };
+    const plain = meters(2, 0).map(({ pollIntervalMs: _omit, ...m }) => m);
+    await p.syncSchedules([...plain, own]);
+    const every = async () => Object.fromEntries((await p.queue.getJobSchedulers()).map((s) => [s.key, Number(s.every)]));
+    expect(await every()).toEqual({ "meter:1": 7_500, "meter:2": 7_500, "meter:9": 5_000 });
+    expect(await p.setDefaultInterval(60_000)).toBe(true);
+    expect(p.defaultIntervalMs).toBe(60_000);
+    expect(await every()).toEqual({ "meter:1": 60_000, "meter:2": 60_000, "meter:9": 5_000 });
+    expect(await p.setDefaultInterval(60_000)).toBe(false);
+    await p.obliterate();
+    await p.close();
+  });
+});
+
+describe("pollCadenceMs", () => {
+  const now = Date.now();
+  it("keeps the configured interval while a simulated clock runs fast, on the wall clock, and on a clock not capped at real time", () => {
+    expect(pollCadenceMs(new SimClock({ simStartMs: now - 86_400_000, realStartMs: now, speed: 120, capAtReal: true }), 7_500, 60_000)).toBe(7_500);
+    expect(pollCadenceMs(new SimClock({ simStartMs: now, realStartMs: now, speed: 120 }), 7_500, 60_000)).toBe(7_500);
+    expect(pollCadenceMs(systemClock, 15_000, 60_000)).toBe(15_000);
+    expect(pollCadenceMs(new SimClock({ simStartMs: now, manual: true, capAtReal: true }), 7_500, 60_000)).toBe(7_500);
+  });
+
+  it("once a capped clock has met the wall clock: every quietMs (at most the record interval, never below the configured one)", () => {
+    const caughtUp = new SimClock({ simStartMs: now - 3_600_000, realStartMs: now - 3_600_000, speed: 120, capAtReal: true });
+    expect(Math.abs(caughtUp.now() - Date.now())).toBeLessThan(50);
+    expect(pollCadenceMs(caughtUp, 7_500, 60_000)).toBe(60_000);
+    expect(pollCadenceMs(caughtUp, 7_500, 3_600_000)).toBe(900_000);
+    expect(pollCadenceMs(caughtUp, 120_000, 60_000)).toBe(120_000);
   });
 });

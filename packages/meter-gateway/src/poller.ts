@@ -5,7 +5,7 @@
 import { Queue, Worker, type ConnectionOptions, type Job } from "bullmq";
 import type { Cluster } from "ioredis";
 import type { MeterConfig } from "./adapter";
-import { hash4 } from "@sidegrid/pi-meter";
+import { SimClock, hash4, type Clock } from "@sidegrid/pi-meter";
 import { bullConnection, type RedisTarget } from "./redis";
 
 export { redisConnectionOptions } from "./redis";
@@ -125,6 +125,19 @@ export class MeterPoller {
     }
   }
 
+  /** The interval of meters without one of their own. */
+  get defaultIntervalMs(): number {
+    return this.o.defaultIntervalMs;
+  }
+
+  /** Changes the interval of meters without one of their own and re-plans their schedulers (false: unchanged). */
+  async setDefaultInterval(ms: number): Promise<boolean> {
+    if (ms === this.o.defaultIntervalMs) return false;
+    this.o.defaultIntervalMs = ms;
+    await this.reschedule([...this.scheduled.values()].filter((m) => m.pollIntervalMs === undefined));
+    return true;
+  }
+
   start(): void {
     if (this.worker) return;
     this.worker = new Worker<PollJobData>(
@@ -224,4 +237,19 @@ export class MeterPoller {
   async obliterate(): Promise<void> {
     await this.queue.obliterate({ force: true });
   }
+}
+
+/**
+ * How often to poll meters on `clock`: `configuredMs` while a simulated clock runs fast; once a
+ * clock capped at real time has met the wall clock its meters log a record per `recordIntervalMs`
+ * of real time, and polling every `configuredMs` (sized for the fast clock) would only find nothing
+ * due: then every `quietMs` (the liveness bound), or the record interval if that is shorter.
+ * @example
+ * await poller.setDefaultInterval(pollCadenceMs(clock, cfg.poll.intervalMs, 60_000));
+ */
+export function pollCadenceMs(clock: Clock, configuredMs: number, quietMs: number, recordIntervalMs = 900_000): number {
+  if (!(clock instanceof SimClock) || !clock.capAtReal || clock.manual) return configuredMs;
+  // A clock a second behind the wall clock at its speed is about to meet it.
+  if (clock.now() < Date.now() - 1000) return configuredMs;
+  return Math.max(configuredMs, Math.min(quietMs, recordIntervalMs));
 }
