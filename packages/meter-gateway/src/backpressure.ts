@@ -36,6 +36,8 @@ export interface MeterPace {
   intervalMs?: number;
   /** False when the last poll left records behind (a page limit): such a meter is never deferred. */
   caughtUp?: boolean;
+  /** The last poll stopped at its page limit with records still at the meter. */
+  backlog?: boolean;
 }
 
 export interface BackpressureStats {

@@ -302,7 +302,7 @@ export async function startGateway(params: StartGatewayParameters): Promise<Gate
       }
       const r = await pollOnce(meterId);
       // Push meters send when they like: they cannot hold their log, so they are never deferred.
-      if (byId.get(meterId)?.protocol !== DLMS_PUSH_PROTOCOL) pace.set(meterId, { polledAtClockMs: clock.now(), polledAtMs: Date.now(), caughtUp: r.caughtUp, ...(r.intervalMs !== undefined ? { intervalMs: r.intervalMs } : {}) });
+      if (byId.get(meterId)?.protocol !== DLMS_PUSH_PROTOCOL) pace.set(meterId, { polledAtClockMs: clock.now(), polledAtMs: Date.now(), caughtUp: r.caughtUp, backlog: r.backlog, ...(r.intervalMs !== undefined ? { intervalMs: r.intervalMs } : {}) });
       if (r.nextDueMs !== undefined && !cfg.poll?.instantaneous && byId.get(meterId)?.protocol !== DLMS_PUSH_PROTOCOL) nextDue.set(meterId, { atMs: r.nextDueMs, polledAt: Date.now() });
       else nextDue.delete(meterId);
       return { pages: r.pages, stored: r.outcome.stored, ackSeq: r.outcome.ackSeq };
@@ -413,8 +413,9 @@ export async function startGateway(params: StartGatewayParameters): Promise<Gate
   };
   const updateQueueGauges = async () => {
     try {
-      // Simulated meters that came to keep real time log a record per 15 minutes: poll them less.
-      if (await poller.setDefaultInterval(pollCadenceMs(clock, cfg.poll?.intervalMs ?? 15_000, quietMs))) log(`polling every ${poller.defaultIntervalMs / 1000} s: the meters' clock keeps real time`);
+      // Simulated meters that came to keep real time log a record per 15 minutes: poll them less, once each has been read up to date.
+      const caughtUp = ownedMeters().every((m) => m.protocol === DLMS_PUSH_PROTOCOL || pace.get(m.meterId)?.backlog === false);
+      if (await poller.setDefaultInterval(pollCadenceMs(clock, cfg.poll?.intervalMs ?? 15_000, quietMs, caughtUp))) log(`polling every ${poller.defaultIntervalMs / 1000} s${caughtUp ? ": the meters' clock keeps real time" : ""}`);
       const q = await poller.depth();
       const mine = ownedMeters();
       // Jobs wait but none has started for long: the worker is stuck (a failover took its node).
@@ -443,8 +444,7 @@ export async function startGateway(params: StartGatewayParameters): Promise<Gate
       metrics.queueJobs.set({ state: "failed" }, q.failed);
       // Grid figures stay off /metrics (unauthenticated): they are served to distributors only, at /v1/operator/grid.
       metrics.outboxPending.set(store.pendingCount);
-      const oldest = store.oldestPendingReadAt();
-      metrics.outboxOldestAge.set(oldest === undefined ? 0 : (Date.now() - oldest) / 1000);
+      metrics.outboxOldestAge.set((Date.now() - (store.oldestPendingReadAt() ?? Date.now())) / 1000);
       metrics.backpressure.set(bp?.update() ? 1 : 0);
     } catch {
       /* Redis briefly away: the next tick updates */

@@ -260,4 +260,16 @@ describe("ingest pipeline (simulator → adapter → checks → consent → encr
     expect(r.outcome.stored).toBe(0);
     expect(await store.consumerRecords(consumers.get(10)!.address, 0, Number.MAX_SAFE_INTEGER, 10)).toEqual([]);
   });
+
+  it("says when a poll stopped at its page limit with records left (a backlog), and not when it read everything", async () => {
+    // Meter 1 consents; four hours later it holds 16 records the gateway has not read.
+    source.grant(consumers.get(1)!.address, UTILITY, Resolution.QUARTER_HOURLY);
+    const a = await adapter(1);
+    await pollMeter({ adapter: a, pipeline, clock, maxRecords: 32, maxPages: 10 });
+    clock.advance(4 * 3600_000);
+    const part = await pollMeter({ adapter: a, pipeline, clock, maxRecords: 4, maxPages: 2 });
+    expect([part.pages, part.outcome.stored, part.caughtUp, part.backlog]).toEqual([2, 8, false, true]);
+    const rest = await pollMeter({ adapter: a, pipeline, clock, maxRecords: 32, maxPages: 10 });
+    expect([rest.pages, rest.outcome.stored, rest.caughtUp, rest.backlog]).toEqual([1, 8, true, false]);
+  });
 });

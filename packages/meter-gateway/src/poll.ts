@@ -37,6 +37,11 @@ export interface PollMeterReturnType {
   caughtUp: boolean;
   /** Records were ingested but not acknowledged (waiting to be anchored, `ackBound`): poll again soon. */
   held: boolean;
+  /**
+   * Stopped at the page limit with records still at the meter: the next poll reads more. (Not so for
+   * a meter whose records wait for its owner's decision: polling it sooner reads nothing new.)
+   */
+  backlog: boolean;
 }
 
 /**
@@ -94,5 +99,6 @@ export async function pollMeter(params: PollMeterParameters): Promise<PollMeterR
     await pipeline.recordFailure(meterId, e);
     throw e;
   }
-  return { pages, outcome: total, caughtUp: caughtUpAll, held, ...(nextDueMs !== undefined ? { nextDueMs } : {}), ...(intervalMs !== undefined ? { intervalMs } : {}) };
+  const backlog = !caughtUpAll && pages >= (params.maxPages ?? 4);
+  return { pages, outcome: total, caughtUp: caughtUpAll, held, backlog, ...(nextDueMs !== undefined ? { nextDueMs } : {}), ...(intervalMs !== undefined ? { intervalMs } : {}) };
 }

@@ -125,17 +125,19 @@ describe("MeterPoller (BullMQ)", () => {
 describe("pollCadenceMs", () => {
   const now = Date.now();
   it("keeps the configured interval while a simulated clock runs fast, on the wall clock, and on a clock not capped at real time", () => {
-    expect(pollCadenceMs(new SimClock({ simStartMs: now - 86_400_000, realStartMs: now, speed: 120, capAtReal: true }), 7_500, 60_000)).toBe(7_500);
-    expect(pollCadenceMs(new SimClock({ simStartMs: now, realStartMs: now, speed: 120 }), 7_500, 60_000)).toBe(7_500);
-    expect(pollCadenceMs(systemClock, 15_000, 60_000)).toBe(15_000);
-    expect(pollCadenceMs(new SimClock({ simStartMs: now, manual: true, capAtReal: true }), 7_500, 60_000)).toBe(7_500);
+    expect(pollCadenceMs(new SimClock({ simStartMs: now - 86_400_000, realStartMs: now, speed: 120, capAtReal: true }), 7_500, 60_000, true)).toBe(7_500);
+    expect(pollCadenceMs(new SimClock({ simStartMs: now, realStartMs: now, speed: 120 }), 7_500, 60_000, true)).toBe(7_500);
+    expect(pollCadenceMs(systemClock, 15_000, 60_000, true)).toBe(15_000);
+    expect(pollCadenceMs(new SimClock({ simStartMs: now, manual: true, capAtReal: true }), 7_500, 60_000, true)).toBe(7_500);
   });
 
-  it("once a capped clock has met the wall clock: every quietMs (at most the record interval, never below the configured one)", () => {
+  it("once a capped clock has met the wall clock and every meter is read up to date: every quietMs (at most the record interval, never below the configured one)", () => {
     const caughtUp = new SimClock({ simStartMs: now - 3_600_000, realStartMs: now - 3_600_000, speed: 120, capAtReal: true });
     expect(Math.abs(caughtUp.now() - Date.now())).toBeLessThan(50);
-    expect(pollCadenceMs(caughtUp, 7_500, 60_000)).toBe(60_000);
-    expect(pollCadenceMs(caughtUp, 7_500, 3_600_000)).toBe(900_000);
-    expect(pollCadenceMs(caughtUp, 120_000, 60_000)).toBe(120_000);
+    expect(pollCadenceMs(caughtUp, 7_500, 60_000, true)).toBe(60_000);
+    expect(pollCadenceMs(caughtUp, 7_500, 3_600_000, true)).toBe(900_000);
+    expect(pollCadenceMs(caughtUp, 120_000, 60_000, true)).toBe(120_000);
+    // A meter still holding records its last poll left behind: the fast cadence until it is read up to date.
+    expect(pollCadenceMs(caughtUp, 7_500, 60_000, false)).toBe(7_500);
   });
 });

@@ -243,12 +243,14 @@ export class MeterPoller {
  * How often to poll meters on `clock`: `configuredMs` while a simulated clock runs fast; once a
  * clock capped at real time has met the wall clock its meters log a record per `recordIntervalMs`
  * of real time, and polling every `configuredMs` (sized for the fast clock) would only find nothing
- * due: then every `quietMs` (the liveness bound), or the record interval if that is shorter.
+ * due: then every `quietMs` (the liveness bound), or the record interval if that is shorter. Not
+ * while any meter still holds records its last poll left behind (`allCaughtUp` false): a backlog
+ * read four pages a minute would take hours.
  * @example
- * await poller.setDefaultInterval(pollCadenceMs(clock, cfg.poll.intervalMs, 60_000));
+ * await poller.setDefaultInterval(pollCadenceMs(clock, cfg.poll.intervalMs, 60_000, allCaughtUp));
  */
-export function pollCadenceMs(clock: Clock, configuredMs: number, quietMs: number, recordIntervalMs = 900_000): number {
-  if (!(clock instanceof SimClock) || !clock.capAtReal || clock.manual) return configuredMs;
+export function pollCadenceMs(clock: Clock, configuredMs: number, quietMs: number, allCaughtUp: boolean, recordIntervalMs = 900_000): number {
+  if (!allCaughtUp || !(clock instanceof SimClock) || !clock.capAtReal || clock.manual) return configuredMs;
   // A clock a second behind the wall clock at its speed is about to meet it.
   if (clock.now() < Date.now() - 1000) return configuredMs;
   return Math.max(configuredMs, Math.min(quietMs, recordIntervalMs));
