@@ -81,10 +81,6 @@ export interface Gateway {
   stop(options?: { drain?: boolean }): Promise<void>;
 }
 
-function hexBytes(h: string): Uint8Array {
-  return new Uint8Array(Buffer.from(h.replace(/^0x/, ""), "hex"));
-}
-
 /**
  * Starts a gateway.
  * @example
@@ -201,7 +197,7 @@ export async function startGateway(params: StartGatewayParameters): Promise<Gate
   if (recovered) log(`recovered ${recovered} anchored records from BlockSEC`);
 
   const registry = new AdapterRegistry([
-    osgpTcpAdapterFactory({ ...(cfg.masterKeyHex ? { masterKey: hexBytes(cfg.masterKeyHex) } : {}), ...(cfg.poll?.maxRecords !== undefined ? { maxRecordsPerRead: cfg.poll.maxRecords } : {}) }),
+    osgpTcpAdapterFactory({ ...(cfg.masterKeyHex ? { masterKey: new Uint8Array(Buffer.from(cfg.masterKeyHex.replace(/^0x/, ""), "hex")) } : {}), ...(cfg.poll?.maxRecords !== undefined ? { maxRecordsPerRead: cfg.poll.maxRecords } : {}) }),
     ...dlmsAdapterFactories(),
     dlmsPushAdapterFactory(),
     ...(params.adapters ?? []),
