@@ -178,6 +178,20 @@ describe("Submitter", () => {
     expect(r.done).toEqual([]);
   });
 
+  it("tries again on its own after the node refused a send (another process of the account moved its nonce)", async () => {
+    // CI once hung here: the send failed with "nonce too low", and only a new head (none came) would
+    // have made the member try again.
+    const r = await rig(0);
+    const m = laneMessage(lane, nonceFor(0));
+    const b = pend(r.cs, [m], [[0, 0], [1, 1]]);
+    // The same account sends from elsewhere after this member read its nonce.
+    const other = new Wallet(lane.keys[0]!.privateKey, lane.chain.provider);
+    await (await other.sendTransaction({ to: other.address, value: 0n })).wait();
+    r.submitter.schedule(r.cs, 0);
+    await until(() => r.done.includes(b.keys[0]!), 15_000);
+    expect(await executed(m)).toBe(true);
+  });
+
   it("checks before taking over and only records what someone else already delivered", async () => {
     const r0 = await rig(0);
     const r1 = await rig(1, 50);

@@ -19,6 +19,8 @@ const SIGNATURE_ERRORS = new Set(["InboxNotMember", "InboxInvalidSignature", "In
 const PROOF_ERRORS = new Set(["InboxInvalidProof", "InboxMessageOutsideBatch", "InboxEmptyDelivery", "InboxWrongDestination"]);
 /** Gas of a delivery's root beyond its messages (header, quorum, proof), before receipts teach better. */
 const PER_ROOT_GAS = 20_000n;
+/** After a send the node refused (the sender has read its nonce again): the next try. */
+const SEND_RETRY_MS = 500;
 
 /** Messages of one batch in one transaction, in leaf order, with the quorum over its root. */
 interface Picked {
@@ -211,7 +213,9 @@ export class Submitter {
     } catch (e) {
       cs.inFlight--;
       for (const p of msgs) p.inflight = false;
-      await this.onSubmitError(cs, chosen, e);
+      // The sender has read its nonce again ("nonce too low" after another process of this
+      // account sent): try again soon, whether or not a new head comes to wake this chain.
+      if (await this.onSubmitError(cs, chosen, e)) this.schedule(cs, SEND_RETRY_MS);
       return false;
     }
     void sentTx
@@ -270,13 +274,14 @@ export class Submitter {
     await this.p.hooks.markExecuted(cs, batch, receipt.blockNumber);
   }
 
-  private async onSubmitError(cs: ChainState, batch: readonly Picked[], e: unknown): Promise<void> {
+  /** Handles a refused or failed delivery; true when sending the same messages again may succeed. */
+  private async onSubmitError(cs: ChainState, batch: readonly Picked[], e: unknown): Promise<boolean> {
     const name = e instanceof ContractRevertError ? (e.errorName ?? "unknown") : "send";
     this.p.metrics.submissions.inc({ dst: cs.cfg.name, result: name });
-    if (name === "InboxAlreadyExecuted") return; // the next flush filters with areExecuted
+    if (name === "InboxAlreadyExecuted") return true; // the next flush filters with areExecuted
     if (name === "InboxPaused") {
       await this.p.hooks.refreshPause(cs).catch(() => undefined);
-      return;
+      return false;
     }
     if (SIGNATURE_ERRORS.has(name)) {
       const err = e as ContractRevertError;
@@ -286,11 +291,11 @@ export class Submitter {
         err.errorName === "InboxNotMember" ? String(err.args[0]) : undefined,
       );
       void this.p.hooks.refreshSets(cs).catch(() => undefined);
-      return;
+      return false;
     }
     if (PROOF_ERRORS.has(name)) {
       this.p.log("error", "the inbox refused a delivery this member built", { chain: cs.cfg.name, error: name, batches: batch.map((x) => x.b.key) });
-      return;
+      return false;
     }
     // Out of gas, or too little gas left for the last app's cap (the inbox reverts with
     // InboxInsufficientGas; the replay at the next block cannot see that, hence "unknown"):
@@ -300,6 +305,7 @@ export class Submitter {
       cs.perMessageGas = (cs.perMessageGas * 3n) / 2n;
     }
     this.p.log("warn", "deliver failed", { chain: cs.cfg.name, error: (e as Error).message?.split("\n")[0], batch: batch.reduce((a, x) => a + x.ps.length, 0), perMessageGas: String(cs.perMessageGas) });
+    return true;
   }
 }
 
